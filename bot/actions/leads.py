@@ -1,0 +1,113 @@
+"""Buttons on hot-lead alerts and lead lists: Claim, Assign (pick a person), Not a fit.
+
+First click wins (core.leads.claim_lead is one conditional UPDATE): the winner's click
+updates the alert in place ("✅ @ana claimed it · Mon 14:05"); every later clicker gets a
+polite ephemeral "already claimed by @x" and the message is left as the winner made it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.commands import Request, Respond, answering, request_from
+from bot.views import leads as views
+from bot.views.common import when
+from core import leads
+from core.admin import member_id
+from core.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: App) -> None:
+    app.action(views.CLAIM)(on_claim)
+    app.action(views.ASSIGN)(on_assign)
+    app.action(views.NOT_A_FIT)(on_not_a_fit)
+    views.register_renderers()
+
+
+def _lead_id(body: dict[str, Any]) -> int:
+    action = (body.get("actions") or [{}])[0]
+    raw = str(action.get("value") or action.get("block_id") or "").rsplit(":", 1)[-1]
+    if not raw.isdigit():
+        raise InvalidInput("This button lost track of its lead; use /lead list hot.")
+    return int(raw)
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+    return channel, ts
+
+
+def _tell(req: Request, body: dict[str, Any], text: str) -> None:
+    """An ephemeral note to the clicker (a DM when the click did not come from a channel message)."""
+    channel, _ = _where(body)
+    user = req.actor.slack_id or (body.get("user") or {}).get("id")
+    if channel and user:
+        req.client.chat_postEphemeral(channel=channel, user=user, text=text)
+    elif user:
+        req.client.chat_postMessage(channel=user, text=text)
+
+
+def _update(req: Request, body: dict[str, Any], lead_id: int, what: str) -> None:
+    """The alert updated in place: this lead's buttons replaced by who did what, when."""
+    channel, ts = _where(body)
+    original = (body.get("message") or {}).get("blocks") or []
+    if not channel or not ts or not original:
+        return
+    who = f"<@{req.actor.slack_id}>" if req.actor.slack_id else req.actor.name
+    line = f"{who} {what} · {when(req.now, req.actor.tz)}"
+    text = (body.get("message") or {}).get("text") or "Lead"
+    blocks = views.acted_on_lead(original, lead_id, line)
+    if (body.get("container") or {}).get("is_ephemeral"):
+        # A /lead list answer only its reader sees: chat.update cannot reach it, its response_url can.
+        req.answer({"text": text, "blocks": blocks}, replace_original=True)
+        return
+    req.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+
+def on_claim(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
+    ack()
+    with answering(respond, "lead Claim button"):
+        req = request_from(context, client, respond, body)
+        lead_id = _lead_id(body)
+        result = leads.claim_lead(req.uow, req.actor, lead_id, now=req.now)
+        lead = result.lead
+        if result.won:
+            _update(req, body, lead_id, f":white_check_mark: claimed {lead.ref}")
+            _tell(req, body, f"{lead.ref} {lead.name} is yours. `/lead show {lead.ref}` for the details.")
+        elif lead.owner_id == req.actor.user_id:
+            _tell(req, body, f"You already have {lead.ref} {lead.name}.")
+        else:
+            owner = f"<@{lead.owner_slack_id}>" if lead.owner_slack_id else (lead.owner_name or "someone")
+            _tell(req, body, f"Sorry, {lead.ref} {lead.name} was already claimed by {owner}.")
+
+
+def on_assign(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
+    ack()
+    with answering(respond, "lead Assign picker"):
+        req = request_from(context, client, respond, body)
+        lead_id = _lead_id(body)
+        action = (body.get("actions") or [{}])[0]
+        slack_id = action.get("selected_user")
+        if not slack_id:
+            raise InvalidInput("Pick the person to assign the lead to.")
+        ref = leads.lead_ref(req.uow, req.actor.workspace_id, lead_id)
+        user_id = member_id(req.uow, req.actor, slack_id, req.now)
+        lead = leads.assign_lead(req.uow, req.actor, ref, user_id, now=req.now)
+        _update(req, body, lead_id, f":arrow_right: assigned {lead.ref} to <@{slack_id}>")
+
+
+def on_not_a_fit(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
+    ack()
+    with answering(respond, "lead Not a fit button"):
+        req = request_from(context, client, respond, body)
+        lead_id = _lead_id(body)
+        ref = leads.lead_ref(req.uow, req.actor.workspace_id, lead_id)
+        lead = leads.disqualify_lead(req.uow, req.actor, ref, "not a fit", now=req.now)
+        _update(req, body, lead_id, f":x: marked {lead.ref} not a fit")

@@ -1,0 +1,192 @@
+"""Build the Bolt `App`: Web API client, request middleware, and every listener module.
+
+`create_app` is the one place that wires Slack to the domain. Listener modules each expose
+`register(app: App) -> None`; a module that does not exist yet is skipped. Listeners read
+`context["uow"]`, `context["now"]`, `context["actor"]` and `context["settings"]` (see
+bot/context.py) and never read the wall clock themselves: `utcnow` here is the only place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler
+
+from bot.config import DEFAULT_SLACK_API_URL, Settings
+from bot.optional_modules import optional_module
+from core.db import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+class _QuietTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the client we
+    pass wins; that is what we intend, so the warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
+
+
+logging.getLogger("slack_bolt.App").addFilter(_QuietTokenWarning())
+
+LISTENER_MODULES = (
+    "bot.commands.deal",
+    "bot.commands.pipeline",
+    "bot.commands.admin",
+    "bot.commands.lead",
+    "bot.modals",
+    "bot.home",
+    "bot.actions.deal",
+    "bot.actions.nudges",
+    "bot.actions.leads",
+)
+
+# Listeners ack first and then do their work in this pool; Bolt's default of 5 threads lets a
+# burst of slow work (a deal saved, the App Home rebuilt) hold back the next requests' acks.
+LISTENER_THREADS = 16
+
+# After a change the App Home is republished this many seconds later, once for a burst of
+# changes by the same user (bot/home.py HomeRefresher).
+HOME_REFRESH_DELAY = 0.5
+
+# The bot scopes the code needs; manifest.yml declares exactly these (tests/bot/test_manifest.py).
+BOT_SCOPES = ("commands", "chat:write", "users:read", "files:write")
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC: the only wall-clock read for Slack listeners."""
+    return datetime.now(UTC)
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """Retry 429 (honouring Retry-After), 5xx and dropped connections a few times."""
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def make_client(settings: Settings, token: str | None = None) -> WebClient:
+    """A Web API client for `settings.slack_api_url` with the retry handlers attached."""
+    return WebClient(
+        token=token if token is not None else settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=retry_handlers(),
+    )
+
+
+def oauth_settings(settings: Settings, uow: UnitOfWork) -> object:
+    """Bolt's OAuthSettings with installations and states kept in our own database."""
+    from slack_bolt.oauth.oauth_settings import OAuthSettings
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    assert settings.slack_client_id and settings.slack_client_secret
+    installation_store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=uow.engine)
+    state_store = SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=uow.engine)
+    # The stores create their own tables (slack_installations, slack_bots, slack_oauth_states).
+    installation_store.metadata.create_all(uow.engine)
+    state_store.metadata.create_all(uow.engine)
+    return OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=list(BOT_SCOPES),
+        installation_store=installation_store,
+        state_store=state_store,
+        authorization_url="https://slack.com/oauth/v2/authorize",
+    )
+
+
+def _local_authorize(token: str) -> Callable[..., AuthorizeResult]:
+    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_token=token,
+            bot_id="B0SALESBOT",
+            bot_user_id="U0SALESBOT",
+            user_id=user_id,
+        )
+
+    return authorize
+
+
+def register_listeners(app: App, modules: tuple[str, ...] = LISTENER_MODULES) -> list[str]:
+    """Import each listener module and call its register(app); return the names registered."""
+    registered = []
+    for name in modules:
+        module = optional_module(name)
+        if module is None:
+            continue
+        module.register(app)
+        registered.append(name)
+    return registered
+
+
+def create_app(
+    settings: Settings,
+    uow: UnitOfWork,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    client: WebClient | None = None,
+    process_before_response: bool = False,
+) -> App:
+    """The Bolt app with our middleware and every listener module registered.
+
+    `client`, when given, is the Web API client every listener receives (tests and the
+    console pass one); otherwise Bolt builds one per request from ours. Token verification
+    (an auth.test call at start) runs only against the real Slack, so tests and the console
+    never touch the network at construction. `process_before_response=True` makes dispatch
+    return only when the listener is done (tests use it to avoid waiting).
+    """
+    from bot.context import install_context_middleware
+    from bot.home import HomeRefresher
+
+    real_slack = settings.slack_api_url == DEFAULT_SLACK_API_URL and client is None
+    kwargs: dict[str, Any] = {}
+    if settings.oauth and client is None:
+        kwargs["oauth_settings"] = oauth_settings(settings, uow)
+        base_client = WebClient(base_url=settings.slack_api_url, retry_handlers=retry_handlers())
+    elif client is not None:
+        # A client answered in-process (the console): authorize without an auth.test call.
+        base_client = client
+        kwargs["authorize"] = _local_authorize(client.token or "xoxb-local")
+    else:
+        base_client = make_client(settings)
+    # With `authorize`, Bolt ignores the client's token (and warns): hide it while building.
+    saved_token = base_client.token
+    if "authorize" in kwargs:
+        base_client.token = None
+    try:
+        app = App(
+            signing_secret=settings.slack_signing_secret or "",
+            client=base_client,
+            process_before_response=process_before_response,
+            request_verification_enabled=True,
+            token_verification_enabled=real_slack,
+            listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+            **kwargs,
+        )
+    finally:
+        base_client.token = saved_token
+    homes = HomeRefresher(delay=0 if process_before_response else HOME_REFRESH_DELAY)
+    install_context_middleware(
+        app, settings, uow, clock=clock, client=client, background_refresh=not process_before_response, homes=homes
+    )
+    names = register_listeners(app)
+    logger.debug("listener modules registered: %s", ", ".join(names) or "none")
+    return app

@@ -1,0 +1,226 @@
+"""`salesbot run` (the bot) and `salesbot console` (the same listeners from a terminal).
+
+`run`: checks the Slack settings, applies migrations, builds the Bolt app, starts the scheduler
+(unless SALESBOT_SCHEDULER=off) and serves: Socket Mode when SLACK_APP_TOKEN is set (with the
+webhooks and /healthz still on PORT), else HTTP mode on PORT with waitress. SIGTERM and Ctrl-C
+stop it cleanly. Exit codes: 0 stopped, 1 runtime failure, 2 bad configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import click
+
+from bot.cli import settings_from
+from bot.config import Settings
+from bot.optional_modules import optional_module
+
+logger = logging.getLogger(__name__)
+
+HOST = "0.0.0.0"
+
+
+def check_slack_settings(settings: Settings) -> str | None:
+    """The one-line fix when the Slack settings cannot run the bot, else None."""
+    if not settings.has_slack:
+        return (
+            "SLACK_BOT_TOKEN is not set: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN "
+            "for Socket Mode), or try it without Slack: salesbot console"
+        )
+    if not settings.socket_mode and not settings.slack_signing_secret:
+        return (
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to check requests come from Slack "
+            "(Basic Information page), or set SLACK_APP_TOKEN for Socket Mode"
+        )
+    if settings.socket_mode and settings.oauth:
+        return "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (OAuth install) need HTTP mode: unset SLACK_APP_TOKEN"
+    if settings.socket_mode and not settings.slack_bot_token:
+        return "SLACK_BOT_TOKEN is not set: Socket Mode needs it along with SLACK_APP_TOKEN"
+    return None
+
+
+def _fail(ctx: click.Context, code: int, message: str) -> None:
+    click.echo(f"salesbot: {message}", err=True)
+    ctx.exit(code)
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM to leave the serving loop."""
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop()
+
+
+def serve(settings: Settings) -> int:
+    """Run the bot until SIGTERM / Ctrl-C; return the exit code. Settings are already checked."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import create_app, utcnow
+    from bot.context import home_refresher
+    from bot.server import SalesbotServer, make_waitress_server
+    from core.db import UnitOfWork, make_engine
+
+    engine = make_engine(settings.database_url)
+    uow = UnitOfWork(engine)
+    try:
+        app = create_app(settings, uow)
+    except BoltError as exc:
+        click.echo(f"salesbot: Slack refused the credentials ({exc}): check SLACK_BOT_TOKEN", err=True)
+        return 2
+    socket_handler: Any = None
+    scheduler: Any = None
+    server: Any = None
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        wsgi = SalesbotServer(settings, uow, bolt_app=None if settings.socket_mode else app, clock=utcnow)
+        server = make_waitress_server(wsgi, HOST, settings.port)
+        if settings.socket_mode:
+            from bot.socket_mode import start_socket_mode
+
+            try:
+                socket_handler = start_socket_mode(app, settings)
+            except SlackApiError as exc:
+                error = exc.response.get("error") if exc.response is not None else exc
+                click.echo(
+                    f"salesbot: Slack refused the Socket Mode connection ({error}): check SLACK_APP_TOKEN "
+                    "(an app-level token with connections:write) and that Socket Mode is on for the app",
+                    err=True,
+                )
+                return 2
+        sched_module = optional_module("bot.scheduler") if settings.scheduler else None
+        if sched_module is not None:
+            scheduler = sched_module.start_scheduler(settings, uow, app.client)
+        mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+        click.echo(
+            f"salesbot: running ({mode}), listening on http://{HOST}:{settings.port} "
+            f"(scheduler {'on' if scheduler is not None else 'off'})",
+            err=True,
+        )
+        server.run()
+    except (_Stop, KeyboardInterrupt):
+        click.echo("salesbot: stopping", err=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        closers: tuple[Callable[[], object], ...] = (
+            lambda: scheduler.shutdown() if scheduler is not None else None,
+            lambda: socket_handler.close() if socket_handler is not None else None,
+            lambda: server.close() if server is not None else None,
+            lambda: home_refresher(app).flush(),  # Homes changed just before the stop
+        )
+        for closer in closers:
+            try:
+                closer()
+            except Exception:  # shutting down: report, never mask the exit
+                logger.exception("error while stopping")
+        engine.dispose()
+    return 0
+
+
+def register(main: click.Group) -> None:
+    """Add `run` and `console` to the salesbot command."""
+
+    @main.command("run")
+    @click.pass_context
+    def run(ctx: click.Context) -> None:
+        """Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP mode on PORT."""
+        settings = settings_from(ctx)
+        problem = check_slack_settings(settings)
+        if problem:
+            _fail(ctx, 2, problem)
+        from core.db import migrate
+
+        try:
+            migrate(settings.database_url)
+        except Exception as exc:
+            _fail(ctx, 1, f"could not migrate {_safe_url(settings.database_url)}: {_one_line(exc)}")
+        try:
+            code = serve(settings)
+        except OSError as exc:  # e.g. the port is taken
+            _fail(ctx, 1, f"could not serve on port {settings.port}: {_one_line(exc)}")
+        except Exception as exc:
+            logger.debug("run failed", exc_info=True)
+            _fail(ctx, 1, f"stopped on an error: {_one_line(exc)}")
+        ctx.exit(code)
+
+    @main.command("console")
+    @click.option("--as", "as_user", default="U0CONSOLE", show_default=True, help="Slack user id to act as.")
+    @click.option("--tz", default=None, help="The acting user's time zone (IANA name, e.g. Europe/Istanbul).")
+    @click.option("--now", "now_text", default=None, help="Fix the clock (ISO 8601, e.g. 2026-11-23T09:00Z).")
+    @click.option("--team", default="T0CONSOLE", show_default=True, help="Slack team (workspace) id.")
+    @click.option("--name", default=None, help="The acting user's display name.")
+    @click.option(
+        "--admin/--no-admin",
+        default=False,
+        show_default=True,
+        help="Act as a Slack workspace admin (Slack admins are salesbot admins; needed for /salesbot setup).",
+    )
+    @click.option("--demo", is_flag=True, help="Load the demo organisation first.")
+    @click.option("--width", default=100, show_default=True, help="Output width in columns.")
+    @click.pass_context
+    def console(
+        ctx: click.Context,
+        as_user: str,
+        tz: str | None,
+        now_text: str | None,
+        team: str,
+        name: str | None,
+        admin: bool,
+        demo: bool,
+        width: int,
+    ) -> None:
+        """Drive the bot from a terminal: type /deal new Acme 12k and see the answer."""
+        from bot.console import ConsoleOptions, parse_now, run_console
+
+        settings = settings_from(ctx)
+        try:
+            fixed_now: datetime | None = parse_now(now_text) if now_text else None
+        except ValueError as exc:
+            _fail(ctx, 2, f"--now {now_text!r}: {exc}")
+        if tz is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                _fail(ctx, 2, f"--tz {tz!r} is not a time zone name: use e.g. Europe/Istanbul or UTC")
+        from core.db import migrate
+
+        try:
+            migrate(settings.database_url)
+        except Exception as exc:
+            _fail(ctx, 1, f"could not migrate {_safe_url(settings.database_url)}: {_one_line(exc)}")
+        options = ConsoleOptions(
+            user_id=as_user,
+            team_id=team,
+            tz=tz,
+            now=fixed_now,
+            demo=demo,
+            name=name,
+            admin=admin,
+            width=width,
+        )
+        ctx.exit(run_console(settings, options, sys.stdin))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "the database"

@@ -1,0 +1,178 @@
+"""`/salesbot` (admins; managers for their own team): teams, roles, quotas, links, setup, pipeline."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_bolt import App
+
+from bot.commands import Request, slash_command
+from bot.commands.parsing import Args, Token, looks_like_amount, read_args, split_amount
+from bot.modals.admin_modals import pipeline_view, setup_view
+from bot.views.admin import done, linked, team_saved
+from bot.views.help import admin_help
+from core import admin
+from core import workspace_setup as setup_service
+from core.errors import InvalidInput
+from core.money import Money, parse_amount
+from core.users import require_admin
+
+
+def register(app: App) -> None:
+    """Listen to /salesbot."""
+    app.command("/salesbot")(slash_command("/salesbot", run))
+
+
+def run(req: Request, text: str) -> None:
+    """Run one `/salesbot` text."""
+    args = read_args(text)
+    sub = args.words[0].value.lower() if args.words and not args.words[0].quoted else ""
+    handler = SUBCOMMANDS.get(sub)
+    if handler is None:
+        shown = args.words[0].value[:40] if args.words else ""
+        note = f'"{shown}" is not a /salesbot command.' if shown else ""
+        req.answer(admin_help(note))
+        return
+    args.words = args.words[1:]
+    handler(req, args)
+
+
+def _one_user(args: Args, usage: str) -> str:
+    if len(args.users) != 1:
+        raise InvalidInput(f"Mention one person. Usage: `{usage}`.", field="user")
+    return args.users[0]
+
+
+def team(req: Request, args: Args) -> None:
+    """`team create|add|channel`."""
+    action = args.words[0].value.lower() if args.words else ""
+    name = " ".join(t.value for t in args.words[1:])
+    if action == "create":
+        usage = "/salesbot team create <name> @manager"
+        manager = _one_user(args, usage)
+        saved = admin.create_team(req.uow, req.actor, name, manager, now=req.now)
+        req.answer(team_saved(saved, "created"))
+    elif action == "add":
+        usage = "/salesbot team add <name> @user…"
+        if not name:
+            raise InvalidInput(f"Which team? Usage: `{usage}`.", field="team")
+        saved = admin.add_to_team(req.uow, req.actor, name, args.users, now=req.now)
+        req.answer(team_saved(saved, f"now has {len(saved.member_slack_ids)} members"))
+    elif action == "channel":
+        usage = "/salesbot team channel <name> #channel"
+        if len(args.channels) != 1:
+            raise InvalidInput(f"Name one channel. Usage: `{usage}`.", field="channel")
+        if not name:
+            raise InvalidInput(f"Which team? Usage: `{usage}`.", field="team")
+        saved = admin.set_team_channel(req.uow, req.actor, name, args.channels[0], now=req.now)
+        req.answer(team_saved(saved, "posts its digest and hot leads there"))
+    else:
+        raise InvalidInput("Use `/salesbot team create <name> @manager`, `/salesbot team add <name> @user…` "
+                           "or `/salesbot team channel <name> #channel`.")
+
+
+def role(req: Request, args: Args) -> None:
+    """`role @user rep|manager|admin`."""
+    usage = "/salesbot role @user rep|manager|admin"
+    user = _one_user(args, usage)
+    if len(args.words) != 1:
+        raise InvalidInput(f"Which role: rep, manager or admin? Usage: `{usage}`.", field="role")
+    new_role = admin.set_role(req.uow, req.actor, user, args.words[0].value, now=req.now)
+    req.answer(done(f"<@{user}> is now {new_role.value}."))
+
+
+def quota(req: Request, args: Args) -> None:
+    """`quota @user <amount> [quarter]` or `quota team "<name>" <amount> [quarter]`."""
+    usage = '/salesbot quota @user <amount> [quarter]` or `/salesbot quota team "<name>" <amount> [quarter]'
+    words = args.words
+    team_name: str | None = None
+    user: str | None = None
+    if words and words[0].is_plain_word and words[0].value.lower() == "team":
+        if args.users:
+            raise InvalidInput("Give either a rep (@user) or a team for the quota, not both.", field="user")
+        team_name, words = _team_name(words[1:], usage)
+    else:
+        user = _one_user(args, usage)
+    amount, rest = _quota_amount(req, words, usage)
+    try:
+        from core.quotas import set_quota
+    except ImportError:
+        raise InvalidInput("Quotas are not available yet in this version.") from None
+    saved = set_quota(req.uow, req.actor, user_slack_id=user, team_name=team_name, amount=amount,
+                      period=" ".join(t.value for t in rest), now=req.now)
+    from bot.views.common import money
+
+    req.answer(done(f"Quota of {saved.whose} for {saved.period}: "
+                    f"{money(saved.amount, saved.currency, req.actor.locale)}."))
+
+
+def _team_name(words: list[Token], usage: str) -> tuple[str, list[Token]]:
+    """The team name after `quota team`: a quoted word, or the words before the amount."""
+    if words and words[0].quoted:
+        name, rest = words[0].value.strip(), words[1:]
+    else:
+        cut_at = next((i for i, t in enumerate(words) if t.is_plain_word and looks_like_amount(t.value)), len(words))
+        name, rest = " ".join(t.value for t in words[:cut_at]), words[cut_at:]
+    if not name:
+        raise InvalidInput(f"Which team? Usage: `{usage}`, e.g. `/salesbot quota team \"East\" 250k Q1`.",
+                           field="team")
+    return name, rest
+
+
+def _quota_amount(req: Request, words: list[Token], usage: str) -> tuple[Money, list[Token]]:
+    """The amount (first, with an optional currency code after it) and the words of the quarter."""
+    actor = req.actor
+    if not words:
+        raise InvalidInput(f"How much? Usage: `{usage}`, e.g. `/salesbot quota @ana 120k Q1`.", field="amount")
+
+    def parse(text: str) -> Money:
+        return parse_amount(text, actor.locale, actor.currency)
+
+    # The amount comes first (`120k Q1 2027`: 2027 is the year, not the amount).
+    amount, rest = split_amount(words[:1], parse)
+    rest = rest + words[1:]
+    if len(words) > 1 and len(words[1].value) == 3 and words[1].value.isalpha() and amount:
+        with_code, _ = split_amount(words[:2], parse)
+        if with_code is not None and with_code.currency == words[1].value.upper():
+            amount, rest = with_code, words[2:]
+    if amount is None:
+        raise InvalidInput(f'"{words[0].value}" is not an amount. Usage: `{usage}`.', field="amount")
+    return amount, rest
+
+
+def link(req: Request, args: Args) -> None:
+    """`link "<imported name>" @user`."""
+    usage = '/salesbot link "<name from an import>" @user'
+    user = _one_user(args, usage)
+    name = " ".join(t.value for t in args.words)
+    result = admin.link_import_owner(req.uow, req.actor, name, user, now=req.now)
+    req.answer(linked(result))
+
+
+def setup(req: Request, args: Args) -> None:
+    """`setup`: the settings modal."""
+    require_admin(req.actor, "change the workspace settings")
+    settings = setup_service.workspace_settings(req.uow, req.actor)
+    req.client.views_open(trigger_id=req.trigger_id, view=setup_view(settings))
+
+
+def pipeline(req: Request, args: Args) -> None:
+    """`pipeline`: the stages modal."""
+    require_admin(req.actor, "change the pipeline")
+    stages = setup_service.pipeline_stages(req.uow, req.actor)
+    req.client.views_open(trigger_id=req.trigger_id, view=pipeline_view(stages))
+
+
+def help_sub(req: Request, args: Args) -> None:
+    """`/salesbot help`."""
+    req.answer(admin_help())
+
+
+SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
+    "team": team,
+    "role": role,
+    "quota": quota,
+    "link": link,
+    "setup": setup,
+    "pipeline": pipeline,
+    "help": help_sub,
+}

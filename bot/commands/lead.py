@@ -1,0 +1,173 @@
+"""`/lead` (SPEC section 3): parse, call one core function, render.
+
+`/lead new "Zoe Hart" Acme zoe@acme.io source:webinar` — a quoted first word is the name and
+the words after it the company; without quotes a comma splits them (`Zoe Hart, Acme`), or the
+word the email's domain names starts the company (`Jane Doe Acme jane@acme.com`); else all
+the words are the name. The email is whichever word looks like one (Slack sends it as
+`<mailto:zoe@acme.io|zoe@acme.io>`, which is understood too).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.commands import Request, slash_command
+from bot.commands.parsing import Args, read_args
+from bot.modals.deal_forms import field_value
+from bot.modals.submissions import actor_of_context, submit, tell
+from bot.views import leads as views
+from core import lead_model, leads
+from core.admin import member_id
+from core.errors import Ambiguous, InvalidInput
+from core.models import Lead
+
+_MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+LIST_FILTERS = ("hot", "mine", "new", "open")
+
+
+def register(app: App) -> None:
+    app.command("/lead")(slash_command("/lead", run))
+    app.view(views.NEW_LEAD)(on_new_lead)
+
+
+def run(req: Request, text: str) -> None:
+    """Run one `/lead` command text."""
+    text = _LINK.sub(r"\1", _MAILTO.sub(r"\1", text))
+    args = read_args(text)
+    if not args.words and not args.options and not args.users:
+        req.client.views_open(trigger_id=req.trigger_id, view=views.new_lead_view(req.channel_id))
+        return
+    sub = args.words[0].value.lower() if args.words and not args.words[0].quoted else ""
+    handler = SUBCOMMANDS.get(sub)
+    if handler is None:
+        shown = args.words[0].value if args.words else text.strip()
+        req.answer(views.lead_help(f'"{shown[:40]}" is not a /lead command. Here is what it can do:'))
+        return
+    args.words = args.words[1:]
+    try:
+        handler(req, args)
+    except Ambiguous as err:
+        lines = "\n".join(f"• {c}" for c in err.candidates)
+        raise InvalidInput(f"{err.message}\n{lines}\nUse the ref, e.g. `/lead {sub} L-7`.") from None
+
+
+def _ref(args: Args, usage: str) -> str:
+    if not args.words:
+        raise InvalidInput(f"Which lead? Usage: `{usage}`.", field="ref")
+    return args.words[0].value
+
+
+def lead_new(req: Request, args: Args) -> None:
+    usage = "/lead new <name> [company] [email] [source:<src>]"
+    if args.users or args.channels or set(args.options) - {"source"}:
+        raise InvalidInput(f"/lead new takes a name, a company, an email and source:. Usage: `{usage}`.")
+    email = next((t.value for t in args.words if not t.quoted and _EMAIL.fullmatch(t.value)), None)
+    words = [t for t in args.words if t.value != email]
+    if not words:
+        raise InvalidInput(
+            f'A lead needs a name. Usage: `{usage}`, e.g. `/lead new "Zoe Hart" Acme zoe@acme.io`.', field="name"
+        )
+    if words[0].quoted:
+        name, company = words[0].value, " ".join(t.value for t in words[1:])
+    elif "," in " ".join(t.value for t in words):
+        name, _, company = " ".join(t.value for t in words).partition(",")
+    else:
+        split = _company_start([t.value for t in words], email)
+        name = " ".join(t.value for t in words[:split])
+        company = " ".join(t.value for t in words[split:])
+    data = {"name": name.strip(), "company": company.strip() or None, "email": email, "source": args.option("source")}
+    lead = leads.create_lead(req.uow, req.actor, {k: v for k, v in data.items() if v}, now=req.now)
+    req.answer(views.lead_changed(lead, "added, yours" if lead.owner_id == req.actor.user_id else "updated"))
+
+
+def _company_start(words: list[str], email: str | None) -> int:
+    """Where the company starts in `Jane Doe Acme Inc jane@acme.com`: at the word the email's domain names."""
+    if email:
+        domain = re.sub(r"[^a-z0-9]", "", email.split("@", 1)[1].split(".")[0].casefold())
+        for i, word in enumerate(words[1:], start=1):
+            if domain and re.sub(r"[^a-z0-9]", "", word.casefold()) == domain:
+                return i
+    return len(words)
+
+
+def lead_list(req: Request, args: Args) -> None:
+    which = args.words[0].value.lower() if args.words else "open"
+    if which not in LIST_FILTERS or len(args.words) > 1:
+        raise InvalidInput("Usage: `/lead list [hot|mine|new]`.", field="which")
+    req.answer(views.leads_listed(leads.list_leads(req.uow, req.actor, which), which))
+
+
+def lead_show(req: Request, args: Args) -> None:
+    ref = " ".join(t.value for t in args.words) if args.words else _ref(args, "/lead show <ref>")
+    lead = leads.get_lead(req.uow, req.actor, ref)
+    with req.uow.read() as session:
+        row = session.get_one(Lead, lead.id)
+        prediction = lead_model.explain(session, row)
+        status = lead_model.model_status(session, req.actor.workspace_id)
+    note = str(status.get("message") or "")
+    req.answer(views.lead_shown(lead, req.now, req.actor.tz, prediction, note))
+
+
+def lead_assign(req: Request, args: Args) -> None:
+    usage = "/lead assign <ref> @user"
+    ref = _ref(args, usage)
+    if len(args.users) != 1:
+        raise InvalidInput(f"Assign to whom? Mention one person. Usage: `{usage}`.", field="owner")
+    user_id = member_id(req.uow, req.actor, args.users[0], req.now)
+    lead = leads.assign_lead(req.uow, req.actor, ref, user_id, now=req.now)
+    req.answer(views.lead_changed(lead, f"assigned to {lead.owner_name}"))
+
+
+def lead_convert(req: Request, args: Args) -> None:
+    ref = _ref(args, "/lead convert <ref>")
+    lead, deal = leads.convert_lead(req.uow, req.actor, ref, now=req.now)
+    req.answer(views.lead_converted(lead, deal.ref, deal.title))
+
+
+def lead_disqualify(req: Request, args: Args) -> None:
+    ref = _ref(args, "/lead disqualify <ref> [reason]")
+    reason = " ".join(t.value for t in args.words[1:]) or None
+    lead = leads.disqualify_lead(req.uow, req.actor, ref, reason, now=req.now)
+    req.answer(views.lead_changed(lead, f"disqualified: {lead.disqualify_reason}"))
+
+
+def lead_help(req: Request, args: Args) -> None:
+    req.answer(views.lead_help())
+
+
+SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
+    "new": lead_new,
+    "add": lead_new,
+    "list": lead_list,
+    "show": lead_show,
+    "assign": lead_assign,
+    "convert": lead_convert,
+    "disqualify": lead_disqualify,
+    "dq": lead_disqualify,
+    "help": lead_help,
+}
+
+
+def on_new_lead(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The New lead modal: errors shown on the field that holds them, nothing saved then."""
+
+    def work() -> Callable[[], None]:
+        actor = actor_of_context(context)
+        data = {
+            k: field_value(view, k)
+            for k in ("name", "email", "company", "title", "phone", "source", "country", "industry", "employees")
+        }
+        if not data["name"]:
+            raise InvalidInput("A lead needs a name.", field="name")
+        lead = leads.create_lead(context["uow"], actor, {k: v for k, v in data.items() if v}, now=context["now"])
+        body = views.lead_changed(lead, "added, yours")
+        return lambda: tell(client, actor, view, body)
+
+    submit(ack, view, "name", work, "new lead modal")

@@ -1,0 +1,46 @@
+"""`/pipeline [mine|team|@user]`, `/pipeline forecast [quarter]`, `/pipeline digest`."""
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.commands import Request, slash_command
+from bot.commands.parsing import read_args
+from bot.optional_modules import optional_function
+from bot.views.help import pipeline_help
+from bot.views.pipeline import not_available, pipeline_message
+from core.admin import pipeline_scope
+from core.analytics import pipeline_by_stage
+from core.errors import InvalidInput
+
+
+def register(app: App) -> None:
+    """Listen to /pipeline."""
+    app.command("/pipeline")(slash_command("/pipeline", run))
+
+
+def run(req: Request, text: str) -> None:
+    """Run one `/pipeline` text: a scope, forecast, digest or help."""
+    args = read_args(text)
+    first = args.words[0].value.lower() if args.words else ""
+    if first == "help":
+        req.answer(pipeline_help())
+        return
+    if first == "forecast":
+        forecast = optional_function("bot.views.forecast", "forecast_message")
+        rest = " ".join(t.value for t in args.words[1:])
+        req.answer(forecast(req.uow, req.actor, rest, req.now) if forecast else not_available("The forecast"))
+        return
+    if first == "digest":
+        digest = optional_function("bot.views.digest", "digest_message")
+        req.answer(digest(req.uow, req.actor, req.now) if digest else not_available("The digest"))
+        return
+    if args.options or args.channels or len(args.words) + len(args.users) > 1:
+        raise InvalidInput("Usage: `/pipeline [mine|team|@user]`, `/pipeline forecast [quarter]` or "
+                           "`/pipeline digest`.")
+    if first and first not in ("mine", "team"):
+        req.answer(pipeline_help(f'"{args.words[0].value[:40]}" is not a /pipeline command.'))
+        return
+    scope = pipeline_scope(req.uow, req.actor, first, args.users[0] if args.users else None, now=req.now)
+    with req.uow.read() as session:
+        stages = pipeline_by_stage(session, req.actor.workspace_id, owner_ids=scope.owner_ids, team_id=scope.team_id)
+    req.answer(pipeline_message(stages, req.actor, scope.label))

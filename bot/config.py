@@ -1,0 +1,107 @@
+"""Settings from environment variables (and a .env file), checked once at start.
+
+A missing or wrong variable stops the program with one line naming the variable and the
+fix (SPEC section 2), never a traceback: `ConfigError` carries that line.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///salesbot.db"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    state_secret: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    lead_webhook_secret: str | None = None
+    scheduler: bool = True
+    locale: str = "en"
+    log_level: str = "INFO"
+    port: int = 3000
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def has_slack(self) -> bool:
+        return bool(self.slack_bot_token or self.oauth)
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = True) -> Settings:
+    """Read and check the settings; raise ConfigError with a one-line fix on bad values."""
+    if env is None:
+        if read_dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+        env = os.environ
+    db = _get(env, "DATABASE_URL") or Settings.database_url
+    if "://" not in db:
+        raise ConfigError(
+            f"DATABASE_URL={db!r} is not a database URL: use sqlite:///salesbot.db or "
+            "postgresql://user@host/dbname"
+        )
+    port_text = _get(env, "PORT") or "3000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"PORT={port_text!r} is not a port number: set PORT to 1-65535 (default 3000)")
+    scheduler = (_get(env, "SALESBOT_SCHEDULER") or "on").lower()
+    if scheduler not in ("on", "off"):
+        raise ConfigError(f"SALESBOT_SCHEDULER={scheduler!r}: set it to on or off")
+    locale = (_get(env, "SALESBOT_LOCALE") or "en").lower()
+    if locale not in ("en", "tr"):
+        raise ConfigError(f"SALESBOT_LOCALE={locale!r}: supported locales are en and tr")
+    level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL={level!r}: use DEBUG, INFO, WARNING or ERROR")
+    api_url = _get(env, "SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SLACK_API_URL={api_url!r} must start with http:// or https://")
+    if not api_url.endswith("/"):
+        api_url += "/"
+    bot_token = _get(env, "SLACK_BOT_TOKEN")
+    if bot_token and not bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb- (OAuth & Permissions page)")
+    app_token = _get(env, "SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information page)")
+    client_id, client_secret = _get(env, "SLACK_CLIENT_ID"), _get(env, "SLACK_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        raise ConfigError("Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth install, or neither")
+    return Settings(
+        database_url=db,
+        slack_bot_token=bot_token,
+        slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
+        slack_app_token=app_token,
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
+        state_secret=_get(env, "SALESBOT_STATE_SECRET"),
+        slack_api_url=api_url,
+        lead_webhook_secret=_get(env, "SALESBOT_LEAD_WEBHOOK_SECRET"),
+        scheduler=scheduler == "on",
+        locale=locale,
+        log_level=level,
+        port=int(port_text),
+    )

@@ -1,0 +1,98 @@
+"""The global middleware: what every listener finds in its Bolt `context`.
+
+- `context["uow"]`: the UnitOfWork (core.db) to call services with.
+- `context["now"]`: the clock read once per request (aware UTC); listeners pass it on as `now`.
+- `context["actor"]`: the core.users.Actor of the Slack user (created on first contact, with
+  name, time zone and Slack admin flag from users.info, refreshed daily), or None when the
+  request has no user (e.g. some events).
+- `context["settings"]`: the bot.config.Settings.
+- `context["users"]`: the UserDirectory (bot/slack_users.py), for tests and refreshes.
+- `context["homes"]`: the HomeRefresher (bot/home.py) that republishes App Homes after changes.
+
+Slack retries (`X-Slack-Retry-Num`): we acknowledge every request at once and do the work
+after the acknowledgement, so a retry only arrives when the first delivery reached us late;
+it is answered 200 and dropped, so a command, click or event never takes effect twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.home import HomeRefresher
+from bot.slack_users import UserDirectory
+from core.db import UnitOfWork
+
+RETRY_HEADER = "x-slack-retry-num"
+
+
+def slack_retry_number(request: BoltRequest) -> int:
+    """The X-Slack-Retry-Num of a request, 0 for a first delivery."""
+    values = request.headers.get(RETRY_HEADER) or []
+    try:
+        return int(values[0]) if values else 0
+    except ValueError:
+        return 0
+
+
+def install_context_middleware(
+    app: App,
+    settings: Settings,
+    uow: UnitOfWork,
+    *,
+    clock: Callable[[], datetime],
+    client: WebClient | None = None,
+    background_refresh: bool = True,
+    homes: HomeRefresher | None = None,
+) -> UserDirectory:
+    """Register the global middleware on `app`; return its UserDirectory.
+
+    `background_refresh=False` refreshes stale profiles before the listener runs (tests).
+    `homes` defaults to publishing App Homes at once.
+    """
+    users = UserDirectory(uow, background=background_refresh)
+    homes = homes or HomeRefresher(delay=0)
+
+    def salesbot_context(context: BoltContext, request: BoltRequest, next: Callable[[], Any]) -> Any:
+        if slack_retry_number(request) > 0:
+            return BoltResponse(status=200, body="")
+        if client is not None:
+            # One shared client for every listener (tests and the console answer it locally).
+            context["client"] = client
+        now = clock()
+        context["uow"] = uow
+        context["now"] = now
+        context["settings"] = settings
+        context["users"] = users
+        context["homes"] = homes
+        context["actor"] = None
+        team_id = context.team_id or context.enterprise_id
+        if team_id and context.user_id:
+            context["actor"] = users.actor(context.client, team_id, context.user_id, now)
+        return next()
+
+    app.middleware(salesbot_context)
+    setattr(app, _USERS_ATTR, users)
+    setattr(app, _HOMES_ATTR, homes)
+    return users
+
+
+_USERS_ATTR = "salesbot_user_directory"
+_HOMES_ATTR = "salesbot_home_refresher"
+
+
+def home_refresher(app: App) -> HomeRefresher:
+    """The HomeRefresher the middleware gives listeners (to flush it at shutdown or in tests)."""
+    homes: HomeRefresher = getattr(app, _HOMES_ATTR)
+    return homes
+
+
+def user_directory(app: App) -> UserDirectory:
+    """The UserDirectory installed on `app` (to wait for background refreshes)."""
+    users: UserDirectory = getattr(app, _USERS_ATTR)
+    return users

@@ -1,0 +1,410 @@
+"""Drain the outbox to Slack: one worker at a time, paced, retried, each message once.
+
+- One worker: the `outbox-delivery` lease (core.outbox), so replicas never send in
+  parallel; claimed rows are hidden from other claims for a while (a visibility timeout).
+- Paced: a token bucket per channel (Slack allows about one message a second per
+  channel, with short bursts) and one per workspace, so we rarely meet a 429.
+- Retried: 429 waits exactly `Retry-After` (the channel is paused, not the queue) and does
+  not count as an attempt; 5xx, timeouts and dropped connections back off exponentially;
+  permanent errors (channel_not_found, user_not_found, not_in_channel, ...) mark the
+  message failed with the reason, for the admins, and delivery goes on with the rest.
+- Time is injected (`clock`, `sleep`): tests run minutes of backoff in microseconds.
+
+The Web API client used here has no retry handlers of its own: a hidden retry inside the
+client would sleep on the wall clock and hide 429s from the pacer.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from core import outbox
+from core.db import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+LEASE = "outbox-delivery"
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found", "user_not_found", "not_in_channel", "is_archived", "account_inactive",
+        "user_disabled", "cannot_dm_bot", "invalid_blocks", "invalid_blocks_format", "msg_too_long",
+        "no_text", "invalid_auth", "not_authed", "token_revoked", "missing_scope", "team_access_not_granted",
+        "restricted_action", "message_not_found", "cant_update_message", "edit_window_closed",
+    }
+)
+TEMPORARY_ERRORS = frozenset(
+    {"fatal_error", "internal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
+
+Renderer = Callable[[dict[str, Any]], dict[str, Any]]
+RENDERER_MODULES = ("bot.views.leads",)  # modules with a register_renderers() of their own
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register_renderer(view: str, render: Renderer) -> None:
+    """Let a surface render its outbox payloads `{"view": view, "data": ...}` at send time."""
+    _RENDERERS[view] = render
+
+
+def _builtin_renderers() -> None:
+    if _RENDERERS.get("nudge"):
+        return
+    from bot.views.digest import digest_from_payload
+    from bot.views.nudges import escalation_message, morning_message, nudge_message
+
+    register_renderer("nudge", nudge_message)
+    register_renderer("morning", morning_message)
+    register_renderer("escalation", escalation_message)
+    register_renderer("digest", digest_from_payload)
+    # Other surfaces that queue messages register their own renderers; load them here too,
+    # so `salesbot jobs run deliver` (no Bolt app built) renders every kind of message.
+    for module_name in RENDERER_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register_renderers()
+
+
+def render(payload: dict[str, Any]) -> dict[str, Any]:
+    """The message (text, blocks, optional `files`) for an outbox payload."""
+    view = payload.get("view")
+    if not view:
+        return {k: v for k, v in payload.items() if k in ("text", "blocks", "files", "update")}
+    _builtin_renderers()
+    renderer = _RENDERERS.get(view)
+    if renderer is None:
+        raise LookupError(f"no renderer for outbox view {view!r}")
+    return renderer(payload.get("data") or {})
+
+
+def utcnow() -> datetime:
+    """The wall clock, for the real worker (tests pass their own clock)."""
+    return datetime.now(UTC)
+
+
+def installed_clients(uow: UnitOfWork, installation_store: Any, base_url: str) -> Callable[[int], WebClient | None]:
+    """Per-workspace clients from Bolt's installation store (OAuth installs), cached by token."""
+    from sqlalchemy import select
+
+    from core.models import Workspace
+
+    cache: dict[str, WebClient] = {}
+
+    def client_for(workspace_id: int) -> WebClient | None:
+        with uow.read() as session:
+            team_id = session.scalar(select(Workspace.team_id).where(Workspace.id == workspace_id))
+        bot = installation_store.find_bot(enterprise_id=None, team_id=team_id) if team_id else None
+        token = getattr(bot, "bot_token", None)
+        if not token:
+            return None
+        if token not in cache:
+            cache[token] = WebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
+        return cache[token]
+
+    return client_for
+
+
+def delivery_client(client: WebClient, timeout: int = 15) -> WebClient:
+    """`client` without built-in retries (this module does its own).
+
+    A plain WebClient is copied; a subclass (the console's in-process client) is kept as is.
+    """
+    if type(client) is not WebClient or not client.retry_handlers:
+        return client
+    return WebClient(token=client.token, base_url=client.base_url, timeout=timeout, retry_handlers=[])
+
+
+# -- pacing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Bucket:
+    """A token bucket: `rate` messages a second, up to `burst` at once."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    stamp: float = 0.0
+    blocked_until: float = 0.0
+
+    def _refill(self, t: float) -> None:
+        if self.tokens < 0:
+            self.tokens, self.stamp = self.burst, t
+        elif t > self.stamp:
+            self.tokens = min(self.burst, self.tokens + (t - self.stamp) * self.rate)
+            self.stamp = t
+
+    def ready_at(self, t: float) -> float:
+        self._refill(t)
+        at = t if self.tokens >= 1 else t + (1 - self.tokens) / self.rate
+        return max(at, self.blocked_until)
+
+    def take(self, t: float) -> None:
+        self._refill(t)
+        self.tokens -= 1
+
+    def refund(self) -> None:
+        self.tokens = min(self.burst, self.tokens + 1)
+
+    def block(self, until: float) -> None:
+        self.blocked_until = max(self.blocked_until, until)
+        self.tokens = min(self.tokens, 0.0)
+
+
+@dataclass
+class Pacer:
+    """Buckets per channel and per workspace (Slack's limits are per workspace and per channel)."""
+
+    channel_rate: float = 1.0
+    channel_burst: float = 1.0
+    workspace_rate: float = 5.0
+    workspace_burst: float = 10.0
+    _channels: dict[tuple[int, str], Bucket] = field(default_factory=dict)
+    _workspaces: dict[int, Bucket] = field(default_factory=dict)
+
+    def _buckets(self, ws: int, channel: str) -> tuple[Bucket, Bucket]:
+        ch = self._channels.setdefault((ws, channel), Bucket(self.channel_rate, self.channel_burst))
+        wb = self._workspaces.setdefault(ws, Bucket(self.workspace_rate, self.workspace_burst))
+        return ch, wb
+
+    def ready_at(self, ws: int, channel: str, t: float) -> float:
+        ch, wb = self._buckets(ws, channel)
+        return max(ch.ready_at(t), wb.ready_at(t))
+
+    def take(self, ws: int, channel: str, t: float) -> None:
+        for bucket in self._buckets(ws, channel):
+            bucket.take(t)
+
+    def refund(self, ws: int, channel: str) -> None:
+        """Give back the tokens of a request Slack refused (429, 5xx): no message was posted."""
+        for bucket in self._buckets(ws, channel):
+            bucket.refund()
+
+    def pause(self, ws: int, channel: str, until: float) -> None:
+        self._buckets(ws, channel)[0].block(until)
+
+
+# -- the worker -------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryStats:
+    """What one drain did."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    skipped: bool = False  # another worker holds the lease
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return "deliver: another worker is delivering"
+        return (
+            f"deliver: {self.sent} sent, {self.failed} failed, {self.retried} to retry, "
+            f"{self.rate_limited} rate-limited"
+        )
+
+
+class _Temporary(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class _Permanent(Exception):
+    pass
+
+
+def _classify(exc: Exception) -> Exception:
+    if isinstance(exc, SlackApiError):
+        resp = exc.response
+        status = getattr(resp, "status_code", 200)
+        error = str((resp.data or {}).get("error", "")) if isinstance(resp.data, dict) else ""
+        if status == 429 or error == "ratelimited":
+            headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
+            raw = headers.get("retry-after")
+            value = raw[0] if isinstance(raw, list) else raw
+            try:
+                wait = float(value) if value is not None else 1.0
+            except ValueError:
+                wait = 1.0
+            return _Temporary("ratelimited", retry_after=max(wait, 0.0))
+        if status >= 500 or error in TEMPORARY_ERRORS:
+            return _Temporary(f"HTTP {status} {error}".strip())
+        return _Permanent(error or f"HTTP {status}")
+    if isinstance(exc, (TimeoutError, socket.timeout, ConnectionError, URLError, SlackRequestError)):
+        return _Temporary(f"{exc.__class__.__name__}: {exc}")
+    return exc
+
+
+@dataclass
+class Deliverer:
+    """Sends what the outbox holds. `drain()` is what the `deliver` job runs."""
+
+    uow: UnitOfWork
+    client: WebClient
+    clock: Callable[[], datetime] = utcnow
+    sleep: Callable[[float], None] = time.sleep
+    pacer: Pacer = field(default_factory=Pacer)
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+    batch: int = 50
+    hold: timedelta = timedelta(minutes=5)
+    lease_ttl: timedelta = timedelta(seconds=90)
+    base_backoff: float = 2.0
+    max_backoff: float = 600.0
+    max_attempts: int = outbox.MAX_ATTEMPTS
+    rng: random.Random = field(default_factory=random.Random)
+    # Multi-workspace (OAuth) installs: the client holding each workspace's bot token.
+    client_for: Callable[[int], WebClient | None] | None = None
+    # Where a message already landed when a later step (a file upload) must be retried.
+    _landed: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def _t(self) -> float:
+        return self.clock().timestamp()
+
+    def drain(self, max_wait: float = 0.0, max_seconds: float = 300.0) -> DeliveryStats:
+        """Send every due message; wait up to `max_wait` seconds for retries coming due.
+
+        Returns when nothing is due (and no retry is due within `max_wait`), after
+        `max_seconds`, or at once when another worker holds the delivery lease.
+        """
+        stats = DeliveryStats()
+        started = self._t()
+        if not self._lease():
+            stats.skipped = True
+            return stats
+        try:
+            while self._t() - started < max_seconds:
+                with self.uow.transaction() as session:
+                    items = outbox.claim(session, self.clock(), self.batch, self.hold)
+                if items:
+                    self._send_batch(items, stats, started + max_seconds)
+                    if not self._lease():
+                        break
+                    continue
+                with self.uow.read() as session:
+                    due = outbox.next_due_at(session)
+                if due is None:
+                    break
+                wait = due.timestamp() - self._t()
+                if wait > max_wait:
+                    break
+                self.sleep(max(wait, 0.0))
+        finally:
+            with self.uow.transaction() as session:
+                outbox.release_lease(session, LEASE, self.holder, self.clock())
+        return stats
+
+    def _lease(self) -> bool:
+        with self.uow.transaction() as session:
+            return outbox.acquire_lease(session, LEASE, self.holder, self.clock(), self.lease_ttl)
+
+    def _send_batch(self, items: list[outbox.OutboxItem], stats: DeliveryStats, deadline: float) -> None:
+        queue = list(items)
+        while queue:
+            t = self._t()
+            if t >= deadline:
+                with self.uow.transaction() as session:
+                    outbox.release(session, [i.id for i in queue], self.clock())
+                return
+            # The first message of each channel keeps that channel's order; take whichever is ready first.
+            heads: dict[tuple[int, str], int] = {}
+            for index, item in enumerate(queue):
+                heads.setdefault((item.workspace_id, item.channel), index)
+            ready, index = min(
+                (self.pacer.ready_at(queue[i].workspace_id, queue[i].channel, t), i) for i in heads.values()
+            )
+            item = queue[index]
+            if ready > t:
+                self.sleep(ready - t)
+                continue
+            self.pacer.take(item.workspace_id, item.channel, self._t())
+            if self._send(item, stats):
+                queue.pop(index)
+
+    def _send(self, item: outbox.OutboxItem, stats: DeliveryStats) -> bool:
+        """Try one message; False means "keep it queued" (paused by a 429)."""
+        try:
+            self._post(item)
+        except Exception as raw:  # classified below; anything unknown is a bug: fail the message
+            exc = _classify(raw)
+            if isinstance(exc, _Temporary) and exc.retry_after is None:
+                # A 5xx or a dropped connection posted nothing; a 429 keeps its token, since
+                # we were over some limit and refunding it would only invite more 429s.
+                self.pacer.refund(item.workspace_id, item.channel)
+            if isinstance(exc, _Temporary) and exc.retry_after is not None:
+                stats.rate_limited += 1
+                self.pacer.pause(item.workspace_id, item.channel, self._t() + exc.retry_after)
+                return False
+            with self.uow.transaction() as session:
+                if isinstance(exc, _Temporary) and item.attempts + 1 < self.max_attempts:
+                    delay = min(self.max_backoff, self.base_backoff * 2**item.attempts)
+                    delay *= 0.5 + self.rng.random() / 2  # jitter: replicas and channels spread out
+                    outbox.retry_later(session, item.id, self.clock() + timedelta(seconds=delay), exc.reason)
+                    stats.retried += 1
+                else:
+                    reason = str(exc) if isinstance(exc, (_Permanent, _Temporary)) else repr(exc)
+                    if not isinstance(exc, (_Permanent, _Temporary)):
+                        logger.exception("outbox message %s (%s) could not be rendered or sent", item.id, item.key)
+                    outbox.mark_failed(session, item.id, self.clock(), reason)
+                    stats.failed += 1
+            return True
+        stats.sent += 1
+        return True
+
+    def _client(self, workspace_id: int) -> WebClient:
+        client = self.client_for(workspace_id) if self.client_for is not None else self.client
+        if client is None:
+            raise _Permanent("no bot token for this workspace (not installed, or uninstalled)")
+        return client
+
+    def _post(self, item: outbox.OutboxItem) -> None:
+        client = self._client(item.workspace_id)
+        message = render(item.payload)
+        files = message.pop("files", None) or []
+        update = message.pop("update", None)
+        channel, ts = self._landed.get(item.id, (item.slack_channel or "", item.slack_ts or ""))
+        if update:
+            client.chat_update(channel=update["channel"], ts=update["ts"], **message)
+            channel, ts = update["channel"], update["ts"]
+        elif not ts:
+            resp = client.chat_postMessage(
+                channel=item.channel,
+                metadata={"event_type": "salesbot_outbox", "event_payload": {"key": item.key}},
+                **message,
+            )
+            channel, ts = str(resp["channel"]), str(resp["ts"])
+            if files:
+                # Remember the post before the upload: a retry then only re-uploads the file.
+                self._landed[item.id] = (channel, ts)
+                with self.uow.transaction() as session:
+                    outbox.record_progress(session, item.id, channel, ts)
+        for upload in files:
+            client.files_upload_v2(
+                channel=channel,
+                thread_ts=ts,
+                content=upload["content"],
+                filename=upload["filename"],
+                title=upload.get("title") or upload["filename"],
+            )
+        with self.uow.transaction() as session:
+            outbox.mark_sent(session, item.id, self.clock(), channel or None, ts or None)
+        self._landed.pop(item.id, None)

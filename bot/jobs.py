@@ -1,0 +1,151 @@
+"""The scheduled jobs, by the names `salesbot jobs run NAME` and the console use.
+
+Each job is one call into core with an explicit time (`at`), so running it by hand with
+`--at` does exactly what the scheduler would have done at that moment. Jobs only decide
+and queue (outbox); `deliver` sends. `stale` and `slipped` are the same morning sweep:
+each rep gets one morning message with both lists, so whichever runs first queues it.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+
+from core.db import UnitOfWork
+
+SWEEP_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named periodic job: what it does, when the scheduler runs it, and the call."""
+
+    name: str
+    description: str
+    schedule: str
+    trigger: Callable[[], BaseTrigger]
+    run: Callable[..., str]  # (uow, at, client, **options) -> one-line summary
+
+
+def _nudges(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.nudges import sweep_due_reminders
+
+    total = 0
+    while True:  # batches, each its own transaction: a million due rows never sit in one
+        with uow.transaction() as session:
+            queued = sweep_due_reminders(session, at, SWEEP_BATCH)
+        total += queued
+        if queued < SWEEP_BATCH:
+            return f"nudges: {total} queued"
+
+
+def _morning(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.nudges import morning_sweep
+
+    with uow.transaction() as session:
+        result = morning_sweep(session, at)
+    return (
+        f"morning: {result.messages} message(s) queued ({result.stale_deals} stale, "
+        f"{result.slipped_deals} slipped deals), {result.escalations} escalation(s)"
+    )
+
+
+def _digest(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.digest import digest_sweep
+
+    with uow.transaction() as session:
+        queued = digest_sweep(session, at)
+    return f"digest: {queued} digest message(s) queued"
+
+
+def _route_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    try:
+        from core.routing import route_unclaimed
+    except ImportError:  # pragma: no cover - lead routing ships separately
+        return "route-leads: not available"
+    routed = route_unclaimed(uow, at)
+    return f"route-leads: {sum(1 for r in routed if getattr(r, 'user_id', None))} of {len(routed)} lead(s) assigned"
+
+
+def _train_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.lead_model import retrain_all
+
+    results = retrain_all(uow, at)
+    trained = sum(1 for r in results if r.trained)
+    notes = "; ".join(r.message for r in results if not r.trained)
+    return f"train-leads: {trained} of {len(results)} workspace model(s) retrained" + (f" ({notes})" if notes else "")
+
+
+def offset_clock(at: datetime) -> Callable[[], datetime]:
+    """A clock that reads `at` now and moves on in real time (pacing really waits)."""
+    start = time.monotonic()
+    return lambda: at + timedelta(seconds=time.monotonic() - start)
+
+
+def _deliver(
+    uow: UnitOfWork, at: datetime, client: WebClient | None,
+    client_for: Callable[[int], WebClient | None] | None = None,
+) -> str:
+    from bot.delivery import Deliverer, delivery_client
+
+    if client is None and client_for is None:
+        return "deliver: no Slack client configured (set SLACK_BOT_TOKEN)"
+    base = delivery_client(client) if client is not None else WebClient()
+    deliverer = Deliverer(uow, base, clock=offset_clock(at), client_for=client_for)
+    return str(deliverer.drain(max_wait=0, max_seconds=50))
+
+
+def _every(**kwargs: int) -> Callable[[], BaseTrigger]:
+    return lambda: IntervalTrigger(timezone=UTC, **kwargs)
+
+
+def _cron(**kwargs: str) -> Callable[[], BaseTrigger]:
+    return lambda: CronTrigger(timezone=UTC, **kwargs)
+
+
+# Morning messages and digests go out at 09:00 in each recipient's zone: sweeping every
+# five minutes (UTC) reaches every zone's 09:00, half- and quarter-hour offsets included.
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job("nudges", "follow-up nudges for reminders that are due", "every minute", _every(minutes=1), _nudges),
+        Job("stale", "each rep's morning message: stale and slipped deals", "every 5 minutes, sends at 09:00 local",
+            _cron(minute="*/5"), _morning),
+        Job("slipped", "same sweep as stale (one morning message per rep)", "every 5 minutes, sends at 09:00 local",
+            _cron(minute="*/5"), _morning),
+        Job("digest", "weekly pipeline digest per team", "every 5 minutes, sends Monday 09:00 manager's local",
+            _cron(minute="*/5"), _digest),
+        Job("route-leads", "assign hot leads nobody claimed in time", "every minute", _every(minutes=1),
+            _route_leads),
+        Job("train-leads", "rescore open leads as points decay, retrain each workspace's lead model",
+            "daily 03:00 UTC", _cron(hour="3", minute="0"), _train_leads),
+        Job("deliver", "send what the other jobs queued (the outbox)", "every 5 seconds", _every(seconds=5),
+            _deliver),
+    )
+}
+# The scheduler runs each distinct sweep once (stale and slipped are one sweep).
+SCHEDULED = ("nudges", "stale", "digest", "route-leads", "train-leads", "deliver")
+
+
+def run_job(name: str, uow: UnitOfWork, at: datetime, client: WebClient | None, **options: object) -> str:
+    """Run one job once as if the clock read `at`; returns a one-line summary.
+
+    `options` go to the job (the scheduler gives `deliver` a per-workspace `client_for`).
+    """
+    job = JOBS.get(name)
+    if job is None:
+        raise KeyError(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return job.run(uow, at.astimezone(UTC), client, **options)
+
+
+def next_run_times(now: datetime) -> list[tuple[Job, datetime | None]]:
+    """Each job with the next time the scheduler would run it after `now`."""
+    return [(job, job.trigger().get_next_fire_time(None, now)) for job in JOBS.values()]

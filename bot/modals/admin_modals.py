@@ -1,0 +1,112 @@
+"""`/salesbot setup` and `/salesbot pipeline`: the two admin modals and their submissions."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.modals.deal_forms import field_value, modal, select_input, text_input
+from bot.modals.submissions import actor_of_context, submit, tell
+from bot.views.common import Block, context, escape, message, plain, section
+from core.workspace_setup import (
+    LOCALES,
+    WEEKDAYS,
+    StageInfo,
+    WorkspaceSettings,
+    update_pipeline_stages,
+    update_workspace_settings,
+)
+
+SETUP, PIPELINE = "salesbot_setup", "salesbot_pipeline"
+
+
+def register(app: App) -> None:
+    """Listen to the admin modals' submissions."""
+    app.view(SETUP)(on_setup)
+    app.view(PIPELINE)(on_pipeline)
+
+
+def _time_input(block_id: str, label: str, initial: str) -> Block:
+    return {"type": "input", "block_id": block_id, "label": plain(label), "optional": False,
+            "element": {"type": "timepicker", "action_id": "value", "initial_time": initial}}
+
+
+def setup_view(settings: WorkspaceSettings) -> Block:
+    """The workspace settings modal, filled with the current values."""
+    threshold: Block = {
+        "type": "input", "block_id": "hot_lead_threshold", "label": plain("Hot-lead score threshold"),
+        "element": {"type": "number_input", "action_id": "value", "is_decimal_allowed": False,
+                    "min_value": "1", "max_value": "100", "initial_value": str(settings.hot_lead_threshold)},
+    }
+    blocks = [
+        text_input("default_currency", "Default currency", initial=settings.default_currency, optional=False,
+                    placeholder="USD, EUR, TRY", max_length=3),
+        select_input("locale", "Language and number format", [(loc, loc) for loc in LOCALES], initial=settings.locale),
+        select_input("digest_weekday", "Weekly digest day", [(d.capitalize(), str(i)) for i, d in enumerate(WEEKDAYS)],
+                initial=str(settings.digest_weekday)),
+        _time_input("digest_time", "Weekly digest time (each manager's local time)", settings.digest_time),
+        threshold,
+        _time_input("quiet_start", "Quiet hours start (no nudges)", settings.quiet_start),
+        _time_input("quiet_end", "Quiet hours end", settings.quiet_end),
+    ]
+    return modal(SETUP, "Salesbot setup", "Save", blocks, {})
+
+
+def stage_lines(stages: list[StageInfo]) -> str:
+    """The open stages as the modal's text."""
+    return "\n".join(f"{s.name}, {s.probability}%, {s.rotting_days} days"
+                     for s in stages if not (s.is_won or s.is_lost))
+
+
+def pipeline_view(stages: list[StageInfo]) -> Block:
+    """The pipeline modal: one open stage a line, `Name, probability%, rotting days`."""
+    blocks = [
+        section("One open stage a line, in order: `Name, probability%, rotting days`. "
+                "Won and Lost are always there."),
+        text_input("stages", "Open stages", initial=stage_lines(stages), optional=False, multiline=True,
+                    max_length=2000),
+        context("Rename with `Old name -> New name, 25%` (its deals stay). A stage that still holds deals "
+                "can't be removed: move its deals first."),
+    ]
+    return modal(PIPELINE, "Pipeline stages", "Save", blocks, {})
+
+
+def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
+    day = WEEKDAYS[s.digest_weekday].capitalize()
+    text = (f"Settings saved: {s.default_currency}, locale {s.locale}, digest {day} {s.digest_time}, "
+            f"hot leads from score {s.hot_lead_threshold}, quiet {s.quiet_start}–{s.quiet_end}.")
+    return message(text, [section(f":gear: {escape(text)}")])
+
+
+def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Save the workspace settings."""
+    def work() -> Callable[[], None]:
+        actor = actor_of_context(context)
+        saved = update_workspace_settings(
+            context["uow"], actor, now=context["now"],
+            default_currency=field_value(view, "default_currency") or "",
+            locale=field_value(view, "locale") or "",
+            digest_weekday=field_value(view, "digest_weekday") or "",
+            digest_time=field_value(view, "digest_time") or "",
+            hot_lead_threshold=field_value(view, "hot_lead_threshold") or "",
+            quiet_start=field_value(view, "quiet_start") or "",
+            quiet_end=field_value(view, "quiet_end") or "",
+        )
+        return lambda: tell(client, actor, view, _settings_message(saved))
+
+    submit(ack, view, "default_currency", work, "setup modal")
+
+
+def on_pipeline(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Save the pipeline's stages."""
+    def work() -> Callable[[], None]:
+        actor = actor_of_context(context)
+        stages = update_pipeline_stages(context["uow"], actor, field_value(view, "stages") or "",
+                                        now=context["now"])
+        text = "Pipeline saved: " + ", ".join(f"{s.name} {s.probability}%" for s in stages)
+        return lambda: tell(client, actor, view, message(text, [section(f":white_check_mark: {escape(text)}")]))
+
+    submit(ack, view, "stages", work, "pipeline modal")
+

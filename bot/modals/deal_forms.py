@@ -1,0 +1,220 @@
+"""The deal modals as Block Kit views, and reading their submitted values back.
+
+Each input's block_id is the name of the field it holds, so a core InvalidInput(field=...)
+maps straight onto `response_action: errors` keyed by block_id.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from bot.views.common import MAX_OPTION_TEXT, MAX_OPTIONS, Block, cut, escape, plain, section
+from core.deals import DealView
+from core.errors import InvalidInput
+from core.models import ActivityKind
+from core.money import format_money
+
+NEW_DEAL, EDIT_DEAL, CLOSE_WON, CLOSE_LOST, LOG_ACTIVITY, SET_REMINDER = (
+    "deal_new",
+    "deal_edit_form",
+    "deal_won_form",
+    "deal_lost_form",
+    "deal_log_form",
+    "deal_remind_form",
+)
+LOGGABLE = ("call", "email", "meeting", "demo", "proposal", "note")
+# Which block shows a core error about each field (core names -> our block ids).
+FIELD_BLOCKS = {"title": "title", "amount": "amount", "stage": "stage", "expected_close": "close",
+                "close": "close", "owner": "owner", "account": "account", "contact": "contact",
+                "next_step": "next_step", "reason": "reason", "lost_reason": "reason", "kind": "kind",
+                "text": "text", "due_at": "when", "when": "when", "source": "source"}
+
+
+def text_input(block_id: str, label: str, *, initial: str | None = None, optional: bool = True,
+                placeholder: str = "", multiline: bool = False, max_length: int = 500) -> Block:
+    """A plain-text input block whose block_id is the field's name."""
+    element: Block = {"type": "plain_text_input", "action_id": "value", "multiline": multiline,
+                      "max_length": max_length}
+    if initial:
+        element["initial_value"] = cut(initial, max_length)
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    return {"type": "input", "block_id": block_id, "label": plain(label, 2000), "optional": optional,
+            "element": element}
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, MAX_OPTION_TEXT), "value": cut(value, 150)}
+
+
+def select_input(block_id: str, label: str, options: Sequence[tuple[str, str]], initial: str | None = None,
+            optional: bool = False) -> Block:
+    """A static select input block (at most 100 options)."""
+    opts = [_option(text, value) for text, value in list(options)[:MAX_OPTIONS]]
+    element: Block = {"type": "static_select", "action_id": "value", "options": opts}
+    chosen = next((o for o in opts if o["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+    return {"type": "input", "block_id": block_id, "label": plain(label, 2000), "optional": optional,
+            "element": element}
+
+
+def _date_input(block_id: str, label: str, initial: date | None) -> Block:
+    element: Block = {"type": "datepicker", "action_id": "value"}
+    if initial is not None:
+        element["initial_date"] = initial.isoformat()
+    return {"type": "input", "block_id": block_id, "label": plain(label), "optional": True, "element": element}
+
+
+def _user_input(block_id: str, label: str, initial: str | None) -> Block:
+    element: Block = {"type": "users_select", "action_id": "value"}
+    if initial:
+        element["initial_user"] = initial
+    return {"type": "input", "block_id": block_id, "label": plain(label), "optional": True, "element": element}
+
+
+def modal(callback_id: str, title: str, submit: str, blocks: list[Block], metadata: dict[str, Any]) -> Block:
+    """A modal view with our private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title, 24),
+        "submit": plain(submit, 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": cut(json.dumps(metadata), 3000),
+        "blocks": blocks,
+    }
+
+
+def metadata_of(view: dict[str, Any]) -> dict[str, Any]:
+    """The private_metadata a modal was opened with ({} when missing or unreadable)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def new_deal_view(stages: Sequence[str], owner_slack_id: str | None, channel_id: str | None) -> Block:
+    """The New deal modal."""
+    blocks = [
+        text_input("title", "Title", optional=False, placeholder="Acme renewal", max_length=200),
+        text_input("amount", "Amount", placeholder="12k, $12,000 or 12000 EUR", max_length=64),
+        _date_input("close", "Expected close", None),
+        _user_input("owner", "Owner", owner_slack_id),
+        text_input("account", "Account", max_length=200),
+        text_input("next_step", "Next step", max_length=500),
+    ]
+    if stages:  # a select needs at least one option
+        blocks.insert(2, select_input("stage", "Stage", [(s, s) for s in stages], initial=stages[0]))
+    return modal(NEW_DEAL, "New deal", "Create", blocks, {"channel": channel_id})
+
+
+def edit_deal_view(deal: DealView, locale: str, channel_id: str | None) -> Block:
+    """The Edit deal modal, filled with the deal's current values."""
+    amount = format_money(deal.amount, deal.currency, locale) if deal.amount is not None else None
+    blocks = [
+        text_input("title", "Title", initial=deal.title, optional=False, max_length=200),
+        text_input("amount", "Amount", initial=amount, placeholder="12k, $12,000 or 12000 EUR", max_length=64),
+        _date_input("close", "Expected close", deal.expected_close),
+        _user_input("owner", "Owner", deal.owner_slack_id),
+        text_input("account", "Account", initial=deal.account, max_length=200),
+        text_input("contact", "Contact", initial=deal.contact, max_length=200),
+        text_input("next_step", "Next step", initial=deal.next_step, max_length=500),
+    ]
+    return modal(EDIT_DEAL, cut(f"Edit {deal.ref}", 24), "Save", blocks, {"ref": deal.ref, "channel": channel_id})
+
+
+def close_won_view(deal: DealView, locale: str, channel_id: str | None) -> Block:
+    """The Close-won modal (final amount)."""
+    amount = format_money(deal.amount, deal.currency, locale) if deal.amount is not None else None
+    blocks = [
+        section(f"Close *{deal.ref}* {escape(cut(deal.title, 200))} as won."),
+        text_input("amount", "Final amount", initial=amount, max_length=64),
+    ]
+    return modal(CLOSE_WON, cut(f"Won {deal.ref}", 24), "Close as won", blocks,
+                  {"ref": deal.ref, "channel": channel_id})
+
+
+def close_lost_view(deal: DealView, channel_id: str | None, message_ts: str | None = None) -> Block:
+    """The Close-lost modal: the reason is required."""
+    blocks = [
+        section(f"Close *{deal.ref}* {escape(cut(deal.title, 200))} as lost."),
+        text_input("reason", "Why was it lost?", optional=False, multiline=True,
+                    placeholder="Went with a competitor; no budget this year…", max_length=500),
+    ]
+    return modal(CLOSE_LOST, cut(f"Lost {deal.ref}", 24), "Close as lost", blocks,
+                  {"ref": deal.ref, "channel": channel_id, "ts": message_ts})
+
+
+def log_activity_view(deal: DealView, channel_id: str | None) -> Block:
+    """The Log activity modal."""
+    blocks = [
+        select_input("kind", "What happened?", [(k.capitalize(), k) for k in LOGGABLE], initial="call"),
+        text_input("text", "Notes", multiline=True, max_length=3000),
+    ]
+    return modal(LOG_ACTIVITY, cut(f"Log on {deal.ref}", 24), "Log", blocks,
+                  {"ref": deal.ref, "channel": channel_id})
+
+
+def reminder_view(deal: DealView, channel_id: str | None) -> Block:
+    """The Set reminder modal."""
+    blocks = [
+        text_input("when", "When?", optional=False, placeholder="tomorrow 3pm, fri, in 3 days", max_length=100),
+        text_input("text", "Remind me to…", max_length=500),
+    ]
+    return modal(SET_REMINDER, cut(f"Remind {deal.ref}", 24), "Set reminder", blocks,
+                  {"ref": deal.ref, "channel": channel_id})
+
+
+# -- reading a submitted view ----------------------------------------------------------------
+
+
+def field_value(view: dict[str, Any], block_id: str) -> str | None:
+    """The value of one input (text, select, date, user, time, number); None when empty."""
+    values = ((view.get("state") or {}).get("values") or {}).get(block_id) or {}
+    element = values.get("value") or next(iter(values.values()), None) or {}
+    kind = element.get("type")
+    if kind in ("static_select", "radio_buttons"):
+        option = element.get("selected_option") or {}
+        value = option.get("value")
+    elif kind == "datepicker":
+        value = element.get("selected_date")
+    elif kind == "users_select":
+        value = element.get("selected_user")
+    elif kind == "conversations_select" or kind == "channels_select":
+        value = element.get("selected_conversation") or element.get("selected_channel")
+    elif kind == "timepicker":
+        value = element.get("selected_time")
+    else:
+        value = element.get("value")
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def read_date(view: dict[str, Any], block_id: str) -> date | None:
+    """A datepicker's date, or None."""
+    value = field_value(view, block_id)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("Pick a date from the calendar.", field=block_id) from None
+
+
+def block_for(field: str | None, default: str) -> str:
+    """The block a core error about `field` is shown on."""
+    return FIELD_BLOCKS.get(field or "") or field or default
+
+
+def kind_of(value: str | None) -> ActivityKind:
+    """The activity kind picked in the modal."""
+    try:
+        return ActivityKind(value or "")
+    except ValueError:
+        raise InvalidInput("Pick what happened: call, email, meeting, demo, proposal or note.", field="kind") from None

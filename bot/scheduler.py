@@ -1,0 +1,110 @@
+"""APScheduler (3.x, UTC) wired to the jobs of bot/jobs.py, with one leader among replicas.
+
+Reminders are rows, not scheduler jobs: the scheduler holds a handful of periodic sweeps.
+With several replicas every one may run a scheduler, but only the holder of the
+`scheduler` lease (a row in the leases table, on SQLite and PostgreSQL alike) runs the
+sweeps; the others skip each tick and take over within a lease period if the leader dies.
+Delivery has its own lease (bot/delivery.py), so any replica may drain the outbox, one at
+a time. SALESBOT_SCHEDULER=off starts nothing.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.jobs import JOBS, SCHEDULED
+from core import outbox
+from core.db import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+LEADER_LEASE = "scheduler"
+LEADER_TTL = timedelta(minutes=3)  # the nudges job renews it every minute
+
+
+def utcnow() -> datetime:
+    """The wall clock (the scheduler is the one place that reads it for jobs)."""
+    return datetime.now(UTC)
+
+
+class Scheduler:
+    """The running scheduler: `.shutdown()` stops it and hands the leadership on."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        client: WebClient | None,
+        clock: Callable[[], datetime] = utcnow,
+        client_for: Callable[[int], WebClient | None] | None = None,
+    ) -> None:
+        self.uow = uow
+        self.client = client
+        self.clock = clock
+        self.client_for = client_for  # per-workspace clients of an OAuth install
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.aps = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+        )
+        for name in SCHEDULED:
+            job = JOBS[name]
+            self.aps.add_job(self.run, job.trigger(), args=[name], id=name, name=job.description)
+
+    def is_leader(self, now: datetime) -> bool:
+        """Take or renew the scheduler lease; True while this replica holds it."""
+        with self.uow.transaction() as session:
+            return outbox.acquire_lease(session, LEADER_LEASE, self.holder, now, LEADER_TTL)
+
+    def run(self, name: str) -> str | None:
+        """One tick of a job, on the leader only (delivery guards itself with its own lease)."""
+        now = self.clock()
+        try:
+            if name != "deliver" and not self.is_leader(now):
+                return None
+            options = {"client_for": self.client_for} if name == "deliver" and self.client_for else {}
+            summary = JOBS[name].run(self.uow, now, self.client, **options)
+            logger.info("%s", summary)
+            return summary
+        except Exception:  # one failed tick must not stop the scheduler
+            logger.exception("scheduled job %s failed", name)
+            return None
+
+    def start(self) -> Scheduler:
+        self.aps.start()
+        return self
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the jobs and give the leadership up so another replica takes over at once."""
+        if self.aps.running:
+            self.aps.shutdown(wait=wait)
+        try:
+            with self.uow.transaction() as session:
+                outbox.release_lease(session, LEADER_LEASE, self.holder, self.clock())
+        except Exception:  # the database may be gone already at shutdown
+            logger.exception("could not release the scheduler lease")
+
+
+def start_scheduler(settings: Settings, uow: UnitOfWork, client: WebClient | None) -> Scheduler | None:
+    """Start the periodic jobs in a background thread; None when SALESBOT_SCHEDULER=off."""
+    if not settings.scheduler:
+        return None
+    client_for = None
+    if settings.oauth:
+        # Each workspace has its own bot token in Bolt's installation store (bot/app.py).
+        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+        from bot.delivery import installed_clients
+
+        store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=uow.engine)
+        client_for = installed_clients(uow, store, settings.slack_api_url)
+    scheduler = Scheduler(uow, client, client_for=client_for).start()
+    logger.info("scheduler started: %s", ", ".join(SCHEDULED))
+    return scheduler

@@ -1,0 +1,161 @@
+"""The HTTP face (SPEC 8): a small WSGI app served by waitress.
+
+Routes:
+- `POST /slack/events`: Bolt (slash commands, interactivity, events) — HTTP mode only.
+- `GET /slack/install`, `GET /slack/oauth_redirect`: Bolt's OAuth flow, when configured.
+- `POST /hooks/leads`, `POST /hooks/lead-events`: the lead intake webhook (bot/webhooks.py).
+- `GET /healthz`: 200 `{"ok": true, "db": "ok"}` when the database answers, else 503.
+In Socket Mode the same server runs without the Slack routes (webhooks and health only).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_bolt import App
+
+from bot.config import Settings
+from core.db import UnitOfWork, ping
+
+logger = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+
+SLACK_EVENTS_PATH = "/slack/events"
+OAUTH_PATHS = ("/slack/install", "/slack/oauth_redirect")
+HOOK_PATHS = ("/hooks/leads", "/hooks/lead-events")
+# Webhook bodies over 1 MiB are refused (413) by bot.webhooks; never read more than that.
+MAX_HOOK_BODY = 1024 * 1024
+
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def _status_line(code: int) -> str:
+    return f"{code} {_STATUS_TEXT.get(code, 'Status')}"
+
+
+def _json(start_response: StartResponse, code: int, payload: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(payload).encode()
+    start_response(_status_line(code), [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _webhooks_module() -> ModuleType | None:
+    try:
+        return importlib.import_module("bot.webhooks")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bot.webhooks":
+            raise
+        return None
+
+
+def _headers_of(environ: Environ) -> dict[str, str]:
+    headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
+
+
+def _read_body(environ: Environ, limit: int) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ["wsgi.input"]
+    # Read one byte past the limit at most, so an oversized body is seen as such.
+    return bytes(stream.read(min(length, limit + 1))) if length > 0 else b""
+
+
+class SalesbotServer:
+    """The WSGI callable: routes requests to Bolt, the webhooks and the health check."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        uow: UnitOfWork,
+        *,
+        bolt_app: App | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.uow = uow
+        self.clock = clock
+        self.bolt_handler: Callable[[Environ, StartResponse], Iterable[bytes]] | None = None
+        if bolt_app is not None:
+            from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+            self.bolt_handler = SlackRequestHandler(bolt_app, path=SLACK_EVENTS_PATH)
+        self.oauth = bolt_app is not None and bolt_app.oauth_flow is not None
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        try:
+            if path == "/healthz":
+                if method not in ("GET", "HEAD"):
+                    return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+                return self.health(start_response)
+            if path == SLACK_EVENTS_PATH and self.bolt_handler is not None:
+                if method != "POST":
+                    return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+                return self.bolt_handler(environ, start_response)
+            if path in OAUTH_PATHS and self.oauth and self.bolt_handler is not None:
+                return self.bolt_handler(environ, start_response)
+            if path in HOOK_PATHS:
+                if method != "POST":
+                    return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+                return self.hook(environ, start_response, path)
+            return _json(start_response, 404, {"ok": False, "error": "not_found"})
+        except Exception:
+            logger.exception("%s %s failed", method, path)
+            return _json(start_response, 500, {"ok": False, "error": "internal_error"})
+
+    def health(self, start_response: StartResponse) -> list[bytes]:
+        """200 when the database answers a query, 503 when it does not."""
+        if ping(self.uow.engine):
+            return _json(start_response, 200, {"ok": True, "db": "ok"})
+        return _json(start_response, 503, {"ok": False, "db": "unreachable"})
+
+    def hook(self, environ: Environ, start_response: StartResponse, path: str) -> list[bytes]:
+        """Hand a webhook request to bot.webhooks.handle_request (404 while it does not exist)."""
+        module = _webhooks_module()
+        if module is None:
+            return _json(start_response, 404, {"ok": False, "error": "not_found"})
+        body = _read_body(environ, MAX_HOOK_BODY)
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        status, payload = module.handle_request(
+            self.uow, self.settings, path, query, _headers_of(environ), body, self.clock()
+        )
+        return _json(start_response, int(status), payload)
+
+
+def make_waitress_server(wsgi_app: SalesbotServer, host: str, port: int, threads: int = 8) -> Any:
+    """A waitress server bound to (host, port), not yet serving (call .run())."""
+    from waitress.server import create_server
+
+    return create_server(wsgi_app, host=host, port=port, threads=threads, ident="salesbot")

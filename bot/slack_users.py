@@ -1,0 +1,177 @@
+"""Who is acting: users.info profiles cached in the users table, refreshed daily (SPEC 8).
+
+A known user whose profile is younger than a day costs one read and no Slack call, so the
+acknowledgement path stays fast. A first contact calls users.info before the listener runs
+(the time zone and the Slack admin flag matter for that very command); an old profile is
+refreshed in the background and the request goes on with the cached one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from core.db import UnitOfWork
+from core.models import User, Workspace
+from core.users import Actor, actor_for, actor_of
+
+logger = logging.getLogger(__name__)
+
+REFRESH_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SlackProfile:
+    """What we keep from users.info."""
+
+    name: str | None
+    tz: str | None
+    is_admin: bool
+    locale: str | None = None
+
+
+def profile_from_users_info(user: dict[str, Any]) -> SlackProfile:
+    """Read name, time zone and the admin/owner flag from a users.info `user` object."""
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
+    is_admin = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+    locale = user.get("locale")
+    return SlackProfile(name=name or None, tz=user.get("tz") or None, is_admin=is_admin, locale=locale)
+
+
+def fetch_profile(client: WebClient, slack_id: str) -> SlackProfile | None:
+    """users.info for one user; None when Slack cannot say (the request goes on regardless)."""
+    try:
+        resp = client.users_info(user=slack_id)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        logger.warning("users.info %s failed: %s", slack_id, exc)
+        return None
+    user = resp.get("user")
+    return profile_from_users_info(user) if isinstance(user, dict) else None
+
+
+class _SnapshotReads:
+    """Read-only sessions that never wait for SQLite's write lock.
+
+    core.db begins every SQLite transaction with BEGIN IMMEDIATE (writers queue instead of
+    deadlocking), reads included; on the acknowledgement path that made a profile lookup wait
+    for whatever deal was being saved. In WAL mode a reader needs no lock, so this engine runs
+    its SELECTs in autocommit on a query-only connection. Other databases use uow.read().
+    """
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.factory: sessionmaker[Session] | None = None
+        if uow.dialect == "sqlite":
+            engine = create_engine(
+                uow.engine.url, connect_args={"timeout": 30, "check_same_thread": False}, poolclass=NullPool
+            )
+
+            @event.listens_for(engine, "connect")
+            def _autocommit(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.isolation_level = None
+                dbapi_conn.execute("PRAGMA query_only=ON")
+
+            self.factory = sessionmaker(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        if self.factory is None:
+            with self.uow.read() as session:
+                yield session
+            return
+        session = self.factory()
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def _cached_actor(reads: _SnapshotReads, team_id: str, slack_id: str, now: datetime) -> tuple[Actor | None, bool]:
+    """(actor, fresh) from the database alone; (None, False) on first contact."""
+    with reads.session() as session:
+        # User and workspace in one query: actor_of then finds the workspace in the identity map.
+        row = session.execute(
+            select(User, Workspace)
+            .join(Workspace, Workspace.id == User.workspace_id)
+            .where(Workspace.team_id == team_id, User.slack_id == slack_id)
+        ).first()
+        if row is None:
+            return None, False
+        user = row[0]
+        fresh = user.refreshed_at is not None and now - user.refreshed_at < REFRESH_AFTER
+        return actor_of(session, user), fresh
+
+
+def save_profile(uow: UnitOfWork, team_id: str, slack_id: str, now: datetime, profile: SlackProfile | None) -> Actor:
+    """Create or update the user (and workspace) from a profile; stamp refreshed_at when we had one."""
+    with uow.transaction() as session:
+        if profile is None:
+            actor = actor_for(session, team_id, slack_id, now)
+        else:
+            actor = actor_for(
+                session, team_id, slack_id, now, name=profile.name, tz=profile.tz, is_slack_admin=profile.is_admin
+            )
+            user = session.get(User, actor.user_id)
+            assert user is not None
+            user.refreshed_at = now
+            if profile.locale and profile.locale[:2] in ("en", "tr") and user.locale is None:
+                user.locale = profile.locale[:2]
+            session.flush()
+            actor = actor_of(session, user)
+        return actor
+
+
+class UserDirectory:
+    """Resolves the Actor of a request, calling users.info only when the cache says so."""
+
+    def __init__(self, uow: UnitOfWork, *, background: bool = True) -> None:
+        self.uow = uow
+        self.reads = _SnapshotReads(uow)
+        self.background = background
+        self._executor: ThreadPoolExecutor | None = None
+        # At most one refresh in flight per (team, user); tests wait on these.
+        self.pending: dict[tuple[str, str], Future[Actor]] = {}
+
+    def _background(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="users-info")
+        return self._executor
+
+    def actor(self, client: WebClient | None, team_id: str, slack_id: str, now: datetime) -> Actor:
+        """The actor for (team, user), created on first contact with its Slack profile."""
+        actor, fresh = _cached_actor(self.reads, team_id, slack_id, now)
+        if actor is not None and (fresh or client is None):
+            return actor
+        if actor is None:
+            profile = fetch_profile(client, slack_id) if client is not None else None
+            return save_profile(self.uow, team_id, slack_id, now, profile)
+        # Known but stale: answer now with the cached profile, refresh off the ack path.
+        assert client is not None
+        if not self.background:
+            return self._refresh(client, team_id, slack_id, now)
+        key = (team_id, slack_id)
+        running = self.pending.get(key)
+        if running is None or running.done():
+            self.pending[key] = self._background().submit(self._refresh, client, team_id, slack_id, now)
+        return actor
+
+    def _refresh(self, client: WebClient, team_id: str, slack_id: str, now: datetime) -> Actor:
+        profile = fetch_profile(client, slack_id)
+        return save_profile(self.uow, team_id, slack_id, now, profile)
+
+    def wait(self) -> None:
+        """Block until background refreshes are done (tests, shutdown)."""
+        for future in list(self.pending.values()):
+            future.result()

@@ -1,0 +1,192 @@
+"""Deal messages: one deal, a list with buttons, a change confirmation, candidates to pick."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.views.common import (
+    MAX_BUTTON_VALUE,
+    MAX_MESSAGE_BLOCKS,
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    cut,
+    day,
+    escape,
+    fields_section,
+    fit,
+    header,
+    message,
+    money,
+    section,
+    when,
+)
+from core.deals import ActivityView, DealView
+from core.models import DealStatus
+from core.users import Actor
+
+SHOW, EDIT, WON, LOST, PICK = "deal_show", "deal_edit", "deal_won", "deal_lost", "deal_pick"
+LOG, REMIND = "deal_log", "deal_remind"
+STATUS_ICON = {DealStatus.OPEN: ":large_blue_circle:", DealStatus.WON: ":trophy:", DealStatus.LOST: ":x:"}
+
+
+def owner_mention(deal: DealView) -> str:
+    """The owner as a mention, or their imported name."""
+    if deal.owner_slack_id:
+        return f"<@{deal.owner_slack_id}>"
+    return escape(deal.owner_name or "nobody")
+
+
+def deal_line(deal: DealView, locale: str) -> str:
+    """`*D-42* Acme renewal · $12,000 · Proposal 50% · closes Fri 27 Nov 2026 · @ana`."""
+    parts = [
+        f"*{deal.ref}* {escape(cut(deal.title, 120))}",
+        money(deal.amount, deal.currency, locale),
+        f"{escape(deal.stage)} {deal.probability}%" if deal.status == DealStatus.OPEN else deal.status.value,
+    ]
+    if deal.status == DealStatus.OPEN:
+        parts.append(f"closes {day(deal.expected_close)}" if deal.expected_close else "no close date")
+    parts.append(owner_mention(deal))
+    return " · ".join(parts)
+
+
+def deal_buttons(deal: DealView, *, full: bool = False) -> Block:
+    """Show / Edit / Won / Lost (Won and Lost only while the deal is open); `full` adds Log and Remind."""
+    elements = [button("Show", SHOW, deal.ref), button("Edit", EDIT, deal.ref)]
+    if deal.status == DealStatus.OPEN:
+        elements += [button("Won", WON, deal.ref, "primary"), button("Lost", LOST, deal.ref, "danger")]
+    if full:
+        elements += [button("Log activity", LOG, deal.ref), button("Remind me", REMIND, deal.ref)]
+    return actions(elements)
+
+
+def deal_list(deals: Sequence[DealView], actor: Actor, title: str, total: int | None = None) -> Message:
+    """Open deals with their buttons; cut to Slack's 50 blocks with "and N more"."""
+    if not deals:
+        text = f"{title}: no open deals. Create one with `/deal new Acme 12k`."
+        return message(text, [section(text)])
+    total = len(deals) if total is None else total
+    head = [section(f"*{escape(title)}* — {total} deal{'s' if total != 1 else ''}")]
+    room = MAX_MESSAGE_BLOCKS - len(head)
+    # Each deal takes at least one block, so no more than `room` of them can be shown: only
+    # those are rendered (formatting a thousand amounts to show two dozen is the cost).
+    groups = [[section(deal_line(d, actor.locale)), deal_buttons(d)] for d in list(deals)[:room]]
+    body = fit(groups, room, total, "narrow it with stage: or closing:")
+    return message(f"{title}: {total} deals", head + body)
+
+
+def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = ()) -> list[Block]:
+    """The blocks of one deal: what it is, where it stands, what happened lately, its buttons."""
+    loc = actor.locale
+    blocks: list[Block] = [
+        header(f"{deal.ref} {deal.title}"),
+        fields_section(
+            [
+                f"*Amount*\n{money(deal.amount, deal.currency, loc)}",
+                f"*Weighted*\n{money(deal.weighted, deal.currency, loc)}",
+                f"*Stage*\n{STATUS_ICON[deal.status]} {escape(deal.stage)} ({deal.probability}%)",
+                f"*Owner*\n{owner_mention(deal)}",
+                f"*Expected close*\n{day(deal.expected_close)}",
+                f"*Account*\n{escape(deal.account or '—')}",
+            ]
+        ),
+    ]
+    if deal.next_step:
+        blocks.append(section(f"*Next step:* {escape(deal.next_step)}"))
+    if deal.status == DealStatus.LOST and deal.lost_reason:
+        blocks.append(section(f"*Lost because:* {escape(deal.lost_reason)}"))
+    for activity in list(activities)[:5]:
+        who = escape(activity.user_name or "someone")
+        text = f" — {escape(cut(activity.text, 300))}" if activity.text else ""
+        blocks.append(context(f"{when(activity.at, actor.tz)} · {activity.kind.value} by {who}{text}"))
+    blocks.append(context(f"Last touched {when(deal.last_touch_at, actor.tz)}"))
+    blocks.append(deal_buttons(deal, full=True))
+    return blocks
+
+
+def deal_shown(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = ()) -> Message:
+    """`/deal show`: the deal card as a message."""
+    return message(f"{deal.ref} {deal.title}", deal_card(deal, actor, activities))
+
+
+def deal_changed(deal: DealView, actor: Actor, what: str, *, in_channel: bool = False) -> Message:
+    """`D-42 moved to Negotiation · $12,000 · closes Fri 27 Nov 2026`, with the deal's buttons."""
+    details = [money(deal.amount, deal.currency, actor.locale)]
+    if deal.status == DealStatus.OPEN and deal.expected_close:
+        details.append(f"closes {day(deal.expected_close)}")
+    text = f"{deal.ref} {what} · {' · '.join(details)}"
+    blocks = [section(f"*{deal.ref}* {escape(cut(deal.title, 150))} {escape(what)} · {' · '.join(details)}"),
+              deal_buttons(deal)]
+    return message(text, blocks, in_channel=in_channel)
+
+
+def deal_won(deal: DealView, actor: Actor) -> Message:
+    """The channel announcement of a won deal."""
+    amount = money(deal.amount, deal.currency, actor.locale)
+    text = f":trophy: {deal.ref} {deal.title} won by {deal.owner_name or 'the team'} · {amount}"
+    blocks = [section(f":trophy: *{deal.ref}* {escape(cut(deal.title, 150))} won by {owner_mention(deal)} · {amount}")]
+    return message(text, blocks, in_channel=True)
+
+
+def activity_logged(activity: ActivityView, actor: Actor) -> Message:
+    """`Call logged on D-42: …`."""
+    what = "Note added to" if activity.kind.value == "note" else f"{activity.kind.value.capitalize()} logged on"
+    text = f"{what} {activity.deal_ref}"
+    body = f"{what} *{activity.deal_ref}*" + (f": {escape(cut(activity.text, 2500))}" if activity.text else "")
+    return message(text, [section(body)])
+
+
+def acted_on(original_blocks: Sequence[Block], line: str) -> list[Block]:
+    """The message a button sat on, without its buttons, with who did what at the end."""
+    kept = [b for b in original_blocks if b.get("type") != "actions" and not _is_acted_line(b)]
+    room = MAX_MESSAGE_BLOCKS - 1
+    last = context(line)
+    last["block_id"] = "acted"
+    return [*kept[:room], last]
+
+
+def _is_acted_line(block: Block) -> bool:
+    return block.get("block_id") == "acted"
+
+
+def acted_line(actor: Actor, what: str, at: datetime) -> str:
+    """`✅ @ana closed D-42 as won · Mon 23 Nov 14:05`."""
+    who = f"<@{actor.slack_id}>" if actor.slack_id else escape(actor.name)
+    return f":white_check_mark: {who} {escape(what)} · {when(at, actor.tz)}"
+
+
+def pick_value(sub: str, ref: str, rest: str) -> str | None:
+    """The button value that re-runs `/deal <sub> <ref> <rest>`; None when it would not fit."""
+    value = json.dumps({"sub": sub, "ref": ref, "rest": rest}, ensure_ascii=False)
+    return value if len(value) <= MAX_BUTTON_VALUE else None
+
+
+def candidates(prompt: str, deals: Sequence[DealView], actor: Actor, sub: str, rest: str) -> Message:
+    """An ambiguous ref: the candidates, each with a button that runs the command on it."""
+    blocks: list[Block] = [section(f":mag: {escape(prompt)}")]
+    for deal in list(deals)[:10]:
+        value = pick_value(sub, deal.ref, rest)
+        accessory = button(f"Pick {deal.ref}", PICK, value) if value else None
+        blocks.append(section(deal_line(deal, actor.locale), accessory=accessory))
+    if any(pick_value(sub, d.ref, rest) is None for d in deals):
+        blocks.append(context(f"Run the command again with the deal's id, e.g. `/deal {sub} {deals[0].ref}`."))
+    return message(prompt, blocks)
+
+
+def reminder_set(deal_ref: str | None, due_at: datetime, text: str, actor: Actor) -> Message:
+    """`I'll remind you Tue 24 Nov 15:00 about D-42: send the proposal`."""
+    about = f" about *{deal_ref}*" if deal_ref else ""
+    shown = when(due_at, actor.tz)
+    return message(f"I'll remind you {shown}: {text}",
+                   [section(f":alarm_clock: I'll remind you *{shown}*{about}: {escape(cut(text, 2000))}")])
+
+
+def with_acted_line(body: Message, actor: Actor, what: str, at: datetime) -> Message:
+    """`body` with who did what, when, at the end (for a message updated in place)."""
+    blocks = list(body.get("blocks") or [])[: MAX_MESSAGE_BLOCKS - 1]
+    last = context(acted_line(actor, what, at))
+    last["block_id"] = "acted"
+    return {**body, "blocks": [*blocks, last]}

@@ -1,0 +1,268 @@
+"""Block Kit for leads: /lead answers, the New lead modal, hot-lead alerts (single and grouped), DMs.
+
+Alerts are rendered from the plain data core.lead_alerts put in the outbox (at send time,
+by bot/delivery.py through `register_renderers`). Their reasons' "2 days ago" is measured
+from the moment the lead turned hot, the moment the alert speaks about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.modals.deal_forms import modal, text_input
+from bot.views.common import (
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    cut,
+    escape,
+    fields_section,
+    fit,
+    header,
+    message,
+    plain,
+    section,
+    when,
+)
+from core.leads import LeadView
+from core.models import LeadStatus
+from core.predictive import Prediction, describe_factor
+from core.scoring import Reason, describe
+
+CLAIM = "lead_claim"
+ASSIGN = "lead_assign"
+NOT_A_FIT = "lead_not_a_fit"
+NEW_LEAD = "lead_new"
+MAX_LIST = 20
+
+LEAD_HELP: tuple[tuple[str, str], ...] = (
+    ("/lead", "open the New lead form"),
+    ('/lead new "Zoe Hart" Acme zoe@acme.io source:webinar', "quick add: quoted name, then company, email, source"),
+    ("/lead list hot", "hot leads (also `mine`, `new`; open leads by default)"),
+    ("/lead show L-7", "a lead with its score, the reasons and its win probability"),
+    ("/lead assign L-7 @ana", "give a lead to someone (overrides routing)"),
+    ("/lead convert L-7", "turn a lead into a deal, keeping the link and history"),
+    ("/lead disqualify L-7 no budget", "close a lead as not a fit, with the reason"),
+)
+
+
+def lead_help(note: str = "") -> Message:
+    """`/lead help`: each subcommand with one example."""
+    lines = [f"`{escape(example)}` — {escape(what)}" for example, what in LEAD_HELP]
+    blocks = [section("*/lead commands*\n" + "\n".join(lines))]
+    if note:
+        blocks.insert(0, section(f":information_source: {escape(note)}"))
+    blocks.append(context("A lead is named by its ref (L-7), its email, or part of its name or company."))
+    return message("/lead: new, list, show, assign, convert, disqualify …", blocks)
+
+
+def _who(slack_id: str | None, name: str | None) -> str:
+    return f"<@{slack_id}>" if slack_id else escape(name or "nobody")
+
+
+def lead_line(lead: LeadView) -> str:
+    """`*L-7 Zoe Hart* · Acme · score 82 :fire: · Ana`"""
+    parts = [f"*{lead.ref} {escape(lead.name)}*"]
+    if lead.company:
+        parts.append(escape(lead.company))
+    parts.append(f"score {lead.score}{' :fire:' if lead.hot else ''}")
+    if lead.predicted is not None:
+        parts.append(f"{lead.predicted}% likely")
+    parts.append(_who(lead.owner_slack_id, lead.owner_name) if lead.owner_id else "unclaimed")
+    if lead.status not in (LeadStatus.NEW, LeadStatus.ASSIGNED):
+        parts.append(lead.status.value)
+    return " · ".join(parts)
+
+
+def reasons_text(reasons: Sequence[Reason], now: datetime, top: int = 3) -> str:
+    ranked = sorted(reasons, key=lambda r: -abs(r.points))[:top]
+    return "\n".join(f"• {escape(describe(r, now))}" for r in ranked) or "• no points yet"
+
+
+def lead_shown(lead: LeadView, now: datetime, tz: str, prediction: Prediction | None, model_note: str) -> Message:
+    """`/lead show`: the lead, its points with reasons, its win probability with top factors."""
+    blocks: list[Block] = [header(f"{lead.ref} {lead.name}"[:150])]
+    facts = [
+        f"*Company*\n{escape(lead.company or '—')}",
+        f"*Title*\n{escape(lead.title or '—')}",
+        f"*Email*\n{escape(lead.email or '—')}",
+        f"*Owner*\n{_who(lead.owner_slack_id, lead.owner_name) if lead.owner_id else 'unclaimed'}",
+        f"*Status*\n{lead.status.value}" + (f" ({escape(lead.disqualify_reason)})" if lead.disqualify_reason else ""),
+        f"*Source*\n{escape(lead.source or '—')}",
+    ]
+    if lead.deal_ref:
+        facts.append(f"*Deal*\n{lead.deal_ref}")
+    blocks.append(fields_section(facts))
+    blocks.append(
+        section(f"*Score {lead.score}*{' :fire: hot' if lead.hot else ''}\n{reasons_text(lead.reasons, now, 5)}")
+    )
+    if prediction is not None:
+        factors = "\n".join(f"• {escape(describe_factor(f))}" for f in prediction.factors)
+        blocks.append(section(f"*Win probability {round(100 * prediction.probability)}%*\n{factors}"))
+    else:
+        blocks.append(context(escape(model_note)))
+    if lead.owner_id is None and lead.status == LeadStatus.NEW:
+        blocks.append(actions([button("Claim", CLAIM, str(lead.id), "primary")], block_id=f"lead_actions:{lead.id}"))
+    blocks.append(context(f"Added {when(lead.created_at, tz)} · {lead.events} engagement event(s)"))
+    return message(f"{lead.ref} {lead.name}: score {lead.score}", blocks)
+
+
+def leads_listed(leads: Sequence[LeadView], which: str) -> Message:
+    title = {"hot": "Hot leads", "mine": "Your open leads", "new": "New leads", "open": "Open leads"}[which]
+    if not leads:
+        return message(f"{title}: none right now.", [section(f"*{title}:* none right now.")])
+    groups = []
+    for lead in leads[:MAX_LIST]:
+        accessory = button("Claim", CLAIM, str(lead.id), "primary") if lead.owner_id is None else None
+        groups.append([section(lead_line(lead), accessory=accessory, block_id=f"lead:{lead.id}")])
+    blocks = [section(f"*{title}* ({len(leads)})"), *fit(groups, 49, total=len(leads), hint="see /lead show <ref>")]
+    return message(f"{title}: {len(leads)}", blocks)
+
+
+def lead_changed(lead: LeadView, what: str) -> Message:
+    text = f"{lead.ref} {lead.name} {what}."
+    return message(text, [section(f":white_check_mark: {lead_line(lead)} — {escape(what)}")])
+
+
+def lead_converted(lead: LeadView, deal_ref: str, deal_title: str) -> Message:
+    text = f"{lead.ref} {lead.name} converted to deal {deal_ref} {deal_title}."
+    return message(text, [section(f":handshake: {escape(text)}")])
+
+
+def new_lead_view(channel_id: str | None) -> Block:
+    """The New lead modal."""
+    blocks = [
+        text_input("name", "Name", optional=False, placeholder="Zoe Hart", max_length=200),
+        text_input("email", "Email", placeholder="zoe@acme.io", max_length=254),
+        text_input("company", "Company", max_length=200),
+        text_input("title", "Job title", max_length=200),
+        text_input("phone", "Phone", max_length=50),
+        text_input("source", "Source", placeholder="webinar, referral, ...", max_length=100),
+        text_input("country", "Country", max_length=100),
+        text_input("industry", "Industry", max_length=100),
+        text_input("employees", "Employees", placeholder="250", max_length=9),
+    ]
+    return modal(NEW_LEAD, "New lead", "Add lead", blocks, {"channel": channel_id})
+
+
+# -- alerts (rendered from outbox data) --------------------------------------------------------
+
+
+def _reason_lines(card: Mapping[str, Any]) -> str:
+    since = card.get("hot_since")
+    ref_time = datetime.fromisoformat(since) if since else None
+    reasons = [Reason.from_json(r) for r in card.get("reasons") or []]
+    if ref_time is None:
+        return "\n".join(f"• {escape(r.label)} ({r.points:+d})" for r in reasons)
+    return reasons_text(reasons, ref_time)
+
+
+def _card_title(card: Mapping[str, Any]) -> str:
+    company = f" ({card['company']})" if card.get("company") else ""
+    return f"{card.get('ref', '')} {card.get('name', '')}{company}"
+
+
+def alert_actions(lead_id: int) -> Block:
+    return actions(
+        [
+            button("Claim", CLAIM, str(lead_id), "primary"),
+            {
+                "type": "users_select",
+                "action_id": ASSIGN,
+                "placeholder": plain("Assign to…"),
+            },
+            button("Not a fit", NOT_A_FIT, str(lead_id), "danger"),
+        ],
+        block_id=f"lead_actions:{lead_id}",
+    )
+
+
+def hot_lead_message(card: Mapping[str, Any]) -> Message:
+    """One hot lead: who, score, top reasons, and Claim / Assign / Not a fit."""
+    title = _card_title(card)
+    predicted = f" · {card['predicted']}% likely to convert" if card.get("predicted") is not None else ""
+    blocks: list[Block] = [
+        section(
+            f":fire: *Hot lead: {escape(title)}*\nScore *{card.get('score')}*{predicted}",
+            block_id=f"lead:{card['lead_id']}",
+        ),
+        section(_reason_lines(card)),
+        alert_actions(int(card["lead_id"])),
+    ]
+    if card.get("title") or card.get("email"):
+        blocks.insert(2, context(escape(" · ".join(str(card[k]) for k in ("title", "email") if card.get(k)))))
+    return {"text": cut(f"Hot lead: {title} — score {card.get('score')}", 3000), "blocks": blocks}
+
+
+def hot_burst_message(data: Mapping[str, Any]) -> Message:
+    """Several hot leads at once: one message, a Claim button on each."""
+    cards = list(data.get("leads") or [])
+    minutes = data.get("window_minutes", 2)
+    blocks: list[Block] = [section(f":fire: *{len(cards)} hot leads in {minutes} minutes* — claim the ones you take")]
+    groups = []
+    for card in cards:
+        line = f"*{escape(_card_title(card))}* · score {card.get('score')}\n{_reason_lines(card)}"
+        groups.append(
+            [
+                section(
+                    line,
+                    accessory=button("Claim", CLAIM, str(card["lead_id"]), "primary"),
+                    block_id=f"lead:{card['lead_id']}",
+                )
+            ]
+        )
+    blocks.extend(fit(groups, 48, hint="see /lead list hot"))
+    return {"text": f"{len(cards)} hot leads", "blocks": blocks}
+
+
+def lead_assigned_message(data: Mapping[str, Any]) -> Message:
+    """The DM to a rep who was given a lead."""
+    title = _card_title(data)
+    text = f"{title} is yours ({data.get('why', 'assigned')}). Score {data.get('score')}."
+    blocks = [
+        section(
+            f":inbox_tray: *{escape(title)}* is yours — {escape(str(data.get('why', 'assigned')))}.\n"
+            f"Score *{data.get('score')}*\n{_reason_lines(data)}"
+        ),
+        context(f"`/lead show {data.get('ref')}` · `/lead convert {data.get('ref')}` when it is real"),
+    ]
+    return {"text": text, "blocks": blocks}
+
+
+def acted_on_lead(original: Sequence[Block], lead_id: int, line: str) -> list[Block]:
+    """The alert after a click: that lead's buttons replaced by who did what (others untouched)."""
+    single = any(str(b.get("block_id") or "") == f"lead_actions:{lead_id}" for b in original)
+    out: list[Block] = []
+    for block in original:
+        bid = str(block.get("block_id") or "")
+        if bid == f"lead_actions:{lead_id}" or bid == f"acted:{lead_id}":
+            continue
+        if bid == f"lead:{lead_id}" and "accessory" in block:
+            block = {k: v for k, v in block.items() if k != "accessory"}
+        out.append(block)
+        if bid == f"lead:{lead_id}" and not single:
+            out.append(_acted(lead_id, line))
+    if single:
+        out.append(_acted(lead_id, line))
+    return out[:50]
+
+
+def _acted(lead_id: int, line: str) -> Block:
+    done = context(line)
+    done["block_id"] = f"acted:{lead_id}"
+    return done
+
+
+def register_renderers() -> None:
+    """Let bot/delivery.py render the lead outbox views."""
+    try:
+        from bot.delivery import register_renderer
+    except ModuleNotFoundError:  # pragma: no cover - delivery not in this build
+        return
+    register_renderer("hot_lead", hot_lead_message)
+    register_renderer("hot_lead_burst", hot_burst_message)
+    register_renderer("lead_assigned", lead_assigned_message)

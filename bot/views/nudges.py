@@ -1,0 +1,176 @@
+"""Nudge messages: a due follow-up with its buttons, each rep's morning list, the manager's alert.
+
+They render the plain data that core.nudges stored in the outbox (see core/outbox.py for
+the payload contract), so a message looks the same whether it is delivered now or after
+a restart. The nudge buttons carry the reminder id; bot/actions/nudges.py handles them.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.views.common import (
+    MAX_MESSAGE_BLOCKS,
+    MAX_MESSAGE_TEXT,
+    Block,
+    Message,
+    actions,
+    button,
+    context,
+    cut,
+    escape,
+    fit,
+    header,
+    money,
+    section,
+    when,
+)
+from core.reminders import ReminderView
+
+DONE = "nudge_done"
+SNOOZE_DAY = "nudge_snooze_day"
+SNOOZE_WEEK = "nudge_snooze_week"
+SNOOZE_DATE = "nudge_snooze_date"
+LOG = "nudge_log"
+OPEN = "nudge_open"
+NUDGE_ACTIONS = (DONE, SNOOZE_DAY, SNOOZE_WEEK, SNOOZE_DATE, LOG, OPEN)
+NUDGE_BLOCK = "nudge_actions"
+
+
+def nudge_data(reminder: ReminderView, tz: str, deal: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The data a nudge is rendered from, rebuilt from a reminder (to update it in place)."""
+    data: dict[str, Any] = {
+        "reminder_id": reminder.id,
+        "text": reminder.text,
+        "due_at": reminder.due_at.isoformat(),
+        "tz": tz,
+    }
+    if deal is not None:
+        data["deal"] = deal
+    elif reminder.deal_ref:
+        data["deal"] = {"ref": reminder.deal_ref, "title": reminder.deal_title}
+    if reminder.lead_ref:
+        data["lead"] = {"ref": reminder.lead_ref, "name": ""}
+    return data
+
+
+def _amount(item: dict[str, Any], locale: str = "en") -> str:
+    raw = item.get("amount")
+    return money(Decimal(raw), item.get("currency") or "USD", locale) if raw else ""
+
+
+def _subject(data: dict[str, Any]) -> str:
+    deal, lead = data.get("deal"), data.get("lead")
+    if deal:
+        parts = [f"*{deal['ref']}* {escape(cut(deal.get('title') or '', 150))}"]
+        extra = [x for x in (deal.get("stage"), _amount(deal)) if x]
+        if extra:
+            parts.append(" · ".join(extra))
+        return " · ".join(parts)
+    if lead:
+        return f"*{lead['ref']}* {escape(cut(lead.get('name') or '', 150))}"
+    return ""
+
+
+def nudge_buttons(data: dict[str, Any], tz: str) -> Block:
+    """Done, Snooze 1 day / 1 week / a date, Log activity, Open deal."""
+    rid = str(data["reminder_id"])
+    tomorrow = (datetime.fromisoformat(data["due_at"]) + timedelta(days=1)).date()
+    elements = [
+        button("Done", DONE, rid, style="primary"),
+        button("Snooze 1 day", SNOOZE_DAY, rid),
+        button("Snooze 1 week", SNOOZE_WEEK, rid),
+        {
+            "type": "datepicker",
+            "action_id": SNOOZE_DATE,
+            "initial_date": tomorrow.isoformat(),
+            "placeholder": {"type": "plain_text", "text": "Snooze to a date"},
+        },
+    ]
+    deal = data.get("deal")
+    if deal:
+        elements.append(button("Log activity", LOG, deal["ref"]))
+        elements.append(button("Open deal", OPEN, deal["ref"]))
+    return actions(elements, block_id=f"{NUDGE_BLOCK}:{rid}")
+
+
+def nudge_message(data: dict[str, Any], outcome: str | None = None) -> Message:
+    """A follow-up that is due; with `outcome` (who did what), the acted-on version, no buttons."""
+    tz = data.get("tz") or "UTC"
+    body = escape(cut(data.get("text") or "Follow up", 1500))
+    subject = _subject(data)
+    due = datetime.fromisoformat(data["due_at"])
+    blocks: list[Block] = [section(f":alarm_clock: *Follow-up:* {body}" + (f"\n{subject}" if subject else ""))]
+    blocks.append(context(f"Due {when(due, tz)}"))
+    if outcome:
+        blocks.append({**context(outcome), "block_id": "acted"})
+    else:
+        blocks.append(nudge_buttons(data, tz))
+    ref = (data.get("deal") or data.get("lead") or {}).get("ref")
+    text = f"Follow-up: {data.get('text') or ''}" + (f" ({ref})" if ref else "")
+    return {"text": cut(text, MAX_MESSAGE_TEXT), "blocks": blocks}
+
+
+def outcome_line(who_slack_id: str | None, what: str, at: datetime, tz: str) -> str:
+    """`:white_check_mark: <@U1> marked it done · Mon 23 Nov 14:05` under an acted-on nudge."""
+    who = f"<@{who_slack_id}>" if who_slack_id else "Someone"
+    return f":white_check_mark: {who} {escape(what)} · {when(at, tz)}"
+
+
+def _deal_line(item: dict[str, Any], why: str) -> str:
+    amount = _amount(item)
+    parts = [f"*{item['ref']}* {escape(cut(item.get('title') or '', 120))}", item.get("stage") or ""]
+    if amount:
+        parts.append(amount)
+    return " · ".join(p for p in parts if p) + f" — {why}"
+
+
+def _stale_why(item: dict[str, Any]) -> str:
+    return f"no touch for {item['idle_days']} days (stage limit {item['rotting_days']})"
+
+
+def _slipped_why(item: dict[str, Any]) -> str:
+    late = item.get("days_late") or 0
+    closed = date.fromisoformat(item["expected_close"]).strftime("%a %-d %b")
+    return f"was to close {closed}, {late} day{'s' if late != 1 else ''} ago"
+
+
+def _deal_section(item: dict[str, Any], why: str) -> list[Block]:
+    return [section(_deal_line(item, why), accessory=button("Open", OPEN, item["ref"]))]
+
+
+def morning_message(data: dict[str, Any]) -> Message:
+    """One rep's morning list: stale deals and deals whose close date slipped."""
+    stale, slipped = data.get("stale") or [], data.get("slipped") or []
+    n_stale, n_slipped = data.get("stale_total", len(stale)), data.get("slipped_total", len(slipped))
+    blocks: list[Block] = [header("Deals that need you today")]
+    room_each = (MAX_MESSAGE_BLOCKS - 4) // 2
+    if stale:
+        blocks.append(section(f":hourglass: *{n_stale} going stale* — log a call, a note or a next step"))
+        blocks.extend(fit([_deal_section(i, _stale_why(i)) for i in stale], room_each, n_stale))
+    if slipped:
+        blocks.append(section(f":calendar: *{n_slipped} past their close date* — move the date or close them"))
+        blocks.extend(fit([_deal_section(i, _slipped_why(i)) for i in slipped], room_each, n_slipped))
+    parts = []
+    if n_stale:
+        parts.append(f"{n_stale} stale")
+    if n_slipped:
+        parts.append(f"{n_slipped} past close date")
+    return {"text": "Deals that need you today: " + ", ".join(parts), "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
+
+
+def escalation_message(data: dict[str, Any]) -> Message:
+    """The manager's note: a rep's deals stayed untouched after N nudges."""
+    rep = data["rep"]
+    who = f"<@{rep['slack_id']}>" if rep.get("slack_id") else escape(rep.get("name") or "A rep")
+    deals = data.get("deals") or []
+    total = data.get("total", len(deals))
+    intro = (
+        f":warning: {who} has {total} deal{'s' if total != 1 else ''} with no touch after "
+        f"{data.get('nudges', 2)} reminders:"
+    )
+    blocks: list[Block] = [section(intro)]
+    blocks.extend(fit([_deal_section(i, _stale_why(i)) for i in deals], MAX_MESSAGE_BLOCKS - 1, total))
+    name = rep.get("name") or rep.get("slack_id") or "a rep"
+    return {"text": f"{total} stale deal(s) of {name} ignored after {data.get('nudges', 2)} nudges", "blocks": blocks}

@@ -1,0 +1,180 @@
+"""Reading a spreadsheet export: finding our fields among its headers, and its values.
+
+Headers are matched case-, space-, dash- and underscore-insensitively against the
+aliases below, so `Close Date`, `close_date` and `CLOSE-DATE` are one column. Values are
+read strictly (ISO dates, plain or `en`-formatted amounts): a CSV is data, and a wrong
+guess at `03/04/2017` would silently move a deal by a month.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+from core.errors import InvalidInput
+
+# Field -> accepted headers, best first (when a file has two, the earlier alias wins).
+DEAL_ALIASES: dict[str, tuple[str, ...]] = {
+    "external_id": ("external_id", "id", "ref", "opportunity_id", "deal_id", "record_id"),
+    "title": ("title", "deal", "deal_name", "opportunity", "opportunity_name", "name"),
+    "owner": ("owner", "sales_agent", "rep", "sales_rep", "agent", "deal_owner"),
+    "team": ("team",),
+    "stage": ("stage", "deal_stage", "status"),
+    "amount": ("amount", "close_value", "value", "deal_value"),
+    "expected_close": ("expected_close", "close_date", "close", "expected_close_date"),
+    "closed_at": ("closed_at", "closed", "date_closed", "closed_date"),
+    "account": ("account", "company", "account_name"),
+    "created": ("created_at", "created", "create_date", "created_date"),
+    "engaged": ("engage_date", "engaged_at", "engaged", "engagement_date"),
+    "currency": ("currency",),
+    "contact": ("contact", "contact_name"),
+    "product": ("product",),
+    "next_step": ("next_step",),
+    "source": ("source", "lead_source"),
+    "lost_reason": ("lost_reason", "loss_reason"),
+}
+# A deal needs something to call it by (a title, or what we build one from) and a stage.
+TITLE_FIELDS = ("title", "product", "account", "external_id")
+REQUIRED_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("title", TITLE_FIELDS),
+    ("stage", ("stage",)),
+)
+MAX_LENGTHS = {
+    "external_id": 100, "title": 200, "owner": 200, "team": 100, "account": 200, "contact": 200,
+    "product": 100, "next_step": 500, "source": 100, "lost_reason": 500, "stage": 100,
+}
+_PLAIN_AMOUNT = re.compile(r"\d{1,13}(\.\d{1,2})?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Date-only values become 12:00 UTC: the same calendar day in every time zone from
+# UTC-11 to UTC+11, so a deal closed on 2017-03-31 counts in Q1 wherever it is read.
+DATE_ONLY_TIME = time(12, 0)
+
+
+def header_key(header: str) -> str:
+    """`Close Date` -> `closedate`: what headers are compared by."""
+    return re.sub(r"[\s_\-.]+", "", header.strip().lstrip("\ufeff")).casefold()
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which column index holds which field, and the headers we did not use."""
+
+    index: dict[str, int]
+    headers: list[str]
+    ignored: list[str]
+
+    def header_of(self, field: str) -> str:
+        return self.headers[self.index[field]]
+
+
+def map_columns(headers: list[str], aliases: dict[str, tuple[str, ...]] = DEAL_ALIASES) -> ColumnMap:
+    """Match headers to fields; raise InvalidInput naming a missing required column."""
+    keys = [header_key(h) for h in headers]
+    index: dict[str, int] = {}
+    taken: set[int] = set()
+    for field, names in aliases.items():
+        for name in names:
+            key = header_key(name)
+            if key in keys and keys.index(key) not in taken:
+                index[field] = keys.index(key)
+                taken.add(index[field])
+                break
+    if aliases is DEAL_ALIASES:
+        for label, group in REQUIRED_GROUPS:
+            if not any(f in index for f in group):
+                accepted = ", ".join(a for f in group for a in aliases[f])
+                raise InvalidInput(
+                    f'Missing column "{label}": the file needs one of these headers: {accepted}. '
+                    f"Headers found: {', '.join(headers) or '(none)'}.",
+                    field=label,
+                )
+    ignored = [h for i, h in enumerate(headers) if i not in taken]
+    return ColumnMap(index=index, headers=headers, ignored=ignored)
+
+
+def read_csv(path_or_file: str | Path | TextIO, what: str = "file") -> tuple[list[str], list[list[str]]]:
+    """Header and data rows of a comma-separated file; InvalidInput if it has no data.
+
+    A file whose header holds no comma but a `;` or a tab is refused with that said: the
+    amounts in such files usually use `,` as the decimal mark, and reading them as `en`
+    would be wrong.
+    """
+    if isinstance(path_or_file, (str, Path)):
+        path = Path(path_or_file)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InvalidInput(f"No such file: {path}") from None
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{path} is not UTF-8 text: save it as CSV UTF-8 and try again.") from None
+        name = path.name
+    else:
+        text = path_or_file.read().lstrip("\ufeff")
+        name = getattr(path_or_file, "name", what)
+    # Blank lines stay in place as [] so that row numbers in error reports match the
+    # spreadsheet's; callers skip them with `if not row`.
+    rows = [row if any(c.strip() for c in row) else [] for row in csv.reader(io.StringIO(text, newline=""))]
+    while rows and not rows[0]:
+        rows.pop(0)
+    while rows and not rows[-1]:
+        rows.pop()
+    if not rows:
+        raise InvalidInput(f"{name} is empty: expected a header row (e.g. title,stage,amount) and data rows.")
+    header = [h.strip().lstrip("\ufeff") for h in rows[0]]
+    if len(header) == 1:
+        for mark, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if mark in header[0]:
+                raise InvalidInput(
+                    f"{name} seems to use {label} between columns; salesbot reads comma-separated "
+                    "files. Save it as CSV (comma delimited) and try again."
+                )
+    if len(rows) == 1:
+        raise InvalidInput(f"{name} has a header row but no data rows: nothing to import.")
+    return header, rows[1:]
+
+
+def cell(row: list[str], cmap: ColumnMap, field: str) -> str:
+    """The stripped value of a field in a row ('' when the column is absent or short)."""
+    i = cmap.index.get(field)
+    if i is None or i >= len(row):
+        return ""
+    return row[i].strip()
+
+
+def parse_csv_amount(text: str, currency: str) -> tuple[Decimal, str]:
+    """Amount and currency of a cell; InvalidInput with the reason when it is not one."""
+    if _PLAIN_AMOUNT.fullmatch(text):  # the common case, without Babel's cost
+        return Decimal(text).quantize(Decimal("0.01")), currency
+    from core.money import parse_amount
+
+    money = parse_amount(text, "en", currency)
+    return money.amount, money.currency
+
+
+def parse_csv_datetime(text: str) -> datetime:
+    """ISO date (`2017-03-01`, read as 12:00 UTC) or ISO date-time (naive means UTC)."""
+    if _ISO_DATE.fullmatch(text):
+        try:
+            return datetime.combine(date.fromisoformat(text), DATE_ONLY_TIME, tzinfo=UTC)
+        except ValueError:
+            raise InvalidInput(f"{text} is not a real date (check the day and month).") from None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput("not a date: use YYYY-MM-DD, e.g. 2017-03-01") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_csv_date(text: str) -> date:
+    """An ISO date (a date-time is cut to its UTC date)."""
+    return parse_csv_datetime(text).date()
+
+
+def normal_name(name: str) -> str:
+    """`GTX Pro` and `GTXPro` are one product: compare names without case or spaces."""
+    return re.sub(r"[\s_\-]+", "", name).casefold()

@@ -1,0 +1,143 @@
+"""Engine, sessions and the unit of work: one transaction around each change."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///salesbot.db"
+READ_ONLY_OPTION = "salesbot_read_only"
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres URLs (Heroku-style `postgres://` too)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
+    """An engine with SQLite set up for a bot: foreign keys on, WAL, a busy timeout."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy own transactions (pysqlite's legacy autobegin breaks SAVEPOINT).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers take the write lock up front (IMMEDIATE), so two writers queue instead of
+            # deadlocking; read scopes begin plainly and never wait behind a writer (WAL).
+            read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+class UnitOfWork:
+    """A transaction scope for service functions.
+
+    `with uow.transaction() as session:` commits when the outermost block ends without an
+    error and rolls back otherwise; nested blocks join the outer transaction, so one service
+    can call another and the whole change still commits or fails as one.
+    """
+
+    def __init__(self, engine_or_factory: Engine | sessionmaker[Session]) -> None:
+        if isinstance(engine_or_factory, Engine):
+            self.engine = engine_or_factory
+            self.session_factory = sessionmaker(engine_or_factory, expire_on_commit=False)
+        else:
+            self.session_factory = engine_or_factory
+            bind = engine_or_factory.kw.get("bind")
+            assert isinstance(bind, Engine)
+            self.engine = bind
+        # One UnitOfWork is shared by Bolt's worker threads and the scheduler: keep the
+        # open session per thread.
+        self._local = threading.local()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> UnitOfWork:
+        # Bolt deep-copies the context for lazy listeners; the unit of work is shared, not copied.
+        return self
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        current: Session | None = getattr(self._local, "session", None)
+        if current is not None:
+            yield current
+            return
+        session = self.session_factory()
+        self._local.session = session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._local.session = None
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only scope (nothing is committed; joins an open transaction)."""
+        current: Session | None = getattr(self._local, "session", None)
+        if current is not None:
+            yield current
+            return
+        session = self.session_factory()
+        session.connection(execution_options={READ_ONLY_OPTION: True})
+        try:
+            yield session
+        finally:
+            # close() ends the transaction without expiring what was loaded.
+            session.close()
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers (for /healthz)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+def alembic_config(url: str) -> Any:
+    """An Alembic Config pointing at migrations/ for the given database URL."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply Alembic migrations up to `revision` (what `salesbot migrate` runs)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)

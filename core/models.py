@@ -1,0 +1,501 @@
+"""SQLAlchemy 2 models: every row belongs to a workspace (Slack team_id).
+
+Conventions (read before adding a table):
+- Times are stored as UTC (`UTCDateTime`: aware in Python, naive UTC on SQLite).
+- Money is integer hundredths (`*_minor` columns, see core.money.to_minor) plus an
+  ISO 4217 currency: exact sums on SQLite and PostgreSQL alike, never float.
+- Every schema change is an Alembic migration in migrations/versions.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names keep Alembic autogenerate stable across backends.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; naive values are refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        # SQLite has no time zones: store naive UTC there.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _from_minor(minor: int | None) -> Decimal | None:
+    return None if minor is None else (Decimal(minor) / 100).quantize(Decimal("0.01"))
+
+
+def _to_minor(amount: Decimal | None) -> int | None:
+    return None if amount is None else int((Decimal(amount) * 100).to_integral_value())
+
+
+class Role(enum.StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class DealStatus(enum.StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class ActivityKind(enum.StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    DEMO = "demo"
+    PROPOSAL = "proposal"
+    NOTE = "note"
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DONE = "done"
+    SNOOZED = "snoozed"
+    CANCELLED = "cancelled"
+
+
+class LeadStatus(enum.StrEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    WORKING = "working"
+    CONVERTED = "converted"
+    DISQUALIFIED = "disqualified"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def _enum(e: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings (no native PG enum): cheaper migrations, same checks in Python.
+    return Enum(e, name=name, native_enum=False, length=20, values_callable=lambda x: [m.value for m in x])
+
+
+class Workspace(Base):
+    """A Slack workspace (team_id) and its settings."""
+
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    default_currency: Mapped[str] = mapped_column(String(3), default="USD")
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    digest_weekday: Mapped[int] = mapped_column(Integer, default=0)  # 0 = Monday
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    nudge_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    quiet_start: Mapped[str] = mapped_column(String(5), default="20:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    quiet_weekends: Mapped[bool] = mapped_column(Boolean, default=True)
+    hot_lead_threshold: Mapped[int] = mapped_column(Integer, default=70)
+    claim_window_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    stale_escalate_after: Mapped[int] = mapped_column(Integer, default=2)
+    alert_burst_size: Mapped[int] = mapped_column(Integer, default=3)
+    alert_burst_minutes: Mapped[int] = mapped_column(Integer, default=2)
+    next_deal_number: Mapped[int] = mapped_column(Integer, default=1)
+    next_lead_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True), nullable=True
+    )
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    manager: Mapped[User | None] = relationship(foreign_keys=[manager_id], post_update=True)
+
+
+class User(Base):
+    """A Slack user, or an owner known only by name from an import (slack_id is None)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "slack_id"),
+        UniqueConstraint("workspace_id", "import_name"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    slack_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    import_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.REP)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    is_slack_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_away: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_open_leads: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+
+    @property
+    def mention(self) -> str:
+        return f"<@{self.slack_id}>" if self.slack_id else self.name
+
+
+class Pipeline(Base):
+    __tablename__ = "pipelines"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    stages: Mapped[list[Stage]] = relationship(order_by="Stage.position", back_populates="pipeline")
+
+
+class Stage(Base):
+    __tablename__ = "stages"
+    __table_args__ = (UniqueConstraint("pipeline_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[int] = mapped_column(Integer)  # win probability, 0-100
+    rotting_days: Mapped[int] = mapped_column(Integer, default=14)
+    is_won: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_lost: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    pipeline: Mapped[Pipeline] = relationship(back_populates="stages")
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.is_won or self.is_lost
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "number"),
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_deals_owner_status", "workspace_id", "owner_id", "status"),
+        Index("ix_deals_status_close", "workspace_id", "status", "expected_close"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    account: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    contact: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    product: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"))
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"), index=True)
+    status: Mapped[DealStatus] = mapped_column(_enum(DealStatus, "deal_status"), default=DealStatus.OPEN)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    expected_close: Mapped[date | None] = mapped_column(Date, nullable=True)
+    next_step: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    source: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)  # import key
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="SET NULL", use_alter=True), nullable=True
+    )
+    lost_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    engaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Last real touch by a person (activity, note, stage or amount change): drives stale nudges.
+    last_touch_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stale_nudges: Mapped[int] = mapped_column(Integer, default=0)
+
+    stage: Mapped[Stage] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+    @property
+    def ref(self) -> str:
+        return f"D-{self.number}"
+
+    @property
+    def amount(self) -> Decimal | None:
+        return _from_minor(self.amount_minor)
+
+    @amount.setter
+    def amount(self, value: Decimal | None) -> None:
+        self.amount_minor = _to_minor(value)
+
+
+class DealChange(Base):
+    """One field of one deal changed: who, what from, what to, when (the history)."""
+
+    __tablename__ = "deal_changes"
+    __table_args__ = (
+        Index("ix_deal_changes_deal", "deal_id", "changed_at"),
+        Index("ix_deal_changes_ws_time", "workspace_id", "changed_at"),
+        # Stage flow and the forecast history read every stage change of a workspace in
+        # (deal, time) order: with the values included, PostgreSQL answers from the index alone.
+        Index(
+            "ix_deal_changes_ws_field_deal", "workspace_id", "field", "deal_id", "changed_at",
+            postgresql_include=["old_value", "new_value"],
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20), default="slack")  # slack | import | system
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+    __table_args__ = (
+        Index("ix_activities_deal", "deal_id", "at"),
+        Index("ix_activities_ws_time", "workspace_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), nullable=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), nullable=True)
+    kind: Mapped[ActivityKind] = mapped_column(_enum(ActivityKind, "activity_kind"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reminder(Base):
+    """A follow-up due at a UTC instant: a row, not a scheduler job."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        # The due sweep reads only live reminders; a partial index keeps it small at 1M rows.
+        Index(
+            "ix_reminders_due",
+            "due_at",
+            postgresql_where=text("status IN ('pending', 'snoozed')"),
+            sqlite_where=text("status IN ('pending', 'snoozed')"),
+        ),
+        Index("ix_reminders_user", "workspace_id", "user_id", "status"),
+        Index("ix_reminders_deal", "deal_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), nullable=True)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), nullable=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ReminderStatus] = mapped_column(
+        _enum(ReminderStatus, "reminder_status"), default=ReminderStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Quota(Base):
+    """A quota for a rep (user_id) or a team (team_id) for one quarter, e.g. period '2026-Q4'."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("workspace_id", "period", "user_id", "team_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), nullable=True)
+    period: Mapped[str] = mapped_column(String(7))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+
+    @property
+    def amount(self) -> Decimal:
+        value = _from_minor(self.amount_minor)
+        assert value is not None
+        return value
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "number"),
+        UniqueConstraint("workspace_id", "email_key"),
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_leads_owner_status", "workspace_id", "owner_id", "status"),
+        Index("ix_leads_hot", "workspace_id", "hot", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    email_key: Mapped[str | None] = mapped_column(String(254), nullable=True)  # lower-cased email
+    company: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    source: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    industry: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    employees: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[LeadStatus] = mapped_column(_enum(LeadStatus, "lead_status"), default=LeadStatus.NEW)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    score_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    predicted: Mapped[int | None] = mapped_column(Integer, nullable=True)  # win probability 0-100
+    hot: Mapped[bool] = mapped_column(Boolean, default=False)
+    hot_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disqualify_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+
+    @property
+    def ref(self) -> str:
+        return f"L-{self.number}"
+
+
+class LeadEvent(Base):
+    """An engagement event (email_open, demo_request, ...) that feeds the points score."""
+
+    __tablename__ = "lead_events"
+    __table_args__ = (
+        Index("ix_lead_events_lead", "lead_id", "at"),
+        UniqueConstraint("workspace_id", "dedupe_key"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class WorkspaceConfig(Base):
+    """A named JSON document per workspace: scoring rules, routing rules, a trained lead model."""
+
+    __tablename__ = "workspace_configs"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """Remembers a request already handled (double modal submit, repeated webhook, Slack retry)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A message decided in a transaction, delivered to Slack later, exactly once per key."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))  # what it is about + period
+    kind: Mapped[str] = mapped_column(String(50))  # nudge, stale, slipped, digest, hot_lead, ...
+    channel: Mapped[str] = mapped_column(String(32))  # Slack user id (DM) or channel id
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # text, blocks, files
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    slack_channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    slack_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class Lease(Base):
+    """A named lease (scheduler, outbox worker): one holder at a time, on SQLite and PostgreSQL."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,310 @@
+"""A fake Slack Web API on 127.0.0.1 (port 0), in a thread, recording every call.
+
+Modelled on bolt-python's tests/mock_web_api_server: a stdlib HTTP server that answers
+`POST /<method>` with `{"ok": true, ...}` and remembers the JSON or form body, so tests
+assert on what the bot sent (`fake.calls("chat.postMessage")`). Response URLs live on the
+same server at `/response_url/<id>` (`fake.response_url("c1")` builds one; posts are recorded
+under the method name "response_url"). `fake.fail_next("chat.postMessage", 2, status=429,
+retry_after=1)` makes the next N calls fail. `fake.wait_for(method, count)` blocks (with a
+deadline, no sleeps) until that many calls arrived, for work done after the ack.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Call:
+    """One request the fake received."""
+
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    path: str
+
+    def __getitem__(self, key: str) -> Any:
+        return self.body[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.body.get(key, default)
+
+
+@dataclass
+class Failure:
+    status: int
+    remaining: int
+    retry_after: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class SlackUser:
+    """A users.info profile the fake knows."""
+
+    id: str
+    name: str
+    tz: str = "UTC"
+    is_admin: bool = False
+    is_owner: bool = False
+    locale: str = "en-US"
+
+    def as_json(self, team_id: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "team_id": team_id,
+            "name": self.name.lower(),
+            "real_name": self.name,
+            "deleted": False,
+            "tz": self.tz,
+            "tz_label": self.tz,
+            "tz_offset": 0,
+            "is_admin": self.is_admin,
+            "is_owner": self.is_owner,
+            "is_primary_owner": False,
+            "is_bot": False,
+            "locale": self.locale,
+            "profile": {"real_name": self.name, "display_name": self.name},
+        }
+
+
+@dataclass
+class FakeSlack:
+    """State of the fake server: recorded calls, known users, injected failures."""
+
+    team_id: str = "T1"
+    users: dict[str, SlackUser] = field(default_factory=dict)
+    _calls: list[Call] = field(default_factory=list)
+    _failures: dict[str, Failure] = field(default_factory=dict)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    server: ThreadingHTTPServer | None = None
+    # apps.connections.open answers this WebSocket URL (a Socket Mode test server).
+    socket_mode_url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL (with the trailing slash WebClient wants)."""
+        assert self.server is not None
+        port = self.server.server_address[1]
+        return f"http://127.0.0.1:{port}/"
+
+    def response_url(self, name: str = "r1") -> str:
+        """A response_url served by this fake."""
+        return f"{self.url}response_url/{name}"
+
+    def add_user(
+        self,
+        slack_id: str,
+        name: str,
+        tz: str = "UTC",
+        *,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        locale: str = "en-US",
+    ) -> SlackUser:
+        user = SlackUser(slack_id, name, tz, is_admin, is_owner, locale)
+        self.users[slack_id] = user
+        return user
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Recorded calls, all or of one method (e.g. "chat.postMessage", "response_url")."""
+        with self._cond:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def methods(self) -> list[str]:
+        """The method names called, in order."""
+        with self._cond:
+            return [c.method for c in self._calls]
+
+    def clear(self) -> None:
+        with self._cond:
+            self._calls.clear()
+
+    def fail_next(
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        status: int = 429,
+        retry_after: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """The next `times` calls of `method` answer `status` (429 carries Retry-After)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        self._failures[method] = Failure(status, times, retry_after, error)
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until at least `count` calls of `method` arrived; AssertionError on timeout."""
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: len([c for c in self._calls if c.method == method]) >= count, timeout=timeout
+            )
+            found = [c for c in self._calls if c.method == method]
+        if not ok:
+            raise AssertionError(
+                f"expected {count} {method} call(s) within {timeout}s, got {len(found)}; calls so far: {self.methods()}"
+            )
+        return found
+
+    # --- the server side -------------------------------------------------------------
+
+    def record(self, call: Call) -> None:
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+
+    def take_failure(self, method: str) -> Failure | None:
+        with self._cond:
+            failure = self._failures.get(method)
+            if failure is None or failure.remaining <= 0:
+                return None
+            failure.remaining -= 1
+            return failure
+
+    def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The JSON answer of a Web API method (shapes follow the real API)."""
+        ts = f"1700000000.{next(self._ts):06d}"
+        channel = body.get("channel") or "C0FAKE"
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.com/",
+                "team": "Fake",
+                "user": "salesbot",
+                "team_id": self.team_id,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
+        if method == "oauth.v2.access":
+            return {"ok": True, "app_id": "A1", "access_token": "xoxb-installed-T2", "token_type": "bot",
+                    "scope": "commands,chat:write,users:read,files:write", "bot_user_id": "UBOT2",
+                    "team": {"id": "T2", "name": "Second"}, "enterprise": None, "is_enterprise_install": False,
+                    "authed_user": {"id": "UINSTALLER"}}
+        if method == "apps.connections.open":
+            if self.socket_mode_url is None:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return {"ok": True, "url": self.socket_mode_url}
+        if method == "users.info":
+            user = self.users.get(str(body.get("user")))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": user.as_json(self.team_id)}
+        if method == "conversations.open":
+            users = str(body.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("U")}}
+        if method in ("chat.postMessage", "chat.update", "chat.scheduleMessage"):
+            message = {k: body.get(k) for k in ("text", "blocks") if k in body}
+            return {"ok": True, "channel": channel, "ts": body.get("ts") or ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            view = body.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            view = dict(view or {})
+            view.setdefault("id", f"V{next(self._ts):08d}")
+            return {"ok": True, "view": view}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            return {"ok": True, "upload_url": f"{self.url}upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = body.get("files")
+            if isinstance(files, str):
+                files = json.loads(files)
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files or []]}
+        return {"ok": True}
+
+
+def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            return
+
+        def _body(self, raw: bytes, query: str) -> dict[str, Any]:
+            text = raw.decode("utf-8", errors="replace")
+            if text.lstrip().startswith("{"):
+                parsed = json.loads(text)
+                return parsed if isinstance(parsed, dict) else {"_": parsed}
+            if (
+                text
+                and "=" in text
+                and self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
+            ):
+                return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+            if text:
+                return {"_raw": text}
+            return {k: v[0] for k, v in parse_qs(query).items()}
+
+        def _send(self, status: int, payload: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+            data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self) -> None:
+            parsed = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            path = parsed.path.lstrip("/")
+            if path.startswith("api/"):
+                path = path[4:]
+            if path.startswith("response_url/"):
+                method = "response_url"
+            elif path.startswith("upload/"):
+                method = "upload"
+            else:
+                method = path
+            body = {"_bytes": len(raw)} if method == "upload" else self._body(raw, parsed.query)
+            fake.record(Call(method, body, dict(self.headers.items()), parsed.path))
+            failure = fake.take_failure(method)
+            if failure is not None:
+                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+                default_error = "ratelimited" if failure.status == 429 else "fatal_error"
+                self._send(failure.status, {"ok": False, "error": failure.error or default_error}, headers)
+                return
+            if method in ("response_url", "upload"):
+                self._send(200, "ok" if method == "upload" else {"ok": True})
+                return
+            auth = self.headers.get("Authorization", "")
+            if not auth.startswith(("Bearer xox", "Bearer xapp", "Basic ")) and "token" not in body:
+                self._send(200, {"ok": False, "error": "not_authed"})
+                return
+            self._send(200, fake.answer(method, body))
+
+        do_GET = _handle
+        do_POST = _handle
+
+    return Handler
+
+
+@contextmanager
+def running_fake_slack(team_id: str = "T1") -> Iterator[FakeSlack]:
+    """Start a FakeSlack on 127.0.0.1:0 in a daemon thread; stop it at the end."""
+    fake = FakeSlack(team_id=team_id)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(fake))
+    server.daemon_threads = True
+    fake.server = server
+    thread = threading.Thread(target=server.serve_forever, name="fake-slack", daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

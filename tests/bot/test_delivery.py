@@ -1,0 +1,279 @@
+"""Outbox delivery through slack_sdk's WebClient against fakes on loopback: retries, pacing, once."""
+from __future__ import annotations
+
+import collections
+import itertools
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot.delivery import Deliverer, Pacer, delivery_client
+from core import outbox, reminders
+from core.db import UnitOfWork
+from core.models import OutboxMessage, OutboxStatus
+from core.nudges import sweep_due_reminders
+from core.users import Actor
+from tests.bot.blockkit import assert_valid_message
+from tests.bot.fake_slack import FakeSlack
+from tests.bot.fake_slack_rate_limited import VirtualClock, running_rate_limited_slack
+
+TOKEN = "xoxb-test"
+
+
+def _deliverer(uow: UnitOfWork, url: str, clock: VirtualClock, **kw: object) -> Deliverer:
+    client = delivery_client(WebClient(token=TOKEN, base_url=url), timeout=5)
+    return Deliverer(uow, client, clock=clock.now, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+
+
+def _queue(uow: UnitOfWork, ws: int, n: int, now: datetime, channel: str = "UANA", prefix: str = "m") -> None:
+    with uow.transaction() as s:
+        for i in range(n):
+            outbox.enqueue(s, ws, f"{prefix}{i}", "test", channel, {"text": f"message {i}"}, now)
+
+
+def _statuses(uow: UnitOfWork) -> collections.Counter[str]:
+    with uow.read() as s:
+        return collections.Counter(m.status.value for m in s.query(OutboxMessage))
+
+
+def test_a_due_nudge_is_posted_once_with_valid_blocks(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    reminders.set_reminder(uow, ana, due_at=now + timedelta(minutes=1), text="Call Acme about pricing", now=now)
+    clock = VirtualClock(now + timedelta(minutes=1))
+    with uow.transaction() as s:
+        sweep_due_reminders(s, clock.now())
+    d = _deliverer(uow, fake_slack.url, clock)
+    assert d.drain().sent == 1
+    assert d.drain().sent == 0
+    [call] = fake_slack.calls("chat.postMessage")
+    assert call["channel"] == "UANA"
+    assert_valid_message({"text": call["text"], "blocks": call["blocks"]})
+    actions = [e.get("action_id") for b in call["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert actions == ["nudge_done", "nudge_snooze_day", "nudge_snooze_week", "nudge_snooze_date"]
+    assert _statuses(uow) == {"sent": 1}
+
+
+def test_429_waits_retry_after_without_counting_an_attempt(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    _queue(uow, ana.workspace_id, 1, now)
+    fake_slack.fail_next("chat.postMessage", 2, status=429, retry_after=7)
+    clock = VirtualClock(now)
+    stats = _deliverer(uow, fake_slack.url, clock).drain()
+    assert (stats.sent, stats.rate_limited) == (1, 2)
+    assert clock.slept >= 14  # Retry-After honoured twice, on the virtual clock
+    with uow.read() as s:
+        [msg] = s.query(OutboxMessage).all()
+    assert msg.status == OutboxStatus.SENT and msg.attempts == 1
+    assert len(fake_slack.calls("chat.postMessage")) == 3  # two refused, one accepted
+
+
+def test_5xx_backs_off_then_delivers(uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack) -> None:
+    _queue(uow, ana.workspace_id, 1, now)
+    fake_slack.fail_next("chat.postMessage", 3, status=500)
+    clock = VirtualClock(now)
+    d = _deliverer(uow, fake_slack.url, clock)
+    first = d.drain()  # no waiting: the retry is left for a later run
+    assert (first.sent, first.retried) == (0, 1)
+    assert d.drain(max_wait=3600).sent == 1
+    assert clock.slept > 2  # exponential backoff, on the virtual clock
+    with uow.read() as s:
+        [msg] = s.query(OutboxMessage).all()
+    assert (msg.status, msg.attempts) == (OutboxStatus.SENT, 4)
+
+
+def test_permanent_errors_fail_that_message_only_and_admins_see_why(
+    uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    clock = VirtualClock(now)
+    with running_rate_limited_slack(clock, permanent={"CGONE": "channel_not_found", "UGONE": "user_not_found"}) as fake:
+        _queue(uow, ana.workspace_id, 1, now, channel="CGONE", prefix="gone")
+        _queue(uow, ana.workspace_id, 1, now, channel="UGONE", prefix="left")
+        _queue(uow, ana.workspace_id, 3, now)
+        stats = _deliverer(uow, fake.url, clock).drain()
+    assert (stats.sent, stats.failed) == (3, 2)
+    with uow.read() as s:
+        failed = outbox.failed_messages(s, ana.workspace_id)
+    assert sorted((f.key, f.reason) for f in failed) == [("gone0", "channel_not_found"), ("left0", "user_not_found")]
+    assert sorted(k or "" for k in fake.posted_keys()) == ["m0", "m1", "m2"]
+
+
+def test_a_dead_connection_is_retried_not_failed(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there: connection refused
+    _queue(uow, ana.workspace_id, 1, now)
+    stats = _deliverer(uow, f"http://127.0.0.1:{port}/", VirtualClock(now)).drain()
+    assert (stats.sent, stats.retried, stats.failed) == (0, 1, 0)
+    with uow.read() as s:
+        [msg] = s.query(OutboxMessage).all()
+    assert msg.status == OutboxStatus.PENDING and "URLError" in (msg.last_error or "")
+
+
+def test_random_429_and_500_deliver_everything_exactly_once(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    clock = VirtualClock(now)
+    with running_rate_limited_slack(clock, p429=0.2, p500=0.2, seed=11) as fake:
+        for ch in ("C1", "C2", "UANA"):
+            _queue(uow, ana.workspace_id, 20, now, channel=ch, prefix=f"{ch}-")
+        stats = _deliverer(uow, fake.url, clock).drain(max_wait=3600)
+        keys = fake.posted_keys()
+        answered = dict(fake.answered)
+    assert stats.sent == 60 and stats.failed == 0
+    assert len(keys) == 60 and len(set(keys)) == 60  # all delivered, none twice
+    assert answered.get(429, 0) > 0 and answered.get(500, 0) > 0
+    assert _statuses(uow) == {"sent": 60}
+
+
+def test_pacing_keeps_to_one_message_a_second_per_channel(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    clock = VirtualClock(now)
+    with running_rate_limited_slack(clock, channel_burst=1) as fake:
+        _queue(uow, ana.workspace_id, 10, now, channel="C1")
+        _deliverer(uow, fake.url, clock, pacer=Pacer(channel_rate=1, channel_burst=1)).drain()
+        times = [p.at for p in fake.posted]
+        refused = fake.answered.get(429, 0)
+    assert refused == 0 and len(times) == 10
+    assert all(b - a >= 0.999 for a, b in itertools.pairwise(times))
+    assert fake.posted_keys() == [f"m{i}" for i in range(10)]  # order kept within a channel
+
+
+def test_only_one_worker_delivers_at_a_time(uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack) -> None:
+    _queue(uow, ana.workspace_id, 2, now)
+    clock = VirtualClock(now)
+    with uow.transaction() as s:
+        assert outbox.acquire_lease(s, "outbox-delivery", "other-replica", now, timedelta(seconds=90))
+    assert _deliverer(uow, fake_slack.url, clock).drain().skipped
+    assert fake_slack.calls("chat.postMessage") == []
+    clock.sleep(91)  # the other replica died; its lease ran out
+    assert _deliverer(uow, fake_slack.url, clock).drain().sent == 2
+
+
+def test_a_chart_is_uploaded_with_files_upload_v2_after_the_message(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    with uow.transaction() as s:
+        outbox.enqueue(s, ana.workspace_id, "with-file", "test", "C1", {"text": "see chart"}, now)
+    from bot import delivery
+
+    delivery.register_renderer("with_file_test", lambda data: {"text": data["t"], "files": [
+        {"content": png, "filename": "chart.png", "title": "Chart"}]})
+    with uow.transaction() as s:
+        outbox.enqueue(s, ana.workspace_id, "file2", "test", "C1", {"view": "with_file_test", "data": {"t": "x"}}, now)
+    fake_slack.fail_next("files.completeUploadExternal", 1, status=500)
+    clock = VirtualClock(now)
+    d = _deliverer(uow, fake_slack.url, clock)
+    d.drain(max_wait=3600)
+    posts = [c["text"] for c in fake_slack.calls("chat.postMessage")]
+    assert posts == ["see chart", "x"]  # the retried upload did not post the message again
+    assert len(fake_slack.calls("files.completeUploadExternal")) == 2
+    assert _statuses(uow) == {"sent": 2}
+
+
+def test_the_weekly_digest_is_posted_with_its_chart(
+    uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    from decimal import Decimal
+
+    from core.deals import create_deal, move_stage
+    from core.digest import digest_sweep
+    from core.money import Money
+
+    deal = create_deal(uow, ana, title="Acme", amount=Money(Decimal("12000"), "USD"), now=now - timedelta(days=9))
+    move_stage(uow, ana, deal.ref, "Proposal", now=now - timedelta(days=2))
+    monday_nine = datetime.fromisoformat("2026-11-30T09:00:00+00:00")
+    with uow.transaction() as s:
+        assert digest_sweep(s, monday_nine) == 1  # Mia's DM (team East has no channel)
+    stats = _deliverer(uow, fake_slack.url, VirtualClock(monday_nine)).drain()
+    assert stats.sent == 1
+    [post] = fake_slack.calls("chat.postMessage")
+    assert post["channel"] == "UMIA"
+    assert_valid_message({"text": post["text"], "blocks": post["blocks"]})
+    body = " ".join(b["text"]["text"] for b in post["blocks"] if b.get("text"))
+    assert "Proposal" in body and "$12,000.00" in body
+    [upload] = fake_slack.calls("files.completeUploadExternal")
+    assert upload.get("channel_id") == "UMIA" or "UMIA" in str(upload.body)
+    assert fake_slack.calls("upload")[0]["_bytes"] > 1000  # the PNG itself
+
+
+def test_pipeline_digest_now_for_each_kind_of_caller(
+    uow: UnitOfWork, ana: Actor, mia: Actor, root: Actor, now: datetime
+) -> None:
+    import pytest
+
+    from bot.views.digest import digest_message
+    from core.deals import create_deal
+    from core.errors import NotAllowed
+    from tests.conftest import make_actor
+
+    create_deal(uow, ana, title="Acme", now=now - timedelta(days=1))
+    for actor in (ana, mia, root):
+        msg = digest_message(uow, actor, now)
+        assert_valid_message(msg)
+        assert msg["response_type"] == "ephemeral" and "Pipeline digest" in msg["text"]
+    loner = make_actor(uow, "ULONE", name="Lone")
+    with pytest.raises(NotAllowed, match="not in a team"):
+        digest_message(uow, loner, now)
+
+
+def test_each_workspace_is_posted_with_its_own_bot_token(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    from types import SimpleNamespace
+
+    from bot.delivery import installed_clients
+    from tests.conftest import make_actor
+
+    other = make_actor(uow, "UOTHER", name="Otto", team_id="T2")
+    _queue(uow, ana.workspace_id, 1, now, prefix="t1-")
+    _queue(uow, other.workspace_id, 1, now, channel="UOTHER", prefix="t2-")
+    with uow.transaction() as s:
+        from core.workspaces import get_or_create_workspace
+
+        ws3 = get_or_create_workspace(s, "T3", now).id  # installed once, then uninstalled: no bot
+        outbox.enqueue(s, ws3, "t3-0", "test", "UX", {"text": "x"}, now)
+
+    class Store:
+        def find_bot(self, *, enterprise_id: str | None, team_id: str | None) -> object | None:
+            return {"T1": SimpleNamespace(bot_token="xoxb-one"), "T2": SimpleNamespace(bot_token="xoxb-two")}.get(
+                team_id or "")
+
+    clock = VirtualClock(now)
+    d = Deliverer(uow, WebClient(), clock=clock.now, sleep=clock.sleep,
+                  client_for=installed_clients(uow, Store(), fake_slack.url))
+    stats = d.drain()
+    assert (stats.sent, stats.failed) == (2, 1)
+    tokens = sorted(c.headers.get("Authorization", "") for c in fake_slack.calls("chat.postMessage"))
+    assert tokens == ["Bearer xoxb-one", "Bearer xoxb-two"]
+    with uow.read() as s:
+        [failed] = outbox.failed_messages(s, ws3)
+    assert "no bot token" in failed.reason
+
+
+def test_a_timeout_is_retried_later_not_failed(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()  # reads nothing, says nothing
+    try:
+        _queue(uow, ana.workspace_id, 1, now)
+        client = delivery_client(WebClient(token=TOKEN, base_url=f"http://127.0.0.1:{server.getsockname()[1]}/"),
+                                 timeout=1)
+        clock = VirtualClock(now)
+        stats = Deliverer(uow, client, clock=clock.now, sleep=clock.sleep).drain()
+    finally:
+        for conn in held:
+            conn.close()
+        server.close()
+    assert (stats.sent, stats.retried, stats.failed) == (0, 1, 0)
+    with uow.read() as s:
+        [msg] = s.query(OutboxMessage).all()
+    assert msg.status == OutboxStatus.PENDING and msg.attempts == 1 and msg.next_attempt_at > now
+    assert "timed out" in (msg.last_error or "").lower() or "timeout" in (msg.last_error or "").lower()

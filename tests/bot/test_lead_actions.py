@@ -1,0 +1,152 @@
+"""Buttons on hot-lead alerts: Claim (first click wins, 20 at once), Assign, Not a fit — updated in place."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from slack_bolt import App
+from sqlalchemy import select
+
+from bot.views import leads as views
+from core.db import UnitOfWork
+from core.lead_intake import clean_lead, intake
+from core.models import Lead, LeadStatus, Workspace
+from core.users import Actor
+from tests.bot.blockkit import assert_valid_message
+from tests.bot.fake_slack import FakeSlack
+from tests.bot.signing import block_actions_payload, send_action
+from tests.bot.surfaces import press
+from tests.conftest import make_actor
+
+
+def hot_lead(uow: UnitOfWork, actor: Actor, now: datetime) -> tuple[int, dict]:
+    with uow.transaction() as s:
+        intake(s, s.get_one(Workspace, actor.workspace_id), [clean_lead({"name": "Zoe Hart", "company": "Acme"})], now)
+        row = s.scalars(select(Lead)).one()
+        card = {
+            "lead_id": row.id,
+            "ref": row.ref,
+            "name": row.name,
+            "company": row.company,
+            "score": 82,
+            "reasons": [{"points": 40, "label": "demo requested", "at": now.isoformat(), "count": 1}],
+            "hot_since": now.isoformat(),
+        }
+    message = views.hot_lead_message(card)
+    assert_valid_message(message)
+    return row.id, {**message, "ts": "1700000000.000100"}
+
+
+def owner_of(uow: UnitOfWork, lead_id: int) -> int | None:
+    with uow.read() as s:
+        return s.get_one(Lead, lead_id).owner_id
+
+
+def test_claim_takes_the_lead_and_updates_the_alert_in_place(app: App, fake_slack: FakeSlack, uow, ana, now):
+    lead_id, message = hot_lead(uow, ana, now)
+    calls = press(app, fake_slack, views.CLAIM, str(lead_id), message=message, channel_id="CEAST")
+    assert owner_of(uow, lead_id) == ana.user_id
+    update = [c for c in calls if c.method == "chat.update"]
+    assert len(update) == 1 and update[0]["channel"] == "CEAST" and update[0]["ts"] == "1700000000.000100"
+    blocks = update[0]["blocks"]
+    blocks = __import__("json").loads(blocks) if isinstance(blocks, str) else blocks
+    assert_valid_message({"text": "x", "blocks": blocks})
+    assert not [b for b in blocks if b["type"] == "actions"]
+    assert "claimed L-1" in str(blocks[-1]) and "<@UANA>" in str(blocks[-1])
+    note = [c for c in calls if c.method == "chat.postEphemeral"]
+    assert note and note[0]["user"] == "UANA" and "is yours" in note[0]["text"]
+
+
+def test_a_second_claim_is_told_politely_who_has_it(app, fake_slack, uow, ana, bob, now):
+    lead_id, message = hot_lead(uow, ana, now)
+    press(app, fake_slack, views.CLAIM, str(lead_id), message=message)
+    calls = press(app, fake_slack, views.CLAIM, str(lead_id), user="UBOB", message=message)
+    assert [c.method for c in calls if c.method.startswith("chat.")] == ["chat.postEphemeral"]
+    assert calls[-1]["text"] == "Sorry, L-1 Zoe Hart was already claimed by <@UANA>."
+    assert owner_of(uow, lead_id) == ana.user_id
+    again = press(app, fake_slack, views.CLAIM, str(lead_id), message=message)
+    assert "You already have L-1" in again[-1]["text"]
+
+
+def test_twenty_concurrent_claims_leave_one_owner_and_nineteen_polite_notes(app, fake_slack, uow, mia, now):
+    reps = [make_actor(uow, f"UREP{i:02d}", name=f"Rep {i}", team="East") for i in range(20)]
+    lead_id, message = hot_lead(uow, mia, now)
+    fake_slack.clear()
+    barrier = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def click(rep: Actor) -> None:
+        payload = block_actions_payload(views.CLAIM, str(lead_id), user_id=rep.slack_id or "", message=message)
+        barrier.wait()
+        statuses.append(send_action(app, payload).status)
+
+    threads = [threading.Thread(target=click, args=(r,)) for r in reps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 20
+    owner = owner_of(uow, lead_id)
+    winner = next(r for r in reps if r.user_id == owner)
+    assert len(fake_slack.calls("chat.update")) == 1
+    notes = fake_slack.calls("chat.postEphemeral")
+    sorry = [n for n in notes if n["text"].startswith("Sorry")]
+    assert len(sorry) == 19
+    assert {n["text"] for n in sorry} == {f"Sorry, L-1 Zoe Hart was already claimed by <@{winner.slack_id}>."}
+    assert {n["user"] for n in sorry} == {r.slack_id for r in reps} - {winner.slack_id}
+
+
+def test_assign_from_the_alert_needs_a_manager(app, fake_slack, uow, ana, bob, mia, now):
+    lead_id, message = hot_lead(uow, ana, now)
+    selected = {"selected_user": "UANA"}
+    kw = {"action_type": "users_select", "selected": selected, "block_id": f"lead_actions:{lead_id}"}
+    calls = press(app, fake_slack, views.ASSIGN, None, user="UBOB", message=message, **kw)
+    assert "can't assign" in str([c.body for c in calls])
+    assert owner_of(uow, lead_id) is None
+    calls = press(app, fake_slack, views.ASSIGN, None, user="UMIA", message=message, **kw)
+    assert owner_of(uow, lead_id) == ana.user_id
+    update = [c for c in calls if c.method == "chat.update"]
+    assert update and "assigned L-1 to <@UANA>" in str(update[0]["blocks"])
+
+
+def test_not_a_fit_disqualifies_and_updates_in_place(app, fake_slack, uow, ana, bob, now):
+    lead_id, message = hot_lead(uow, ana, now)
+    calls = press(app, fake_slack, views.NOT_A_FIT, str(lead_id), user="UBOB", message=message)
+    assert "can't disqualify" in str([c.body for c in calls])  # Bob is in West, the lead in East
+    calls = press(app, fake_slack, views.NOT_A_FIT, str(lead_id), message=message)
+    with uow.read() as s:
+        row = s.get_one(Lead, lead_id)
+        assert (row.status, row.disqualify_reason) == (LeadStatus.DISQUALIFIED, "not a fit")
+    assert "not a fit" in str([c.body for c in calls if c.method == "chat.update"])
+
+
+def test_claim_on_a_grouped_alert_only_touches_that_lead(app, fake_slack, uow, ana, now):
+    lead_id, _ = hot_lead(uow, ana, now)
+    card = {"lead_id": lead_id, "ref": "L-1", "name": "Zoe Hart", "score": 82, "reasons": []}
+    other = {**card, "lead_id": 999, "ref": "L-9", "name": "Other"}
+    message = {**views.hot_burst_message({"leads": [card, other]}), "ts": "1700000000.000200"}
+    calls = press(app, fake_slack, views.CLAIM, str(lead_id), message=message)
+    blocks = next(c for c in calls if c.method == "chat.update")["blocks"]
+    blocks = __import__("json").loads(blocks) if isinstance(blocks, str) else blocks
+    claimable = [b["block_id"] for b in blocks if "accessory" in b]
+    assert claimable == ["lead:999"]
+    assert_valid_message({"text": "x", "blocks": blocks})
+
+
+def test_claim_from_an_ephemeral_list_replaces_it_through_the_response_url(app, fake_slack, uow, ana, now):
+    lead_id, _ = hot_lead(uow, ana, now)
+    from core import leads as core_leads
+
+    listed = views.leads_listed(core_leads.list_leads(uow, ana, "new"), "new")
+    message = {"text": listed["text"], "blocks": listed["blocks"], "ts": "1700000000.000300"}
+    fake_slack.clear()
+    payload = block_actions_payload(views.CLAIM, str(lead_id), message=message)
+    payload["container"]["is_ephemeral"] = True
+    payload["response_url"] = fake_slack.response_url("eph")
+    assert send_action(app, payload).status == 200
+    assert owner_of(uow, lead_id) == ana.user_id
+    assert fake_slack.calls("chat.update") == []
+    replaced = fake_slack.calls("response_url")
+    assert replaced and replaced[0]["replace_original"] is True
+    assert "claimed L-1" in str(replaced[0]["blocks"])

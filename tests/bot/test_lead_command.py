@@ -1,0 +1,183 @@
+"""/lead through signed requests and the fake Slack: every subcommand, bad input, permissions, the modal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_bolt import App
+from sqlalchemy import func, select
+
+from core import leads
+from core.db import UnitOfWork
+from core.lead_intake import clean_lead, intake
+from core.models import Deal, Lead, LeadStatus, OutboxMessage, Workspace
+from core.users import Actor
+from tests.bot.blockkit import assert_valid_message
+from tests.bot.fake_slack import FakeSlack
+from tests.bot.surfaces import command, opened_view, submit, text_of, text_value
+from tests.conftest import make_actor
+
+
+def lead(app: App, fake: FakeSlack, text: str = "", user: str = "UANA") -> dict:
+    return command(app, fake, "/lead", text, user)
+
+
+def lead_rows(uow: UnitOfWork) -> list[tuple]:
+    with uow.read() as s:
+        return [
+            tuple(r)
+            for r in s.execute(select(Lead.number, Lead.name, Lead.status, Lead.owner_id).order_by(Lead.number))
+        ]
+
+
+def unowned(uow: UnitOfWork, actor: Actor, now: datetime, **fields: object) -> str:
+    with uow.transaction() as s:
+        return intake(s, s.get_one(Workspace, actor.workspace_id), [clean_lead(fields)], now)[0].ref
+
+
+def test_bare_lead_opens_the_new_lead_modal(app, fake_slack, ana):
+    fake_slack.clear()
+    from tests.bot.signing import send_command
+
+    assert send_command(app, "/lead", "", trigger_id="t1").status == 200
+    view = opened_view(fake_slack)
+    assert view["callback_id"] == "lead_new"
+    assert [b["block_id"] for b in view["blocks"]][:3] == ["name", "email", "company"]
+
+
+def test_new_with_quoted_name_company_email_and_source(app, fake_slack, uow, ana):
+    body = lead(app, fake_slack, 'new "Zoe Hart" Acme Inc <mailto:zoe@acme.io|zoe@acme.io> source:webinar')
+    assert "L-1" in body["text"] and body["response_type"] == "ephemeral"
+    with uow.read() as s:
+        row = s.scalars(select(Lead)).one()
+        assert (row.name, row.company, row.email, row.source, row.owner_id) == (
+            "Zoe Hart",
+            "Acme Inc",
+            "zoe@acme.io",
+            "webinar",
+            ana.user_id,
+        )
+
+
+def test_new_splits_name_and_company_on_a_comma(app, fake_slack, uow, ana):
+    lead(app, fake_slack, "new Zoe Hart, Acme")
+    with uow.read() as s:
+        assert s.scalar(select(Lead.company)) == "Acme"
+
+
+def test_new_without_a_name_or_with_a_bad_email_changes_nothing(app, fake_slack, uow, ana):
+    body = lead(app, fake_slack, "new zoe@acme.io")
+    assert "needs a name" in body["text"]
+    body = lead(app, fake_slack, "new Zoe stage:won")
+    assert "source:" in body["text"]
+    assert lead_rows(uow) == []
+
+
+def test_list_show_and_help(app, fake_slack, uow, ana, now):
+    lead(app, fake_slack, 'new "Zoe Hart" Acme zoe@acme.io')
+    unowned(uow, ana, now, name="Kim Lee", email="kim@b.io", title="VP Sales", employees=2000)
+    listed = lead(app, fake_slack, "list")
+    assert "Zoe Hart" in text_of(listed) and "Kim Lee" in text_of(listed)
+    assert "Kim Lee" in text_of(lead(app, fake_slack, "list new"))
+    assert "Kim Lee" not in text_of(lead(app, fake_slack, "list mine"))
+    shown = text_of(lead(app, fake_slack, "show L-2"))
+    assert "decision-maker title" in shown and "+15" in shown
+    assert "No predictive model yet" in shown
+    assert "Claim" in shown  # unowned: claimable from here
+    helped = text_of(lead(app, fake_slack, "help"))
+    assert "/lead convert L-7" in helped and "/lead assign L-7 @ana" in helped
+    assert "not a /lead command" in text_of(lead(app, fake_slack, "frobnicate"))
+    assert "Usage" in text_of(lead(app, fake_slack, "list everything"))
+
+
+def test_show_an_unknown_or_ambiguous_lead(app, fake_slack, uow, ana, now):
+    unowned(uow, ana, now, name="Zoe Hart")
+    unowned(uow, ana, now, name="Zack Hart")
+    assert "No lead L-9" in text_of(lead(app, fake_slack, "show L-9"))
+    body = text_of(lead(app, fake_slack, "show hart"))
+    assert "L-1 Zoe Hart" in body and "L-2 Zack Hart" in body
+
+
+def test_assign_by_a_manager_dms_the_assignee_and_a_rep_is_refused(app, fake_slack, uow, ana, bob, mia, now):
+    unowned(uow, ana, now, name="Zoe Hart")
+    refused = lead(app, fake_slack, "assign L-1 <@UANA|ana>", user="UBOB")
+    assert "can't assign" in refused["text"]
+    assert lead_rows(uow)[0][3] is None
+    done = lead(app, fake_slack, "assign L-1 <@UANA|ana>", user="UMIA")
+    assert "assigned to Ana" in done["text"]
+    with uow.read() as s:
+        assert s.scalar(select(OutboxMessage.channel).where(OutboxMessage.kind == "lead_assigned")) == "UANA"
+    assert "Mention one person" in lead(app, fake_slack, "assign L-1", user="UMIA")["text"]
+
+
+def test_convert_makes_a_deal_and_disqualify_keeps_the_reason(app, fake_slack, uow, ana, bob):
+    lead(app, fake_slack, 'new "Zoe Hart" Acme zoe@acme.io')
+    lead(app, fake_slack, 'new "Kim Lee" B kim@b.io')
+    assert "can't convert" in lead(app, fake_slack, "convert L-1", user="UBOB")["text"]
+    body = lead(app, fake_slack, "convert L-1")
+    assert "D-1" in body["text"]
+    with uow.read() as s:
+        assert s.scalar(select(Deal.lead_id)) == s.scalar(select(Lead.id).where(Lead.number == 1))
+    body = lead(app, fake_slack, "disqualify L-2 student, no budget")
+    assert "student, no budget" in body["text"]
+    assert [r[2] for r in lead_rows(uow)] == [LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED]
+    assert "already" in lead(app, fake_slack, "disqualify L-2")["text"]
+
+
+def test_the_new_lead_modal_saves_or_shows_the_error_on_its_field(app, fake_slack, uow, ana):
+    values = {"name": text_value("Zoe Hart"), "email": text_value("not-an-email"), "employees": text_value("12")}
+    ack = submit(app, fake_slack, "lead_new", values)
+    assert ack["response_action"] == "errors" and "email" in ack["errors"]
+    ack = submit(app, fake_slack, "lead_new", {**values, "email": text_value(None), "employees": text_value("lots")})
+    assert list(ack["errors"]) == ["employees"]
+    ack = submit(app, fake_slack, "lead_new", {"name": text_value(None)})
+    assert list(ack["errors"]) == ["name"]
+    assert lead_rows(uow) == []
+    ack = submit(
+        app, fake_slack, "lead_new", {**values, "email": text_value("zoe@acme.io")}, metadata={"channel": "C1"}
+    )
+    assert ack == {}
+    with uow.read() as s:
+        assert s.scalar(select(func.count()).select_from(Lead)) == 1
+    posted = fake_slack.calls("chat.postEphemeral") + fake_slack.calls("chat.postMessage")
+    assert posted and "L-1" in posted[0]["text"]
+
+
+def test_a_rep_in_another_team_cannot_update_a_known_email(app, fake_slack, uow, ana, bob):
+    lead(app, fake_slack, 'new "Zoe Hart" Acme zoe@acme.io')
+    body = lead(app, fake_slack, 'new "Zoe H" Other zoe@ACME.io', user="UBOB")
+    assert "can't update" in body["text"]
+    with uow.read() as s:
+        assert s.scalar(select(Lead.company)) == "Acme"
+
+
+def test_every_lead_answer_is_valid_block_kit(uow, ana, now):
+    from bot.views import leads as views
+
+    card = {
+        "lead_id": 1,
+        "ref": "L-1",
+        "name": "Zoe",
+        "company": "Acme",
+        "title": "CEO",
+        "email": "z@a.io",
+        "score": 82,
+        "predicted": 64,
+        "team": "East",
+        "hot_since": now.isoformat(),
+        "reasons": [{"points": 40, "label": "demo requested", "at": now.isoformat(), "count": 1}],
+    }
+    assert_valid_message(views.hot_lead_message(card))
+    assert_valid_message(views.hot_burst_message({"leads": [card, {**card, "lead_id": 2}], "window_minutes": 2}))
+    assert_valid_message(views.lead_assigned_message({**card, "why": "assigned by Mia"}))
+    make_actor(uow, "UX", name="X")
+    view = leads.list_leads(uow, ana, "open")
+    assert_valid_message(views.leads_listed(view, "open"))
+
+
+def test_new_finds_the_company_from_the_email_domain(app, fake_slack, uow, ana):
+    lead(app, fake_slack, "new Jane Doe Acme Inc jane@acme.com")
+    lead(app, fake_slack, "new Kim Lee kim@gmail.com")
+    with uow.read() as s:
+        rows = s.execute(select(Lead.name, Lead.company).order_by(Lead.number)).all()
+    assert [tuple(r) for r in rows] == [("Jane Doe", "Acme Inc"), ("Kim Lee", None)]

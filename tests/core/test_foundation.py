@@ -1,0 +1,47 @@
+"""The ground: workspaces get a default pipeline, users are created on first contact."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.db import UnitOfWork
+from core.models import Role
+from core.users import Actor, actor_for, can_change_owned
+from core.workspaces import default_pipeline, stages_of
+
+
+def test_first_contact_creates_workspace_with_default_pipeline(uow: UnitOfWork, now: datetime) -> None:
+    with uow.transaction() as s:
+        actor = actor_for(s, "TNEW", "U1", now, name="Ann", tz="Europe/Istanbul")
+    with uow.read() as s:
+        stages = stages_of(s, default_pipeline(s, actor.workspace_id).id)
+    assert [st.name for st in stages] == ["Prospecting", "Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+    assert actor.tz == "Europe/Istanbul" and actor.role == Role.REP
+
+
+def test_second_contact_reuses_the_same_user(uow: UnitOfWork, now: datetime) -> None:
+    with uow.transaction() as s:
+        first = actor_for(s, "T1", "U1", now)
+    with uow.transaction() as s:
+        second = actor_for(s, "T1", "U1", now, is_slack_admin=True)
+    assert first.user_id == second.user_id and second.role == Role.ADMIN
+
+
+def test_managers_change_their_teams_records_only(ana: Actor, bob: Actor, mia: Actor) -> None:
+    assert can_change_owned(mia, ana.user_id, ana.team_id)
+    assert not can_change_owned(mia, bob.user_id, bob.team_id)
+    assert not can_change_owned(ana, bob.user_id, bob.team_id)
+    assert can_change_owned(ana, ana.user_id, ana.team_id)
+
+
+def test_nested_transactions_commit_once_and_roll_back_together(uow: UnitOfWork, now: datetime) -> None:
+    import pytest
+
+    from core.models import Workspace
+
+    with pytest.raises(RuntimeError), uow.transaction() as s:
+        actor_for(s, "TX", "U1", now)
+        with uow.transaction() as inner:
+            assert inner is s
+        raise RuntimeError("boom")
+    with uow.read() as s:
+        assert s.query(Workspace).filter_by(team_id="TX").count() == 0

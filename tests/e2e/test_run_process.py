@@ -1,0 +1,257 @@
+"""`salesbot run` as a real process: HTTP mode over real HTTP, Socket Mode over a real
+WebSocket, /healthz, webhooks routing, clean stop on SIGTERM, one-line config errors.
+
+Slack is the fake Web API of tests/bot/fake_slack.py (SLACK_API_URL points at it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from tests.bot.fake_slack import FakeSlack
+from tests.bot.signing import BOT_TOKEN, SIGNING_SECRET, command_body, sign
+from tests.conftest import IN_CI, PG_SERVER_URL
+from tests.e2e.conftest import SALESBOT, Running, base_env, free_port
+from tests.e2e.fake_socket_mode import FakeSocketMode
+
+Launch = Callable[[list[str], dict[str, str], int], Running]
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as err:
+        raw, status = err.read(), err.code
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode()
+
+
+def http_env(fake: FakeSlack, db_url: str, port: int, **extra: str) -> dict[str, str]:
+    return base_env(
+        DATABASE_URL=db_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.url,
+        PORT=str(port),
+        **extra,
+    )
+
+
+def post_command(base: str, body: str, secret: str = SIGNING_SECRET) -> tuple[int, Any, float]:
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret)}
+    started = time.monotonic()
+    status, payload = http("POST", f"{base}/slack/events", body.encode(), headers)
+    return status, payload, time.monotonic() - started
+
+
+def test_http_mode_end_to_end(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    port = free_port()
+    bot = launch(["run"], http_env(fake_slack, sqlite_url, port), port)
+    line = bot.wait_for_line("salesbot: running")
+    assert "HTTP mode" in line and str(port) in line
+
+    # Migrations ran first: the schema is there.
+    engine = create_engine(sqlite_url)
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert {"deals", "users", "alembic_version"} <= tables
+
+    assert http("GET", f"{bot.url}/healthz") == (200, {"ok": True, "db": "ok"})
+
+    fake_slack.add_user("UANA", "Ana", tz="Europe/Istanbul")
+    body = command_body(
+        "/deal", "new Acme renewal 12k", user_id="UANA", team_id="T1", response_url=fake_slack.response_url("e2e")
+    )
+    status, _, elapsed = post_command(bot.url, body)
+    assert status == 200 and elapsed < 3.0
+    [reply] = fake_slack.wait_for("response_url", 1, timeout=15)
+    assert "Acme renewal" in json.dumps(reply.body)
+    assert [c["user"] for c in fake_slack.calls("users.info")] == ["UANA"]
+
+    # A forged signature is refused and has no effect.
+    forged = command_body("/deal", "new Forged 1k", user_id="UANA", response_url=fake_slack.response_url("x"))
+    status, _, _ = post_command(bot.url, forged, secret="wrong")
+    assert status == 401
+    assert http("GET", f"{bot.url}/nothing-here")[0] == 404
+    assert http("GET", f"{bot.url}/slack/events")[0] == 405
+    assert http("GET", f"{bot.url}/slack/install")[0] == 404  # OAuth is not configured
+
+    assert bot.stop() == 0
+    assert any("stopping" in line for line in bot.stderr)
+    assert not any("Traceback" in line for line in bot.stderr), bot.stderr
+    assert len(fake_slack.calls("response_url")) == 1  # the forged command did nothing
+
+
+def test_lead_webhook_is_routed(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    port = free_port()
+    bot = launch(["run"], http_env(fake_slack, sqlite_url, port, SALESBOT_LEAD_WEBHOOK_SECRET="hook"), port)
+    bot.wait_for_line("salesbot: running")
+    status, payload = http("POST", f"{bot.url}/hooks/leads", b'{"name": "Jane"}', {"Content-Type": "application/json"})
+    if importlib.util.find_spec("bot.webhooks") is None:
+        assert status == 404
+    else:
+        assert status == 401, payload  # unsigned: refused by bot.webhooks, not lost in routing
+    assert http("GET", f"{bot.url}/hooks/leads")[0] == 405
+
+
+def test_socket_mode_end_to_end(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    ws = FakeSocketMode()
+    fake_slack.socket_mode_url = ws.url
+    try:
+        port = free_port()
+        env = base_env(
+            DATABASE_URL=sqlite_url,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_APP_TOKEN="xapp-1-A1-test",
+            SLACK_API_URL=fake_slack.url,
+            PORT=str(port),
+        )
+        bot = launch(["run"], env, port)
+        assert "Socket Mode" in bot.wait_for_line("salesbot: running")
+        assert ws.connected.wait(15), bot.stderr
+        payload = {
+            "token": "x",
+            "team_id": "T1",
+            "team_domain": "acme",
+            "channel_id": "C1",
+            "channel_name": "sales",
+            "user_id": "UANA",
+            "user_name": "ana",
+            "command": "/deal",
+            "text": "new Socket deal 5k",
+            "api_app_id": "A1",
+            "response_url": fake_slack.response_url("sm"),
+            "trigger_id": "1.2.sm",
+        }
+        envelope_id = str(uuid.uuid4())
+        ws.send(
+            {"envelope_id": envelope_id, "type": "slash_commands", "payload": payload, "accepts_response_payload": True}
+        )
+        ack = ws.received.get(timeout=15)
+        assert ack["envelope_id"] == envelope_id
+        [reply] = fake_slack.wait_for("response_url", 1, timeout=15)
+        assert "Socket deal" in json.dumps(reply.body)
+        # The webhooks and the health check are still served on PORT; Slack's HTTP route is not.
+        assert http("GET", f"{bot.url}/healthz") == (200, {"ok": True, "db": "ok"})
+        assert http("POST", f"{bot.url}/slack/events", b"x=1")[0] == 404
+        assert fake_slack.calls("apps.connections.open")
+        assert bot.stop() == 0
+    finally:
+        ws.close()
+
+
+@pytest.fixture
+def pg_throwaway_url() -> Any:
+    """A PostgreSQL database of its own, for a test that drops it."""
+    admin_url = make_url(PG_SERVER_URL)
+    name = f"salesbot_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_SERVER_URL}: {exc}")
+    yield admin, name, admin_url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_healthz_is_503_when_the_database_is_gone(launch: Launch, fake_slack: FakeSlack, pg_throwaway_url: Any) -> None:
+    admin, name, url = pg_throwaway_url
+    port = free_port()
+    bot = launch(["run"], http_env(fake_slack, url, port), port)
+    bot.wait_for_line("salesbot: running")
+    assert http("GET", f"{bot.url}/healthz") == (200, {"ok": True, "db": "ok"})
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    status, payload = http("GET", f"{bot.url}/healthz")
+    assert status == 503 and payload["ok"] is False
+
+
+def run_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SALESBOT, "run"], env=env, capture_output=True, text=True, timeout=60, cwd="/tmp")
+
+
+@pytest.mark.parametrize(
+    ("extra", "names"),
+    [
+        ({}, ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "salesbot console"]),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN}, ["SLACK_SIGNING_SECRET"]),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "PORT": "eighty"}, ["PORT"]),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"}, ["SLACK_BOT_TOKEN", "xoxb-"]),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong"}, ["SLACK_APP_TOKEN", "xapp-"]),
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "salesbot.db"}, ["DATABASE_URL"]),
+    ],
+)
+def test_bad_settings_exit_2_with_one_line(extra: dict[str, str], names: list[str], sqlite_url: str) -> None:
+    env = base_env(DATABASE_URL=sqlite_url)
+    env.update(extra)
+    result = run_once(env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("salesbot: ")
+    for name in names:
+        assert name in lines[0]
+
+
+def test_port_in_use_exits_1_with_one_line(fake_slack: FakeSlack, sqlite_url: str) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_once(http_env(fake_slack, sqlite_url, port))
+    assert result.returncode == 1
+    lines = [ln for ln in result.stderr.strip().splitlines() if ln.startswith("salesbot:")]
+    assert len(lines) == 1 and str(port) in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_scheduler_runs_in_process_and_stops_cleanly(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    port = free_port()
+    bot = launch(["run"], http_env(fake_slack, sqlite_url, port, SALESBOT_SCHEDULER="on"), port)
+    line = bot.wait_for_line("salesbot: running")
+    assert "(scheduler on)" in line
+    assert http("GET", f"{bot.url}/healthz")[0] == 200
+    assert bot.stop() == 0
+    assert not any("Traceback" in ln for ln in bot.stderr), bot.stderr
+
+
+def test_socket_mode_refused_exits_2_with_one_line(fake_slack: FakeSlack, sqlite_url: str) -> None:
+    # The fake answers apps.connections.open with socket_mode_not_enabled (no socket_mode_url set).
+    env = base_env(
+        DATABASE_URL=sqlite_url,
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN="xapp-1-A1-bad",
+        SLACK_API_URL=fake_slack.url,
+        PORT=str(free_port()),
+    )
+    result = run_once(env)
+    assert result.returncode == 2, result.stderr
+    lines = [ln for ln in result.stderr.strip().splitlines() if ln.startswith("salesbot:")]
+    assert len(lines) == 1 and "SLACK_APP_TOKEN" in lines[0] and "socket_mode_not_enabled" in lines[0], result.stderr
+    assert result.stderr.strip() == lines[0]  # nothing else: no log noise, no traceback
+    assert "Traceback" not in result.stderr

@@ -1,10 +1,20 @@
-"""The migrations build exactly what the models declare, and go down and up again."""
+"""The migrations build exactly what the models declare, and go down and up again.
+
+The test works in a database of its own (a scratch file on SQLite, a scratch database on
+PostgreSQL), so a failure here can never leave the shared test database without tables.
+"""
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from core.db import alembic_config, make_engine
 from core.models import Base
@@ -16,10 +26,23 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool, c
     return not (reflected and compare_to is None and str(table).startswith("slack_"))
 
 
-def _fresh(engine: Engine) -> Engine:
-    """An empty database on the same backend (the `engine` fixture has the models' tables)."""
-    Base.metadata.drop_all(engine)
-    return engine
+@pytest.fixture
+def scratch_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on the backend under test, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    server = make_url(request.getfixturevalue("pg_database_url"))
+    name = f"{server.database}_mig_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -28,15 +51,16 @@ def _diff(engine: Engine) -> list[object]:
         return list(compare_metadata(ctx, Base.metadata))
 
 
-def test_migrations_equal_the_models_and_round_trip(engine: Engine, db_url: str) -> None:
-    engine = _fresh(engine)
-    cfg = alembic_config(db_url)
-    command.upgrade(cfg, "head")
-    assert _diff(engine) == []
-    command.downgrade(cfg, "base")
-    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
-    command.upgrade(cfg, "head")
-    assert _diff(engine) == []
-    # leave the database as the other tests expect it
-    command.downgrade(cfg, "base")
-    Base.metadata.create_all(make_engine(db_url))
+def test_migrations_equal_the_models_and_round_trip(scratch_url: str) -> None:
+    engine = make_engine(scratch_url)
+    try:
+        cfg = alembic_config(scratch_url)
+        command.upgrade(cfg, "head")
+        assert _diff(engine) == []
+        assert set(inspect(engine).get_table_names()) >= {t.name for t in Base.metadata.sorted_tables}
+        command.downgrade(cfg, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        command.upgrade(cfg, "head")
+        assert _diff(engine) == []
+    finally:
+        engine.dispose()

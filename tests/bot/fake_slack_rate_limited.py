@@ -200,7 +200,7 @@ def running_rate_limited_slack(clock: VirtualClock, **options: Any) -> Iterator[
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.server = server
-    thread = threading.Thread(target=server.serve_forever, name="fake-slack-rl", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack-rl", daemon=True)
     thread.start()
     try:
         yield fake

@@ -7,7 +7,7 @@ interleaved, each at BENCH_RATE requests a second (default 50) for BENCH_SECONDS
 and records the time to the HTTP answer (the ack). Reported: p50 / p99 for both, per backend.
 The deferred work (creating the deal, answering on response_url) must all land afterwards.
 
-Run:  pytest tests/benchmarks/test_ack_latency.py -m benchmark -s
+Run:  pytest tests/benchmarks/test_ack_latency.py -m benchmark -n 0 -s
       BENCH_SECONDS=15 BENCH_RATE=50 pytest ... (a quicker run)
 Results are printed and, when BENCH_OUT is set, appended to that file as JSON lines.
 """

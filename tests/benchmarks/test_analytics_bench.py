@@ -9,7 +9,7 @@
 2. The backtest (month by month and quarter by quarter) over the imported Maven data set,
    on SQLite and PostgreSQL (goal < 5 s).
 Each figure is the median of RUNS runs after one warm-up, printed; run with
-    pytest tests/benchmarks/test_analytics_bench.py -m benchmark -s
+    pytest tests/benchmarks/test_analytics_bench.py -m benchmark -n 0 -s
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Import and list benchmarks on SQLite and PostgreSQL (marker `benchmark`, not in the default run).
 
-    pytest -m benchmark tests/benchmarks/test_import_bench.py -s
+    pytest -m benchmark -n 0 -s tests/benchmarks/test_import_bench.py
 
 Goals: the 8,800-row Maven file < 2 s; a generated 100k-row file < 15 s; a rep's open deals
 listed with 100k deals in the database < 10 ms (median of 20 calls). Each test prints its

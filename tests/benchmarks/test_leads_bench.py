@@ -9,7 +9,7 @@
   server processes, default 1; replicas behind a load balancer would be several).
 - Training the predictive model on Leads.csv (9,240 leads). Goal: < 5 s.
 
-Run:  pytest tests/benchmarks/test_leads_bench.py -m benchmark -s
+Run:  pytest tests/benchmarks/test_leads_bench.py -m benchmark -n 0 -s
       BENCH_REQUESTS=2000 pytest ... (a quicker run)
 """
 

@@ -12,7 +12,7 @@
    3) and 10 messages/s for the workspace (burst 20), on a virtual clock: achieved rate
    against the allowed rate (goal >= 90 %), and 0 duplicates, also with random 429/500.
 Each timing is the median of RUNS runs after a warm-up. Run with
-    pytest tests/benchmarks/test_scheduler_bench.py -m benchmark -s
+    pytest tests/benchmarks/test_scheduler_bench.py -m benchmark -n 0 -s
 """
 from __future__ import annotations
 

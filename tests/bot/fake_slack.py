@@ -300,7 +300,10 @@ def running_fake_slack(team_id: str = "T1") -> Iterator[FakeSlack]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(fake))
     server.daemon_threads = True
     fake.server = server
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack", daemon=True)
+    # serve_forever checks for shutdown every poll_interval: 0.5 s by default, per test.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack", daemon=True
+    )
     thread.start()
     try:
         yield fake

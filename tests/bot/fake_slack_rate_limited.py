@@ -200,7 +200,10 @@ def running_rate_limited_slack(clock: VirtualClock, **options: Any) -> Iterator[
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
     fake.server = server
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack-rl", daemon=True)
+    # serve_forever checks for shutdown every poll_interval: 0.5 s by default, per test.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack-rl", daemon=True
+    )
     thread.start()
     try:
         yield fake

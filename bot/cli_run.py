@@ -65,7 +65,7 @@ def serve(settings: Settings) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app, utcnow
-    from bot.context import home_refresher
+    from bot.context import after_ack_pool, home_refresher
     from bot.server import SalesbotServer, make_waitress_server
     from core.db import UnitOfWork, make_engine
 
@@ -114,6 +114,7 @@ def serve(settings: Settings) -> int:
             lambda: scheduler.shutdown() if scheduler is not None else None,
             lambda: socket_handler.close() if socket_handler is not None else None,
             lambda: server.close() if server is not None else None,
+            lambda: after_ack_pool(app).shutdown(),  # commands acked just before the stop
             lambda: home_refresher(app).flush(),  # Homes changed just before the stop
         )
         for closer in closers:

@@ -8,6 +8,7 @@
 - `context["settings"]`: the bot.config.Settings.
 - `context["users"]`: the UserDirectory (bot/slack_users.py), for tests and refreshes.
 - `context["homes"]`: the HomeRefresher (bot/home.py) that republishes App Homes after changes.
+- `context["after_ack"]`: the AfterAck (bot/after_ack.py) slash commands hand their work to.
 
 Slack retries (`X-Slack-Retry-Num`): we acknowledge every request at once and do the work
 after the acknowledgement, so a retry only arrives when the first delivery reached us late;
@@ -23,6 +24,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from bot.after_ack import AfterAck
 from bot.config import Settings
 from bot.home import HomeRefresher
 from bot.slack_users import UserDirectory
@@ -49,6 +51,7 @@ def install_context_middleware(
     client: WebClient | None = None,
     background_refresh: bool = True,
     homes: HomeRefresher | None = None,
+    after_ack: AfterAck | None = None,
 ) -> UserDirectory:
     """Register the global middleware on `app`; return its UserDirectory.
 
@@ -57,6 +60,7 @@ def install_context_middleware(
     """
     users = UserDirectory(uow, background=background_refresh)
     homes = homes or HomeRefresher(delay=0)
+    after_ack = after_ack or AfterAck(workers=0)
 
     def salesbot_context(context: BoltContext, request: BoltRequest, next: Callable[[], Any]) -> Any:
         if slack_retry_number(request) > 0:
@@ -70,6 +74,7 @@ def install_context_middleware(
         context["settings"] = settings
         context["users"] = users
         context["homes"] = homes
+        context["after_ack"] = after_ack
         context["actor"] = None
         team_id = context.team_id or context.enterprise_id
         if team_id and context.user_id:
@@ -79,11 +84,19 @@ def install_context_middleware(
     app.middleware(salesbot_context)
     setattr(app, _USERS_ATTR, users)
     setattr(app, _HOMES_ATTR, homes)
+    setattr(app, _AFTER_ACK_ATTR, after_ack)
     return users
 
 
 _USERS_ATTR = "salesbot_user_directory"
 _HOMES_ATTR = "salesbot_home_refresher"
+_AFTER_ACK_ATTR = "salesbot_after_ack"
+
+
+def after_ack_pool(app: App) -> AfterAck:
+    """The AfterAck the middleware gives listeners (to finish its work at shutdown)."""
+    pool: AfterAck = getattr(app, _AFTER_ACK_ATTR)
+    return pool
 
 
 def home_refresher(app: App) -> HomeRefresher:

@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
+from bot.after_ack import AfterAck
 from bot.home import HomeRefresher
 from bot.views.common import Message, apology, error_message
 from core.db import UnitOfWork
@@ -72,15 +73,24 @@ def request_from(context: BoltContext, client: WebClient, respond: Respond, body
 
 
 def slash_command(name: str, run: Callable[[Request, str], None]) -> Callable[..., None]:
-    """The listener of slash command `name`: acknowledge at once, then `run` its text.
+    """The listener of slash command `name`: acknowledge at once, then `run` its text
+    (on the AfterAck pool, see bot/after_ack.py).
 
     A UserError is shown to the caller; anything else is logged and apologised for (answering).
     """
     def listener(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient,
                  context: BoltContext) -> None:
         ack()
-        with answering(respond, f"{name} {command.get('text', '')[:80]}"):
-            run(request_from(context, client, respond, command), command.get("text") or "")
+
+        def work() -> None:
+            with answering(respond, f"{name} {command.get('text', '')[:80]}"):
+                run(request_from(context, client, respond, command), command.get("text") or "")
+
+        after_ack: AfterAck | None = context.get("after_ack")
+        if after_ack is None:
+            work()
+        else:
+            after_ack.run(work)  # frees Bolt's listener thread for the next request's ack
 
     listener.__name__ = listener.__qualname__ = f"on_{name.lstrip('/')}"
     listener.__doc__ = f"Acknowledge {name} at once, then run its text."

@@ -18,13 +18,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from core.db import UnitOfWork
-from core.models import User, Workspace
-from core.users import Actor, actor_for, actor_of
+from core.models import User
+from core.users import Actor, actor_by_slack_id, actor_for, actor_of
 
 logger = logging.getLogger(__name__)
 
@@ -109,17 +109,11 @@ class _SnapshotReads:
 def _cached_actor(reads: _SnapshotReads, team_id: str, slack_id: str, now: datetime) -> tuple[Actor | None, bool]:
     """(actor, fresh) from the database alone; (None, False) on first contact."""
     with reads.session() as session:
-        # User and workspace in one query: actor_of then finds the workspace in the identity map.
-        row = session.execute(
-            select(User, Workspace)
-            .join(Workspace, Workspace.id == User.workspace_id)
-            .where(Workspace.team_id == team_id, User.slack_id == slack_id)
-        ).first()
-        if row is None:
-            return None, False
-        user = row[0]
-        fresh = user.refreshed_at is not None and now - user.refreshed_at < REFRESH_AFTER
-        return actor_of(session, user), fresh
+        found = actor_by_slack_id(session, team_id, slack_id)
+    if found is None:
+        return None, False
+    actor, refreshed_at = found
+    return actor, refreshed_at is not None and now - refreshed_at < REFRESH_AFTER
 
 
 def save_profile(uow: UnitOfWork, team_id: str, slack_id: str, now: datetime, profile: SlackProfile | None) -> Actor:

@@ -45,3 +45,28 @@ def test_nested_transactions_commit_once_and_roll_back_together(uow: UnitOfWork,
         raise RuntimeError("boom")
     with uow.read() as s:
         assert s.query(Workspace).filter_by(team_id="TX").count() == 0
+
+
+def test_actor_by_slack_id_is_the_same_actor_as_actor_of(
+        uow: UnitOfWork, ana: Actor, bob: Actor, mia: Actor, root: Actor, now: datetime) -> None:
+    from sqlalchemy import select
+
+    from core.models import Team, User
+    from core.users import actor_by_slack_id, actor_of
+
+    with uow.transaction() as s:
+        # Mia manages East and, from today, West as well: two teams, two rows in the join.
+        west = s.scalars(select(Team).where(Team.name == "West")).one()
+        west.manager_id = mia.user_id
+        s.get_one(User, ana.user_id).refreshed_at = now
+    with uow.read() as s:
+        for who in (ana, bob, mia, root):
+            user = s.get_one(User, who.user_id)
+            found = actor_by_slack_id(s, "T1", who.slack_id or "")
+            assert found is not None
+            assert found[0] == actor_of(s, user), who.name
+        assert actor_by_slack_id(s, "T1", "UANA") == (ana, now)
+        assert actor_by_slack_id(s, "T1", "UBOB")[1] is None  # type: ignore[index]
+        assert len(actor_by_slack_id(s, "T1", "UMIA")[0].managed_team_ids) == 2  # type: ignore[index]
+        assert actor_by_slack_id(s, "T1", "UNOBODY") is None
+        assert actor_by_slack_id(s, "T2", "UANA") is None

@@ -156,6 +156,12 @@ class SalesbotServer:
 
 def make_waitress_server(wsgi_app: SalesbotServer, host: str, port: int, threads: int = 8) -> Any:
     """A waitress server bound to (host, port), not yet serving (call .run())."""
+    import gc
+
     from waitress.server import create_server
 
+    # What exists now (modules, the app, its caches) lives as long as the process: freezing it
+    # keeps the collector from rescanning it during requests, which showed in the p99 latency.
+    gc.collect()
+    gc.freeze()
     return create_server(wsgi_app, host=host, port=port, threads=threads, ident="salesbot")

@@ -196,9 +196,9 @@ def create_deal(
             amount_minor=to_minor(amount.amount) if amount else None,
             currency=amount.currency if amount else actor.currency,
             pipeline_id=pipeline.id,
-            stage_id=stage_row.id,
+            stage=stage_row,  # the objects, not their ids: deal_view then needs no lazy load
             status=DealStatus.OPEN,
-            owner_id=owner.id,
+            owner=owner,
             created_by_id=actor.user_id,
             expected_close=expected_close,
             next_step=next_step,

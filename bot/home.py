@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.views.common import MAX_VIEW_BLOCKS
 from bot.views.home import FollowUp, HomeData, HotLead, TeamPanel, home_view
 from core import deals
 from core.analytics import kpis, pipeline_by_stage
@@ -53,7 +54,10 @@ def home_data(uow: UnitOfWork, actor: Actor, now: datetime) -> HomeData:
     with uow.read() as session:
         data.stages = pipeline_by_stage(session, actor.workspace_id, owner_ids=[actor.user_id])
         data.teams = _team_panels(session, actor, now)
-    data.deals = deals.list_deals(uow, actor, owner_ids=[actor.user_id], limit=1000)
+    # The tab has room for under a hundred deals: read those (in stage order) and count the rest.
+    data.deals, data.deals_total = deals.list_deals_counted(
+        uow, actor, owner_ids=[actor.user_id], limit=MAX_VIEW_BLOCKS, by_stage=True
+    )
     try:
         from core.reminders import list_reminders
     except ImportError:  # the reminders service ships separately

@@ -339,14 +339,16 @@ def _listing_filters(
     return conds
 
 
-def _listed(session: Session, actor: Actor, conds: list[ColumnElement[bool]], limit: int) -> list[DealView]:
+def _listed(session: Session, actor: Actor, conds: list[ColumnElement[bool]], limit: int,
+            by_stage: bool = False) -> list[DealView]:
+    first = (Stage.position,) if by_stage else ()
     query = (
         select(*_VIEW_COLUMNS)
         .select_from(Deal)
         .join(Stage, Stage.id == Deal.stage_id)
         .join(User, User.id == Deal.owner_id, isouter=True)
         .where(*conds)
-        .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
+        .order_by(*first, Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
         .limit(limit)
     )
     return [_view_of_row(row) for row in session.execute(query)]
@@ -379,14 +381,16 @@ def list_deals_counted(
     closing: tuple[date, date] | None = None,
     status: DealStatus | str | None = DealStatus.OPEN,
     limit: int = 200,
+    by_stage: bool = False,
 ) -> tuple[list[DealView], int]:
     """The first `limit` deals of list_deals and how many match in all (for "and N more").
 
     A list that can only show a few dozen loads those, and counts the rest in SQL.
+    `by_stage` orders by stage position first (the App Home groups by stage).
     """
     with uow.read() as session:
         conds = _listing_filters(session, actor, owner_ids, team_id, stage, closing, status)
-        found = _listed(session, actor, conds, limit)
+        found = _listed(session, actor, conds, limit, by_stage)
         if len(found) < limit:
             return found, len(found)
         total = session.scalar(

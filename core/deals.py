@@ -28,6 +28,7 @@ from core.deal_queries import (
     find_deal,
     get_deal,
     list_deals,
+    list_deals_counted,
     load_deal,
     stage_named,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "find_deal",
     "get_deal",
     "list_deals",
+    "list_deals_counted",
     "log_activity",
     "move_stage",
     "reopen_deal",

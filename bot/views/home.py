@@ -64,7 +64,8 @@ class HomeData:
     """Everything the Home tab shows, gathered by bot/home.py."""
 
     stages: list[StageTotal] = field(default_factory=list)
-    deals: list[DealView] = field(default_factory=list)
+    deals: list[DealView] = field(default_factory=list)  # the first ones, in stage order
+    deals_total: int | None = None  # how many open deals in all (None: len(deals))
     follow_ups: list[FollowUp] = field(default_factory=list)
     follow_ups_total: int = 0
     hot_leads: list[HotLead] = field(default_factory=list)
@@ -175,6 +176,6 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
             groups.append(row)
     if not groups:
         groups = [[context("No open deals. Create one with `/deal new Acme 12k` or `/deal`.")]]
-    total = len(data.deals) or None
+    total = (data.deals_total if data.deals_total is not None else len(data.deals)) or None
     body = fit(groups, room, total=total, hint="see them all with `/deal list mine`")
     return {"type": "home", "blocks": head + body + tail}

@@ -294,20 +294,24 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_fake_slack(team_id: str = "T1") -> Iterator[FakeSlack]:
-    """Start a FakeSlack on 127.0.0.1:0 in a daemon thread; stop it at the end."""
-    fake = FakeSlack(team_id=team_id)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(fake))
+def serving(server: ThreadingHTTPServer, name: str) -> Iterator[ThreadingHTTPServer]:
+    """Serve `server` from a daemon thread until the block ends."""
     server.daemon_threads = True
-    fake.server = server
     # serve_forever checks for shutdown every poll_interval: 0.5 s by default, per test.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack", daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=name, daemon=True)
     thread.start()
     try:
-        yield fake
+        yield server
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def running_fake_slack(team_id: str = "T1") -> Iterator[FakeSlack]:
+    """Start a FakeSlack on 127.0.0.1:0 in a daemon thread; stop it at the end."""
+    fake = FakeSlack(team_id=team_id)
+    fake.server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(fake))
+    with serving(fake.server, "fake-slack"):
+        yield fake

@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.bot.fake_slack import serving
+
 
 class VirtualClock:
     """An aware UTC clock that only moves when someone sleeps on it."""
@@ -197,17 +199,6 @@ def _handler(fake: RateLimitedSlack) -> type[BaseHTTPRequestHandler]:
 def running_rate_limited_slack(clock: VirtualClock, **options: Any) -> Iterator[RateLimitedSlack]:
     """Start a RateLimitedSlack on 127.0.0.1:0; stop it at the end."""
     fake = RateLimitedSlack(clock=clock, **options)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.server = server
-    # serve_forever checks for shutdown every poll_interval: 0.5 s by default, per test.
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-slack-rl", daemon=True
-    )
-    thread.start()
-    try:
+    fake.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    with serving(fake.server, "fake-slack-rl"):
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

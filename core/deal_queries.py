@@ -349,7 +349,8 @@ def _listed(session: Session, actor: Actor, conds: list[ColumnElement[bool]], li
         .join(Stage, Stage.id == Deal.stage_id)
         .join(User, User.id == Deal.owner_id, isouter=True)
         .where(*conds)
-        .order_by(*first, Deal.expected_close.is_(None), Deal.expected_close, Deal.number)
+        # NULLS LAST (not "IS NULL" first): PostgreSQL can then walk ix_deals_owner_status in order.
+        .order_by(*first, Deal.expected_close.asc().nulls_last(), Deal.number)
         .limit(limit)
     )
     return [_view_of_row(row) for row in session.execute(query)]

@@ -235,7 +235,9 @@ class Deal(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "number"),
         UniqueConstraint("workspace_id", "external_id"),
-        Index("ix_deals_owner_status", "workspace_id", "owner_id", "status"),
+        # A rep's deals by status, in listing order (expected close, then number): the list
+        # reads its first rows straight off the index, no sort.
+        Index("ix_deals_owner_status", "workspace_id", "owner_id", "status", "expected_close", "number"),
         Index("ix_deals_status_close", "workspace_id", "status", "expected_close"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

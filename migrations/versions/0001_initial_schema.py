@@ -248,7 +248,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("workspace_id", "number", name=op.f("uq_deals_workspace_id_number")),
     )
     with op.batch_alter_table("deals", schema=None) as batch_op:
-        batch_op.create_index("ix_deals_owner_status", ["workspace_id", "owner_id", "status"], unique=False)
+        batch_op.create_index(
+            "ix_deals_owner_status", ["workspace_id", "owner_id", "status", "expected_close", "number"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_deals_stage_id"), ["stage_id"], unique=False)
         batch_op.create_index("ix_deals_status_close", ["workspace_id", "status", "expected_close"], unique=False)
 

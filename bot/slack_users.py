@@ -62,13 +62,12 @@ def fetch_profile(client: WebClient, slack_id: str) -> SlackProfile | None:
 
 
 class _SnapshotReads:
-    """Read-only sessions that never wait for SQLite's write lock.
+    """Read-only sessions for the acknowledgement path, apart from the writers.
 
-    core.db begins every SQLite transaction with BEGIN IMMEDIATE (writers queue instead of
-    deadlocking), reads included; on the acknowledgement path that made a profile lookup wait
-    for whatever deal was being saved. In WAL mode a reader needs no lock, so this engine runs
-    its SELECTs in autocommit on a query-only connection. On PostgreSQL the reads get a small
-    pool of their own, so a burst of writes holding the shared pool cannot delay an ack.
+    On SQLite the shared engine's connections can all be busy in write transactions queued on
+    the database lock; in WAL mode a reader needs no lock, so this engine runs its SELECTs in
+    autocommit on query-only connections of its own. On PostgreSQL the reads get a small pool
+    of their own, so a burst of writes holding the shared pool cannot delay an ack.
     """
 
     def __init__(self, uow: UnitOfWork) -> None:

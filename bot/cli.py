@@ -32,6 +32,9 @@ def settings_from(ctx: click.Context) -> Settings:
         logging.basicConfig(
             level=obj["settings"].log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        if obj["settings"].log_level != "DEBUG":
+            # Alembic logs every plugin at INFO: keep stderr for our own lines unless debugging.
+            logging.getLogger("alembic").setLevel(logging.WARNING)
     settings: Settings = obj["settings"]
     return settings
 

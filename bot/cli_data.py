@@ -9,7 +9,6 @@ Exit codes: 0 done, 1 bad data (the row error table says which cells), 2 bad usa
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,16 +59,9 @@ def _revisions(engine: Engine) -> tuple[str | None, str | None, bool]:
     return current, head, has_tables
 
 
-def _quiet_alembic(ctx: click.Context) -> None:
-    """Alembic logs every plugin at INFO: keep stderr for our own lines unless debugging."""
-    if settings_from(ctx).log_level != "DEBUG":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
 def _ready_engine(ctx: click.Context) -> Engine:
     """An engine on a database at the current schema (pending migrations applied)."""
     settings = settings_from(ctx)
-    _quiet_alembic(ctx)
     engine = make_engine(settings.database_url)
     try:
         current, head, has_tables = _revisions(engine)
@@ -177,7 +169,6 @@ def register(main: click.Group) -> None:
     def migrate_cmd(ctx: click.Context) -> None:
         """Apply database migrations (alembic upgrade head)."""
         settings = settings_from(ctx)
-        _quiet_alembic(ctx)
         try:
             migrate(settings.database_url)
             current, head, _ = _revisions(make_engine(settings.database_url))

@@ -54,8 +54,8 @@ LISTENER_MODULES = (
     "bot.actions.leads",
 )
 
-# Listeners ack first and then do their work in this pool; Bolt's default of 5 threads lets a
-# burst of slow work (a deal saved, the App Home rebuilt) hold back the next requests' acks.
+# Bolt runs listeners in this pool; actions and views still do their work here after the ack,
+# and Bolt's default of 5 threads let a burst of them hold back the next requests' acks.
 LISTENER_THREADS = 16
 # Slash commands hand their work after the ack to this many threads (bot/after_ack.py).
 AFTER_ACK_THREADS = 8

@@ -83,37 +83,14 @@ def _weighted(amount: Decimal | None, probability: int) -> Decimal | None:
 
 def deal_view(deal: Deal) -> DealView:
     """The plain view of a deal (stage and owner loaded)."""
-    amount = from_minor(deal.amount_minor) if deal.amount_minor is not None else None
-    stage = deal.stage
-    owner = deal.owner
-    return DealView(
-        id=deal.id,
-        ref=deal.ref,
-        number=deal.number,
-        title=deal.title,
-        account=deal.account,
-        contact=deal.contact,
-        product=deal.product,
-        amount=amount,
-        currency=deal.currency,
-        stage=stage.name,
-        stage_id=stage.id,
-        probability=stage.probability,
-        status=DealStatus(deal.status),
-        owner_id=deal.owner_id,
-        owner_name=owner.name if owner else None,
-        owner_slack_id=owner.slack_id if owner else None,
-        owner_team_id=owner.team_id if owner else None,
-        expected_close=deal.expected_close,
-        next_step=deal.next_step,
-        source=deal.source,
-        created_at=deal.created_at,
-        updated_at=deal.updated_at,
-        closed_at=deal.closed_at,
-        lost_reason=deal.lost_reason,
-        last_touch_at=deal.last_touch_at,
-        weighted=_weighted(amount, stage.probability),
-    )
+    stage, owner = deal.stage, deal.owner
+    return _view_of_row((
+        deal.id, deal.number, deal.title, deal.account, deal.contact, deal.product, deal.amount_minor,
+        deal.currency, stage.name, stage.id, stage.probability, deal.status, deal.owner_id,
+        owner.name if owner else None, owner.slack_id if owner else None, owner.team_id if owner else None,
+        deal.expected_close, deal.next_step, deal.source, deal.created_at, deal.updated_at, deal.closed_at,
+        deal.lost_reason, deal.last_touch_at,
+    ))
 
 
 # The columns of a DealView, for listings: selecting them directly skips building ORM
@@ -127,7 +104,7 @@ _VIEW_COLUMNS = (
 )
 
 
-def _view_of_row(row: Any) -> DealView:  # a Row of _VIEW_COLUMNS, unpacked by position (fast)
+def _view_of_row(row: Any) -> DealView:  # _VIEW_COLUMNS' values, by position (a Row or a tuple)
     (id_, number, title, account, contact, product, amount_minor, currency, stage_name, stage_id,
      probability, status, owner_id, owner_name, owner_slack_id, owner_team_id, expected_close,
      next_step, source, created_at, updated_at, closed_at, lost_reason, last_touch_at) = row

@@ -28,6 +28,7 @@ from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from core.models import Deal, DealChange, DealStatus, Stage, User
+from core.money import from_minor
 from core.stage_flow import deal_start
 
 _DAY = 86400.0
@@ -42,7 +43,11 @@ def day_number(moment: datetime | date) -> float:
 
 
 def to_money(minor: float) -> Decimal:
-    """A float of hundredths as Decimal whole cents."""
+    """A float of hundredths as Decimal whole cents.
+
+    Floats are for estimates only (probability x amount, rates, variances); sums of actual
+    amounts are taken in integers (see won_between).
+    """
     return Decimal(round(minor)).scaleb(-2).quantize(Decimal("0.01"))
 
 
@@ -178,7 +183,8 @@ def won_between(history: History, w0: date, w1: date) -> Decimal:
     """Won revenue closed in [w0, w1)."""
     a, b = day_number(w0), day_number(w1)
     hit = history.won & (history.close >= a) & (history.close < b)
-    return to_money(float(history.amount[hit].sum()))
+    # Actual revenue: the amounts are whole hundredths, so sum them exactly as integers.
+    return from_minor(int(history.amount[hit].astype(np.int64).sum()))
 
 
 def day_to_date(day: float) -> date:

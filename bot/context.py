@@ -2,7 +2,7 @@
 
 - `context["uow"]`: the UnitOfWork (core.db) to call services with.
 - `context["now"]`: the clock read once per request (aware UTC); listeners pass it on as `now`.
-- `context["actor"]`: the core.users.Actor of the Slack user (created on first contact, with
+- `context["actor"]`: the core.workspace.users.Actor of the Slack user (created on first contact, with
   name, time zone and Slack admin flag from users.info, refreshed daily), or None when the
   request has no user (e.g. some events).
 - `context["settings"]`: the bot.config.Settings.

@@ -1,6 +1,6 @@
 """Drain the outbox to Slack: one worker at a time, paced, retried, each message once.
 
-- One worker: the `outbox-delivery` lease (core.outbox), so replicas never send in
+- One worker: the `outbox-delivery` lease (core.notify.outbox), so replicas never send in
   parallel; claimed rows are hidden from other claims for a while (a visibility timeout).
 - Paced: a token bucket per channel (Slack allows about one message a second per
   channel, with short bursts) and one per workspace, so we rarely meet a 429.
@@ -31,8 +31,8 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from core import outbox
 from core.db import UnitOfWork
+from core.notify import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def installed_clients(uow: UnitOfWork, installation_store: Any, base_url: str) -
     """Per-workspace clients from Bolt's installation store (OAuth installs), cached by token."""
     from sqlalchemy import select
 
-    from core.models import Workspace
+    from core.tables import Workspace
 
     cache: dict[str, WebClient] = {}
 

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from bot.views.common import MAX_VIEW_BLOCKS
 from bot.views.home import FollowUp, HomeData, HotLead, TeamPanel, home_view
-from core import deals
-from core.analytics import kpis, pipeline_by_stage
 from core.dates import local_now
 from core.db import UnitOfWork
-from core.models import Team
-from core.quotas import attainment, label_bounds, quarter_label
-from core.users import Actor, actor_of, user_by_slack_id
+from core.deals import deals
+from core.insight.kpis import kpis, pipeline_by_stage
+from core.insight.quotas import attainment, label_bounds, quarter_label
+from core.tables import Team
+from core.workspace.users import Actor, actor_of, user_by_slack_id
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def home_data(uow: UnitOfWork, actor: Actor, now: datetime) -> HomeData:
         uow, actor, owner_ids=[actor.user_id], limit=MAX_VIEW_BLOCKS, by_stage=True
     )
     try:
-        from core.reminders import list_reminders
+        from core.notify.reminders import list_reminders
     except ImportError:  # the reminders service ships separately
         pass
     else:
@@ -92,7 +92,7 @@ def _team_panels(session: Session, actor: Actor, now: datetime) -> list[TeamPane
 def _hot_leads(uow: UnitOfWork, actor: Actor, now: datetime) -> tuple[list[HotLead], int]:
     """Hot open leads waiting for the actor: theirs, or nobody's yet (claimable)."""
     try:
-        from core.leads import list_leads
+        from core.leads.leads import list_leads
     except ImportError:  # the leads service ships separately
         return [], 0
     found = [lead for lead in list_leads(uow, actor, "hot", limit=200)

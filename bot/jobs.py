@@ -34,7 +34,7 @@ class Job:
 
 
 def _nudges(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
-    from core.nudges import sweep_due_reminders
+    from core.notify.nudges import sweep_due_reminders
 
     total = 0
     while True:  # batches, each its own transaction: a million due rows never sit in one
@@ -46,7 +46,7 @@ def _nudges(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
 
 
 def _morning(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
-    from core.nudges import morning_sweep
+    from core.notify.nudges import morning_sweep
 
     with uow.transaction() as session:
         result = morning_sweep(session, at)
@@ -57,7 +57,7 @@ def _morning(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
 
 
 def _digest(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
-    from core.digest import digest_sweep
+    from core.notify.digest import digest_sweep
 
     with uow.transaction() as session:
         queued = digest_sweep(session, at)
@@ -66,7 +66,7 @@ def _digest(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
 
 def _route_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
     try:
-        from core.routing import route_unclaimed
+        from core.leads.routing import route_unclaimed
     except ImportError:  # pragma: no cover - lead routing ships separately
         return "route-leads: not available"
     routed = route_unclaimed(uow, at)
@@ -74,7 +74,7 @@ def _route_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str
 
 
 def _train_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
-    from core.lead_model import retrain_all
+    from core.leads.training import retrain_all
 
     results = retrain_all(uow, at)
     trained = sum(1 for r in results if r.trained)

@@ -21,8 +21,8 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.jobs import JOBS, SCHEDULED
-from core import outbox
 from core.db import UnitOfWork
+from core.notify import outbox
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from core.db import UnitOfWork
-from core.models import User
-from core.users import Actor, actor_by_slack_id, actor_for, actor_of
+from core.tables import User
+from core.workspace.users import Actor, actor_by_slack_id, actor_for, actor_of
 
 logger = logging.getLogger(__name__)
 

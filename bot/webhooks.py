@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from core.db import UnitOfWork
 from core.errors import InvalidInput
-from core.lead_events import clean_event, intake_events
-from core.lead_intake import clean_lead, intake
-from core.models import IdempotencyKey, Workspace
+from core.leads.events import clean_event, intake_events
+from core.leads.intake import clean_lead, intake
+from core.tables import IdempotencyKey, Workspace
 
 logger = logging.getLogger(__name__)
 

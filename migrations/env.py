@@ -5,7 +5,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from core.db import make_engine
-from core.models import Base
+from core.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.models
+import core.tables
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

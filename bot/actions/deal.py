@@ -18,8 +18,8 @@ from bot.home import refresh_homes
 from bot.modals import deal_forms as forms
 from bot.views import deals as views
 from bot.views.common import Message
-from core import deals
-from core.deal_queries import get_changeable_deal
+from core.deals import deals
+from core.deals.queries import get_changeable_deal
 from core.errors import InvalidInput
 
 

@@ -1,6 +1,6 @@
 """Buttons on hot-lead alerts and lead lists: Claim, Assign (pick a person), Not a fit.
 
-First click wins (core.leads.claim_lead is one conditional UPDATE): the winner's click
+First click wins (core.leads.leads.claim_lead is one conditional UPDATE): the winner's click
 updates the alert in place ("✅ @ana claimed it · Mon 14:05"); every later clicker gets a
 polite ephemeral "already claimed by @x" and the message is left as the winner made it.
 """
@@ -16,9 +16,9 @@ from slack_sdk import WebClient
 from bot.commands import Request, Respond, answering, request_from
 from bot.views import leads as views
 from bot.views.common import when
-from core import leads
-from core.admin import member_id
 from core.errors import InvalidInput
+from core.leads import leads
+from core.workspace.admin import member_id
 
 logger = logging.getLogger(__name__)
 

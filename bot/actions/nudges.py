@@ -1,6 +1,6 @@
 """Buttons on a follow-up nudge: Done, Snooze (1 day, 1 week, a date), Log activity, Open deal.
 
-Done and Snooze change the reminder (core.reminders checks who may) and then update the
+Done and Snooze change the reminder (core.notify.reminders checks who may) and then update the
 nudge in place with chat.update: its buttons replaced by who did what, when. Log activity
 opens the deal's log modal (handled with the other deal modals); Open deal shows the deal.
 """
@@ -17,10 +17,11 @@ from bot.modals import deal_forms as forms
 from bot.views import deals as deal_views
 from bot.views import nudges as views
 from bot.views.common import when
-from core import deals, reminders
+from core.deals import deals
 from core.errors import InvalidInput
-from core.local_time import SendWindow, local_at
-from core.models import Workspace
+from core.notify import reminders
+from core.notify.local_time import SendWindow, local_at
+from core.tables import Workspace
 
 
 def register(app: App) -> None:

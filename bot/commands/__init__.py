@@ -22,7 +22,7 @@ from bot.home import HomeRefresher
 from bot.views.common import Message, apology, error_message
 from core.db import UnitOfWork
 from core.errors import InvalidInput, UserError
-from core.users import Actor
+from core.workspace.users import Actor
 
 logger = logging.getLogger(__name__)
 

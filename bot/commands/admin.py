@@ -10,11 +10,11 @@ from bot.commands.parsing import Args, Token, looks_like_amount, read_args, spli
 from bot.modals.admin_modals import pipeline_view, setup_view
 from bot.views.admin import done, linked, team_saved
 from bot.views.help import admin_help
-from core import admin
-from core import workspace_setup as setup_service
 from core.errors import InvalidInput
 from core.money import Money, parse_amount
-from core.users import require_admin
+from core.workspace import admin
+from core.workspace import setup as setup_service
+from core.workspace.users import require_admin
 
 
 def register(app: App) -> None:
@@ -94,7 +94,7 @@ def quota(req: Request, args: Args) -> None:
         user = _one_user(args, usage)
     amount, rest = _quota_amount(req, words, usage)
     try:
-        from core.quotas import set_quota
+        from core.insight.quotas import set_quota
     except ImportError:
         raise InvalidInput("Quotas are not available yet in this version.") from None
     saved = set_quota(req.uow, req.actor, user_slack_id=user, team_name=team_name, amount=amount,

@@ -2,7 +2,7 @@
 
 Refs come first (`/deal note D-42 called back`). A ref of several words needs no quotes:
 note, lost, log, remind and stage take the longest leading run of words that names a deal
-(core.deal_queries.split_ref), so `/deal note acme renewal called back` notes "Acme renewal";
+(core.deals.queries.split_ref), so `/deal note acme renewal called back` notes "Acme renewal";
 a quoted first word is the ref exactly (`/deal note "Acme renewal" called back`). Show, edit
 and won take the whole rest of the text. An ambiguous ref answers with the candidates as
 buttons that run the same command on the chosen deal (bot/actions/deal.py).
@@ -21,14 +21,14 @@ from bot.modals import deal_forms
 from bot.views import deals as views
 from bot.views.common import MAX_MESSAGE_BLOCKS
 from bot.views.help import deal_help
-from core import deals
-from core.admin import member_id
 from core.dates import parse_date, parse_datetime, parse_period
-from core.deal_queries import AmbiguousRef, get_changeable_deal, list_deals_counted, split_ref
+from core.deals import deals
+from core.deals.queries import AmbiguousRef, get_changeable_deal, list_deals_counted, split_ref
 from core.errors import Ambiguous, InvalidInput
-from core.models import DealStatus
 from core.money import parse_amount
-from core.workspace_setup import open_stage_names
+from core.tables import DealStatus
+from core.workspace.admin import member_id
+from core.workspace.setup import open_stage_names
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _leading_ref(req: Request, args: Args, usage: str, *, min_rest: int = 0) -> 
     """The deal named at the start of the words (its ref) and the words after it.
 
     A quoted first word is the ref as given; otherwise the longest leading run of plain words
-    that names a deal (core.deal_queries.split_ref), leaving at least `min_rest` words. An
+    that names a deal (core.deals.queries.split_ref), leaving at least `min_rest` words. An
     ambiguous run sets `req.rest` to the words after it, so a picked candidate re-runs the
     command with them.
     """
@@ -305,7 +305,7 @@ def deal_remind(req: Request, args: Args) -> None:
     req.rest = _join(rest)
     text = " ".join(t.value for t in rest[used:])
     try:
-        from core.reminders import set_reminder
+        from core.notify.reminders import set_reminder
     except ImportError:  # the reminders service ships separately
         raise InvalidInput("Reminders are not available yet in this version.") from None
     reminder = set_reminder(req.uow, actor, deal_ref=ref, due_at=due_at, text=text, now=now)

@@ -21,10 +21,11 @@ from bot.commands.parsing import Args, read_args
 from bot.modals.deal_forms import field_value
 from bot.modals.submissions import actor_of_context, submit, tell
 from bot.views import leads as views
-from core import lead_model, leads
-from core.admin import member_id
 from core.errors import Ambiguous, InvalidInput
-from core.models import Lead
+from core.leads import leads
+from core.leads import training as lead_model
+from core.tables import Lead
+from core.workspace.admin import member_id
 
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")

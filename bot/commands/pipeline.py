@@ -8,9 +8,9 @@ from bot.commands.parsing import read_args
 from bot.optional_modules import optional_function
 from bot.views.help import pipeline_help
 from bot.views.pipeline import not_available, pipeline_message
-from core.admin import pipeline_scope
-from core.analytics import pipeline_by_stage
 from core.errors import InvalidInput
+from core.insight.kpis import pipeline_by_stage
+from core.workspace.admin import pipeline_scope
 
 
 def register(app: App) -> None:

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.modals.deal_forms import field_value, modal, select_input, text_input
 from bot.modals.submissions import actor_of_context, submit, tell
 from bot.views.common import Block, context, escape, message, plain, section
-from core.workspace_setup import (
+from core.workspace.setup import (
     LOCALES,
     WEEKDAYS,
     StageInfo,

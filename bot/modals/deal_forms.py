@@ -11,10 +11,10 @@ from datetime import date
 from typing import Any
 
 from bot.views.common import MAX_OPTION_TEXT, MAX_OPTIONS, Block, cut, escape, plain, section
-from core.deals import DealView
+from core.deals.deals import DealView
 from core.errors import InvalidInput
-from core.models import ActivityKind
 from core.money import format_money
+from core.tables import ActivityKind
 
 NEW_DEAL, EDIT_DEAL, CLOSE_WON, CLOSE_LOST, LOG_ACTIVITY, SET_REMINDER = (
     "deal_new",

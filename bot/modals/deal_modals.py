@@ -11,12 +11,12 @@ from bot.home import refresh_homes
 from bot.modals import deal_forms as forms
 from bot.modals.submissions import actor_of_context, on_field, submit, tell
 from bot.views import deals as views
-from core import deals
-from core.admin import member_id
 from core.dates import parse_datetime
+from core.deals import deals
 from core.errors import InvalidInput, NotAllowed
 from core.money import Money, parse_amount
-from core.users import Actor
+from core.workspace.admin import member_id
+from core.workspace.users import Actor
 
 
 def register(app: App) -> None:
@@ -167,7 +167,7 @@ def on_set_reminder(ack: Ack, view: dict[str, Any], client: WebClient, context: 
         actor, now = actor_of_context(context), context["now"]
         when_text = forms.field_value(view, "when") or ""
         due_at = on_field("when", lambda: parse_datetime(when_text, now, actor.tz, actor.locale))
-        from core.reminders import set_reminder
+        from core.notify.reminders import set_reminder
 
         reminder = set_reminder(context["uow"], actor, deal_ref=_ref(view), due_at=due_at,
                                 text=forms.field_value(view, "text") or "", now=now)

@@ -20,7 +20,7 @@ from bot.commands import new_error_id
 from bot.modals.deal_forms import block_for, metadata_of
 from bot.views.common import Message, cut
 from core.errors import InvalidInput, UserError
-from core.users import Actor
+from core.workspace.users import Actor
 
 logger = logging.getLogger(__name__)
 

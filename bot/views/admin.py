@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.views.common import Message, escape, escape_keep_mentions, message, section
-from core.admin import LinkResult, TeamView
+from core.workspace.admin import LinkResult, TeamView
 
 
 def done(text: str) -> Message:

@@ -24,9 +24,9 @@ from bot.views.common import (
     section,
     when,
 )
-from core.deals import ActivityView, DealView
-from core.models import DealStatus
-from core.users import Actor
+from core.deals.deals import ActivityView, DealView
+from core.tables import DealStatus
+from core.workspace.users import Actor
 
 SHOW, EDIT, WON, LOST, PICK = "deal_show", "deal_edit", "deal_won", "deal_lost", "deal_pick"
 LOG, REMIND = "deal_log", "deal_remind"

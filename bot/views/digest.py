@@ -1,4 +1,4 @@
-"""The weekly digest as a Slack message (and its chart), from core.digest's data.
+"""The weekly digest as a Slack message (and its chart), from core.notify.digest's data.
 
 The scheduled digest stores `digest_data(...)` in the outbox and is rendered here at send
 time (`digest_from_payload`, with the PNG chart uploaded after the message);
@@ -26,10 +26,10 @@ from bot.views.common import (
     section,
 )
 from core.db import UnitOfWork
-from core.digest import digest_data, team_digests, workspace_digest
 from core.errors import NotAllowed
-from core.models import Workspace
-from core.users import Actor
+from core.notify.digest import digest_data, team_digests, workspace_digest
+from core.tables import Workspace
+from core.workspace.users import Actor
 
 LISTED = 5
 KIND_LABELS = (("call", "call"), ("email", "email"), ("meeting", "meeting"), ("demo", "demo"),
@@ -70,7 +70,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
-    """Text and blocks of one digest (data as produced by core.digest.digest_data)."""
+    """Text and blocks of one digest (data as produced by core.notify.digest.digest_data)."""
     cur = data.get("currency") or "USD"
     totals = data["totals"]
     end = datetime.fromisoformat(data["end"])

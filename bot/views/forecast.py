@@ -10,12 +10,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from bot.views.common import Message, context, fields_section, header, message, money, section
-from core.admin import pipeline_scope
 from core.db import UnitOfWork
-from core.forecast import COMMIT_PROBABILITY, QuarterForecast, next_quarter, quarter_forecast
-from core.forecast_history import load_history
-from core.quotas import parse_quarter
-from core.users import Actor
+from core.insight.forecast import COMMIT_PROBABILITY, QuarterForecast, next_quarter, quarter_forecast
+from core.insight.history import load_history
+from core.insight.quotas import parse_quarter
+from core.workspace.admin import pipeline_scope
+from core.workspace.users import Actor
 
 SCOPE_WORDS = ("mine", "team")
 

@@ -23,10 +23,10 @@ from bot.views.common import (
     when,
 )
 from bot.views.deals import SHOW, deal_line
-from core.analytics import WIN_RATE_DEFINITION, Kpis, StageTotal
-from core.deals import DealView
-from core.quotas import Attainment
-from core.users import Actor
+from core.deals.deals import DealView
+from core.insight.kpis import WIN_RATE_DEFINITION, Kpis, StageTotal
+from core.insight.quotas import Attainment
+from core.workspace.users import Actor
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.views.common import Block, context, fields_section, header, money, section
-from core.analytics import WIN_RATE_DEFINITION, Kpis
-from core.forecast import QuarterForecast
-from core.users import Actor
+from core.insight.forecast import QuarterForecast
+from core.insight.kpis import WIN_RATE_DEFINITION, Kpis
+from core.workspace.users import Actor
 
 
 def _pct(fraction: Decimal | None) -> str:

@@ -1,6 +1,6 @@
 """Block Kit for leads: /lead answers, the New lead modal, hot-lead alerts (single and grouped), DMs.
 
-Alerts are rendered from the plain data core.lead_alerts put in the outbox (at send time,
+Alerts are rendered from the plain data core.leads.alerts put in the outbox (at send time,
 by bot/delivery.py through `register_renderers`). Their reasons' "2 days ago" is measured
 from the moment the lead turned hot, the moment the alert speaks about.
 """
@@ -28,10 +28,10 @@ from bot.views.common import (
     section,
     when,
 )
-from core.leads import LeadView
-from core.models import LeadStatus
-from core.predictive import Prediction, describe_factor
-from core.scoring import Reason, describe
+from core.leads.leads import LeadView
+from core.leads.points import Reason, describe
+from core.leads.predictive import Prediction, describe_factor
+from core.tables import LeadStatus
 
 CLAIM = "lead_claim"
 ASSIGN = "lead_assign"

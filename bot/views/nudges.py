@@ -1,6 +1,6 @@
 """Nudge messages: a due follow-up with its buttons, each rep's morning list, the manager's alert.
 
-They render the plain data that core.nudges stored in the outbox (see core/outbox.py for
+They render the plain data that core.notify.nudges stored in the outbox (see core/notify/outbox.py for
 the payload contract), so a message looks the same whether it is delivered now or after
 a restart. The nudge buttons carry the reminder id; bot/actions/nudges.py handles them.
 """
@@ -26,7 +26,7 @@ from bot.views.common import (
     section,
     when,
 )
-from core.reminders import ReminderView
+from core.notify.reminders import ReminderView
 
 DONE = "nudge_done"
 SNOOZE_DAY = "nudge_snooze_day"

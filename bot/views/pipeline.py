@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from bot.views.common import Message, context, escape, header, message, money, section
-from core.analytics import StageTotal
-from core.users import Actor
+from core.insight.kpis import StageTotal
+from core.workspace.users import Actor
 
 
 def pipeline_message(stages: Sequence[StageTotal], actor: Actor, label: str) -> Message:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.models
+import core.tables
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -24,7 +24,7 @@ def upgrade() -> None:
         "leases",
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.Column("holder", sa.String(length=100), nullable=False),
-        sa.Column("expires_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
     op.create_table(
@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("alert_burst_minutes", sa.Integer(), nullable=False),
         sa.Column("next_deal_number", sa.Integer(), nullable=False),
         sa.Column("next_lead_number", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workspaces")),
         sa.UniqueConstraint("team_id", name=op.f("uq_workspaces_team_id")),
     )
@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("result", sa.JSON(), nullable=False),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspaces.id"],
@@ -82,10 +82,10 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_attempt_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.String(length=500), nullable=True),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", core.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("slack_channel", sa.String(length=32), nullable=True),
         sa.Column("slack_ts", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
@@ -119,7 +119,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("manager_id", sa.Integer(), nullable=True),
         sa.Column("channel_id", sa.String(length=32), nullable=True),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["manager_id"], ["users.id"], name=op.f("fk_teams_manager_id_users"), ondelete="SET NULL", use_alter=True
         ),
@@ -138,7 +138,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("updated_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspaces.id"],
@@ -187,8 +187,8 @@ def upgrade() -> None:
         sa.Column("is_slack_admin", sa.Boolean(), nullable=False),
         sa.Column("is_away", sa.Boolean(), nullable=False),
         sa.Column("max_open_leads", sa.Integer(), nullable=True),
-        sa.Column("refreshed_at", core.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("refreshed_at", core.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_users_team_id_teams"), ondelete="SET NULL"),
         sa.ForeignKeyConstraint(
             ["workspace_id"], ["workspaces.id"], name=op.f("fk_users_workspace_id_workspaces"), ondelete="CASCADE"
@@ -225,11 +225,11 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("lead_id", sa.Integer(), nullable=True),
         sa.Column("lost_reason", sa.String(length=500), nullable=True),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("engaged_at", core.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", core.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_touch_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("engaged_at", core.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", core.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", core.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_touch_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("stale_nudges", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"], name=op.f("fk_deals_created_by_id_users"), ondelete="SET NULL"
@@ -282,7 +282,7 @@ def upgrade() -> None:
         sa.Column("old_value", sa.Text(), nullable=True),
         sa.Column("new_value", sa.Text(), nullable=True),
         sa.Column("changed_by_id", sa.Integer(), nullable=True),
-        sa.Column("changed_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(
             ["changed_by_id"], ["users.id"], name=op.f("fk_deal_changes_changed_by_id_users"), ondelete="SET NULL"
@@ -345,12 +345,12 @@ def upgrade() -> None:
         sa.Column("score_reasons", sa.JSON(), nullable=False),
         sa.Column("predicted", sa.Integer(), nullable=True),
         sa.Column("hot", sa.Boolean(), nullable=False),
-        sa.Column("hot_since", core.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("claimed_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hot_since", core.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_at", core.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("disqualify_reason", sa.String(length=500), nullable=True),
         sa.Column("deal_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["deal_id"], ["deals.id"], name=op.f("fk_leads_deal_id_deals"), ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_leads_owner_id_users"), ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_leads_team_id_teams"), ondelete="SET NULL"),
@@ -388,9 +388,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["deal_id"], ["deals.id"], name=op.f("fk_activities_deal_id_deals"), ondelete="CASCADE"
         ),
@@ -415,7 +415,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("lead_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=50), nullable=False),
-        sa.Column("at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=128), nullable=True),
         sa.ForeignKeyConstraint(
@@ -437,7 +437,7 @@ def upgrade() -> None:
         sa.Column("deal_id", sa.Integer(), nullable=True),
         sa.Column("lead_id", sa.Integer(), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("due_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", core.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column(
             "status",
@@ -446,9 +446,9 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", core.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("done_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", core.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", core.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["deal_id"], ["deals.id"], name=op.f("fk_reminders_deal_id_deals"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], name=op.f("fk_reminders_lead_id_leads"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_reminders_user_id_users"), ondelete="CASCADE"),

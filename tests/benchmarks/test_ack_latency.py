@@ -36,9 +36,9 @@ from sqlalchemy import create_engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from core.db import UnitOfWork, make_engine, migrate
-from core.models import Deal, DealStatus, Stage, User, Workspace
-from core.users import actor_for
-from core.workspaces import default_pipeline
+from core.tables import Deal, DealStatus, Stage, User, Workspace
+from core.workspace.users import actor_for
+from core.workspace.workspaces import default_pipeline
 from tests.bot.fake_slack import FakeSlack, running_fake_slack
 from tests.bot.signing import BOT_TOKEN, SIGNING_SECRET, command_body, sign
 from tests.conftest import IN_CI, PG_SERVER_URL, REPO

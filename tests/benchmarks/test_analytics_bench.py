@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, select, text
 
-from core.analytics import kpis_by_team
-from core.backtest import backtest
 from core.db import UnitOfWork
-from core.demo import load_demo_org
-from core.models import Stage
-from core.quotas import utc_bounds
-from core.stage_flow import stage_flow
-from core.workspaces import default_pipeline, get_or_create_workspace
+from core.deals.demo import load_demo_org
+from core.deals.stage_flow import stage_flow
+from core.insight.backtest import backtest
+from core.insight.kpis import kpis_by_team
+from core.insight.quotas import utc_bounds
+from core.tables import Stage
+from core.workspace.workspaces import default_pipeline, get_or_create_workspace
 
 pytestmark = pytest.mark.benchmark
 

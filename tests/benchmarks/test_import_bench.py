@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import UnitOfWork
-from core.importer import import_deals
-from core.models import Deal, DealStatus, User
-from core.users import actor_of
-from core.workspaces import get_or_create_workspace
+from core.deals.importer import import_deals
+from core.tables import Deal, DealStatus, User
+from core.workspace.users import actor_of
+from core.workspace.workspaces import get_or_create_workspace
 from tests.benchmarks.gen_deals import generate
 from tests.conftest import MAVEN_DIR
 
@@ -84,7 +84,7 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_100k_import_and_listing_a_reps_open_deals(
     uow: UnitOfWork, now: datetime, backend: str, big_file: Path
 ) -> None:
-    from core.deals import list_deals
+    from core.deals.deals import list_deals
 
     ws_id = _workspace(uow, "TBIG", now)
     cpu: list[float] = []

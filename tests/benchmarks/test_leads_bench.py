@@ -34,13 +34,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.webhooks import sign
-from core import lead_io, predictive
 from core.db import UnitOfWork, make_engine
-from core.models import Base
-from core.scoring import Scorer, score_many
-from core.scoring_rules import DEFAULT_RULES, EVENT_KINDS
-from core.users import actor_for
-from tests.conftest import IN_CI, LEADS_CSV, PG_SERVER_URL, REPO
+from core.leads import csv_io as lead_io
+from core.leads import predictive
+from core.leads.points import Scorer, score_many
+from core.leads.rules import DEFAULT_RULES, EVENT_KINDS
+from core.tables import Base
+from core.workspace.users import actor_for
+from tests.conftest import IN_CI, PG_SERVER_URL, REPO
 
 pytestmark = pytest.mark.benchmark
 
@@ -81,12 +82,9 @@ def test_points_scoring_of_100k_leads_with_20_events_each() -> None:
     assert rate >= 20_000
 
 
-def test_training_the_model_on_leads_csv() -> None:
-    if not LEADS_CSV.exists():
-        if IN_CI:
-            pytest.fail(f"{LEADS_CSV} is required under CI")
-        pytest.skip(f"{LEADS_CSV} not present (unlicensed data set, kept outside the repo)")
-    rows, labels = lead_io.training_rows(LEADS_CSV)
+@pytest.mark.leads_csv
+def test_training_the_model_on_leads_csv(leads_csv: Path) -> None:
+    rows, labels = lead_io.training_rows(leads_csv)
     runs = []
     for _ in range(3):
         started = time.perf_counter()

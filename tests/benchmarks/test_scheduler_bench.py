@@ -29,13 +29,13 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, select, text
 
 from bot.delivery import Deliverer, Pacer, delivery_client
-from core import outbox
 from core.db import UnitOfWork
-from core.digest import team_digests
-from core.models import Stage
-from core.nudges import sweep_due_reminders
-from core.reminders import due_reminders
-from core.workspaces import default_pipeline, get_or_create_workspace
+from core.notify import outbox
+from core.notify.digest import team_digests
+from core.notify.nudges import sweep_due_reminders
+from core.notify.reminders import due_reminders
+from core.tables import Stage
+from core.workspace.workspaces import default_pipeline, get_or_create_workspace
 from tests.bot.fake_slack_rate_limited import VirtualClock, running_rate_limited_slack
 
 pytestmark = pytest.mark.benchmark
@@ -198,7 +198,7 @@ def _frames(engine: Engine, ws_id: int) -> dict[str, pd.DataFrame]:
 
 
 def pandas_digest(f: dict[str, pd.DataFrame], now: datetime) -> dict[str, Any]:
-    """The same aggregates as core.digest, with pandas, from DataFrames already in memory."""
+    """The same aggregates as core.notify.digest, with pandas, from DataFrames already in memory."""
     now_ts, start = pd.Timestamp(now), pd.Timestamp(now - timedelta(days=7))
     deals = f["deals"].merge(f["users"].rename(columns={"id": "owner_id"}), on="owner_id")
     stages = f["stages"].set_index("id")

@@ -5,7 +5,7 @@ chat.postEphemeral / respond() (a dict with `text` and/or `blocks`, or a bare bl
 `assert_valid_view(view)` takes a modal or home view as given to views.open / views.publish.
 Both raise AssertionError listing every problem with its JSON path.
 
-Schema: /work/shared/slack-specs/block-kit-schema/slack-block-kit.schema.json (draft 2020-12).
+Schema: tests/slack_specs/block-kit-schema/slack-block-kit.schema.json (draft 2020-12).
 Extra rules (from Slack's Block Kit reference, not in the schema): 50 blocks a message and 100
 a view; section text 3000 chars, 10 fields of 2000; header 150; button text 75, value 2000,
 url 3000; action_id / block_id 255, unique block_id per surface and action_id per block; 100
@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 SCHEMA_PATH = (
-    Path(__file__).resolve().parents[3] / "shared" / "slack-specs" / "block-kit-schema" / "slack-block-kit.schema.json"
+    Path(__file__).resolve().parents[1] / "slack_specs" / "block-kit-schema" / "slack-block-kit.schema.json"
 )
 
 

@@ -1,6 +1,6 @@
 """Signed Slack requests for tests: slash commands, block actions, view submissions, events.
 
-Bodies follow the shapes of Slack's samples (/work/shared/slack-specs/java-slack-sdk-json-logs/
+Bodies follow the shapes of Slack's samples (tests/slack_specs/java-slack-sdk-json-logs/
 samples/app-backend/) and are signed as Slack signs them (v0 HMAC-SHA256 over
 "v0:{timestamp}:{body}", checked by slack_sdk.signature.SignatureVerifier), then dispatched
 through `app.dispatch(BoltRequest(...))` — the same path an HTTP request takes.

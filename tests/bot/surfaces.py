@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.commands import Request
 from core.db import UnitOfWork
 from core.errors import UserError
-from core.models import Activity, Deal, DealChange, Reminder
+from core.tables import Activity, Deal, DealChange, Reminder
 from tests.bot.blockkit import assert_valid_message, assert_valid_view
 from tests.bot.fake_slack import Call, FakeSlack
 from tests.bot.signing import (

@@ -8,10 +8,10 @@ import pytest
 from slack_bolt import App
 from sqlalchemy import select
 
-from core import deals
 from core.db import UnitOfWork
-from core.models import Quota, Role, Team, User
-from core.users import Actor, owner_by_name
+from core.deals import deals
+from core.tables import Quota, Role, Team, User
+from core.workspace.users import Actor, owner_by_name
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import send_command
 from tests.bot.surfaces import command, opened_view, text_of

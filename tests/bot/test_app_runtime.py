@@ -26,8 +26,8 @@ from bot.config import Settings
 from bot.context import user_directory
 from bot.server import SalesbotServer
 from core.db import UnitOfWork, make_engine
-from core.models import Role, User, Workspace
-from core.users import Actor
+from core.tables import Role, User, Workspace
+from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import (
     SIGNING_SECRET,

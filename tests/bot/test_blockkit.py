@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from tests.bot.blockkit import assert_valid_message, assert_valid_view, message_problems, view_problems
-from tests.conftest import SHARED
+from tests.conftest import SLACK_SPECS
 
-VIEWS = SHARED / "slack-specs" / "python-slack-sdk-views"
+VIEWS = SLACK_SPECS / "python-slack-sdk-views"
 # Server-side fields (id, hash, state, ...) are not part of what an app sends; Slack echoes the
 # modal-only flags on home views too.
 SERVER_FIELDS = (

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.console import ConsoleOptions, parse_now, parse_when, run_console
-from bot.console_render import mrkdwn_to_text, render_message, render_view
+from bot.console.render import mrkdwn_to_text, render_message, render_view
 from core.db import UnitOfWork
-from core.models import Deal, DealStatus, Role, User
+from core.tables import Deal, DealStatus, Role, User
 
 NOW_TEXT = "2026-11-23T14:00Z"
 

@@ -9,11 +9,11 @@ import pytest
 from slack_bolt import App
 from sqlalchemy import select
 
-from core import deals
 from core.db import UnitOfWork
-from core.models import Activity, Deal, DealStatus, Reminder
+from core.deals import deals
 from core.money import Money
-from core.users import Actor
+from core.tables import Activity, Deal, DealStatus, Reminder
+from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.surfaces import (
     answer_changing_nothing,
@@ -444,7 +444,7 @@ def test_log_and_remind_buttons_on_the_deal_card(app: App, fake_slack: FakeSlack
 
 def test_amounts_follow_the_users_locale_and_dates_their_time_zone(app: App, fake_slack: FakeSlack,
                                                                    uow: UnitOfWork, now: datetime) -> None:
-    from core.models import User, Workspace
+    from core.tables import User, Workspace
 
     kiri = make_actor(uow, "UKIRI", name="Kiri", tz="Pacific/Auckland")
     with uow.transaction() as s:

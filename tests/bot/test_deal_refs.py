@@ -1,4 +1,4 @@
-"""Multi-word refs without quotes: `/deal note acme renewal call went well` (core.deal_queries.split_ref)."""
+"""Multi-word refs without quotes: `/deal note acme renewal call went well` (core.deals.queries.split_ref)."""
 from __future__ import annotations
 
 import json
@@ -8,10 +8,10 @@ import pytest
 from slack_bolt import App
 from sqlalchemy import select
 
-from core import deals
 from core.db import UnitOfWork
-from core.models import Activity, DealStatus, Reminder
-from core.users import Actor
+from core.deals import deals
+from core.tables import Activity, DealStatus, Reminder
+from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import send_command
 from tests.bot.surfaces import answer_changing_nothing, deal, opened_view, press, snapshot, text_of

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.delivery import Deliverer, Pacer, delivery_client
-from core import outbox, reminders
 from core.db import UnitOfWork
-from core.models import OutboxMessage, OutboxStatus
-from core.nudges import sweep_due_reminders
-from core.users import Actor
+from core.notify import outbox, reminders
+from core.notify.nudges import sweep_due_reminders
+from core.tables import OutboxMessage, OutboxStatus
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.fake_slack_rate_limited import VirtualClock, running_rate_limited_slack
@@ -178,9 +178,9 @@ def test_the_weekly_digest_is_posted_with_its_chart(
 ) -> None:
     from decimal import Decimal
 
-    from core.deals import create_deal, move_stage
-    from core.digest import digest_sweep
+    from core.deals.deals import create_deal, move_stage
     from core.money import Money
+    from core.notify.digest import digest_sweep
 
     deal = create_deal(uow, ana, title="Acme", amount=Money(Decimal("12000"), "USD"), now=now - timedelta(days=9))
     move_stage(uow, ana, deal.ref, "Proposal", now=now - timedelta(days=2))
@@ -205,7 +205,7 @@ def test_pipeline_digest_now_for_each_kind_of_caller(
     import pytest
 
     from bot.views.digest import digest_message
-    from core.deals import create_deal
+    from core.deals.deals import create_deal
     from core.errors import NotAllowed
     from tests.conftest import make_actor
 
@@ -231,7 +231,7 @@ def test_each_workspace_is_posted_with_its_own_bot_token(
     _queue(uow, ana.workspace_id, 1, now, prefix="t1-")
     _queue(uow, other.workspace_id, 1, now, channel="UOTHER", prefix="t2-")
     with uow.transaction() as s:
-        from core.workspaces import get_or_create_workspace
+        from core.workspace.workspaces import get_or_create_workspace
 
         ws3 = get_or_create_workspace(s, "T3", now).id  # installed once, then uninstalled: no bot
         outbox.enqueue(s, ws3, "t3-0", "test", "UX", {"text": "x"}, now)

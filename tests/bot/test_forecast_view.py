@@ -8,13 +8,13 @@ from slack_bolt import App
 
 from bot.views.forecast import forecast_message
 from core.db import UnitOfWork
+from core.insight.quotas import set_quota
 from core.money import Money
-from core.quotas import set_quota
-from core.users import Actor
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.surfaces import command, text_of
-from tests.core.analytics_data import add_deal
+from tests.core.insight.analytics_data import add_deal
 
 
 def _history(uow: UnitOfWork, rep: Actor) -> None:
@@ -78,8 +78,8 @@ def test_kpi_blocks_and_the_forecast_line_for_home_and_digest(
     uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime
 ) -> None:
     from bot.views.kpis import forecast_line, kpi_blocks
-    from core.analytics import kpis
-    from core.forecast import quarter_forecast
+    from core.insight.forecast import quarter_forecast
+    from core.insight.kpis import kpis
 
     _history(uow, ana)
     set_quota(uow, mia, team_name="East", amount=Money(Decimal("100000"), "USD"), period="Q4", now=now)

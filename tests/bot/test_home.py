@@ -9,11 +9,11 @@ from slack_bolt import App
 
 from bot.home import home_data
 from bot.views.home import HomeData, HotLead, home_view
-from core import deals
 from core.db import UnitOfWork
+from core.deals import deals
 from core.money import Money
-from core.reminders import set_reminder
-from core.users import Actor
+from core.notify.reminders import set_reminder
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_view
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import app_home_opened, send_event
@@ -56,7 +56,7 @@ def test_a_manager_also_sees_the_team_numbers(app: App, fake_slack: FakeSlack, u
 
 def test_a_manager_sees_the_teams_quarter_numbers(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor,
                                                   mia: Actor, now: datetime) -> None:
-    from core.quotas import set_quota
+    from core.insight.quotas import set_quota
 
     set_quota(uow, mia, team_name="East", amount=usd("50000"), period="Q4", now=now)
     deals.create_deal(uow, ana, title="Won one", amount=usd("12000"), now=now)
@@ -120,7 +120,7 @@ def test_home_is_republished_after_a_command_changes_something(app: App, fake_sl
 
 def test_hot_leads_waiting_are_listed(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor,
                                       now: datetime) -> None:
-    from core.models import Lead, LeadStatus
+    from core.tables import Lead, LeadStatus
 
     with uow.transaction() as s:
         s.add(Lead(workspace_id=ana.workspace_id, number=7, name="Grace Hopper", company="Navy", score=91, hot=True,

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from bot.views import leads as views
 from core.db import UnitOfWork
-from core.lead_intake import clean_lead, intake
-from core.models import Lead, LeadStatus, Workspace
-from core.users import Actor
+from core.leads.intake import clean_lead, intake
+from core.tables import Lead, LeadStatus, Workspace
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import block_actions_payload, send_action
@@ -136,7 +136,7 @@ def test_claim_on_a_grouped_alert_only_touches_that_lead(app, fake_slack, uow, a
 
 def test_claim_from_an_ephemeral_list_replaces_it_through_the_response_url(app, fake_slack, uow, ana, now):
     lead_id, _ = hot_lead(uow, ana, now)
-    from core import leads as core_leads
+    from core.leads import leads as core_leads
 
     listed = views.leads_listed(core_leads.list_leads(uow, ana, "new"), "new")
     message = {"text": listed["text"], "blocks": listed["blocks"], "ts": "1700000000.000300"}

@@ -7,11 +7,11 @@ from datetime import datetime
 from slack_bolt import App
 from sqlalchemy import func, select
 
-from core import leads
 from core.db import UnitOfWork
-from core.lead_intake import clean_lead, intake
-from core.models import Deal, Lead, LeadStatus, OutboxMessage, Workspace
-from core.users import Actor
+from core.leads import leads
+from core.leads.intake import clean_lead, intake
+from core.tables import Deal, Lead, LeadStatus, OutboxMessage, Workspace
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.surfaces import command, opened_view, submit, text_of, text_value

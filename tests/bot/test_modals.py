@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from bot.modals import deal_forms as forms
 from bot.modals.admin_modals import pipeline_view, setup_view
-from core import deals
-from core import workspace_setup as setup
 from core.db import UnitOfWork
-from core.models import DealStatus, Reminder, Workspace
+from core.deals import deals
 from core.money import Money
-from core.users import Actor
+from core.tables import DealStatus, Reminder, Workspace
+from core.workspace import setup as setup
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_view
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.surfaces import (

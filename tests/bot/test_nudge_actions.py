@@ -7,11 +7,11 @@ from typing import Any
 from slack_bolt import App
 
 from bot.views.nudges import DONE, LOG, OPEN, SNOOZE_DATE, SNOOZE_DAY, SNOOZE_WEEK, nudge_data, nudge_message
-from core import reminders
 from core.db import UnitOfWork
-from core.deals import create_deal
-from core.models import ReminderStatus
-from core.users import Actor
+from core.deals.deals import create_deal
+from core.notify import reminders
+from core.tables import ReminderStatus
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message, assert_valid_view
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import block_actions_payload, send_action

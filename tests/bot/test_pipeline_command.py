@@ -8,11 +8,11 @@ import pytest
 from slack_bolt import App
 
 from bot.views.pipeline import pipeline_message
-from core import deals
-from core.analytics import StageTotal
 from core.db import UnitOfWork
+from core.deals import deals
+from core.insight.kpis import StageTotal
 from core.money import Money
-from core.users import Actor
+from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.surfaces import command, text_of

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.webhooks import MAX_BODY, handle_request, sign
 from core.db import UnitOfWork
-from core.models import Lead, LeadEvent, OutboxMessage, Team
-from core.users import Actor
+from core.tables import Lead, LeadEvent, OutboxMessage, Team
+from core.workspace.users import Actor
 
 SECRET = "hook-secret"
 SETTINGS = Settings(lead_webhook_secret=SECRET)

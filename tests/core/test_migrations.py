@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from core.db import alembic_config, make_engine
-from core.models import Base
+from core.tables import Base
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

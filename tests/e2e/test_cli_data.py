@@ -152,10 +152,10 @@ def test_lead_import_and_export_are_delegated(db_url: str, tmp_path: Path) -> No
     path.write_text("name,email\nAda,ada@example.com\n", encoding="utf-8")
     done = run(db_url, "import", "leads", str(path), "--team-id", "T1", cwd=tmp_path)
     exported = run(db_url, "export", "leads", "--team-id", "T1", cwd=tmp_path)
-    if importlib.util.find_spec("core.lead_io") is None:
+    if importlib.util.find_spec("core.leads.csv_io") is None:
         assert done.returncode == 2 and "lead import not available" in done.stderr
         assert exported.returncode == 2 and "lead export not available" in exported.stderr
-    else:  # delegated to core.lead_io (the leads helper's module)
+    else:  # delegated to core.leads.csv_io (the leads helper's module)
         assert done.returncode == 0, done.stderr
         assert "1 created" in done.stdout
         assert exported.returncode == 0, exported.stderr

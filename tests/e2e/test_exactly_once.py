@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from core import reminders
 from core.db import UnitOfWork
-from core.deals import create_deal
-from core.models import OutboxMessage, OutboxStatus, Role
-from core.users import Actor
+from core.deals.deals import create_deal
+from core.notify import reminders
+from core.tables import OutboxMessage, OutboxStatus, Role
+from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack, running_fake_slack
 from tests.conftest import make_actor
 

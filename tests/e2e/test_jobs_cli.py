@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core import reminders
 from core.db import UnitOfWork
-from core.deals import create_deal
-from core.models import OutboxMessage, OutboxStatus
-from core.users import Actor
+from core.deals.deals import create_deal
+from core.notify import reminders
+from core.tables import OutboxMessage, OutboxStatus
+from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack, running_fake_slack
 
 SALESBOT = str(Path(sys.executable).with_name("salesbot"))
@@ -110,7 +110,7 @@ def test_scheduler_off_starts_nothing(uow: UnitOfWork) -> None:
 def test_failed_messages_are_listed_for_admins(
     uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, tmp_path: Path
 ) -> None:
-    from core import outbox
+    from core.notify import outbox
 
     with uow.transaction() as s:
         outbox.enqueue(s, ana.workspace_id, "digest:t9:2026-11-23:channel", "digest", "CGONE", {"text": "x"}, now)

@@ -1,0 +1,405 @@
+"""Deals: create, edit, move, close, reopen, find and list — each change with its history.
+
+Every public function takes a UnitOfWork, the acting user and `now`, checks permissions
+(SPEC section 7) and returns plain dataclasses. Each change writes DealChange rows in the
+same transaction, so the history is complete by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.db import UnitOfWork
+from core.deals.queries import (
+    ActivityView,
+    ChangeView,
+    DealView,
+    count_deals,
+    deal_activities,
+    deal_history,
+    deal_view,
+    find_deal,
+    get_deal,
+    list_deals,
+    list_deals_counted,
+    load_deal,
+    stage_named,
+)
+from core.errors import InvalidInput, NotAllowed, NotFound
+from core.money import Money, from_minor, to_minor
+from core.tables import Activity, ActivityKind, Deal, DealChange, DealStatus, IdempotencyKey, User, Workspace
+from core.workspace.users import Actor, can_change_owned
+from core.workspace.workspaces import default_pipeline, stages_of
+
+# Reading lives in core.deals.queries; these names are part of the deals service too.
+__all__ = [
+    "ActivityView",
+    "ChangeView",
+    "DealView",
+    "add_note",
+    "close_deal_lost",
+    "close_deal_won",
+    "count_deals",
+    "create_deal",
+    "deal_activities",
+    "deal_history",
+    "deal_view",
+    "edit_deal",
+    "find_deal",
+    "get_deal",
+    "list_deals",
+    "list_deals_counted",
+    "log_activity",
+    "move_stage",
+    "reopen_deal",
+]
+
+MAX_AMOUNT = Decimal("1000000000000")
+MAX_TITLE = 200
+MAX_TEXT = 3000
+EDITABLE_FIELDS = ("title", "account", "contact", "amount", "expected_close", "next_step", "source", "owner_id")
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise InvalidInput("A deal needs a title, e.g. `/deal new Acme renewal 12k`.", field="title")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"The title is {len(title)} characters; keep it under {MAX_TITLE}.", field="title")
+    return title
+
+
+def _check_amount(amount: Money | None) -> Money | None:
+    if amount is None:
+        return None
+    if amount.amount < 0:
+        raise InvalidInput("Amounts cannot be negative.", field="amount")
+    if amount.amount >= MAX_AMOUNT:
+        raise InvalidInput("That amount looks too large; amounts go up to 999,999,999,999.", field="amount")
+    if not re.fullmatch(r"[A-Z]{3}", amount.currency or ""):
+        raise InvalidInput("A currency is a three-letter ISO code such as USD, EUR or TRY.", field="amount")
+    return amount
+
+
+def _clean_text(value: str | None, field: str, limit: int = 500) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"The {field.replace('_', ' ')} is too long (over {limit} characters).", field=field)
+    return value or None
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+def _fmt(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _record(session: Session, deal: Deal, field: str, old: Any, new: Any, actor: Actor | None, now: datetime) -> None:
+    session.add(
+        DealChange(
+            workspace_id=deal.workspace_id,
+            deal_id=deal.id,
+            field=field,
+            old_value=_fmt(old),
+            new_value=_fmt(new),
+            changed_by_id=actor.user_id if actor else None,
+            changed_at=now,
+            source="slack" if actor else "system",
+        )
+    )
+
+
+def _touch(deal: Deal, now: datetime) -> None:
+    """A real touch by a person: the deal is not stale any more."""
+    deal.updated_at = now
+    deal.last_touch_at = now
+    deal.stale_nudges = 0
+
+
+def _next_number(session: Session, workspace_id: int) -> int:
+    # One atomic UPDATE ... RETURNING: concurrent creates never share a number.
+    number = session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace_id)
+        .values(next_deal_number=Workspace.next_deal_number + 1)
+        .returning(Workspace.next_deal_number)
+    ).scalar_one()
+    return int(number) - 1
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def create_deal(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    title: str,
+    now: datetime,
+    amount: Money | None = None,
+    stage: str | None = None,
+    expected_close: date | None = None,
+    owner_id: int | None = None,
+    account: str | None = None,
+    contact: str | None = None,
+    next_step: str | None = None,
+    source: str | None = None,
+    idempotency_key: str | None = None,
+) -> DealView:
+    """Create a deal owned by the actor (or `owner_id`, for managers and admins)."""
+    title = _clean_title(title)
+    amount = _check_amount(amount)
+    account, contact = _clean_text(account, "account", 200), _clean_text(contact, "contact", 200)
+    next_step, source = _clean_text(next_step, "next_step"), _clean_text(source, "source", 100)
+    with uow.transaction() as session:
+        if idempotency_key:
+            done = session.scalar(
+                select(IdempotencyKey).where(
+                    IdempotencyKey.workspace_id == actor.workspace_id, IdempotencyKey.key == idempotency_key
+                )
+            )
+            if done is not None:
+                return deal_view(session.get_one(Deal, done.result["deal_id"]))
+        owner = session.get_one(User, owner_id if owner_id is not None else actor.user_id)
+        if owner.workspace_id != actor.workspace_id:
+            raise NotFound("That owner is not in this workspace.")
+        if owner.id != actor.user_id and not can_change_owned(actor, owner.id, owner.team_id):
+            raise NotAllowed(f"You can't create deals for {owner.name}: only their manager or an admin can.")
+        pipeline = default_pipeline(session, actor.workspace_id)
+        stage_row = stage_named(session, pipeline.id, stage) if stage else pipeline.stages[0]
+        if stage_row.is_terminal:
+            raise InvalidInput(
+                f"A new deal starts in an open stage, not {stage_row.name}; create it, then close it.",
+                field="stage",
+            )
+        deal = Deal(
+            workspace_id=actor.workspace_id,
+            number=_next_number(session, actor.workspace_id),
+            title=title,
+            account=account,
+            contact=contact,
+            amount_minor=to_minor(amount.amount) if amount else None,
+            currency=amount.currency if amount else actor.currency,
+            pipeline_id=pipeline.id,
+            stage=stage_row,  # the objects, not their ids: deal_view then needs no lazy load
+            status=DealStatus.OPEN,
+            owner=owner,
+            created_by_id=actor.user_id,
+            expected_close=expected_close,
+            next_step=next_step,
+            source=source,
+            created_at=now,
+            engaged_at=now,
+            updated_at=now,
+            last_touch_at=now,
+        )
+        session.add(deal)
+        session.flush()
+        _record(session, deal, "created", None, stage_row.name, actor, now)
+        if idempotency_key:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        IdempotencyKey(
+                            workspace_id=actor.workspace_id,
+                            key=idempotency_key,
+                            result={"deal_id": deal.id},
+                            created_at=now,
+                        )
+                    )
+            except IntegrityError:
+                # The same submit is being handled right now: let that one win.
+                raise InvalidInput("This deal is already being created.") from None
+        # deal_view reads stage and owner from the identity map: no refresh (one round trip less)
+        return deal_view(deal)
+
+
+def edit_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, **changes: Any) -> DealView:
+    """Change fields of a deal; each changed field is written to the history."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Can't edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE_FIELDS)}.")
+    with uow.transaction() as session:
+        deal = load_deal(session, actor, ref, for_change=True)
+        real_touch = False
+        for field, value in changes.items():
+            if field == "title":
+                value = _clean_title(value)
+            elif field in ("account", "contact", "next_step", "source"):
+                value = _clean_text(value, field, 100 if field == "source" else 500)
+            elif field == "amount":
+                money = _check_amount(value)
+                new_minor = to_minor(money.amount) if money else None
+                if new_minor != deal.amount_minor:
+                    new_amount = from_minor(new_minor) if new_minor is not None else None
+                    _record(session, deal, "amount", deal.amount, new_amount, actor, now)
+                    deal.amount_minor = new_minor
+                    real_touch = True
+                if money and money.currency != deal.currency:
+                    _record(session, deal, "currency", deal.currency, money.currency, actor, now)
+                    deal.currency = money.currency
+                continue
+            elif field == "owner_id":
+                new_owner = session.get(User, value) if value is not None else None
+                if new_owner is None or new_owner.workspace_id != actor.workspace_id:
+                    raise NotFound("That owner is not in this workspace.", field="owner")
+                if not (actor.is_admin or actor.manages_team(new_owner.team_id)):
+                    raise NotAllowed("Only a manager of the new owner's team or an admin can reassign a deal.")
+                if new_owner.id != deal.owner_id:
+                    _record(session, deal, "owner", deal.owner.name if deal.owner else None, new_owner.name, actor, now)
+                    deal.owner_id = new_owner.id
+                continue
+            old = getattr(deal, field)
+            if old != value:
+                _record(session, deal, field, old, value, actor, now)
+                setattr(deal, field, value)
+        deal.updated_at = now
+        if real_touch:
+            _touch(deal, now)
+        session.flush()
+        session.refresh(deal)
+        return deal_view(deal)
+
+
+def move_stage(uow: UnitOfWork, actor: Actor, ref: str, stage: str, *, now: datetime) -> DealView:
+    """Move an open deal to another open stage (Won/Lost go through close_deal_won/lost)."""
+    with uow.transaction() as session:
+        deal = load_deal(session, actor, ref, for_change=True)
+        target = stage_named(session, deal.pipeline_id, stage)
+        if target.is_won:
+            return close_deal_won(uow, actor, deal.ref, now=now)
+        if target.is_lost:
+            raise InvalidInput(f"Closing as lost needs a reason: `/deal lost {deal.ref} <reason>`.", field="stage")
+        if deal.status != DealStatus.OPEN:
+            raise InvalidInput(f"{deal.ref} is {deal.status.value}; reopen it first with `/deal reopen {deal.ref}`.")
+        if target.id == deal.stage_id:
+            raise InvalidInput(f"{deal.ref} is already in {target.name}.", field="stage")
+        _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
+        deal.stage_id = target.id
+        _touch(deal, now)
+        session.flush()
+        session.refresh(deal)
+        return deal_view(deal)
+
+
+def _close(session: Session, actor: Actor, deal: Deal, won: bool, now: datetime) -> None:
+    if deal.status != DealStatus.OPEN:
+        raise InvalidInput(f"{deal.ref} is already {deal.status.value}.")
+    target = next(s for s in stages_of(session, deal.pipeline_id) if (s.is_won if won else s.is_lost))
+    _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
+    _record(session, deal, "status", deal.status.value, "won" if won else "lost", actor, now)
+    deal.stage_id = target.id
+    deal.status = DealStatus.WON if won else DealStatus.LOST
+    deal.closed_at = now
+    _touch(deal, now)
+
+
+def close_deal_won(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, amount: Money | None = None) -> DealView:
+    """Close a deal as won (optionally with the final amount)."""
+    amount = _check_amount(amount)
+    with uow.transaction() as session:
+        deal = load_deal(session, actor, ref, for_change=True)
+        if amount is not None:
+            edit_deal(uow, actor, deal.ref, now=now, amount=amount)
+        _close(session, actor, deal, True, now)
+        session.flush()
+        session.refresh(deal)
+        return deal_view(deal)
+
+
+def close_deal_lost(uow: UnitOfWork, actor: Actor, ref: str, reason: str, *, now: datetime) -> DealView:
+    """Close a deal as lost; the reason is required."""
+    reason_text = _clean_text(reason, "lost_reason")
+    if not reason_text:
+        raise InvalidInput("Say why it was lost, e.g. `/deal lost D-42 went with a competitor`.", field="reason")
+    with uow.transaction() as session:
+        deal = load_deal(session, actor, ref, for_change=True)
+        _close(session, actor, deal, False, now)
+        _record(session, deal, "lost_reason", None, reason_text, actor, now)
+        deal.lost_reason = reason_text
+        session.flush()
+        session.refresh(deal)
+        return deal_view(deal)
+
+
+def reopen_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, stage: str | None = None) -> DealView:
+    """Reopen a won or lost deal, into `stage` or the stage it was closed from."""
+    with uow.transaction() as session:
+        deal = load_deal(session, actor, ref, for_change=True)
+        if deal.status == DealStatus.OPEN:
+            raise InvalidInput(f"{deal.ref} is already open.")
+        if stage:
+            target = stage_named(session, deal.pipeline_id, stage)
+        else:
+            last_open = session.scalar(
+                select(DealChange.old_value)
+                .where(DealChange.deal_id == deal.id, DealChange.field == "stage")
+                .order_by(DealChange.changed_at.desc(), DealChange.id.desc())
+                .limit(1)
+            )
+            stages = stages_of(session, deal.pipeline_id)
+            open_stages = [s for s in stages if not s.is_terminal]
+            target = next((s for s in open_stages if s.name == last_open), open_stages[-1])
+        if target.is_terminal:
+            raise InvalidInput(f"Reopen into an open stage, not {target.name}.", field="stage")
+        _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
+        _record(session, deal, "status", deal.status.value, "open", actor, now)
+        deal.stage_id = target.id
+        deal.status = DealStatus.OPEN
+        deal.closed_at = None
+        deal.lost_reason = None
+        _touch(deal, now)
+        session.flush()
+        session.refresh(deal)
+        return deal_view(deal)
+
+
+def log_activity(
+    uow: UnitOfWork, actor: Actor, ref: str, kind: ActivityKind | str, text: str, *, now: datetime
+) -> ActivityView:
+    """Log a call, email, meeting, demo, proposal or note on a deal."""
+    try:
+        kind = ActivityKind(str(kind).strip().lower())
+    except ValueError:
+        kinds = ", ".join(k.value for k in ActivityKind)
+        raise InvalidInput(f'"{kind}" is not an activity; use one of {kinds}.', field="kind") from None
+    body = _clean_text(text, "text", MAX_TEXT) or ""
+    if kind == ActivityKind.NOTE and not body:
+        raise InvalidInput("A note needs some text, e.g. `/deal note D-42 budget approved`.", field="text")
+    with uow.transaction() as session:
+        deal = load_deal(session, actor, ref, for_change=True)
+        activity = Activity(
+            workspace_id=actor.workspace_id,
+            deal_id=deal.id,
+            kind=kind,
+            user_id=actor.user_id,
+            at=now,
+            text=body,
+            created_at=now,
+        )
+        session.add(activity)
+        _touch(deal, now)
+        session.flush()
+        return ActivityView(activity.id, deal.ref, kind, actor.user_id, actor.name, now, body)
+
+
+def add_note(uow: UnitOfWork, actor: Actor, ref: str, text: str, *, now: datetime) -> ActivityView:
+    """Add a note to a deal."""
+    return log_activity(uow, actor, ref, ActivityKind.NOTE, text, now=now)

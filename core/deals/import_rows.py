@@ -1,0 +1,84 @@
+"""What a deal import reads and reports: checked rows, row errors, the report, stage names.
+
+Shared by core.deals.importer (reading and checking) and core.deals.import_writer (writing).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.tables import DealStatus, Stage
+
+Progress = Callable[[int, int], None]
+WON_ALIASES = ("won", "closed won", "closed-won", "closedwon", "closed_won", "win")
+LOST_ALIASES = ("lost", "closed lost", "closed-lost", "closedlost", "closed_lost", "loss")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad cell: row as a spreadsheet shows it (the header is row 1), column, value, why."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    stages_created: list[str] = field(default_factory=list)
+    written: bool = False  # False when bad rows stopped an all-or-nothing import
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.skipped
+
+
+@dataclass
+class ParsedRow:
+    """A checked row, ready to write: its key, the Deal values it sets, owner and stage names."""
+
+    number: int  # spreadsheet row
+    key: str
+    values: dict[str, Any]  # Deal attributes to set
+    soft: set[str]  # attributes holding a default (now), set on create only
+    owner: str | None
+    team: str | None
+    stage_name: str
+
+
+class StageResolver:
+    """Stage names (case-insensitive, with won/lost aliases) -> stages; new names queued."""
+
+    def __init__(self, stages: list[Stage]) -> None:
+        self.by_key: dict[str, Stage] = {s.name.casefold(): s for s in stages}
+        won = next((s for s in stages if s.is_won), None)
+        lost = next((s for s in stages if s.is_lost), None)
+        for names, stage in ((WON_ALIASES, won), (LOST_ALIASES, lost)):
+            for name in names:
+                if stage is not None:
+                    self.by_key.setdefault(name, stage)
+        self.known = ", ".join(s.name for s in stages)
+        self.new_names: dict[str, str] = {}  # key -> name as first written
+        self._status: dict[str, DealStatus] = {}
+
+    def find(self, name: str) -> Stage | None:
+        return self.by_key.get(" ".join(name.split()).casefold())
+
+    def status_of(self, name: str) -> DealStatus:
+        status = self._status.get(name)
+        if status is None:
+            stage = self.find(name)
+            if stage is None or not (stage.is_won or stage.is_lost):
+                status = DealStatus.OPEN
+            else:
+                status = DealStatus.WON if stage.is_won else DealStatus.LOST
+            self._status[name] = status
+        return status

@@ -1,0 +1,427 @@
+"""The SQL behind the weekly digest: each figure an aggregate over all teams at once.
+
+Three scans of the deals answer almost everything: one GROUP BY (team, stage) with
+FILTERed aggregates (pipeline now, new, won, lost, the quarter, slipped, stale), one
+window query for the ranked lists, and the pipeline a week ago (see `pipeline_at`). Rows
+come back grouped (a few hundred), never one per deal; results are keyed by team id
+(or 0 for the whole workspace).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, Integer, Numeric, and_, case, cast, exists, func, literal, or_, select, text
+from sqlalchemy.orm import Session, aliased
+
+from core.deals.queries import stale_clause
+from core.money import from_minor
+from core.tables import (
+    Activity,
+    Deal,
+    DealChange,
+    DealStatus,
+    Pipeline,
+    Quota,
+    Reminder,
+    Stage,
+    User,
+)
+
+LISTED = 10
+TOP_DEALS = 5
+ACTIVITY_KINDS = ("call", "email", "meeting", "demo", "proposal")
+
+
+@dataclass(frozen=True)
+class DealLine:
+    """A deal as a digest lists it."""
+
+    ref: str
+    title: str
+    owner: str
+    owner_slack_id: str | None
+    stage: str
+    amount: Decimal | None
+    expected_close: date | None
+    idle_days: int
+
+
+@dataclass(frozen=True)
+class Move:
+    """Deals moved from one stage to another in the week."""
+
+    from_stage: str
+    to_stage: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RepActivity:
+    """A rep's logged activities in the week, by kind."""
+
+    name: str
+    slack_id: str | None
+    counts: dict[str, int]
+
+
+def _minor(value: Any) -> Decimal:
+    return from_minor(int(value or 0))
+
+
+def team_key(grouped: bool) -> Any:
+    """Group by the owner's team, or everything under key 0 (the whole workspace)."""
+    return User.team_id if grouped else literal(0)
+
+
+def _scope(query: Any, ws_id: int, team_ids: list[int] | None) -> Any:
+    query = query.join(User, User.id == Deal.owner_id).where(Deal.workspace_id == ws_id)
+    return query.where(User.team_id.in_(team_ids)) if team_ids is not None else query
+
+
+def _rotting(session: Session, ws_id: int) -> list[tuple[int, int]]:
+    rows = session.execute(select(Stage.id, Stage.rotting_days).where(Stage.workspace_id == ws_id)).all()
+    return [(int(i), int(d)) for i, d in rows]
+
+
+def _future_reminders(now: datetime) -> Any:
+    """Deals with a live reminder due after `now` (a scheduled next step), as a derived table."""
+    return (
+        select(Reminder.deal_id.label("deal_id"))
+        .where(Reminder.deal_id.is_not(None), Reminder.status.in_(("pending", "snoozed")), Reminder.due_at > now)
+        .distinct()
+        .subquery()
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """The moments a digest is about."""
+
+    now: datetime
+    start: datetime  # a week before now
+    quarter_start: datetime
+    today: date  # in the reader's zone (slipped = expected close before today)
+
+
+_SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
+
+
+def in_parallel(session: Session, jobs: dict[str, Callable[[Session], Any]]) -> dict[str, Any]:
+    """Run read-only query groups, on PostgreSQL side by side on their own connections.
+
+    Every connection imports the snapshot of `session`'s transaction (pg_export_snapshot),
+    so the figures agree as if read by one query. Elsewhere (SQLite) they run one by one.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine) or len(jobs) < 2:
+        _sort_in_memory(session)
+        return {name: job(session) for name, job in jobs.items()}
+    snapshot = str(session.execute(text("SELECT pg_export_snapshot()")).scalar_one())
+    if not _SNAPSHOT_ID.match(snapshot):  # it goes into SQL text below: never anything else
+        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+
+    def run(job: Callable[[Session], Any]) -> Any:
+        with bind.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+            with Session(bind=conn) as worker:
+                _sort_in_memory(worker)
+                return job(worker)
+
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="digest") as pool:
+        futures = {name: pool.submit(run, job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _sort_in_memory(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # The ranked lists sort ~100k rows: keep those sorts in memory, in this transaction only.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def happened_after(session: Session, ws_id: int, at: datetime, totals: dict[str, dict[Any, Any]]) -> bool:
+    """True when a deal was created, closed (counted by week_totals) or changed after `at`."""
+    if any(n for n, _ in totals["later"].values()):
+        return True
+    changed = exists().where(DealChange.workspace_id == ws_id, DealChange.changed_at > at)  # indexed
+    return bool(session.scalar(select(changed)))
+
+
+def week_totals(
+    session: Session, ws_id: int, team_ids: list[int] | None, grouped: bool, w: Window
+) -> dict[str, dict[Any, Any]]:
+    """One scan, grouped by (team, stage): the open pipeline now and the week's counts and sums.
+
+    Returns {"open": {(team, stage): (n, minor, weighted)}, "new"|"won"|...: {team: (n, Decimal)}}.
+    """
+    fr = _future_reminders(w.now)
+    rotting = _rotting(session, ws_id)
+    is_open = Deal.status == DealStatus.OPEN
+    conds = {
+        "open": and_(is_open, Deal.created_at <= w.now),
+        "new": and_(Deal.created_at >= w.start, Deal.created_at < w.now),
+        "won": and_(Deal.status == DealStatus.WON, Deal.closed_at >= w.start, Deal.closed_at < w.now),
+        "lost": and_(Deal.status == DealStatus.LOST, Deal.closed_at >= w.start, Deal.closed_at < w.now),
+        "q_won": and_(Deal.status == DealStatus.WON, Deal.closed_at >= w.quarter_start, Deal.closed_at < w.now),
+        "slipped": and_(is_open, Deal.expected_close.is_not(None), Deal.expected_close < w.today),
+        "stale": and_(is_open, stale_clause(rotting, w.now), fr.c.deal_id.is_(None)),
+        # Created or closed after `now`: the digest is about the past (see happened_after).
+        "later": or_(Deal.created_at > w.now, Deal.closed_at > w.now),
+    }
+    key = team_key(grouped)
+    columns: list[Any] = []
+    for cond in conds.values():
+        columns += [func.count(Deal.id).filter(cond), func.sum(Deal.amount_minor).filter(cond)]
+    query = (
+        select(key, Deal.stage_id, *columns)
+        .select_from(Deal)
+        .outerjoin(fr, fr.c.deal_id == Deal.id)
+        .group_by(key, Deal.stage_id)
+    )
+    probability = dict(session.execute(select(Stage.id, Stage.probability).where(Stage.workspace_id == ws_id)).all())
+    out: dict[str, dict[Any, Any]] = {name: {} for name in conds}
+    for row in session.execute(_scope(query, ws_id, team_ids)).all():
+        team, stage_id, values = row[0], row[1], row[2:]
+        for i, name in enumerate(conds):
+            n, minor = int(values[2 * i] or 0), int(values[2 * i + 1] or 0)
+            if name == "open":
+                if n:
+                    out["open"][(team, stage_id)] = (n, minor, minor * probability.get(stage_id, 0))
+                continue
+            before = out[name].get(team, (0, Decimal("0.00")))
+            out[name][team] = (before[0] + n, before[1] + _minor(minor))
+    return out
+
+
+def ranked_lists(
+    session: Session, ws_id: int, team_ids: list[int] | None, grouped: bool, w: Window
+) -> dict[str, dict[Any, list[DealLine]]]:
+    """Per team: the first slipped (by close date), stale (longest idle) and biggest open deals.
+
+    One scan of the open deals; three window rankings push the wanted deals first.
+    """
+    fr = _future_reminders(w.now)
+    rotting = _rotting(session, ws_id)
+    key = team_key(grouped)
+    slipped = and_(Deal.expected_close.is_not(None), Deal.expected_close < w.today)
+    stale = and_(stale_clause(rotting, w.now), fr.c.deal_id.is_(None))
+
+    def first(cond: Any, *order: Any) -> Any:
+        return func.row_number().over(partition_by=key, order_by=(case((cond, 0), else_=1), *order, Deal.number))
+
+    # The deal's own columns ride along, so no second visit to the deals table is needed.
+    inner = _scope(
+        select(
+            key.label("team"), Deal.number, Deal.title, Deal.amount_minor, Deal.expected_close,
+            Deal.last_touch_at, Deal.stage_id, Deal.owner_id,
+            case((slipped, 1), else_=0).label("is_slipped"), case((stale, 1), else_=0).label("is_stale"),
+            first(slipped, Deal.expected_close).label("r_slipped"),
+            first(stale, Deal.last_touch_at).label("r_stale"),
+            func.row_number().over(partition_by=key, order_by=(Deal.amount_minor.desc().nulls_last(), Deal.number))
+            .label("r_top"),
+        )
+        .select_from(Deal)
+        .outerjoin(fr, fr.c.deal_id == Deal.id)
+        .where(Deal.status == DealStatus.OPEN, Deal.created_at <= w.now),
+        ws_id,
+        team_ids,
+    ).subquery()
+    owner = aliased(User)
+    rows = session.execute(
+        select(inner.c.team, inner.c.is_slipped, inner.c.is_stale, inner.c.r_slipped, inner.c.r_stale, inner.c.r_top,
+               inner.c.number, inner.c.title, inner.c.amount_minor, inner.c.expected_close, inner.c.last_touch_at,
+               Stage.name, owner.name, owner.slack_id)
+        .join(Stage, Stage.id == inner.c.stage_id)
+        .outerjoin(owner, owner.id == inner.c.owner_id)
+        .where(or_(and_(inner.c.is_slipped == 1, inner.c.r_slipped <= LISTED),
+                   and_(inner.c.is_stale == 1, inner.c.r_stale <= LISTED), inner.c.r_top <= TOP_DEALS))
+    ).all()
+    ranked: dict[str, list[tuple[Any, int, DealLine]]] = {"slipped": [], "stale": [], "top": []}
+    for team, is_slipped, is_stale, r_slipped, r_stale, r_top, number, title, amount, close, touched, stage, \
+            owner, slack_id in rows:
+        line = DealLine(
+            ref=f"D-{number}", title=title, owner=owner or "", owner_slack_id=slack_id, stage=stage,
+            amount=None if amount is None else _minor(amount), expected_close=close,
+            idle_days=max(0, (w.now - touched).days),
+        )
+        if is_slipped and r_slipped <= LISTED:
+            ranked["slipped"].append((team, r_slipped, line))
+        if is_stale and r_stale <= LISTED:
+            ranked["stale"].append((team, r_stale, line))
+        if r_top <= TOP_DEALS:
+            ranked["top"].append((team, r_top, line))
+    out: dict[str, dict[Any, list[DealLine]]] = {}
+    for name, items in ranked.items():
+        by_team: dict[Any, list[DealLine]] = {}
+        for team, _rank, line in sorted(items, key=lambda x: (x[0], x[1])):
+            by_team.setdefault(team, []).append(line)
+        out[name] = by_team
+    return out
+
+
+def _values_before(ws_id: int, at: datetime) -> Any:
+    """Per deal changed after `at`: the old stage, amount and status of its first such change.
+
+    One pass over the (few) changes after `at`: a window picks each field's first change,
+    and a conditional aggregate puts the three fields side by side. `has_*` tells "changed,
+    from NULL" apart from "not changed".
+    """
+    ranked = (
+        select(
+            DealChange.deal_id, DealChange.field, DealChange.old_value,
+            func.row_number().over(
+                partition_by=(DealChange.deal_id, DealChange.field), order_by=(DealChange.changed_at, DealChange.id)
+            ).label("rn"),
+        )
+        .where(DealChange.workspace_id == ws_id, DealChange.changed_at > at,
+               DealChange.field.in_(("stage", "amount", "status")))
+        .subquery()
+    )
+    columns: list[Any] = [ranked.c.deal_id.label("deal_id")]
+    for name in ("stage", "amount", "status"):
+        columns.append(func.max(case((ranked.c.field == name, ranked.c.old_value))).label(name))
+        columns.append(func.max(case((ranked.c.field == name, 1), else_=0)).label(f"has_{name}"))
+    return select(*columns).where(ranked.c.rn == 1).group_by(ranked.c.deal_id).subquery()
+
+
+def pipeline_at(
+    session: Session, ws_id: int, at: datetime, team_ids: list[int] | None, grouped: bool = True
+) -> dict[tuple[Any, int], tuple[int, int, int]]:
+    """Open pipeline as it stood at `at`: {(team key, stage id): (count, amount minor, weighted)}."""
+    before = _values_before(ws_id, at)
+    status_then = case(
+        (before.c.has_status == 1, before.c.status),
+        (and_(Deal.closed_at.is_not(None), Deal.closed_at > at), literal("open")),
+        else_=Deal.status,
+    )
+    amount_then = case(
+        (before.c.has_amount == 1, cast(func.round(cast(before.c.amount, Numeric(18, 2)) * 100), Integer)),
+        else_=Deal.amount_minor,
+    )
+    key = team_key(grouped)
+    # Grouped by the current stage and the stage name a later change says it had; names are
+    # resolved to stages below, over a few hundred grouped rows instead of every deal.
+    stage_name = case((before.c.has_stage == 1, before.c.stage))
+    groups = (key, Deal.pipeline_id, Deal.stage_id, stage_name)
+    query = (
+        select(*groups, func.count(Deal.id), func.sum(amount_then))
+        .select_from(Deal)
+        .outerjoin(before, before.c.deal_id == Deal.id)
+        .where(Deal.created_at <= at, status_then == DealStatus.OPEN.value)
+        .group_by(*groups)
+    )
+    rows = session.execute(_scope(query, ws_id, team_ids)).all()
+    stages = list(session.scalars(select(Stage).where(Stage.workspace_id == ws_id)))
+    by_name = {(st.pipeline_id, st.name): st for st in stages}
+    by_id = {st.id: st for st in stages}
+    fallback = _last_open_stages(session, ws_id)
+    out: dict[tuple[Any, int], tuple[int, int, int]] = {}
+    for team, pipeline_id, stage_id, old_name, count, amount in rows:
+        stage = by_name.get((pipeline_id, old_name)) if old_name is not None else by_id.get(stage_id)
+        if stage is None:
+            stage = by_id[stage_id]  # a renamed stage: the name in the history no longer exists
+        # Open then but in a closing stage now (a close with no stage history): see the module doc.
+        sid = fallback.get(pipeline_id, stage.id) if stage.is_won or stage.is_lost else stage.id
+        n, total, weighted = out.get((team, sid), (0, 0, 0))
+        amount_minor = int(amount or 0)
+        out[(team, sid)] = (
+            n + int(count), total + amount_minor, weighted + amount_minor * by_id[sid].probability
+        )
+    return out
+
+
+def _last_open_stages(session: Session, ws_id: int) -> dict[int, int]:
+    """Per pipeline, the open stage with the highest position (where deals close from)."""
+    out: dict[int, int] = {}
+    for stage in session.scalars(
+        select(Stage).where(Stage.workspace_id == ws_id, Stage.is_won.is_(False), Stage.is_lost.is_(False))
+        .order_by(Stage.pipeline_id, Stage.position)
+    ):
+        out[stage.pipeline_id] = stage.id
+    return out
+
+
+def stage_moves(
+    session: Session, ws_id: int, ids: list[int] | None, grouped: bool, start: datetime, end: datetime
+) -> dict[Any, list[Move]]:
+    key = team_key(grouped)
+    query = (
+        select(key, DealChange.old_value, DealChange.new_value, func.count(DealChange.id))
+        .select_from(DealChange)
+        .join(Deal, Deal.id == DealChange.deal_id)
+        .where(DealChange.field == "stage", DealChange.changed_at >= start, DealChange.changed_at < end)
+    )
+    query = _scope(query, ws_id, ids).group_by(key, DealChange.old_value, DealChange.new_value)
+    out: dict[Any, list[Move]] = {}
+    for team, old, new, n in session.execute(query).all():
+        out.setdefault(team, []).append(Move(old or "", new or "", int(n)))
+    for moves in out.values():
+        moves.sort(key=lambda m: (-m.count, m.from_stage, m.to_stage))
+    return out
+
+
+def team_quotas(session: Session, ws_id: int, ids: list[int] | None, grouped: bool, period: str) -> dict[Any, Decimal]:
+    """A team's quota for the quarter: its own, else the sum of its reps' quotas."""
+    team_rows = session.execute(
+        select(Quota.team_id, func.sum(Quota.amount_minor))
+        .where(Quota.workspace_id == ws_id, Quota.period == period, Quota.team_id.is_not(None))
+        .group_by(Quota.team_id)
+    ).all()
+    key = team_key(grouped)
+    rep_rows = session.execute(
+        select(key, func.sum(Quota.amount_minor))
+        .join(User, User.id == Quota.user_id)
+        .where(Quota.workspace_id == ws_id, Quota.period == period, Quota.user_id.is_not(None))
+        .group_by(key)
+    ).all()
+    out = {team: _minor(total) for team, total in rep_rows}
+    if grouped:
+        out.update({team: _minor(total) for team, total in team_rows})
+    elif team_rows:
+        out[0] = sum((_minor(t) for _, t in team_rows), Decimal("0.00"))
+    return out
+
+
+
+def activity_by_rep(
+    session: Session, ws_id: int, ids: list[int] | None, grouped: bool, start: datetime, end: datetime
+) -> dict[Any, list[RepActivity]]:
+    """Each rep's activities in [start, end) by kind: counted by (user, kind), named afterwards."""
+    counts = session.execute(
+        select(Activity.user_id, Activity.kind, func.count(Activity.id))
+        .where(Activity.workspace_id == ws_id, Activity.at >= start, Activity.at < end, Activity.user_id.is_not(None))
+        .group_by(Activity.user_id, Activity.kind)
+    ).all()
+    # Every user of the workspace in one plain query: cheaper than an IN list of thousands.
+    users_query = select(User.id, User.team_id, User.name, User.slack_id).where(User.workspace_id == ws_id)
+    users = {uid: (team if grouped else 0, name, slack) for uid, team, name, slack in session.execute(users_query)}
+    reps: dict[Any, dict[int, RepActivity]] = {}
+    for uid, kind, n in counts:
+        team, name, slack_id = users.get(uid, (None, "", None)) if uid is not None else (None, "", None)
+        if team is None or (ids is not None and team not in ids):
+            continue
+        blank = RepActivity(name, slack_id, dict.fromkeys(ACTIVITY_KINDS, 0))
+        rep = reps.setdefault(team, {}).setdefault(int(uid or 0), blank)
+        kind_name = str(getattr(kind, "value", kind))
+        if kind_name in rep.counts:
+            rep.counts[kind_name] += int(n)
+    return {
+        team: sorted(by_rep.values(), key=lambda r: (-sum(r.counts.values()), r.name))
+        for team, by_rep in reps.items()
+    }
+
+
+def stage_rows(session: Session, ws_id: int) -> list[tuple[int, str, int, bool]]:
+    """Open stages in display order: (id, name, probability, in the default pipeline)."""
+    rows = session.execute(
+        select(Stage.id, Stage.name, Stage.probability, Pipeline.is_default)
+        .join(Pipeline, Pipeline.id == Stage.pipeline_id)
+        .where(Stage.workspace_id == ws_id, Stage.is_won.is_(False), Stage.is_lost.is_(False))
+        .order_by(Pipeline.is_default.desc(), Pipeline.id, Stage.position)
+    ).all()
+    return [(i, n, p, bool(d)) for i, n, p, d in rows]

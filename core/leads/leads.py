@@ -1,0 +1,321 @@
+"""Leads: add, find, list, show, assign, claim, convert to a deal, disqualify (SPEC sections 3, 4, 7).
+
+Intake and merging by email live in core.leads.intake; this module is what people do with
+leads. Claims are first-click-wins: one conditional UPDATE ... WHERE owner_id IS NULL, so of
+twenty simultaneous clicks exactly one changes a row and the others learn who won.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from core.db import UnitOfWork
+from core.deals import deals
+from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
+from core.leads.intake import ScoringContext, clean_lead, rescore, upsert_lead
+from core.leads.points import Reason
+from core.leads.routing import OPEN_STATUSES, notify_assignee
+from core.money import Money
+from core.tables import Activity, Deal, DealChange, Lead, LeadEvent, LeadStatus, Team, User, Workspace
+from core.workspace.users import Actor, can_change_owned
+
+_REF = re.compile(r"(?:l-?)?(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LeadView:
+    id: int
+    ref: str
+    name: str
+    email: str | None
+    company: str | None
+    title: str | None
+    phone: str | None
+    source: str | None
+    country: str | None
+    industry: str | None
+    employees: int | None
+    attributes: dict[str, Any]
+    status: LeadStatus
+    owner_id: int | None
+    owner_name: str | None
+    owner_slack_id: str | None
+    team_id: int | None
+    team_name: str | None
+    score: int
+    reasons: tuple[Reason, ...]
+    predicted: int | None
+    hot: bool
+    hot_since: datetime | None
+    disqualify_reason: str | None
+    deal_id: int | None
+    deal_ref: str | None
+    events: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim's outcome: `won` False means someone else owns it (`lead.owner_*` say who)."""
+
+    won: bool
+    lead: LeadView
+
+
+def lead_view(session: Session, lead: Lead) -> LeadView:
+    """A lead as plain data, with its owner, team and deal resolved."""
+    owner = session.get(User, lead.owner_id) if lead.owner_id is not None else None
+    team = session.get(Team, lead.team_id) if lead.team_id is not None else None
+    deal = session.get(Deal, lead.deal_id) if lead.deal_id is not None else None
+    events = session.scalar(select(func.count()).select_from(LeadEvent).where(LeadEvent.lead_id == lead.id)) or 0
+    return LeadView(
+        id=lead.id,
+        ref=lead.ref,
+        name=lead.name,
+        email=lead.email,
+        company=lead.company,
+        title=lead.title,
+        phone=lead.phone,
+        source=lead.source,
+        country=lead.country,
+        industry=lead.industry,
+        employees=lead.employees,
+        attributes=dict(lead.attributes or {}),
+        status=LeadStatus(lead.status),
+        owner_id=lead.owner_id,
+        owner_name=owner.name if owner else None,
+        owner_slack_id=owner.slack_id if owner else None,
+        team_id=lead.team_id,
+        team_name=team.name if team else None,
+        score=lead.score,
+        reasons=tuple(Reason.from_json(r) for r in lead.score_reasons or []),
+        predicted=lead.predicted,
+        hot=lead.hot,
+        hot_since=lead.hot_since,
+        disqualify_reason=lead.disqualify_reason,
+        deal_id=lead.deal_id,
+        deal_ref=deal.ref if deal else None,
+        events=int(events),
+        created_at=lead.created_at,
+        updated_at=lead.updated_at,
+    )
+
+
+def find_lead(session: Session, workspace_id: int, ref: str) -> Lead:
+    """A lead by `L-7`, `7`, its email, or an unambiguous part of its name or company."""
+    ref = ref.strip()
+    if not ref:
+        raise InvalidInput("Which lead? Give its ref (L-7), email or name.", field="ref")
+    m = _REF.fullmatch(ref)
+    if m:
+        lead = session.scalar(select(Lead).where(Lead.workspace_id == workspace_id, Lead.number == int(m.group(1))))
+        if lead is None:
+            raise NotFound(f"No lead {ref.upper() if ref[0].isalpha() else 'L-' + ref} here.")
+        return lead
+    if "@" in ref:
+        lead = session.scalar(select(Lead).where(Lead.workspace_id == workspace_id, Lead.email_key == ref.casefold()))
+        if lead is None:
+            raise NotFound(f"No lead with email {ref}.")
+        return lead
+    pattern = f"%{ref.lower()}%"
+    found = list(
+        session.scalars(
+            select(Lead)
+            .where(
+                Lead.workspace_id == workspace_id,
+                or_(func.lower(Lead.name).like(pattern), func.lower(Lead.company).like(pattern)),
+            )
+            .order_by(Lead.number)
+            .limit(11)
+        )
+    )
+    exact = [lead for lead in found if lead.name.lower() == ref.lower()]
+    if len(exact) == 1 or len(found) == 1:
+        return (exact or found)[0]
+    if not found:
+        raise NotFound(f"No lead matches {ref!r}. Try /lead list.")
+    raise Ambiguous(f"{ref!r} matches several leads: pick one.", [f"{lead.ref} {lead.name}" for lead in found[:10]])
+
+
+def lead_ref(uow: UnitOfWork, workspace_id: int, lead_id: int) -> str:
+    """The ref (L-7) of a lead id from a button; NotFound when it is gone or not this workspace's."""
+    with uow.read() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None or lead.workspace_id != workspace_id:
+            raise NotFound("That lead no longer exists.")
+        return lead.ref
+
+
+def _require_can_change(session: Session, actor: Actor, lead: Lead, what: str) -> None:
+    owner = session.get(User, lead.owner_id) if lead.owner_id is not None else None
+    team_id = owner.team_id if owner is not None else lead.team_id
+    if not can_change_owned(actor, lead.owner_id, team_id):
+        whose = f"{owner.name}'s" if owner else "not yours yet (claim it first)"
+        raise NotAllowed(f"You can't {what} {lead.ref}: it is {whose}. Reps change their own, managers their team's.")
+
+
+def create_lead(uow: UnitOfWork, actor: Actor, data: dict[str, Any], *, now: datetime) -> LeadView:
+    """Add a lead from Slack (/lead new, the modal), owned by the actor; a known email updates that lead."""
+    fields = clean_lead(data)
+    with uow.transaction() as session:
+        ws = session.get_one(Workspace, actor.workspace_id)
+        lead, created = upsert_lead(
+            session,
+            ws,
+            fields,
+            now,
+            owner_id=actor.user_id,
+            status=LeadStatus.ASSIGNED,
+            claimed_at=now,
+            team_id=actor.team_id,
+        )
+        if not created:
+            _require_can_change(session, actor, lead, "update")
+        rescore(session, ScoringContext(session, ws), lead, now)
+        session.flush()
+        return lead_view(session, lead)
+
+
+def get_lead(uow: UnitOfWork, actor: Actor, ref: str) -> LeadView:
+    """One lead with its score reasons (anyone in the workspace may read)."""
+    with uow.read() as session:
+        return lead_view(session, find_lead(session, actor.workspace_id, ref))
+
+
+def list_leads(uow: UnitOfWork, actor: Actor, which: str = "open", *, limit: int = 50) -> list[LeadView]:
+    """Leads by `hot`, `mine`, `new` or `open` (the default), best score first."""
+    q = select(Lead).where(Lead.workspace_id == actor.workspace_id)
+    if which == "hot":
+        q = q.where(Lead.hot.is_(True), Lead.status.in_(OPEN_STATUSES))
+    elif which == "mine":
+        q = q.where(Lead.owner_id == actor.user_id, Lead.status.in_(OPEN_STATUSES))
+    elif which == "new":
+        q = q.where(Lead.status == LeadStatus.NEW)
+    elif which == "open":
+        q = q.where(Lead.status.in_(OPEN_STATUSES))
+    else:
+        raise InvalidInput(f"/lead list takes hot, mine or new, not {which!r}.", field="which")
+    with uow.read() as session:
+        rows = session.scalars(q.order_by(Lead.score.desc(), Lead.number.desc()).limit(limit)).all()
+        return [lead_view(session, lead) for lead in rows]
+
+
+def claim_lead(uow: UnitOfWork, actor: Actor, lead_id: int, *, now: datetime) -> ClaimResult:
+    """First click wins: the lead becomes the actor's only if nobody owns it yet."""
+    with uow.transaction() as session:
+        won = session.execute(
+            update(Lead)
+            .where(
+                Lead.id == lead_id,
+                Lead.workspace_id == actor.workspace_id,
+                Lead.owner_id.is_(None),
+                Lead.status == LeadStatus.NEW,
+            )
+            .values(owner_id=actor.user_id, status=LeadStatus.ASSIGNED, claimed_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        lead = session.get(Lead, lead_id, populate_existing=True)
+        if lead is None or lead.workspace_id != actor.workspace_id:
+            raise NotFound("That lead no longer exists.")
+        if not won and lead.owner_id is None:
+            raise InvalidInput(f"{lead.ref} is {lead.status.value}: there is nothing to claim.")
+        return ClaimResult(bool(won), lead_view(session, lead))
+
+
+def assign_lead(uow: UnitOfWork, actor: Actor, ref: str, user_id: int, *, now: datetime) -> LeadView:
+    """Give a lead to someone (overrides routing); they get a DM unless they assigned it to themselves."""
+    with uow.transaction() as session:
+        lead = find_lead(session, actor.workspace_id, ref)
+        target = session.get(User, user_id)
+        if target is None or target.workspace_id != actor.workspace_id:
+            raise NotFound("That person isn't in this workspace.")
+        self_claim = lead.owner_id is None and target.id == actor.user_id
+        if not self_claim:
+            _require_can_change(session, actor, lead, "assign")
+            if target.id != actor.user_id and not can_change_owned(actor, target.id, target.team_id):
+                raise NotAllowed(f"You can't give leads to {target.name}: only their manager or an admin can.")
+        if lead.status not in OPEN_STATUSES:
+            raise InvalidInput(f"{lead.ref} is {lead.status.value}; only open leads can be assigned.")
+        lead.owner_id, lead.status, lead.claimed_at, lead.updated_at = target.id, LeadStatus.ASSIGNED, now, now
+        if target.team_id is not None:
+            lead.team_id = target.team_id
+        session.flush()
+        if target.id != actor.user_id:
+            notify_assignee(session, lead, target, f"assigned by {actor.name}", now)
+        return lead_view(session, lead)
+
+
+def disqualify_lead(uow: UnitOfWork, actor: Actor, ref: str, reason: str | None, *, now: datetime) -> LeadView:
+    """Close a lead as not a fit, keeping the reason (and what it scored)."""
+    with uow.transaction() as session:
+        lead = find_lead(session, actor.workspace_id, ref)
+        # An unowned lead may be turned down by anyone in its team (the alert's "Not a fit").
+        in_team = lead.owner_id is None and (actor.team_id == lead.team_id or actor.manages_team(lead.team_id))
+        if not in_team:
+            _require_can_change(session, actor, lead, "disqualify")
+        if lead.status not in OPEN_STATUSES:
+            raise InvalidInput(f"{lead.ref} is already {lead.status.value}.")
+        reason = " ".join((reason or "").split())[:500] or "not a fit"
+        lead.status, lead.disqualify_reason = LeadStatus.DISQUALIFIED, reason
+        lead.hot, lead.updated_at = False, now
+        if lead.owner_id is None:
+            lead.owner_id = actor.user_id  # who decided, for the record
+        session.flush()
+        return lead_view(session, lead)
+
+
+def convert_lead(
+    uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, title: str | None = None, amount: Money | None = None
+) -> tuple[LeadView, deals.DealView]:
+    """Make a deal from a lead (one transaction): the deal and lead point at each other, history moves along."""
+    with uow.transaction() as session:
+        lead = find_lead(session, actor.workspace_id, ref)
+        if lead.owner_id is None:
+            lead.owner_id = actor.user_id  # converting an unclaimed lead claims it
+        _require_can_change(session, actor, lead, "convert")
+        if lead.status == LeadStatus.CONVERTED and lead.deal_id is not None:
+            raise InvalidInput(
+                f"{lead.ref} is already converted to deal D-{session.get_one(Deal, lead.deal_id).number}."
+            )
+        if lead.status == LeadStatus.DISQUALIFIED:
+            raise InvalidInput(f"{lead.ref} was disqualified ({lead.disqualify_reason}); it can't become a deal.")
+        deal_title = title or (f"{lead.company} – {lead.name}" if lead.company else lead.name)
+        view = deals.create_deal(
+            uow,
+            actor,
+            title=deal_title[:200],
+            now=now,
+            amount=amount,
+            owner_id=lead.owner_id,
+            account=lead.company,
+            contact=lead.name,
+            source=lead.source or f"lead {lead.ref}",
+        )
+        deal = session.get_one(Deal, view.id)
+        deal.lead_id = lead.id
+        lead.deal_id, lead.status, lead.hot, lead.updated_at = deal.id, LeadStatus.CONVERTED, False, now
+        session.add(
+            DealChange(
+                workspace_id=actor.workspace_id,
+                deal_id=deal.id,
+                field="lead",
+                old_value=None,
+                new_value=lead.ref,
+                changed_by_id=actor.user_id,
+                changed_at=now,
+                source="slack",
+            )
+        )
+        # Activities logged on the lead become part of the deal's history.
+        session.execute(
+            update(Activity).where(Activity.lead_id == lead.id, Activity.deal_id.is_(None)).values(deal_id=deal.id)
+        )
+        session.flush()
+        return lead_view(session, lead), deals.get_deal(uow, actor, view.ref)

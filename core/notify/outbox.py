@@ -1,0 +1,283 @@
+"""The outbox: messages decided in a transaction, delivered to Slack later, once per key.
+
+A job or an alert calls `enqueue` inside the transaction that decided to send; the unique
+(workspace, key) pair makes a second decision about the same thing (a re-run, a second
+replica) a no-op. A single delivery worker at a time (`acquire_lease`) then `claim`s due rows,
+sends them, and marks each `sent` or `failed`. A claim pushes the row's next attempt into
+the future (a visibility timeout), so a worker that dies mid-batch leaves its rows to be
+picked up again after the lease, never lost.
+
+Payload contract (what bot/delivery.py understands):
+- `{"text": str, "blocks": [...]}` — posted as is, or
+- `{"view": name, "data": {...}}` — rendered by the bot's view registered under `name`
+  (core never builds Block Kit; it stores plain data and the bot renders it at send time).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput
+from core.tables import Lease, OutboxMessage, OutboxStatus
+
+MAX_KEY = 200
+# Temporary errors never mark a message failed before this many attempts (429 excluded).
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One claimed message, detached from the session that claimed it."""
+
+    id: int
+    workspace_id: int
+    key: str
+    kind: str
+    channel: str
+    payload: dict[str, Any]
+    attempts: int
+    slack_channel: str | None
+    slack_ts: str | None
+
+
+@dataclass(frozen=True)
+class FailedMessage:
+    """A message that could not be delivered, for the admins to see."""
+
+    id: int
+    key: str
+    kind: str
+    channel: str
+    attempts: int
+    reason: str
+    created_at: datetime
+
+
+def _insert_for(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def enqueue(
+    session: Session,
+    workspace_id: int,
+    key: str,
+    kind: str,
+    channel: str,
+    payload: dict[str, Any],
+    now: datetime,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message under a unique key; True if queued, False if that key already exists.
+
+    Call it in the transaction that decided to send, so the decision and the message commit
+    together. `not_before` holds the message back (quiet hours, the recipient's morning).
+    """
+    if not key or len(key) > MAX_KEY:
+        raise InvalidInput(f"An outbox key must be 1-{MAX_KEY} characters, got {len(key)}.")
+    if not channel:
+        raise InvalidInput("An outbox message needs a channel or a user id to go to.")
+    values = {
+        "workspace_id": workspace_id,
+        "key": key,
+        "kind": kind,
+        "channel": channel,
+        "payload": payload,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": max(now, not_before) if not_before else now,
+        "created_at": now,
+    }
+    # ON CONFLICT DO NOTHING: a concurrent writer of the same key waits for the other's
+    # commit on PostgreSQL and then inserts nothing, instead of failing the transaction.
+    stmt = (
+        _insert_for(session)(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "key"])
+        .returning(OutboxMessage.id)
+    )
+    return session.execute(stmt).first() is not None
+
+
+def is_queued(session: Session, workspace_id: int, key: str) -> bool:
+    """True when a message with this key was ever queued (sent, pending or failed)."""
+    found = session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.workspace_id == workspace_id, OutboxMessage.key == key)
+    )
+    return found is not None
+
+
+def withdraw(session: Session, workspace_id: int, key: str) -> bool:
+    """Drop a message not sent yet (its reason went away, e.g. the reminder was done)."""
+    result = session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.workspace_id == workspace_id,
+            OutboxMessage.key == key,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def claim(session: Session, now: datetime, limit: int = 100, hold: timedelta = timedelta(minutes=5)) -> list[
+    OutboxItem
+]:
+    """Take up to `limit` due messages, oldest first, hiding them from other claims for `hold`.
+
+    On PostgreSQL the rows are locked with SKIP LOCKED, so two claimers never take the same
+    row; on SQLite the transaction is BEGIN IMMEDIATE, which serialises claimers anyway.
+    """
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    items = []
+    for row in rows:
+        row.next_attempt_at = now + hold
+        items.append(
+            OutboxItem(
+                id=row.id,
+                workspace_id=row.workspace_id,
+                key=row.key,
+                kind=row.kind,
+                channel=row.channel,
+                payload=dict(row.payload or {}),
+                attempts=row.attempts,
+                slack_channel=row.slack_channel,
+                slack_ts=row.slack_ts,
+            )
+        )
+    session.flush()
+    return items
+
+
+def mark_sent(
+    session: Session, message_id: int, now: datetime, slack_channel: str | None = None, slack_ts: str | None = None
+) -> None:
+    """Record a delivered message (and where it landed, for later updates in place)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            attempts=OutboxMessage.attempts + 1,
+            slack_channel=slack_channel,
+            slack_ts=slack_ts,
+            last_error=None,
+        )
+    )
+
+
+def record_progress(session: Session, message_id: int, slack_channel: str, slack_ts: str) -> None:
+    """Remember that the message itself is posted before a follow-up step (a file upload)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(slack_channel=slack_channel, slack_ts=slack_ts)
+    )
+
+
+def mark_failed(session: Session, message_id: int, now: datetime, reason: str) -> None:
+    """Give up on a message for good, keeping the reason for the admins."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(status=OutboxStatus.FAILED, attempts=OutboxMessage.attempts + 1, last_error=reason[:500])
+    )
+
+
+def retry_later(
+    session: Session, message_id: int, at: datetime, reason: str, count_attempt: bool = True
+) -> None:
+    """Put a message back for another try at `at` (429 does not count as an attempt)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            next_attempt_at=at,
+            last_error=reason[:500],
+            attempts=OutboxMessage.attempts + (1 if count_attempt else 0),
+        )
+    )
+
+
+def release(session: Session, message_ids: list[int], now: datetime) -> None:
+    """Hand claimed but untried messages back (the worker stops before reaching them)."""
+    if message_ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == OutboxStatus.PENDING)
+            .values(next_attempt_at=now)
+        )
+
+
+def failed_messages(session: Session, workspace_id: int, limit: int = 50) -> list[FailedMessage]:
+    """Messages that will not be delivered, newest first, with the reason (for admins)."""
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.workspace_id == workspace_id, OutboxMessage.status == OutboxStatus.FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return [
+        FailedMessage(
+            id=r.id,
+            key=r.key,
+            kind=r.kind,
+            channel=r.channel,
+            attempts=r.attempts,
+            reason=r.last_error or "",
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def pending_count(session: Session, now: datetime | None = None) -> int:
+    """How many messages wait (due by `now` when given)."""
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+    if now is not None:
+        query = query.where(OutboxMessage.next_attempt_at <= now)
+    return int(session.scalar(query) or 0)
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the earliest pending message becomes due (None when nothing waits)."""
+    return session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
+    )
+
+
+def acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take or renew the named lease; True if `holder` holds it until now + ttl.
+
+    A lease row works on SQLite and PostgreSQL alike; an expired lease may be taken over, so
+    a crashed holder blocks the others for at most `ttl`.
+    """
+    insert = _insert_for(session)
+    session.execute(
+        insert(Lease)
+        .values(name=name, holder=holder, expires_at=now + ttl)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    result = session.execute(
+        update(Lease)
+        .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at <= now))
+        .values(holder=holder, expires_at=now + ttl)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_lease(session: Session, name: str, holder: str, now: datetime) -> None:
+    """Give the lease up at once (on a clean shutdown) so another replica need not wait."""
+    session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder).values(expires_at=now))

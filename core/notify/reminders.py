@@ -1,0 +1,255 @@
+"""Follow-up reminders: rows with a due time, swept by one indexed query (not scheduler jobs).
+
+Life of a reminder: pending -> sent (the nudge is queued in the outbox) -> done, or
+snoozed (due again later, then sent again), or cancelled. Reps handle their own
+reminders, managers their team's, admins all (SPEC section 7).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Exists, exists, select, text
+from sqlalchemy.orm import Session
+
+from core.db import UnitOfWork
+from core.errors import InvalidInput, NotAllowed, NotFound
+from core.notify import outbox
+from core.tables import Deal, Lead, Reminder, ReminderStatus, User
+from core.workspace.users import Actor, can_change_owned
+
+MAX_TEXT = 500
+# A reminder a few seconds "in the past" is a slow click, not a mistake.
+PAST_GRACE = timedelta(minutes=1)
+MAX_AHEAD = timedelta(days=366 * 3)
+LIVE = (ReminderStatus.PENDING, ReminderStatus.SNOOZED)
+
+
+@dataclass(frozen=True)
+class ReminderView:
+    """A reminder as the bot shows it."""
+
+    id: int
+    user_id: int
+    user_slack_id: str | None
+    due_at: datetime
+    text: str
+    status: ReminderStatus
+    deal_id: int | None
+    deal_ref: str | None
+    deal_title: str | None
+    lead_id: int | None
+    lead_ref: str | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+def _view(session: Session, r: Reminder) -> ReminderView:
+    deal = session.get(Deal, r.deal_id) if r.deal_id else None
+    lead = session.get(Lead, r.lead_id) if r.lead_id else None
+    user = session.get(User, r.user_id)
+    return ReminderView(
+        id=r.id,
+        user_id=r.user_id,
+        user_slack_id=user.slack_id if user else None,
+        due_at=r.due_at,
+        text=r.text,
+        status=ReminderStatus(r.status),
+        deal_id=r.deal_id,
+        deal_ref=deal.ref if deal else None,
+        deal_title=deal.title if deal else None,
+        lead_id=r.lead_id,
+        lead_ref=lead.ref if lead else None,
+        created_at=r.created_at,
+        done_at=r.done_at,
+    )
+
+
+def nudge_key(reminder_id: int, due_at: datetime) -> str:
+    """The outbox key of the nudge for one due time of one reminder."""
+    return f"nudge:r{reminder_id}:{due_at.strftime('%Y%m%dT%H%M')}"
+
+
+def _check_due(due_at: datetime, now: datetime, field: str = "due_at") -> None:
+    if due_at.tzinfo is None:
+        raise InvalidInput("The due time has no time zone; give an aware datetime.", field)
+    if due_at < now - PAST_GRACE:
+        raise InvalidInput("That time is in the past: pick a time from now on.", field)
+    if due_at > now + MAX_AHEAD:
+        raise InvalidInput("That is more than three years away: pick a nearer date.", field)
+
+
+def _find_lead(session: Session, workspace_id: int, ref: str) -> Lead:
+    text = ref.strip().upper().removeprefix("L-")
+    if not text.isdigit():
+        raise NotFound(f"No lead {ref!r}: use its ref, like L-7.", "lead")
+    lead = session.scalar(select(Lead).where(Lead.workspace_id == workspace_id, Lead.number == int(text)))
+    if lead is None:
+        raise NotFound(f"No lead {ref!r} here.", "lead")
+    return lead
+
+
+def _owner_team(session: Session, owner_id: int | None) -> int | None:
+    owner = session.get(User, owner_id) if owner_id else None
+    return owner.team_id if owner else None
+
+
+def set_reminder(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    due_at: datetime,
+    text: str,
+    now: datetime,
+    deal_ref: str | None = None,
+    lead_ref: str | None = None,
+) -> ReminderView:
+    """A follow-up for the caller on a deal or lead they may change (or a free one)."""
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"The reminder text is {len(text)} characters; keep it under {MAX_TEXT}.", "text")
+    _check_due(due_at, now)
+    with uow.transaction() as session:
+        deal_id = lead_id = None
+        if deal_ref:
+            from core.deals.deals import find_deal  # the deals service owns ref lookup (numbers, titles)
+
+            deal = find_deal(session, actor.workspace_id, deal_ref)
+            if not can_change_owned(actor, deal.owner_id, _owner_team(session, deal.owner_id)):
+                raise NotAllowed(f"You can't set reminders on {deal.ref}: it is not yours or your team's.")
+            deal_id = deal.id
+            text = text or f"Follow up on {deal.title}"
+        if lead_ref:
+            lead = _find_lead(session, actor.workspace_id, lead_ref)
+            if not can_change_owned(actor, lead.owner_id, _owner_team(session, lead.owner_id)):
+                raise NotAllowed(f"You can't set reminders on {lead.ref}: it is not yours or your team's.")
+            lead_id = lead.id
+            text = text or f"Follow up with {lead.name or lead.ref}"
+        if not text:
+            raise InvalidInput("Say what to follow up on, or pick a deal or lead.", "text")
+        reminder = Reminder(
+            workspace_id=actor.workspace_id,
+            user_id=actor.user_id,
+            deal_id=deal_id,
+            lead_id=lead_id,
+            due_at=due_at,
+            text=text,
+            status=ReminderStatus.PENDING,
+            created_at=now,
+        )
+        session.add(reminder)
+        session.flush()
+        return _view(session, reminder)
+
+
+def _own_reminder(session: Session, actor: Actor, reminder_id: int, verb: str) -> Reminder:
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None or reminder.workspace_id != actor.workspace_id:
+        raise NotFound(f"No reminder #{reminder_id}.", "reminder")
+    owner = session.get(User, reminder.user_id)
+    if not can_change_owned(actor, reminder.user_id, owner.team_id if owner else None):
+        raise NotAllowed(f"You can't {verb} this reminder: it belongs to {owner.name if owner else 'someone else'}.")
+    return reminder
+
+
+def _withdraw_queued_nudge(session: Session, reminder: Reminder) -> None:
+    # A nudge held back for the morning must not arrive after the rep dealt with it.
+    outbox.withdraw(session, reminder.workspace_id, nudge_key(reminder.id, reminder.due_at))
+
+
+def snooze_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, until: datetime, now: datetime) -> ReminderView:
+    """Push a reminder to `until`; it is due (and nudged) again then."""
+    _check_due(until, now, "until")
+    with uow.transaction() as session:
+        reminder = _own_reminder(session, actor, reminder_id, "snooze")
+        if reminder.status in (ReminderStatus.DONE, ReminderStatus.CANCELLED):
+            raise InvalidInput(f"This reminder is already {reminder.status.value}.", "reminder")
+        _withdraw_queued_nudge(session, reminder)
+        reminder.due_at = until
+        reminder.status = ReminderStatus.SNOOZED
+        reminder.sent_at = None
+        session.flush()
+        return _view(session, reminder)
+
+
+def complete_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, now: datetime) -> ReminderView:
+    """Mark a reminder done (a second click changes nothing)."""
+    with uow.transaction() as session:
+        reminder = _own_reminder(session, actor, reminder_id, "complete")
+        if reminder.status == ReminderStatus.CANCELLED:
+            raise InvalidInput("This reminder was cancelled.", "reminder")
+        if reminder.status != ReminderStatus.DONE:
+            _withdraw_queued_nudge(session, reminder)
+            reminder.status = ReminderStatus.DONE
+            reminder.done_at = now
+        session.flush()
+        return _view(session, reminder)
+
+
+def cancel_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, now: datetime) -> ReminderView:
+    """Cancel a reminder that is not done yet."""
+    with uow.transaction() as session:
+        reminder = _own_reminder(session, actor, reminder_id, "cancel")
+        if reminder.status == ReminderStatus.DONE:
+            raise InvalidInput("This reminder is already done.", "reminder")
+        _withdraw_queued_nudge(session, reminder)
+        reminder.status = ReminderStatus.CANCELLED
+        reminder.done_at = now
+        session.flush()
+        return _view(session, reminder)
+
+
+def get_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int) -> ReminderView:
+    """One reminder the actor may see."""
+    with uow.read() as session:
+        return _view(session, _own_reminder(session, actor, reminder_id, "see"))
+
+
+def list_reminders(
+    uow: UnitOfWork,
+    actor: Actor,
+    status: str | tuple[str, ...] = ("pending", "snoozed", "sent"),
+    due_before: datetime | None = None,
+    limit: int = 100,
+) -> list[ReminderView]:
+    """The actor's own reminders, soonest first (open ones unless `status` says otherwise)."""
+    statuses = (status,) if isinstance(status, str) else status
+    try:
+        wanted = [ReminderStatus(s) for s in statuses]
+    except ValueError as exc:
+        known = ", ".join(s.value for s in ReminderStatus)
+        raise InvalidInput(f"Unknown reminder status in {statuses}: use {known}.", "status") from exc
+    with uow.read() as session:
+        query = (
+            select(Reminder)
+            .where(
+                Reminder.workspace_id == actor.workspace_id,
+                Reminder.user_id == actor.user_id,
+                Reminder.status.in_(wanted),
+            )
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit)
+        )
+        if due_before is not None:
+            query = query.where(Reminder.due_at < due_before)
+        return [_view(session, r) for r in session.scalars(query)]
+
+
+def due_reminders(session: Session, now: datetime, limit: int = 1000) -> list[Reminder]:
+    """Live reminders due by `now`, oldest first: one range scan of the partial due index."""
+    return list(
+        session.scalars(
+            select(Reminder)
+            # Literal statuses (not bound parameters) let PostgreSQL match the partial index.
+            .where(text("reminders.status IN ('pending', 'snoozed')"), Reminder.due_at <= now)
+            .order_by(Reminder.due_at)
+            .limit(limit)
+        )
+    )
+
+
+def has_future_reminder_clause(now: datetime) -> Exists:
+    """SQL: the deal has a live reminder due after `now` (a scheduled next step)."""
+    return exists().where(
+        Reminder.deal_id == Deal.id, Reminder.status.in_(LIVE), Reminder.due_at > now
+    )

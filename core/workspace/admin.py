@@ -1,0 +1,263 @@
+"""Workspace administration: teams, roles, imported owners, and who sees which pipeline.
+
+Admins do everything here; a manager may add people to, and set the channel of, a team they
+manage (SPEC section 7). Settings and stages are in core/workspace/setup.py. Every function
+takes `now` and checks permission before it changes anything; a refusal says why and
+changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core.db import UnitOfWork
+from core.errors import InvalidInput, NotAllowed, NotFound
+from core.tables import Activity, Deal, DealChange, Lead, Quota, Reminder, Role, Team, User, Workspace
+from core.workspace.users import Actor, ensure_user, require_admin, require_manager_of
+
+MAX_TEAM_NAME = 100
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """A team: its manager, channel and members."""
+
+    id: int
+    name: str
+    manager_slack_id: str | None
+    manager_name: str | None
+    channel_id: str | None
+    member_slack_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose pipeline to show: some owners, a team, or the whole workspace (both None)."""
+
+    label: str
+    owner_ids: list[int] | None = None
+    team_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What linking an imported owner moved, by kind."""
+
+    user_slack_id: str
+    import_name: str
+    deals: int
+    activities: int
+    reminders: int
+    leads: int
+
+
+# -- people and teams -----------------------------------------------------------------------
+
+
+def _member(session: Session, workspace_id: int, slack_id: str, now: datetime) -> User:
+    ws = session.get_one(Workspace, workspace_id)
+    return ensure_user(session, ws, slack_id, now)
+
+
+def member_id(uow: UnitOfWork, actor: Actor, slack_id: str, now: datetime) -> int:
+    """The user id of a Slack user named in a command (created on this first mention)."""
+    with uow.transaction() as session:
+        return _member(session, actor.workspace_id, slack_id, now).id
+
+
+def team_named(session: Session, workspace_id: int, name: str) -> Team:
+    """The team of that name (any case); NotFound listing the teams there are."""
+    team = session.scalar(
+        select(Team).where(Team.workspace_id == workspace_id, func.lower(Team.name) == name.strip().lower())
+    )
+    if team is None:
+        names = ", ".join(session.scalars(select(Team.name).where(Team.workspace_id == workspace_id))) or "none yet"
+        raise NotFound(f'There is no team "{name}". Teams: {names}.', field="team")
+    return team
+
+
+def _team_view(session: Session, team: Team) -> TeamView:
+    members = tuple(
+        s for s in session.scalars(select(User.slack_id).where(User.team_id == team.id).order_by(User.name)) if s
+    )
+    manager = session.get(User, team.manager_id) if team.manager_id else None
+    return TeamView(team.id, team.name, manager.slack_id if manager else None, manager.name if manager else None,
+                    team.channel_id, members)
+
+
+def create_team(uow: UnitOfWork, actor: Actor, name: str, manager_slack_id: str, *, now: datetime) -> TeamView:
+    """A new team with its manager (who becomes a manager, and a member of it)."""
+    require_admin(actor, "create teams")
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("Name the team, e.g. `/salesbot team create East @mia`.", field="team")
+    if len(name) > MAX_TEAM_NAME:
+        raise InvalidInput(f"Team names go up to {MAX_TEAM_NAME} characters.", field="team")
+    with uow.transaction() as session:
+        exists = session.scalar(
+            select(Team.id).where(Team.workspace_id == actor.workspace_id, func.lower(Team.name) == name.lower())
+        )
+        if exists is not None:
+            raise InvalidInput(f'There is already a team "{name}".', field="team")
+        manager = _member(session, actor.workspace_id, manager_slack_id, now)
+        team = Team(workspace_id=actor.workspace_id, name=name, manager_id=manager.id, created_at=now)
+        session.add(team)
+        session.flush()
+        if manager.role == Role.REP:
+            manager.role = Role.MANAGER
+        manager.team_id = team.id
+        session.flush()
+        return _team_view(session, team)
+
+
+def add_to_team(uow: UnitOfWork, actor: Actor, name: str, slack_ids: list[str], *, now: datetime) -> TeamView:
+    """Move people into a team (admins; the team's manager for their own team)."""
+    if not slack_ids:
+        raise InvalidInput("Who? Mention them: `/salesbot team add East @ana @bob`.", field="users")
+    with uow.transaction() as session:
+        team = team_named(session, actor.workspace_id, name)
+        require_manager_of(actor, team, f"add people to {team.name}")
+        for slack_id in slack_ids:
+            user = _member(session, actor.workspace_id, slack_id, now)
+            if user.team_id not in (None, team.id) and not actor.is_admin:
+                raise NotAllowed(f"<@{slack_id}> is in another team; only an admin can move them.")
+            user.team_id = team.id
+        session.flush()
+        return _team_view(session, team)
+
+
+def set_team_channel(uow: UnitOfWork, actor: Actor, name: str, channel_id: str, *, now: datetime) -> TeamView:
+    """The channel for a team's digest and hot-lead alerts."""
+    if not channel_id:
+        raise InvalidInput("Which channel? `/salesbot team channel East #sales-east`.", field="channel")
+    with uow.transaction() as session:
+        team = team_named(session, actor.workspace_id, name)
+        require_manager_of(actor, team, f"set the channel of {team.name}")
+        team.channel_id = channel_id
+        session.flush()
+        return _team_view(session, team)
+
+
+def set_role(uow: UnitOfWork, actor: Actor, slack_id: str, role: str, *, now: datetime) -> Role:
+    """Make someone a rep, manager or admin (admins only; an admin cannot demote themself)."""
+    require_admin(actor, "change roles")
+    try:
+        new_role = Role((role or "").strip().lower())
+    except ValueError:
+        raise InvalidInput(f'"{role}" is not a role; use rep, manager or admin.', field="role") from None
+    with uow.transaction() as session:
+        user = _member(session, actor.workspace_id, slack_id, now)
+        if user.id == actor.user_id and new_role != Role.ADMIN:
+            raise NotAllowed("You can't take away your own admin role; ask another admin.")
+        user.role = new_role
+        session.flush()
+        return new_role
+
+
+def link_import_owner(uow: UnitOfWork, actor: Actor, import_name: str, slack_id: str, *, now: datetime) -> LinkResult:
+    """Tie an owner known only by name (from an import) to a Slack user, merging the two.
+
+    Deals, activities, reminders, leads, history, quotas and managed teams of the imported
+    owner move to the Slack user, who keeps their own role and team (or takes the imported
+    owner's team when they have none). Future imports with that name map to them.
+    """
+    require_admin(actor, "link imported owners")
+    name = (import_name or "").strip()
+    if not name:
+        raise InvalidInput('Give the name as it was imported: `/salesbot link "Anna Smith" @ana`.', field="name")
+    with uow.transaction() as session:
+        target = _member(session, actor.workspace_id, slack_id, now)
+        source = session.scalar(
+            select(User).where(
+                User.workspace_id == actor.workspace_id,
+                func.lower(User.import_name) == name.lower(),
+            )
+        )
+        if source is None:
+            raise NotFound(f'No imported owner is called "{name}". Check the spelling in the import file.',
+                           field="name")
+        if source.id == target.id:
+            raise InvalidInput(f'"{name}" is already linked to <@{slack_id}>.', field="name")
+        if source.slack_id is not None:
+            raise InvalidInput(f'"{name}" is already linked to <@{source.slack_id}>.', field="name")
+        counts = _merge_user(session, source, target)
+        session.flush()
+        return LinkResult(slack_id, name, counts["deals"], counts["activities"], counts["reminders"], counts["leads"])
+
+
+def _merge_user(session: Session, source: User, target: User) -> dict[str, int]:
+    """Move everything `source` owns to `target`, then delete `source`."""
+    counts: dict[str, int] = {}
+
+    def move(model: Any, column: Any, key: str | None = None) -> None:
+        result = session.execute(update(model).where(column == source.id).values({column.key: target.id}))
+        if key:
+            counts[key] = counts.get(key, 0) + int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    move(Deal, Deal.owner_id, "deals")
+    move(Deal, Deal.created_by_id)
+    move(Activity, Activity.user_id, "activities")
+    move(Reminder, Reminder.user_id, "reminders")
+    move(Lead, Lead.owner_id, "leads")
+    move(DealChange, DealChange.changed_by_id)
+    move(Team, Team.manager_id)
+    # A quarter's quota the Slack user already has wins over the imported one.
+    taken = set(session.scalars(select(Quota.period).where(Quota.user_id == target.id)))
+    for quota in session.scalars(select(Quota).where(Quota.user_id == source.id)):
+        if quota.period in taken:
+            session.delete(quota)
+        else:
+            quota.user_id = target.id
+    if target.team_id is None and source.team_id is not None:
+        target.team_id = source.team_id
+    import_name = source.import_name
+    session.flush()
+    session.delete(source)
+    session.flush()
+    target.import_name = import_name
+    if target.name == target.slack_id and source.name:
+        target.name = source.name
+    return counts
+
+
+# -- who sees what ----------------------------------------------------------------------------
+
+
+def pipeline_scope(uow: UnitOfWork, actor: Actor, word: str | None, slack_id: str | None, *,
+                   now: datetime) -> Scope:
+    """The scope of `/pipeline [mine|team|@user]`; anyone may read their own team's pipeline.
+
+    Without a word: a manager sees the teams they manage, a rep their team, an admin without
+    a team the whole workspace, and anyone else their own deals.
+    """
+    word = (word or "").strip().lower()
+    with uow.transaction() as session:
+        if slack_id:
+            user = _member(session, actor.workspace_id, slack_id, now)
+            allowed = (actor.is_admin or user.id == actor.user_id or actor.manages_team(user.team_id)
+                       or (user.team_id is not None and user.team_id == actor.team_id))
+            if not allowed:
+                raise NotAllowed(f"{user.name} is in another team; you can see your own team's pipeline.")
+            return Scope(user.name, owner_ids=[user.id])
+        if word == "mine":
+            return Scope("your deals", owner_ids=[actor.user_id])
+        if word not in ("", "team"):
+            raise InvalidInput(f'"{word}" is not a scope: use mine, team or @someone.', field="scope")
+        team_ids = sorted(actor.managed_team_ids) if actor.managed_team_ids else (
+            [actor.team_id] if actor.team_id is not None else [])
+        if team_ids:
+            team = session.get_one(Team, team_ids[0])
+            if len(team_ids) == 1:
+                return Scope(f"team {team.name}", team_id=team.id)
+            ids = list(session.scalars(select(User.id).where(User.team_id.in_(team_ids))))
+            return Scope("your teams", owner_ids=ids)
+        if actor.is_admin:
+            return Scope("the whole workspace")
+        if word == "team":
+            raise InvalidInput("You're not in a team yet; an admin can add you with `/salesbot team add`.",
+                               field="scope")
+        return Scope("your deals", owner_ids=[actor.user_id])

@@ -1,0 +1,215 @@
+"""Workspace setup: the settings of `/salesbot setup` and the stages of `/salesbot pipeline`.
+
+Admins only. Every value is checked before anything is saved; an error names its field.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from core.db import UnitOfWork
+from core.errors import InvalidInput
+from core.tables import Deal, Stage, Workspace
+from core.workspace.users import Actor, require_admin
+from core.workspace.workspaces import default_pipeline, stages_of
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+LOCALES = ("en", "tr")
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """One stage of the default pipeline."""
+
+    name: str
+    probability: int
+    rotting_days: int
+    is_won: bool
+    is_lost: bool
+    previous: str | None = None  # `Old -> New` in the pipeline modal renames a stage, deals and all
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    """The settings `/salesbot setup` edits."""
+
+    default_currency: str
+    locale: str
+    digest_weekday: int
+    digest_time: str
+    hot_lead_threshold: int
+    quiet_start: str
+    quiet_end: str
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+def workspace_settings(uow: UnitOfWork, actor: Actor) -> WorkspaceSettings:
+    """The workspace's settings as shown in `/salesbot setup`."""
+    with uow.read() as session:
+        ws = session.get_one(Workspace, actor.workspace_id)
+        return WorkspaceSettings(ws.default_currency, ws.locale, ws.digest_weekday, ws.digest_time,
+                                 ws.hot_lead_threshold, ws.quiet_start, ws.quiet_end)
+
+
+def update_workspace_settings(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    now: datetime,
+    default_currency: str,
+    locale: str,
+    digest_weekday: int | str,
+    digest_time: str,
+    hot_lead_threshold: int | str,
+    quiet_start: str,
+    quiet_end: str,
+) -> WorkspaceSettings:
+    """Check every value first (errors name their field), then save them all."""
+    require_admin(actor, "change the workspace settings")
+    currency = (default_currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidInput("A currency is a three-letter code such as USD, EUR or TRY.", field="default_currency")
+    locale = (locale or "").strip().lower()
+    if locale not in LOCALES:
+        raise InvalidInput(f"Locales: {', '.join(LOCALES)}.", field="locale")
+    weekday = _weekday(digest_weekday)
+    for field, value in (("digest_time", digest_time), ("quiet_start", quiet_start), ("quiet_end", quiet_end)):
+        if not _HHMM.fullmatch((value or "").strip()):
+            raise InvalidInput("Give a time as HH:MM, e.g. 09:00.", field=field)
+    try:
+        threshold = int(str(hot_lead_threshold).strip())
+    except ValueError:
+        raise InvalidInput("The hot-lead threshold is a score from 1 to 100.", field="hot_lead_threshold") from None
+    if not 1 <= threshold <= 100:
+        raise InvalidInput("The hot-lead threshold is a score from 1 to 100.", field="hot_lead_threshold")
+    with uow.transaction() as session:
+        ws = session.get_one(Workspace, actor.workspace_id)
+        ws.default_currency, ws.locale, ws.digest_weekday = currency, locale, weekday
+        ws.digest_time, ws.quiet_start, ws.quiet_end = digest_time.strip(), quiet_start.strip(), quiet_end.strip()
+        ws.hot_lead_threshold = threshold
+        session.flush()
+    return workspace_settings(uow, actor)
+
+
+def _weekday(value: int | str) -> int:
+    text = str(value).strip().lower()
+    if text.isdigit() and 0 <= int(text) <= 6:
+        return int(text)
+    matches = [i for i, name in enumerate(WEEKDAYS) if text and name.startswith(text[:3])]
+    if len(matches) != 1:
+        raise InvalidInput("Pick a weekday, Monday to Sunday.", field="digest_weekday")
+    return matches[0]
+
+
+# -- the pipeline's stages ----------------------------------------------------------------------
+
+
+def pipeline_stages(uow: UnitOfWork, actor: Actor) -> list[StageInfo]:
+    """The default pipeline's stages, in order (open ones, then Won and Lost)."""
+    with uow.read() as session:
+        pipeline = default_pipeline(session, actor.workspace_id)
+        return [StageInfo(s.name, s.probability, s.rotting_days, s.is_won, s.is_lost)
+                for s in stages_of(session, pipeline.id)]
+
+
+def open_stage_names(uow: UnitOfWork, actor: Actor) -> list[str]:
+    """The names of the stages a deal can be created in or moved to."""
+    return [s.name for s in pipeline_stages(uow, actor) if not (s.is_won or s.is_lost)]
+
+
+_STAGE_LINE = re.compile(r"\s*(?P<name>[^|,;]+?)\s*[|,;]\s*(?P<prob>\d{1,3})\s*%?\s*(?:[|,;]\s*(?P<days>\d{1,4})"
+                         r"\s*(?:d|days?)?\s*)?")
+
+
+def parse_stage_lines(text: str) -> list[StageInfo]:
+    """`Prospecting, 10%, 14 days` one open stage a line (rotting days default to 14).
+
+    `Qualified -> Discovery, 25%` renames the stage Qualified (its deals stay in it).
+    """
+    stages: list[StageInfo] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        m = _STAGE_LINE.fullmatch(line)
+        if not m:
+            raise InvalidInput(f'Line {number} "{line.strip()[:60]}": write `Name, probability%, rotting days`.',
+                               field="stages")
+        probability, days = int(m["prob"]), int(m["days"] or 14)
+        if not 0 <= probability <= 100:
+            raise InvalidInput(f"Line {number}: a probability is 0 to 100%.", field="stages")
+        if not 1 <= days <= 3650:
+            raise InvalidInput(f"Line {number}: rotting days go from 1 to 3650.", field="stages")
+        name = m["name"].strip()
+        previous = None
+        for arrow in ("->", "→"):
+            if arrow in name:
+                previous, name = (part.strip() for part in name.split(arrow, 1))
+                if not previous or not name:
+                    raise InvalidInput(f"Line {number}: rename as `Old name -> New name, 25%`.", field="stages")
+        if len(name) > 100:
+            raise InvalidInput(f"Line {number}: stage names go up to 100 characters.", field="stages")
+        if name.lower() in ("won", "lost"):
+            raise InvalidInput("Won and Lost are always there; list only the open stages.", field="stages")
+        if any(s.name.lower() == name.lower() for s in stages):
+            raise InvalidInput(f'"{name}" is listed twice.', field="stages")
+        if previous and any((s.previous or s.name).lower() == previous.lower() for s in stages):
+            raise InvalidInput(f'"{previous}" is listed twice.', field="stages")
+        stages.append(StageInfo(name, probability, days, False, False, previous))
+    if not stages:
+        raise InvalidInput("List at least one open stage.", field="stages")
+    if len(stages) > 20:
+        raise InvalidInput("Keep it to 20 open stages or fewer.", field="stages")
+    return stages
+
+
+def update_pipeline_stages(uow: UnitOfWork, actor: Actor, text: str, *, now: datetime) -> list[StageInfo]:
+    """Replace the open stages of the default pipeline (matched by name; Won and Lost stay).
+
+    A stage left out is removed only when no deal is in it; otherwise nothing changes and
+    the error says how many deals to move first. `Old -> New` renames a stage in place.
+    """
+    require_admin(actor, "change the pipeline")
+    wanted = parse_stage_lines(text)
+    with uow.transaction() as session:
+        pipeline = default_pipeline(session, actor.workspace_id)
+        current = stages_of(session, pipeline.id)
+        by_name = {s.name.lower(): s for s in current if not s.is_terminal}
+        for spec in wanted:
+            if spec.previous and spec.previous.lower() not in by_name:
+                raise InvalidInput(f'There is no open stage "{spec.previous}" to rename.', field="stages")
+        keep = {(w.previous or w.name).lower() for w in wanted}
+        for name, stage in by_name.items():
+            if name in keep:
+                continue
+            held = session.scalar(select(func.count(Deal.id)).where(Deal.stage_id == stage.id)) or 0
+            if held:
+                raise InvalidInput(f"{stage.name} still holds {held} deal{'s' if held != 1 else ''}; "
+                                   "move them to another stage first, or keep the stage.", field="stages")
+            session.delete(stage)
+        session.flush()
+        # Positions: open stages in the order given, then Won and Lost. Park them out of the
+        # way first so no two stages ever share a position mid-update.
+        terminal = [s for s in current if s.is_terminal]
+        for offset, stage in enumerate(s for s in current if s.name.lower() in keep or s.is_terminal):
+            stage.position = 1000 + offset
+            if not stage.is_terminal:
+                stage.name = f"~{stage.id}"  # free every name first: renames may swap names
+        session.flush()
+        for position, spec in enumerate(wanted):
+            found = by_name.get((spec.previous or spec.name).lower())
+            stage = found if found is not None else Stage(
+                workspace_id=actor.workspace_id, pipeline_id=pipeline.id, name=spec.name)
+            if found is None:
+                session.add(stage)
+            stage.name, stage.position = spec.name, position
+            stage.probability, stage.rotting_days = spec.probability, spec.rotting_days
+        for offset, stage in enumerate(terminal):
+            stage.position = len(wanted) + offset
+        session.flush()
+    return pipeline_stages(uow, actor)

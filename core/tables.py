@@ -24,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -501,3 +502,19 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExchangeRate(Base):
+    """1 unit of `currency` = `rate` units of the workspace's base currency, from `valid_from` on.
+
+    Dated: a figure converts each deal at the rate in force on its relevant date (SPEC section 9).
+    """
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (UniqueConstraint("workspace_id", "currency", "valid_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    currency: Mapped[str] = mapped_column(String(3))
+    valid_from: Mapped[date] = mapped_column(Date)
+    rate: Mapped[Decimal] = mapped_column(Numeric(20, 10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

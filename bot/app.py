@@ -67,7 +67,11 @@ HOME_REFRESH_DELAY = 0.5
 HOME_REFRESH_MIN_INTERVAL = 3.0
 
 # The bot scopes the code needs; manifest.yml declares exactly these (tests/bot/test_manifest.py).
-BOT_SCOPES = ("commands", "chat:write", "users:read", "files:write")
+# The history scopes and im:write let delivery look for a message before re-sending it.
+BOT_SCOPES = (
+    "commands", "chat:write", "users:read", "files:write", "channels:history", "groups:history", "im:history",
+    "im:write",
+)
 
 
 def utcnow() -> datetime:

@@ -218,7 +218,7 @@ class FakeSlack:
             }
         if method == "oauth.v2.access":
             return {"ok": True, "app_id": "A1", "access_token": "xoxb-installed-T2", "token_type": "bot",
-                    "scope": "commands,chat:write,users:read,files:write", "bot_user_id": "UBOT2",
+                    "scope": "commands,chat:write,users:read,files:write,channels:history,groups:history,im:history,im:write", "bot_user_id": "UBOT2",
                     "team": {"id": "T2", "name": "Second"}, "enterprise": None, "is_enterprise_install": False,
                     "authed_user": {"id": "UINSTALLER"}}
         if method == "apps.connections.open":

@@ -21,7 +21,7 @@ import pytest
 from slack_bolt import Ack, App, BoltContext, Respond
 from sqlalchemy import func, select
 
-from bot.app import LISTENER_MODULES, create_app, make_client, register_listeners, utcnow
+from bot.app import BOT_SCOPES, LISTENER_MODULES, create_app, make_client, register_listeners, utcnow
 from bot.config import Settings
 from bot.context import user_directory
 from bot.server import SalesbotServer
@@ -382,7 +382,7 @@ def test_oauth_install_and_callback(fake_slack: FakeSlack, uow: UnitOfWork, db_u
     found = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', body.decode())
     location = headers.get("location") or html.unescape(found.group(1) if found else "")
     assert location.startswith("https://slack.com/oauth/v2/authorize?")
-    assert "scope=commands,chat:write,users:read,files:write&" in location
+    assert f"scope={','.join(BOT_SCOPES)}&" in location
     state = re.search(r"state=([^&]+)", location).group(1)  # type: ignore[union-attr]
     cookie = headers["set-cookie"].split(";")[0]
     status, _, body = wsgi_call(

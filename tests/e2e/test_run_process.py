@@ -255,3 +255,50 @@ def test_socket_mode_refused_exits_2_with_one_line(fake_slack: FakeSlack, sqlite
     assert len(lines) == 1 and "SLACK_APP_TOKEN" in lines[0] and "socket_mode_not_enabled" in lines[0], result.stderr
     assert result.stderr.strip() == lines[0]  # nothing else: no log noise, no traceback
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_exits_promptly_finishing_acked_work_and_handing_queued_messages_back(
+    launch: Launch, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from core.db import UnitOfWork, make_engine, migrate
+    from core.notify import outbox
+    from core.tables import Deal, OutboxMessage, OutboxStatus
+    from core.workspace.workspaces import get_or_create_workspace
+
+    migrate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    uow = UnitOfWork(engine)
+    with uow.transaction() as s:
+        ws = get_or_create_workspace(s, "T1", datetime.now(UTC)).id
+        for i in range(30):  # one channel, paced at one a second: a 30 s drain if nobody stops it
+            outbox.enqueue(s, ws, f"q{i:02d}", "test", "CSALES", {"text": f"queued {i}"}, datetime.now(UTC))
+    port = free_port()
+    bot = launch(["run"], http_env(fake_slack, sqlite_url, port, SALESBOT_SCHEDULER="on"), port)
+    bot.wait_for_line("salesbot: running")
+    fake_slack.wait_for("chat.postMessage", 1, timeout=30)  # the scheduler's delivery is under way
+    fake_slack.add_user("UANA", "Ana")
+    body = command_body("/deal", "new Acme stop 12k", user_id="UANA", team_id="T1",
+                        response_url=fake_slack.response_url("stop"))
+    status, _, _ = post_command(bot.url, body)
+    assert status == 200
+    started = time.monotonic()
+    bot.proc.terminate()  # right after the ack: the deal is being saved after it
+    code = bot.proc.wait(timeout=15)
+    elapsed = time.monotonic() - started
+    assert code == 0 and elapsed < 10, (code, elapsed, bot.stderr)
+    assert not any("Traceback" in line for line in bot.stderr), bot.stderr
+    assert any("salesbot: stopped" in line for line in bot.stderr)
+    with uow.read() as s:
+        assert [d.title for d in s.query(Deal)] == ["Acme stop"]  # acked work was finished
+        rows = s.query(OutboxMessage).all()
+    assert fake_slack.calls("response_url")
+    sent = sorted(r.key for r in rows if r.status == OutboxStatus.SENT)
+    waiting = [r for r in rows if r.status == OutboxStatus.PENDING]
+    assert 1 <= len(sent) < 30 and len(sent) + len(waiting) == 30
+    posted = [c["metadata"]["event_payload"]["key"] for c in fake_slack.calls("chat.postMessage")
+              if c.get("metadata")]
+    assert sorted(posted) == sent  # each sent once, nothing posted unrecorded
+    assert all(r.held_until is None and r.claimed_by is None for r in waiting)  # handed back, free at once
+    engine.dispose()

@@ -7,9 +7,10 @@ same server at `/response_url/<id>` (`fake.response_url("c1")` builds one; posts
 under the method name "response_url"). Posted messages are kept per conversation (a post to a
 user id lands in the DM `D<id>`, as conversations.open names it) with Slack-like timestamps
 from the real clock, and `conversations.history` answers from them (newest first, `oldest`,
-`limit`/`cursor` paging, `metadata` only with `include_all_metadata`). `fake.fail_next("chat.postMessage", 2, status=429,
-retry_after=1)` makes the next N calls fail. `fake.wait_for(method, count)` blocks (with a
-deadline, no sleeps) until that many calls arrived, for work done after the ack.
+`limit`/`cursor` paging, `metadata` only with `include_all_metadata`).
+`fake.fail_next("chat.postMessage", 2, status=429, retry_after=1)` makes the next N calls
+fail. `fake.wait_for(method, count)` blocks (with a deadline, no sleeps) until that many
+calls arrived, for work done after the ack.
 """
 
 from __future__ import annotations
@@ -218,7 +219,9 @@ class FakeSlack:
             }
         if method == "oauth.v2.access":
             return {"ok": True, "app_id": "A1", "access_token": "xoxb-installed-T2", "token_type": "bot",
-                    "scope": "commands,chat:write,users:read,files:write,channels:history,groups:history,im:history,im:write", "bot_user_id": "UBOT2",
+                    "scope": "commands,chat:write,users:read,files:write,channels:history,groups:history,"
+                             "im:history,im:write",
+                    "bot_user_id": "UBOT2",
                     "team": {"id": "T2", "name": "Second"}, "enterprise": None, "is_enterprise_install": False,
                     "authed_user": {"id": "UINSTALLER"}}
         if method == "apps.connections.open":

@@ -102,7 +102,8 @@ def test_http_mode_end_to_end(launch: Launch, fake_slack: FakeSlack, sqlite_url:
 
 def test_lead_webhook_is_routed(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
     port = free_port()
-    bot = launch(["run"], http_env(fake_slack, sqlite_url, port, SALESBOT_LEAD_WEBHOOK_SECRET="hook"), port)
+    env = http_env(fake_slack, sqlite_url, port, SALESBOT_LEAD_WEBHOOK_SECRET="hook-secret-0123456789")
+    bot = launch(["run"], env, port)
     bot.wait_for_line("salesbot: running")
     status, payload = http("POST", f"{bot.url}/hooks/leads", b'{"name": "Jane"}', {"Content-Type": "application/json"})
     if importlib.util.find_spec("bot.webhooks") is None:
@@ -202,6 +203,29 @@ def run_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"}, ["SLACK_BOT_TOKEN", "xoxb-"]),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong"}, ["SLACK_APP_TOKEN", "xapp-"]),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "salesbot.db"}, ["DATABASE_URL"]),
+        # Every variable of SPEC section 2, wrong (and missing where missing is an error).
+        *[({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", **bad}, names) for bad, names in [
+            ({"DATABASE_URL": "nosuchdb://x"}, ["DATABASE_URL", "sqlite:///", "postgresql+psycopg://"]),
+            ({"DATABASE_URL": "mysql://root:hunter2@db/sales"}, ["DATABASE_URL", "sqlite:///", "postgresql+psycopg://"]),
+            ({"DATABASE_URL": "postgresql://u@127.0.0.1/"}, ["DATABASE_URL", "names no database"]),
+            ({"SLACK_SIGNING_SECRET": "xoxb-pasted-the-token"}, ["SLACK_SIGNING_SECRET", "Basic Information"]),
+            ({"SLACK_CLIENT_ID": "111.222"}, ["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"]),
+            ({"SLACK_CLIENT_SECRET": "c0ffee"}, ["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"]),
+            ({"SLACK_CLIENT_ID": "my-app", "SLACK_CLIENT_SECRET": "c0ffee"}, ["SLACK_CLIENT_ID", "digits.digits"]),
+            ({"SALESBOT_STATE_SECRET": "short"}, ["SALESBOT_STATE_SECRET", "16"]),
+            ({"SLACK_API_URL": "slack.com/api"}, ["SLACK_API_URL", "http"]),
+            ({"SALESBOT_LEAD_WEBHOOK_SECRET": "hook"}, ["SALESBOT_LEAD_WEBHOOK_SECRET", "16"]),
+            ({"SALESBOT_SCHEDULER": "sometimes"}, ["SALESBOT_SCHEDULER", "on or off"]),
+            ({"SALESBOT_LOCALE": "klingon"}, ["SALESBOT_LOCALE", "en and tr"]),
+            ({"SALESBOT_ENCRYPTION_KEY": "not-a-key"}, ["SALESBOT_ENCRYPTION_KEY", "Fernet"]),
+            ({"LOG_LEVEL": "LOUD"}, ["LOG_LEVEL", "DEBUG"]),
+            ({"LOG_FORMAT": "xml"}, ["LOG_FORMAT", "text or json"]),
+            ({"PORT": "0"}, ["PORT", "1-65535"]),
+            ({"PORT": "70000"}, ["PORT", "1-65535"]),
+        ]],
+        ({"SLACK_APP_TOKEN": "xapp-1-A1-t"}, ["SLACK_BOT_TOKEN", "Socket Mode"]),  # app token without a bot token
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-1-A1-t", "SLACK_CLIENT_ID": "111.222",
+          "SLACK_CLIENT_SECRET": "c0ffee"}, ["SLACK_CLIENT_ID", "HTTP mode"]),
     ],
 )
 def test_bad_settings_exit_2_with_one_line(extra: dict[str, str], names: list[str], sqlite_url: str) -> None:
@@ -214,6 +238,15 @@ def test_bad_settings_exit_2_with_one_line(extra: dict[str, str], names: list[st
     assert lines[0].startswith("salesbot: ")
     for name in names:
         assert name in lines[0]
+    assert "hunter2" not in result.stderr  # a password never reaches the log
+
+
+def test_missing_optional_settings_take_their_defaults(tmp_path: Any) -> None:
+    # No DATABASE_URL: sqlite:///salesbot.db in the working directory; nothing else needed to migrate.
+    env = {k: v for k, v in base_env().items() if k != "SALESBOT_SCHEDULER"}
+    done = subprocess.run([SALESBOT, "migrate"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "salesbot.db").exists() and "Database at revision" in done.stdout
 
 
 def test_port_in_use_exits_1_with_one_line(fake_slack: FakeSlack, sqlite_url: str) -> None:

@@ -124,7 +124,7 @@ def serve(settings: Settings) -> int:
         # republished whenever it is opened, so none is lost by skipping its refresh).
         closers: tuple[tuple[str, Callable[[], object]], ...] = (
             ("Socket Mode", lambda: socket_handler.close() if socket_handler is not None else None),
-            ("HTTP server", lambda: server.close() if server is not None else None),
+            ("HTTP server", lambda: _close_http(server) if server is not None else None),
             ("scheduler", lambda: scheduler.shutdown() if scheduler is not None else None),
             ("work after acks", lambda: after_ack_pool(app).shutdown()),  # commands acked just before the stop
             ("App Homes", lambda: _flush_homes(app)),
@@ -156,6 +156,15 @@ def _exit_process(ctx: click.Context, code: int) -> None:
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
     os._exit(code)
+
+
+def _close_http(server: Any) -> None:
+    """Let the requests in hand finish (their acks), cancel those not started (Slack retries
+    them), then close the listening socket: closing it first failed the requests in hand."""
+    dispatcher = getattr(server, "task_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.shutdown(cancel_pending=True, timeout=5)
+    server.close()
 
 
 def _flush_homes(app: Any) -> None:

@@ -417,6 +417,8 @@ class Lead(Base):
     hot_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disqualify_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Set by "Not a fit": when, by whom, and the lead as it was, so Undo can restore it for a minute.
+    disqualify_undo: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -8,7 +8,7 @@ from slack_bolt import App
 from bot.commands import Request, slash_command
 from bot.commands.parsing import Args, Token, looks_like_amount, read_args, split_amount
 from bot.modals.admin_modals import pipeline_view, setup_view
-from bot.views.admin import done, linked, team_saved
+from bot.views.admin import done, linked, team_saved, teams_listed
 from bot.views.help import admin_help
 from core.errors import InvalidInput
 from core.money import Money, parse_amount
@@ -43,10 +43,12 @@ def _one_user(args: Args, usage: str) -> str:
 
 
 def team(req: Request, args: Args) -> None:
-    """`team create|add|channel`."""
+    """`team create|add|channel|list`."""
     action = args.words[0].value.lower() if args.words else ""
     name = " ".join(t.value for t in args.words[1:])
-    if action == "create":
+    if action == "list":
+        req.answer(teams_listed(admin.list_teams(req.uow, req.actor, name or None), is_admin=req.actor.is_admin))
+    elif action == "create":
         usage = "/salesbot team create <name> @manager"
         manager = _one_user(args, usage)
         saved = admin.create_team(req.uow, req.actor, name, manager, now=req.now)
@@ -66,8 +68,8 @@ def team(req: Request, args: Args) -> None:
         saved = admin.set_team_channel(req.uow, req.actor, name, args.channels[0], now=req.now)
         req.answer(team_saved(saved, "posts its digest and hot leads there"))
     else:
-        raise InvalidInput("Use `/salesbot team create <name> @manager`, `/salesbot team add <name> @user…` "
-                           "or `/salesbot team channel <name> #channel`.")
+        raise InvalidInput("Use `/salesbot team list`, `/salesbot team create <name> @manager`, "
+                           "`/salesbot team add <name> @user…` or `/salesbot team channel <name> #channel`.")
 
 
 def role(req: Request, args: Args) -> None:

@@ -155,27 +155,30 @@ def deal_new(req: Request, args: Args) -> None:
 
 
 def deal_list(req: Request, args: Args) -> None:
-    """`/deal list [mine|team|@user] [stage:] [closing:]`."""
-    usage = "/deal list [mine|team|@user] [stage:<stage>] [closing:<period>]"
+    """`/deal list [mine|team|all|@user] [stage:] [closing:]`: the caller's own deals unless a scope says otherwise."""
+    usage = "/deal list [mine|team|all|@user] [stage:<stage>] [closing:<period>]"
     _no_extras(args, usage, users=True, options=("stage", "closing"))
     actor, now = req.actor, req.now
     closing = resolve_option(args, "closing", lambda t: parse_period(t, now, actor.tz, actor.locale))
     words = [t.value.lower() for t in args.words]
     if len(words) + len(args.users) > 1:
-        raise InvalidInput(f"List one scope at a time: mine, team or @someone. Usage: `{usage}`.")
+        raise InvalidInput(f"List one scope at a time: mine, team, all or @someone. Usage: `{usage}`.")
     owner_ids: list[int] | None = None
     team_id: int | None = None
     title = "Open deals"
     if args.users:
         owner_ids = [member_id(req.uow, actor, args.users[0], now)]
-    elif words == ["mine"]:
+    elif words in ([], ["mine"]):
         owner_ids, title = [actor.user_id], "Your open deals"
     elif words == ["team"]:
         if actor.team_id is None:
             raise InvalidInput("You're not in a team yet; an admin can add you with `/salesbot team add`.")
         team_id, title = actor.team_id, "Your team's open deals"
-    elif words:
-        raise InvalidInput(f'"{args.words[0].value}" is not a scope: use mine, team or @someone. Usage: `{usage}`.')
+    elif words == ["all"]:
+        title = "Open deals you can see"  # admins: every deal; others: their own and their teams'
+    else:
+        raise InvalidInput(f'"{args.words[0].value}" is not a scope: use mine, team, all or @someone. '
+                           f"Usage: `{usage}`.")
     stage = args.option("stage")
     if stage:
         title += f" in {stage}"

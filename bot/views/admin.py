@@ -1,8 +1,12 @@
 """Answers of `/salesbot`: what changed, in one line."""
 from __future__ import annotations
 
-from bot.views.common import Message, escape, escape_keep_mentions, message, section
+from collections.abc import Sequence
+
+from bot.views.common import Block, Message, context, divider, escape, escape_keep_mentions, fit, message, section
 from core.workspace.admin import LinkResult, TeamView
+
+MAX_MEMBERS_SHOWN = 50
 
 
 def done(text: str) -> Message:
@@ -10,14 +14,53 @@ def done(text: str) -> Message:
     return message(text, [section(f":white_check_mark: {escape_keep_mentions(text)}")])
 
 
-def team_saved(team: TeamView, what: str) -> Message:
-    """A team with its manager, channel and members."""
-    members = ", ".join(f"<@{m}>" for m in team.member_slack_ids[:50]) or "nobody yet"
-    manager = f"<@{team.manager_slack_id}>" if team.manager_slack_id else "no manager"
+def _members(team: TeamView) -> str:
+    shown = [f"<@{m}>" for m in team.member_slack_ids] + [f"{escape(n)} (imported)" for n in team.imported_members]
+    more = len(shown) - MAX_MEMBERS_SHOWN
+    return (", ".join(shown[:MAX_MEMBERS_SHOWN]) + (f" and {more} more" if more > 0 else "")) or "nobody yet"
+
+
+def _team_lines(team: TeamView) -> str:
+    manager = f"<@{team.manager_slack_id}>" if team.manager_slack_id else (
+        escape(team.manager_name) if team.manager_name else "no manager")
     channel = f"<#{team.channel_id}>" if team.channel_id else "no channel yet"
-    text = f"Team {team.name} {what}."
-    return message(text, [section(f":busts_in_silhouette: *Team {escape(team.name)}* {escape(what)}.\n"
-                                  f"Manager: {manager} · Channel: {channel}\nMembers: {members}")])
+    count = len(team.member_slack_ids) + len(team.imported_members)
+    return f"Manager: {manager} · Channel: {channel}\nMembers ({count}): {_members(team)}"
+
+
+def team_saved(team: TeamView, what: str) -> Message:
+    """A team with its manager, channel and members; who was moved from another team, if anyone."""
+    moves = [f"{m.name} moved from {m.from_team} to {team.name}." for m in team.moved]
+    text = " ".join([f"Team {escape(team.name)} {escape(what)}.", *(escape(m) for m in moves)])
+    blocks = [section(f":busts_in_silhouette: *Team {escape(team.name)}* {escape(what)}.\n{_team_lines(team)}")]
+    if moves:
+        blocks.append(section(":arrow_right: " + "\n".join(
+            f"<@{m.slack_id}> ({escape(m.name)}) moved from *{escape(m.from_team)}* to *{escape(team.name)}*."
+            for m in team.moved)))
+    return message(text, blocks)
+
+
+def teams_listed(teams: Sequence[TeamView], *, is_admin: bool) -> Message:
+    """`/salesbot team list`: each team with its manager, channel and members."""
+    if not teams:
+        how = ("No teams yet. Create one with `/salesbot team create East @manager`, then "
+               "`/salesbot team add East @ana @bob` and `/salesbot team channel East #sales-east`."
+               if is_admin else
+               "You're not in a team yet; an admin can add you with `/salesbot team add <team> @you`.")
+        return message(how.replace("`", ""), [section(f":busts_in_silhouette: {how}")])
+    title = "Teams" if is_admin else "Your team" if len(teams) == 1 else "Your teams"
+    groups: list[list[Block]] = [
+        [section(f"*{escape(team.name)}*\n{_team_lines(team)}", block_id=f"team:{team.id}"), divider()]
+        for team in teams
+    ]
+    blocks: list[Block] = [section(f":busts_in_silhouette: *{title}* ({len(teams)})")]
+    blocks.extend(fit(groups, 48, hint="ask for one with /salesbot team list <name>"))
+    if blocks[-1].get("type") == "divider":
+        blocks.pop()
+    blocks.append(context("`/salesbot team add <team> @user…` moves people; "
+                          "`/salesbot team channel <team> #channel` sets where digests and hot leads go."))
+    summary = ", ".join(escape(t.name) for t in teams[:20]) + (" …" if len(teams) > 20 else "")
+    return message(f"{title} ({len(teams)}): {summary}", blocks)
 
 
 def linked(result: LinkResult) -> Message:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from core import csv_mapping as cm
 from core.db import UnitOfWork
-from core.deals.import_rows import ImportReport, ParsedRow, Progress, RowError, StageResolver
+from core.deals.import_rows import UNKNOWN_STAGE, ImportReport, ParsedRow, Progress, RowError, StageResolver
 from core.deals.import_writer import resolve_owners, write_deals
 from core.errors import InvalidInput, NotFound
 from core.money import to_minor
@@ -118,9 +118,9 @@ def _parse_rows(
         number = offset + 2
         errors_before = len(report.errors)
 
-        def bad(fname: str, value: str, reason: str, number: int = number) -> None:
+        def bad(fname: str, value: str, reason: str, number: int = number, kind: str = "") -> None:
             column = cmap.header_of(fname) if fname in cmap.index else fname
-            report.errors.append(RowError(number, column, value, reason))
+            report.errors.append(RowError(number, column, value, reason, kind))
 
         if len(row) > width:
             report.errors.append(
@@ -142,7 +142,7 @@ def _parse_rows(
             elif create_stages:
                 resolver.new_names.setdefault(stage_name.casefold(), stage_name)
             else:
-                bad("stage", stage_name, f"unknown stage; known stages: {resolver.known}")
+                bad("stage", stage_name, f"unknown stage; known stages: {resolver.known}", kind=UNKNOWN_STAGE)
         status = resolver.status_of(stage_name)
 
         currency = (val.get("currency") or default_currency).upper()

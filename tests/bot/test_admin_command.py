@@ -49,6 +49,42 @@ def test_a_manager_runs_their_own_team_only(app: App, fake_slack: FakeSlack, uow
     assert team_row(uow, "South") is None
 
 
+def test_team_list_shows_managers_members_and_channels(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                       root: Actor, mia: Actor, ana: Actor, bob: Actor) -> None:
+    salesbot(app, fake_slack, "team channel East <#C0EAST|sales-east>")
+    body = command(app, fake_slack, "/salesbot", "team list", "UROOT")  # checked against Block Kit
+    shown = text_of(body)
+    assert "Teams* (2)" in shown
+    east = next(b["text"]["text"] for b in body["blocks"] if b.get("block_id", "").startswith("team:")
+                and "*East*" in b["text"]["text"])
+    assert "Manager: <@UMIA>" in east and "<#C0EAST>" in east and "<@UANA>" in east and "Members (2)" in east
+    assert "*West*" in shown and "no manager" in shown and "no channel yet" in shown and "<@UBOB>" in shown
+    # A manager sees their own team only; a rep theirs.
+    mine = text_of(command(app, fake_slack, "/salesbot", "team list", "UMIA"))
+    assert "*East*" in mine and "West" not in mine and "Your team" in mine
+    assert "*West*" in text_of(command(app, fake_slack, "/salesbot", "team list", "UBOB"))
+    one = text_of(command(app, fake_slack, "/salesbot", "team list west", "UROOT"))
+    assert "*West*" in one and "*East*" not in one
+    assert 'no team "West" that you can see' in salesbot(app, fake_slack, "team list West", user="UMIA")
+
+
+def test_team_list_before_any_team_says_how_to_create_one(app: App, fake_slack: FakeSlack, root: Actor) -> None:
+    shown = salesbot(app, fake_slack, "team list")
+    assert "No teams yet" in shown and "/salesbot team create" in shown
+
+
+def test_team_add_says_who_moved_from_which_team(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor,
+                                                 mia: Actor, bob: Actor) -> None:
+    body = command(app, fake_slack, "/salesbot", "team add East <@UBOB|bob> <@UNEW|new>", "UROOT")
+    assert "Bob moved from West to East." in body["text"]
+    assert "<@UBOB> (Bob) moved from *West* to *East*." in text_of(body)
+    assert "UNEW" not in body["text"]  # came from no team: not a move
+    with uow.read() as s:
+        assert s.scalar(select(Team.name).join(User, User.team_id == Team.id).where(User.slack_id == "UBOB")) == "East"
+    # Adding someone already there moves nobody.
+    assert "moved" not in salesbot(app, fake_slack, "team add East <@UBOB|bob>")
+
+
 @pytest.mark.parametrize("text,expected", [
     ("team create North", "Mention one person"),
     ("team add <@UX1|x>", "Which team?"),
@@ -106,6 +142,42 @@ def test_team_quota(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Acto
     assert quota_rows(uow) == [(None, east.id, "2027-Q1", 30_000_000)]
 
 
+def test_team_list_shows_managers_members_and_channels(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                       root: Actor, mia: Actor, ana: Actor, bob: Actor) -> None:
+    salesbot(app, fake_slack, "team channel East <#C0EAST|sales-east>")
+    body = command(app, fake_slack, "/salesbot", "team list", "UROOT")  # checked against Block Kit
+    shown = text_of(body)
+    assert "Teams* (2)" in shown
+    east = next(b["text"]["text"] for b in body["blocks"] if b.get("block_id", "").startswith("team:")
+                and "*East*" in b["text"]["text"])
+    assert "Manager: <@UMIA>" in east and "<#C0EAST>" in east and "<@UANA>" in east and "Members (2)" in east
+    assert "*West*" in shown and "no manager" in shown and "no channel yet" in shown and "<@UBOB>" in shown
+    # A manager sees their own team only; a rep theirs.
+    mine = text_of(command(app, fake_slack, "/salesbot", "team list", "UMIA"))
+    assert "*East*" in mine and "West" not in mine and "Your team" in mine
+    assert "*West*" in text_of(command(app, fake_slack, "/salesbot", "team list", "UBOB"))
+    one = text_of(command(app, fake_slack, "/salesbot", "team list west", "UROOT"))
+    assert "*West*" in one and "*East*" not in one
+    assert 'no team "West" that you can see' in salesbot(app, fake_slack, "team list West", user="UMIA")
+
+
+def test_team_list_before_any_team_says_how_to_create_one(app: App, fake_slack: FakeSlack, root: Actor) -> None:
+    shown = salesbot(app, fake_slack, "team list")
+    assert "No teams yet" in shown and "/salesbot team create" in shown
+
+
+def test_team_add_says_who_moved_from_which_team(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor,
+                                                 mia: Actor, bob: Actor) -> None:
+    body = command(app, fake_slack, "/salesbot", "team add East <@UBOB|bob> <@UNEW|new>", "UROOT")
+    assert "Bob moved from West to East." in body["text"]
+    assert "<@UBOB> (Bob) moved from *West* to *East*." in text_of(body)
+    assert "UNEW" not in body["text"]  # came from no team: not a move
+    with uow.read() as s:
+        assert s.scalar(select(Team.name).join(User, User.team_id == Team.id).where(User.slack_id == "UBOB")) == "East"
+    # Adding someone already there moves nobody.
+    assert "moved" not in salesbot(app, fake_slack, "team add East <@UBOB|bob>")
+
+
 @pytest.mark.parametrize("text,expected", [
     ("quota team", "Which team?"),
     ("quota team 10k", "Which team?"),
@@ -145,7 +217,8 @@ def test_setup_and_pipeline_open_their_modals_for_admins_only(app: App, fake_sla
 
 def test_help_and_unknown_subcommands(app: App, fake_slack: FakeSlack, root: Actor) -> None:
     text = salesbot(app, fake_slack, "help")
-    for sub in ("setup", "pipeline", "team create", "team add", "team channel", "role", "quota", "link"):
+    for sub in ("setup", "pipeline", "team list", "team create", "team add", "team channel", "role", "quota",
+                "link"):
         assert f"/salesbot {sub}" in text
     assert '"explode" is not a /salesbot command' in salesbot(app, fake_slack, "explode")
     assert "/salesbot setup" in salesbot(app, fake_slack, "")
@@ -164,7 +237,7 @@ def test_any_salesbot_text_answers_or_says_what_is_wrong(fake_slack: FakeSlack, 
     from tests.bot.surfaces import answers_of_run
 
     client = WebClient(token="xoxb-test", base_url=fake_slack.url)
-    pieces = st.sampled_from(["team", "create", "add", "channel", "role", "quota", "link", "setup", "pipeline",
+    pieces = st.sampled_from(["team", "create", "add", "channel", "list", "role", "quota", "link", "setup", "pipeline",
                               "help", "East", '"Anna Smith"', "<@U0X1|x>", "<@UMIA>", "<#C0A1|c>", "admin", "rep",
                               "boss", "12k", "Q3", "-1", "EUR", '"', "stage:x", "ş", " "])
     actors = st.sampled_from([root, mia])

@@ -140,6 +140,25 @@ def test_list_filters_by_stage_closing_and_person(app: App, fake_slack: FakeSlac
     assert "Acme renewal" in text_of(deal(app, fake_slack, "list team"))
 
 
+def test_list_without_a_scope_is_the_callers_own_deals(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                       ana: Actor, mia: Actor, root: Actor, bob: Actor,
+                                                       now: datetime) -> None:
+    deals.create_deal(uow, ana, title="Ana's own", now=now)
+    deals.create_deal(uow, mia, title="Mia's own", now=now)
+    deals.create_deal(uow, bob, title="Bob's own", now=now)
+    mine = deal(app, fake_slack, "list")
+    assert "Your open deals" in text_of(mine)
+    assert "Ana's own" in text_of(mine) and "Mia's own" not in text_of(mine)
+    team = text_of(deal(app, fake_slack, "list team"))
+    assert "Ana's own" in team and "Mia's own" in team and "Bob's own" not in team
+    assert "Mia's own" in text_of(deal(app, fake_slack, "list <@UMIA|mia>"))  # anyone reads their team's
+    # An admin's bare list is their own too (none here); `all` is everything they may see.
+    assert "Ana's own" not in text_of(deal(app, fake_slack, "list", user="UROOT"))
+    everything = text_of(deal(app, fake_slack, "list all", user="UROOT"))
+    assert all(t in everything for t in ("Ana's own", "Mia's own", "Bob's own"))
+    assert "Bob's own" not in text_of(deal(app, fake_slack, "list all"))
+
+
 @pytest.mark.parametrize("text,expected", [
     ("list everyone", "not a scope"),
     ("list mine team", "one scope"),

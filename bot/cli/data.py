@@ -133,11 +133,11 @@ def _group_line(group: ErrorGroup, create_stages_flag: bool) -> str:
 def _show_errors(errors: list[Any], create_stages_flag: bool = False) -> None:
     """Errors many rows share, once each with their row count; then the other rows' errors, row by row."""
     groups, singles = group_errors(errors)
-    console = _stderr()
-    for group in groups:
-        console.print(f"salesbot: {_group_line(group, create_stages_flag)}", markup=False, highlight=False)
+    for group in groups:  # one whole line each, never wrapped
+        click.echo(f"salesbot: {_group_line(group, create_stages_flag)}", err=True)
     if not singles:
         return
+    console = _stderr()
     table = Table(title="Rows with errors", show_lines=False)
     for name, justify in (("row", "right"), ("column", "left"), ("value", "left"), ("reason", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]

@@ -24,10 +24,10 @@ from bot.modals.submissions import actor_of_context, on_field, submit, tell
 from bot.views import leads as views
 from bot.views.common import day, money
 from core.errors import Ambiguous, InvalidInput, NotAllowed
-from core.money import parse_amount
 from core.leads import leads
 from core.leads import training as lead_model
 from core.leads.intake import EMAIL_PATTERN
+from core.money import parse_amount
 from core.tables import Lead
 from core.workspace.admin import member_id
 

@@ -142,42 +142,6 @@ def test_team_quota(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Acto
     assert quota_rows(uow) == [(None, east.id, "2027-Q1", 30_000_000)]
 
 
-def test_team_list_shows_managers_members_and_channels(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
-                                                       root: Actor, mia: Actor, ana: Actor, bob: Actor) -> None:
-    salesbot(app, fake_slack, "team channel East <#C0EAST|sales-east>")
-    body = command(app, fake_slack, "/salesbot", "team list", "UROOT")  # checked against Block Kit
-    shown = text_of(body)
-    assert "Teams* (2)" in shown
-    east = next(b["text"]["text"] for b in body["blocks"] if b.get("block_id", "").startswith("team:")
-                and "*East*" in b["text"]["text"])
-    assert "Manager: <@UMIA>" in east and "<#C0EAST>" in east and "<@UANA>" in east and "Members (2)" in east
-    assert "*West*" in shown and "no manager" in shown and "no channel yet" in shown and "<@UBOB>" in shown
-    # A manager sees their own team only; a rep theirs.
-    mine = text_of(command(app, fake_slack, "/salesbot", "team list", "UMIA"))
-    assert "*East*" in mine and "West" not in mine and "Your team" in mine
-    assert "*West*" in text_of(command(app, fake_slack, "/salesbot", "team list", "UBOB"))
-    one = text_of(command(app, fake_slack, "/salesbot", "team list west", "UROOT"))
-    assert "*West*" in one and "*East*" not in one
-    assert 'no team "West" that you can see' in salesbot(app, fake_slack, "team list West", user="UMIA")
-
-
-def test_team_list_before_any_team_says_how_to_create_one(app: App, fake_slack: FakeSlack, root: Actor) -> None:
-    shown = salesbot(app, fake_slack, "team list")
-    assert "No teams yet" in shown and "/salesbot team create" in shown
-
-
-def test_team_add_says_who_moved_from_which_team(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor,
-                                                 mia: Actor, bob: Actor) -> None:
-    body = command(app, fake_slack, "/salesbot", "team add East <@UBOB|bob> <@UNEW|new>", "UROOT")
-    assert "Bob moved from West to East." in body["text"]
-    assert "<@UBOB> (Bob) moved from *West* to *East*." in text_of(body)
-    assert "UNEW" not in body["text"]  # came from no team: not a move
-    with uow.read() as s:
-        assert s.scalar(select(Team.name).join(User, User.team_id == Team.id).where(User.slack_id == "UBOB")) == "East"
-    # Adding someone already there moves nobody.
-    assert "moved" not in salesbot(app, fake_slack, "team add East <@UBOB|bob>")
-
-
 @pytest.mark.parametrize("text,expected", [
     ("quota team", "Which team?"),
     ("quota team 10k", "Which team?"),

@@ -128,7 +128,8 @@ def test_maven_file_without_create_stages_says_once_per_unknown_stage(db_url: st
     # Two rows of their own make other errors, which are still listed row by row.
     header = lines[0].split(",")
     first = dict(zip(header, lines[1].split(","), strict=True))
-    for opportunity, changes in (("ZZBADDAT", {"close_date": "2017-02-30"}), ("ZZPROSPE", {"deal_stage": "Prospecting"})):
+    odd_rows = (("ZZBADDAT", {"close_date": "2017-02-30"}), ("ZZDORMAN", {"deal_stage": "Dormant"}))
+    for opportunity, changes in odd_rows:
         row = first | changes | {"opportunity_id": opportunity}
         lines.append(",".join(row[h] for h in header))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -136,7 +137,7 @@ def test_maven_file_without_create_stages_says_once_per_unknown_stage(db_url: st
     assert done.returncode == 1, done.stdout
     assert ('stage "Engaging" is not in the pipeline (1,589 rows): add --create-stages to create it, '
             "or add it in /salesbot pipeline") in done.stderr
-    assert 'stage "Prospecting" is not in the pipeline (1 row)' in done.stderr
+    assert 'stage "Dormant" is not in the pipeline (1 row)' in done.stderr
     assert done.stderr.count("Engaging") == 1  # said once, not per row
     assert "Rows with errors" in done.stderr and "2017-02-30" in done.stderr and "not a real date" in done.stderr
     assert "nothing imported: 1,591 bad row(s)" in done.stderr

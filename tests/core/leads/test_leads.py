@@ -258,8 +258,8 @@ def test_convert_takes_amount_close_date_and_owner(uow, ana, mia, bob, now):
     with uow.read() as s:
         assert s.scalar(select(func.count()).select_from(Deal)) == 0
         assert s.scalar(select(Lead.status)) == LeadStatus.ASSIGNED
-    lead, deal = leads.convert_lead(uow, mia, "L-1", now=now, amount=Money(Decimal("5000"), "USD"),
-                                    expected_close=date(2027, 1, 15), title="Acme pilot")
+    _, deal = leads.convert_lead(uow, mia, "L-1", now=now, amount=Money(Decimal("5000"), "USD"),
+                                 expected_close=date(2027, 1, 15), title="Acme pilot")
     assert (deal.title, deal.amount, deal.currency, deal.expected_close, deal.owner_id) == (
         "Acme pilot", Decimal("5000.00"), "USD", date(2027, 1, 15), ana.user_id)
     with pytest.raises(InvalidInput, match=f"already converted to deal {deal.ref}"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.views.common import Block, Message, context, divider, escape, escape_keep_mentions, fit, message, section
-from core.workspace.admin import LinkResult, TeamView
+from core.workspace.admin import LinkResult, TeamMove, TeamView
 
 MAX_MEMBERS_SHOWN = 50
 
@@ -30,12 +30,18 @@ def _team_lines(team: TeamView) -> str:
 
 def team_saved(team: TeamView, what: str) -> Message:
     """A team with its manager, channel and members; who was moved from another team, if anyone."""
-    moves = [f"{m.name} moved from {m.from_team} to {team.name}." for m in team.moved]
-    text = " ".join([f"Team {escape(team.name)} {escape(what)}.", *(escape(m) for m in moves)])
+    def who(move: TeamMove, *, mention: bool) -> str:
+        known = move.name and move.name != move.slack_id
+        if not mention:
+            return escape(move.name) if known else f"<@{move.slack_id}>"
+        return f"<@{move.slack_id}>" + (f" ({escape(move.name)})" if known else "")
+
+    moves = [f"{who(m, mention=False)} moved from {escape(m.from_team)} to {escape(team.name)}." for m in team.moved]
+    text = " ".join([f"Team {escape(team.name)} {escape(what)}.", *moves])
     blocks = [section(f":busts_in_silhouette: *Team {escape(team.name)}* {escape(what)}.\n{_team_lines(team)}")]
     if moves:
         blocks.append(section(":arrow_right: " + "\n".join(
-            f"<@{m.slack_id}> ({escape(m.name)}) moved from *{escape(m.from_team)}* to *{escape(team.name)}*."
+            f"{who(m, mention=True)} moved from *{escape(m.from_team)}* to *{escape(team.name)}*."
             for m in team.moved)))
     return message(text, blocks)
 

@@ -257,3 +257,35 @@ def test_new_finds_the_company_from_the_email_domain(app, fake_slack, uow, ana):
     with uow.read() as s:
         rows = s.execute(select(Lead.name, Lead.company).order_by(Lead.number)).all()
     assert [tuple(r) for r in rows] == [("Jane Doe", "Acme Inc"), ("Kim Lee", None)]
+
+
+def test_no_word_with_an_at_sign_ends_up_in_a_name(fake_slack, uow, ana, now):
+    """Property: `/lead new` either saves a lead whose name and company hold no unquoted `@` word, or says
+    what is wrong and saves nothing."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from slack_sdk import WebClient
+
+    from bot.commands import Request
+    from bot.commands.lead import run
+    from tests.bot.surfaces import answers_of_run
+
+    client = WebClient(token="xoxb-test", base_url=fake_slack.url)
+    words = st.sampled_from(["Zed", "Acme", "Inc", "zed@acme.io", "zed@@x", "@x", "a@b", "x@y.z", "zed@acme.io@",
+                             "<mailto:k@b.io|k@b.io>", "@", ",", "source:web", "ş"])
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(words, min_size=1, max_size=6).map(" ".join))
+    def check(text: str) -> None:
+        before = lead_rows(uow)
+        req = Request(uow=uow, actor=ana, now=now, client=client, respond=lambda **_: None, trigger_id="1.2.3",
+                      channel_id="C1")
+        if answers_of_run(run, req, "new " + text) is None:  # a UserError, which said what is wrong
+            assert lead_rows(uow) == before
+            return
+        with uow.read() as s:
+            row = s.scalars(select(Lead).order_by(Lead.updated_at.desc(), Lead.id.desc())).first()
+        assert row is not None
+        assert "@" not in row.name and "@" not in (row.company or "")
+
+    check()

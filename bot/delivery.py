@@ -379,8 +379,10 @@ class Deliverer:
 
     def _post(self, item: outbox.OutboxItem) -> None:
         client = self._client(item.workspace_id)
-        with self.uow.read() as session:  # lead cards show the lead as it is now, not as it was queued
-            payload = alerts.current_payload(session, item.workspace_id, item.payload)
+        payload = item.payload
+        if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
+            with self.uow.read() as session:
+                payload = alerts.current_payload(session, item.workspace_id, payload)
         message = render(payload)
         files = message.pop("files", None) or []
         update = message.pop("update", None)

@@ -159,9 +159,16 @@ def on_undo_not_a_fit(ack: Ack, body: dict[str, Any], client: WebClient, respond
     ack()
     with answering(respond, "lead Undo button"):
         req = request_from(context, client, respond, body)
-        lead = leads.undo_disqualify(req.uow, req.actor, _lead_id(body), now=req.now)
+        lead_id = _lead_id(body)
         channel, ts = _where(body)
         original = (body.get("message") or {}).get("blocks") or []
+        try:
+            lead = leads.undo_disqualify(req.uow, req.actor, lead_id, now=req.now)
+        except leads.TooLateToUndo:
+            if channel and ts and original:  # the card stops offering what can no longer be done
+                text = (body.get("message") or {}).get("text") or "Lead"
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=views.without_undo(original, lead_id))
+            raise
         if channel and ts and original:
             line = _acted_line(req.actor, f":leftwards_arrow_with_hook: undid Not a fit on {lead.ref}", req.now)
             text = (body.get("message") or {}).get("text") or f"Lead {lead.ref}"

@@ -306,6 +306,11 @@ def undoable_card(original: Sequence[Block], lead_id: int, line: str) -> list[Bl
     return blocks[:50]
 
 
+def without_undo(original: Sequence[Block], lead_id: int) -> list[Block]:
+    """The card once Undo is too late: as it was, without the Undo button."""
+    return [b for b in original if str(b.get("block_id") or "") != f"lead_undo:{lead_id}"][:50]
+
+
 def restored_card(original: Sequence[Block], lead: LeadView, line: str) -> list[Block]:
     """The alert after Undo: its buttons back while the lead is unowned, and who undid it.
 

@@ -256,6 +256,10 @@ def assign_lead(uow: UnitOfWork, actor: Actor, ref: str, user_id: int, *, now: d
 UNDO_WINDOW = timedelta(minutes=1)
 
 
+class TooLateToUndo(InvalidInput):
+    """An Undo pressed after UNDO_WINDOW: the lead stays as it is."""
+
+
 def _check_disqualify(session: Session, actor: Actor, lead: Lead) -> None:
     # An unowned lead may be turned down by anyone in its team (the alert's "Not a fit").
     in_team = lead.owner_id is None and (actor.team_id == lead.team_id or actor.manages_team(lead.team_id))
@@ -325,8 +329,8 @@ def undo_disqualify(uow: UnitOfWork, actor: Actor, lead_id: int, *, now: datetim
             raise NotAllowed(f"Only {who.name if who else 'the person who marked it'} can undo this; "
                              f"{lead.ref} stays disqualified.")
         if now - datetime.fromisoformat(undo["at"]) > UNDO_WINDOW:
-            raise InvalidInput(f"Too late to undo: {lead.ref} was marked not a fit more than a minute ago, "
-                               "so it stays disqualified.")
+            raise TooLateToUndo(f"Too late to undo: {lead.ref} was marked not a fit more than a minute ago, "
+                                "so it stays disqualified.")
         lead.status = LeadStatus(undo["status"])
         lead.owner_id = undo.get("owner_id")
         lead.claimed_at = datetime.fromisoformat(undo["claimed_at"]) if undo.get("claimed_at") else None

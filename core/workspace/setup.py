@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
+from core.money import check_currency
 from core.tables import Deal, Stage, Workspace
 from core.workspace.users import Actor, require_admin
 from core.workspace.workspaces import default_pipeline, stages_of
@@ -72,9 +73,7 @@ def update_workspace_settings(
 ) -> WorkspaceSettings:
     """Check every value first (errors name their field), then save them all."""
     require_admin(actor, "change the workspace settings")
-    currency = (default_currency or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise InvalidInput("A currency is a three-letter code such as USD, EUR or TRY.", field="default_currency")
+    currency = check_currency(default_currency, field="default_currency")
     locale = (locale or "").strip().lower()
     if locale not in LOCALES:
         raise InvalidInput(f"Locales: {', '.join(LOCALES)}.", field="locale")

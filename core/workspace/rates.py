@@ -232,7 +232,7 @@ def read_rates_csv(text: str, base: str) -> list[tuple[int, str, date, Decimal]]
         except InvalidInput as err:
             row_errors.append(RateLine(number, "currency", cell["currency"], err.message))
         try:
-            value = parse_rate(cell["rate"].replace(",", ".") if cell["rate"].count(",") == 1 else cell["rate"])
+            value = parse_rate(cell["rate"])
         except InvalidInput as err:
             row_errors.append(RateLine(number, "rate", cell["rate"], err.message))
         if row_errors:

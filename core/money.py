@@ -112,7 +112,9 @@ def _magnitude_words(locale: Locale) -> tuple[tuple[str, int], ...]:
     Reading Babel's own compact patterns means what format_money(compact=True) shows can
     be typed back: under `tr` that makes `B` (bin) a thousand, not a billion.
     """
-    words: dict[str, int] = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9}
+    words: dict[str, int] = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9,
+                             # the Turkish words mean nothing else in English: read them everywhere
+                             "bin": 10**3, "milyon": 10**6, "milyar": 10**9}
     for loc in (Locale.parse("en"), locale):
         for width in ("long", "short"):
             for forms in loc.compact_decimal_formats.get(width, {}).values():

@@ -242,6 +242,7 @@ _AMOUNT_SHAPE = re.compile(
 )
 _CURRENCY_WORD = re.compile(r"[A-Za-z]{2,3}|[$€£₺¥₹]")
 _MAGNITUDE_WORD = re.compile(_MAGNITUDES, re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]{3}")
 
 
 def looks_like_amount(word: str) -> bool:
@@ -275,6 +276,7 @@ def split_amount(words: list[Token], parse: Callable[[str], T]) -> tuple[T | Non
                 text = " ".join(t.value for t in words[i : i + 1 + extra])
                 return parse(text), words[:i] + words[i + 1 + extra :]
             except InvalidInput:
-                pass
+                if _CODE.fullmatch(words[i + extra].value):
+                    raise  # `12 XYZ`: three capitals after an amount are a currency code, a wrong one
         return parse(token.value), words[:i] + words[i + 1 :]
     return None, words

@@ -247,8 +247,8 @@ def test_setup_refuses_an_unknown_currency_on_its_field(app: App, fake_slack: Fa
     from bot.modals.admin_modals import setup_view
     from core.tables import Workspace
     from core.workspace import setup
-    from tests.bot.test_modals import setup_values
     from tests.bot.surfaces import submit
+    from tests.bot.test_modals import setup_values
 
     view = setup_view(setup.workspace_settings(uow, root))
     ack = submit(app, fake_slack, "salesbot_setup", setup_values(currency="XYZ"), user="UROOT", blocks=view["blocks"])

@@ -238,7 +238,7 @@ def longest_prefix(words: Sequence[str], parse: Callable[[str], T], max_words: i
 _MAGNITUDES = r"k|m|mn|mm|b|bn|bin|milyon|milyar|mn|mr|mio|mrd|thousand|million|billion|trillion"
 _AMOUNT_SHAPE = re.compile(
     rf"[-+−]?(?:[$€£₺¥₹]|[A-Za-z]{{3}})?[-+−]?[.,]?\d[\d.,'’\u00a0]*(?:{_MAGNITUDES})?"
-    r"(?:[$€£₺¥₹]|[A-Za-z]{2,3})?", re.IGNORECASE,
+    r"(?:[$€£₺¥₹]|[A-Za-z]{3}|tl)?", re.IGNORECASE,  # `3rd` or `2nd` stay words of a title
 )
 _CURRENCY_WORD = re.compile(r"[A-Za-z]{2,3}|[$€£₺¥₹]")
 _MAGNITUDE_WORD = re.compile(_MAGNITUDES, re.IGNORECASE)

@@ -175,3 +175,17 @@ def test_the_base_currency_is_an_iso_code_too(uow: UnitOfWork, root: Actor, now:
                                       digest_time="09:00", hot_lead_threshold=70, quiet_start="20:00",
                                       quiet_end="08:00")
     assert saved.default_currency == "TRY"
+
+
+def test_a_new_base_currency_drops_the_rates_into_the_old_one(uow: UnitOfWork, root: Actor, now: datetime) -> None:
+    from core.workspace.setup import update_workspace_settings
+
+    set_rate(uow, root, "EUR", "1.08", now=now)
+    set_rate(uow, root, "TRY", "0.029", now=now)
+    same = dict(locale="en", digest_weekday=0, digest_time="09:00", hot_lead_threshold=70, quiet_start="20:00",
+                quiet_end="08:00")
+    assert update_workspace_settings(uow, root, now=now, default_currency="usd", **same).rates_removed == 0
+    assert len(_rows(uow)) == 2
+    saved = update_workspace_settings(uow, root, now=now, default_currency="TRY", **same)
+    assert (saved.default_currency, saved.rates_removed) == ("TRY", 2)
+    assert _rows(uow) == []

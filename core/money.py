@@ -34,7 +34,6 @@ from babel.numbers import (
     get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
-    get_territory_currencies,
     list_currencies,
 )
 
@@ -150,11 +149,8 @@ def iso_currencies() -> frozenset[str]:
     sells in; "in use" is CLDR's own (no `to` date), so no clock is read.
     """
     known = set(list_currencies())
-    current: set[str] = set()
-    for territory in get_global("territory_currencies"):
-        for item in get_territory_currencies(territory, include_details=True, tender=True):
-            if isinstance(item, dict) and item.get("to") is None:
-                current.add(str(item["currency"]))
+    current = {str(code) for spans in get_global("territory_currencies").values()
+               for code, _start, end, tender in spans if tender and end is None}
     return frozenset(current & known)
 
 

@@ -226,8 +226,13 @@ def list_reminders(
     status: str | tuple[str, ...] = ("pending", "snoozed", "sent"),
     due_before: datetime | None = None,
     limit: int = 100,
+    closed_deals: bool = False,
 ) -> list[ReminderView]:
-    """The actor's own reminders, soonest first (open ones unless `status` says otherwise)."""
+    """The actor's own reminders, soonest first (open ones unless `status` says otherwise).
+
+    Reminders of won or lost deals are on hold (they come back on reopen) and are left out
+    unless `closed_deals`.
+    """
     statuses = (status,) if isinstance(status, str) else status
     try:
         wanted = [ReminderStatus(s) for s in statuses]
@@ -247,6 +252,9 @@ def list_reminders(
         )
         if due_before is not None:
             query = query.where(Reminder.due_at < due_before)
+        if not closed_deals:
+            query = query.where(or_(Reminder.deal_id.is_(None),
+                                    Reminder.deal_id.in_(select(Deal.id).where(Deal.status == DealStatus.OPEN))))
         return [_view(session, r) for r in session.scalars(query)]
 
 

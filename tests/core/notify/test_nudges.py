@@ -288,3 +288,18 @@ def test_a_reminder_in_quiet_hours_says_when_it_will_arrive(uow: UnitOfWork, now
     assert r.arrives_at == datetime.fromisoformat("2026-11-24T06:00:00+00:00")  # 09:00 Istanbul
     early = datetime.fromisoformat("2026-11-23T15:00:00+00:00")  # 18:00: not moved
     assert reminders.set_reminder(uow, ist, due_at=early, text="call", now=now).arrives_at == early
+
+
+def test_a_closed_deals_reminders_leave_the_follow_up_list_until_it_reopens(
+    uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    from core.deals.deals import close_deal_won, reopen_deal
+
+    deal = create_deal(uow, ana, title="Acme", now=now)
+    r = reminders.set_reminder(uow, ana, deal_ref=deal.ref, due_at=now + timedelta(hours=1), text="x", now=now)
+    free = reminders.set_reminder(uow, ana, due_at=now + timedelta(hours=2), text="call mum", now=now)
+    close_deal_won(uow, ana, deal.ref, now=now)
+    assert [x.id for x in reminders.list_reminders(uow, ana)] == [free.id]
+    assert [x.id for x in reminders.list_reminders(uow, ana, closed_deals=True)] == [r.id, free.id]
+    reopen_deal(uow, ana, deal.ref, now=now)
+    assert [x.id for x in reminders.list_reminders(uow, ana)] == [r.id, free.id]

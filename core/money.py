@@ -68,7 +68,8 @@ _SPACES = "\u00a0\u202f\u2009\u2007\t\n\r"
 _APOSTROPHES = "'’"
 _SOFT = ".,"  # marks that may be decimal or thousands marks
 _HARD = " '"  # marks that are only ever thousands marks (after folding)
-_NUMBER = re.compile(r"[.,]?\d(?:[\d.,']|(?<=\d) (?=\d))*")
+# a leading mark (`.5m`) never belongs to a symbol that ends in a dot (`Cg.` of XCG)
+_NUMBER = re.compile(r"(?:(?<![^\W\d_])[.,])?\d(?:[\d.,']|(?<=\d) (?=\d))*")
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,8 @@ def _symbols(locale: Locale) -> dict[str, str]:
     for loc in (Locale.parse("en"), locale, *(Locale.parse(n) for n in _OTHER_SYMBOL_LOCALES)):
         for code, symbol in loc.currency_symbols.items():
             if symbol != code and len(code) == 3 and code in iso_currencies():
-                table.setdefault(symbol.casefold(), code)
+                folded = "".join(" " if c in _SPACES else c for c in symbol).casefold()  # `F CFA`
+                table.setdefault(folded, code)
     table.update(_COMMON_SYMBOLS)
     return table
 

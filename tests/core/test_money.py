@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import InvalidInput
-from core.money import Money, format_money, from_minor, parse_amount, to_minor
+from core.money import Money, format_money, from_minor, iso_currencies, parse_amount, to_minor
 
 GOOD = [
     # text, locale, default currency, amount, currency
@@ -72,6 +72,8 @@ GOOD = [
     ("2 milyar", "tr", "TRY", "2000000000", "TRY"),
     ("₺1,5 Mn", "tr", "TRY", "1500000", "TRY"),
     ("12000 EUR", "tr", "TRY", "12000", "EUR"),
+    ("Cg.1,000.00", "en", "USD", "1000", "XCG"),  # a symbol ending in a dot keeps it
+    ("F\u202fCFA1,000", "en", "USD", "1000", "XOF"),  # a symbol with a space in it
     ("12,5", "tr", "TRY", "12.5", "TRY"),
     ("£5", "en", "USD", "5", "GBP"),
     ("¥500", "en", "USD", "500", "JPY"),
@@ -239,8 +241,7 @@ CURRENCIES = ["USD", "EUR", "TRY", "GBP", "JPY", "KRW", "CHF", "INR", "CAD", "AU
 def _stored(currency: str, minor: int) -> Decimal:
     """An amount as the product stores it: hundredths, whole units for zero-decimal currencies."""
     amount = from_minor(minor)
-    return amount.quantize(Decimal(1)) if format_money(Decimal(1), currency).count("1") and \
-        _places(currency) == 0 else amount
+    return amount.quantize(Decimal(1)) if _places(currency) == 0 else amount
 
 
 def _places(currency: str) -> int:
@@ -283,8 +284,8 @@ def test_compact_amounts_read_back_as_shown(minor: int, currency: str, locale: s
     assert abs(parsed.amount - amount) <= max(amount * Decimal("0.05"), Decimal("0.01")), shown
 
 
-@settings(max_examples=800, deadline=None)
-@given(minor=CENTS, currency=st.sampled_from(CURRENCIES), writer=st.sampled_from(WRITERS),
+@settings(max_examples=1500, deadline=None)
+@given(minor=CENTS, currency=st.sampled_from(sorted(iso_currencies())), writer=st.sampled_from(WRITERS),
        reader=st.sampled_from(["en", "tr", "en_US", "en_GB", "en-US"]), default=st.sampled_from(["USD", "TRY"]))
 def test_an_amount_written_anywhere_is_never_misread(
     minor: int, currency: str, writer: str, reader: str, default: str

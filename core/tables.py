@@ -362,6 +362,11 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    @staticmethod
+    def nudge_key(reminder_id: int, due_at: datetime) -> str:
+        """The outbox key of the nudge for one due time of one reminder (the PG sweep builds the same)."""
+        return f"nudge:r{reminder_id}:{due_at.strftime('%Y%m%dT%H%M')}"
+
 
 class Quota(Base):
     """A quota for a rep (user_id) or a team (team_id) for one quarter, e.g. period '2026-Q4'."""

@@ -262,6 +262,14 @@ def deal_lost(req: Request, args: Args) -> None:
     _after_change(req, deal)
 
 
+def deal_reopen(req: Request, args: Args) -> None:
+    """`/deal reopen <ref>`: a won or lost deal is open again, in the stage it was closed from."""
+    _no_extras(args, "/deal reopen <ref>")
+    deal = deals.reopen_deal(req.uow, req.actor, _whole_ref(args, "/deal reopen D-42"), now=req.now)
+    req.answer(views.deal_changed(deal, req.actor, f"reopened in {deal.stage}"))
+    _after_change(req, deal)
+
+
 def deal_note(req: Request, args: Args) -> None:
     """`/deal note <ref> <text>`."""
     usage = "/deal note <ref> <text>"
@@ -312,7 +320,8 @@ def deal_remind(req: Request, args: Args) -> None:
     except ImportError:  # the reminders service ships separately
         raise InvalidInput("Reminders are not available yet in this version.") from None
     reminder = set_reminder(req.uow, actor, deal_ref=ref, due_at=due_at, text=text, now=now)
-    req.answer(views.reminder_set(reminder.deal_ref, reminder.due_at, reminder.text, actor))
+    req.answer(views.reminder_set(reminder.deal_ref, reminder.due_at, reminder.text, actor,
+                                  reminder.arrives_at, now))
     _after_change(req)
 
 
@@ -329,6 +338,7 @@ SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
     "stage": deal_stage,
     "won": deal_won,
     "lost": deal_lost,
+    "reopen": deal_reopen,
     "note": deal_note,
     "log": deal_log,
     "remind": deal_remind,

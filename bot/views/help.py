@@ -14,6 +14,7 @@ DEAL_HELP: tuple[tuple[str, str], ...] = (
     ("/deal stage D-42 negotiation", "move a deal to another stage"),
     ("/deal won D-42", "close as won (announced in the channel)"),
     ("/deal lost D-42 went with a competitor", "close as lost; without a reason a form asks for one"),
+    ("/deal reopen D-42", "reopen a won or lost deal (into the stage it was closed from)"),
     ("/deal note Acme renewal budget approved", "add a note (the deal's id or title words need no quotes)"),
     ("/deal log D-42 call talked to the CFO", "log a call, email, meeting, demo or proposal"),
     ("/deal remind D-42 tomorrow 3pm send the proposal", "a follow-up reminder for you"),
@@ -37,6 +38,7 @@ ADMIN_HELP: tuple[tuple[str, str], ...] = (
     ("/salesbot quota @ana 120k Q1", "a rep's quota for a quarter (this quarter by default)"),
     ('/salesbot quota team "East" 250k Q1', "a team's quota for a quarter"),
     ('/salesbot link "Anna Smith" @ana', "tie an owner from an import to a Slack user"),
+    ("/salesbot rate EUR 1.08", "1 EUR = 1.08 in the base currency from today; `rate` alone lists the rates"),
 )
 
 

@@ -230,3 +230,65 @@ def test_mentions_stay_mentions_and_user_text_is_escaped(app: App, fake_slack: F
     body = command(app, fake_slack, "/salesbot", 'link "&lt;!channel&gt; &amp; co" <@UANA|ana>', "UROOT")
     shown = body["blocks"][0]["text"]["text"]
     assert "&lt;!channel&gt; &amp; co" in shown and "<@UANA>" in shown
+
+
+# -- issue 10: exchange rates -----------------------------------------------------------------------
+
+
+def _rates(uow: UnitOfWork) -> list[tuple[str, str]]:
+    from core.tables import ExchangeRate
+
+    with uow.read() as s:
+        return [(c, str(r.normalize())) for c, r in s.execute(
+            select(ExchangeRate.currency, ExchangeRate.rate).order_by(ExchangeRate.currency))]
+
+
+def test_rate_sets_and_lists_rates(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor) -> None:
+    assert "No exchange rates yet" in salesbot(app, fake_slack, "rate")
+    assert "1 EUR = 1.08 USD from 2026-11-23." in salesbot(app, fake_slack, "rate EUR 1.08")
+    assert "1 TRY = 0.029 USD" in salesbot(app, fake_slack, "rate try 0.029")
+    listed = salesbot(app, fake_slack, "rate")
+    assert "Exchange rates into USD" in listed and "1 EUR = 1.08 USD (from 2026-11-23)" in listed
+    assert "1 TRY = 0.029 USD" in listed
+    assert _rates(uow) == [("EUR", "1.08"), ("TRY", "0.029")]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("rate XYZ 1.08", '"XYZ" is not a currency code'),
+    ("rate EUR 0", "above zero"),
+    ("rate EUR -1", "is not a rate"),
+    ("rate EUR abc", "is not a rate"),
+    ("rate USD 1", "USD is the base currency"),
+    ("rate EUR", "Give a currency and its rate"),
+    ("rate EUR 1.08 extra", "Give a currency and its rate"),
+    ("rate <@UANA|ana> 1", "Usage"),
+])
+def test_bad_rates_say_why_and_save_nothing(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor,
+                                            text: str, expected: str) -> None:
+    assert expected in salesbot(app, fake_slack, text)
+    assert _rates(uow) == []
+
+
+def test_only_admins_set_rates(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, mia: Actor) -> None:
+    for user in ("UANA", "UMIA"):
+        assert "Only admins" in salesbot(app, fake_slack, "rate EUR 1.08", user=user)
+    assert _rates(uow) == []
+
+
+def test_help_lists_rate(app: App, fake_slack: FakeSlack, root: Actor) -> None:
+    assert "/salesbot rate EUR 1.08" in salesbot(app, fake_slack, "help")
+
+
+def test_setup_refuses_an_unknown_currency_on_its_field(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                        root: Actor) -> None:
+    from bot.modals.admin_modals import setup_view
+    from core.tables import Workspace
+    from core.workspace import setup
+    from tests.bot.surfaces import submit
+    from tests.bot.test_modals import setup_values
+
+    view = setup_view(setup.workspace_settings(uow, root))
+    ack = submit(app, fake_slack, "salesbot_setup", setup_values(currency="XYZ"), user="UROOT", blocks=view["blocks"])
+    assert list(ack["errors"]) == ["default_currency"] and "not a currency code" in ack["errors"]["default_currency"]
+    with uow.read() as s:
+        assert s.scalars(select(Workspace)).one().default_currency == "USD"

@@ -205,7 +205,8 @@ def test_missing_file_is_a_clear_error(uow: UnitOfWork, ws_id: int, now: datetim
         ("amount=-500", "amount", "negative"),
         ("stage=Closing", "stage", "unknown stage; known stages: Prospecting, Qualified"),
         ("stage=", "stage", "stage is empty"),
-        ("currency=dollars", "currency", "three letters"),
+        ("currency=dollars", "currency", "ISO 4217"),
+        ("currency=XYZ", "currency", "ISO 4217"),
         ("id=A1", "id", "same id is on row 2"),
     ],
 )

@@ -1,7 +1,7 @@
 """outbox claims on the wall clock: who holds a row, since when, until when
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 22:45:00
 
 `next_attempt_at` stays the time the message is due (business time, what `--at` moves);
@@ -17,8 +17,8 @@ from alembic import op
 
 import core.tables
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -27,7 +27,6 @@ def register(app: App) -> None:
     app.action(views.CLAIM)(on_claim)
     app.action(views.ASSIGN)(on_assign)
     app.action(views.NOT_A_FIT)(on_not_a_fit)
-    views.register_renderers()
 
 
 def _lead_id(body: dict[str, Any]) -> int:

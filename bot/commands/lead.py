@@ -169,6 +169,6 @@ def on_new_lead(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
             raise InvalidInput("A lead needs a name.", field="name")
         lead = leads.create_lead(context["uow"], actor, {k: v for k, v in data.items() if v}, now=context["now"])
         body = views.lead_changed(lead, "added, yours")
-        return lambda: tell(client, actor, view, body)
+        return lambda: tell(context, actor, view, body)
 
     submit(ack, view, "name", work, "new lead modal")

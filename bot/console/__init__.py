@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -41,19 +42,20 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import SlackResponse
 from slack_sdk.web.file_upload_v2_result import FileUploadV2Result
 
-from bot.app import create_app, utcnow
+from bot import jobs
+from bot.app import create_app
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.console.render import Control, Field, Rendered, render_message, render_view
-from bot.optional_modules import optional_module
 from bot.slack_users import SlackProfile, save_profile
 from core.db import UnitOfWork, make_engine
+from core.deals.demo import DEMO_MANAGER, DEMO_NOW, DemoUser, claim_demo_user, demo_users, load_demo_org
+from core.tables import Role
 
 CONSOLE_SECRET = "salesbot-console"
 CONSOLE_TOKEN = "xoxb-console"
 CONSOLE_API_URL = "http://console.invalid/api/"
 CONSOLE_CHANNEL = "C0CONSOLE"
-# The jobs :tick runs when bot.jobs does not list them; delivery always runs last.
-TICK_JOBS = ("nudges", "stale", "digest", "route-leads")
 
 HELP = __doc__.split("Console commands:", 1)[1].split("Exit codes", 1)[0].rstrip() if __doc__ else ""
 
@@ -61,21 +63,53 @@ HELP = __doc__.split("Console commands:", 1)[1].split("Exit codes", 1)[0].rstrip
 @dataclass(frozen=True)
 class ConsoleOptions:
     user_id: str = "U0CONSOLE"
+    # --as as typed (a Slack id, or the name of a person imported by name, e.g. a demo user);
+    # run_console resolves it into user_id. None: the demo manager with --demo, else user_id.
+    who: str | None = None
     team_id: str = "T0CONSOLE"
     tz: str | None = None
     now: datetime | None = None
+    now_note: str | None = None  # how `now` was read, said on the first screen
     demo: bool = False
     name: str | None = None  # None keeps the name the user already has
     admin: bool = False
     width: int = 100
 
 
-def parse_now(text: str) -> datetime:
-    """An ISO 8601 time as aware UTC (a time without zone is taken as UTC)."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+@dataclass(frozen=True)
+class ReadTime:
+    """A `--now` as read: the instant (aware UTC), the zone it was written in, and whether the
+    text named that zone (an offset or a zone name) or UTC was assumed."""
+
+    at: datetime
+    zone: str
+    zone_given: bool
+
+
+def read_now(text: str) -> ReadTime:
+    """`--now`: ISO 8601 with `Z` or an offset (`2017-09-25T13:00+03:00`), or followed by an IANA
+    zone name (`2017-09-25 13:00 Europe/Istanbul`); a time with neither is taken as UTC."""
+    words = text.strip().split()
+    zone: ZoneInfo | None = None
+    if len(words) > 1 and not re.fullmatch(r"[+-]?\d[\d:.+-]*", words[-1]):
+        try:
+            zone = ZoneInfo(words[-1])
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{words[-1]!r} is not a time zone name (e.g. Europe/Istanbul, UTC)") from None
+        words = words[:-1]
+    value = datetime.fromisoformat(" ".join(words).replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is not None and zone is not None:
+        raise ValueError("give an offset or a zone name, not both")
+    if zone is not None:
+        return ReadTime(value.replace(tzinfo=zone).astimezone(UTC), zone.key, True)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        return ReadTime(value.replace(tzinfo=UTC), "UTC", False)
+    return ReadTime(value.astimezone(UTC), value.strftime("UTC%:z") if value.utcoffset() else "UTC", True)
+
+
+def parse_now(text: str) -> datetime:
+    """A `--now` time (see read_now) as aware UTC."""
+    return read_now(text).at
 
 
 _RELATIVE = re.compile(r"^\+(\d+)\s*([mhdw])$")
@@ -294,7 +328,11 @@ class ConsoleSession:
             self.show(where, render_message(body, self.options.width), {**body, "ephemeral": True})
             return None
 
+        def send_to_response_url(url: str, payload: dict[str, Any]) -> None:
+            respond(**payload)
+
         context["respond"] = respond
+        context["send_to_response_url"] = send_to_response_url
         return next()
 
     def _on_error(self, error: Exception) -> None:
@@ -512,11 +550,6 @@ class ConsoleSession:
     # --- scheduled work ------------------------------------------------------------
 
     def run_jobs(self, names: tuple[str, ...], at: datetime) -> None:
-        jobs = optional_module("bot.jobs")
-        if jobs is None:
-            self.out.print("Scheduled jobs are not available in this build (bot.jobs is missing).", markup=False)
-            self.failed = True
-            return
         for name in (*names, "deliver"):
             try:
                 summary = jobs.run_job(name, self.uow, at, self.client)
@@ -536,8 +569,7 @@ class ConsoleSession:
             self.usage(f":tick {' '.join(args)!r}: {exc}")
             return
         self.fixed_now = at
-        jobs = optional_module("bot.jobs")
-        names = tuple(n for n in getattr(jobs, "SCHEDULED", TICK_JOBS) if n != "deliver")
+        names = tuple(n for n in jobs.SCHEDULED if n != "deliver")
         self.run_jobs(names, at)
 
     # --- the loop ------------------------------------------------------------------
@@ -677,22 +709,31 @@ def run_console(settings: Settings, options: ConsoleOptions, stdin: IO[str], out
     engine = make_engine(settings.database_url)
     uow = UnitOfWork(engine)
     try:
-        session = ConsoleSession(settings, options, out, uow)
         if options.demo:
-            demo = optional_module("core.deals.demo")
-            if demo is None:
-                out.print("The demo organisation is not available in this build.", markup=False)
-                return 1
-            report = demo.load_demo_org(uow, options.team_id, session.now())
+            if options.now is None:
+                options = dataclasses.replace(options, now=DEMO_NOW, now_note="a Monday inside the demo data")
+            report = load_demo_org(uow, options.team_id, options.now or utcnow())
             out.print(
-                f"Demo organisation loaded: {getattr(report, 'created', '?')} deals created, "
-                f"{getattr(report, 'unchanged', 0)} unchanged.",
+                f"Demo organisation loaded: {report.created} deals created, {report.unchanged} unchanged.",
                 markup=False,
             )
+        who = options.who if options.who is not None else (DEMO_MANAGER if options.demo else None)
+        person: DemoUser | None = None
+        if who is not None:
+            person = claim_demo_user(uow, options.team_id, who)
+            if person is None and (not who.strip() or any(ch.isspace() for ch in who.strip())):
+                out.print(f"--as {who!r}: nobody of that name here. {_people_hint(uow, options.team_id)}",
+                          style="yellow", markup=False)
+                return 2
+            # Not a person's name: a Slack id, used as it is.
+            options = dataclasses.replace(options, user_id=person.slack_id if person else who.strip())
+        session = ConsoleSession(settings, options, out, uow)
         session.introduce()
+        for line in _intro(uow, options, person):
+            out.print(line, markup=False, highlight=False)
         interactive = stdin.isatty()
         if interactive:
-            with contextlib.suppress(ImportError):
+            with contextlib.suppress(ImportError):  # readline is missing on some platforms (Windows)
                 import readline  # noqa: F401  # line editing and history for input()
             out.print("salesbot console - type /deal help, :help, or :quit", markup=False)
         while True:
@@ -713,6 +754,39 @@ def run_console(settings: Settings, options: ConsoleOptions, stdin: IO[str], out
         return 0
     finally:
         engine.dispose()
+
+
+def _people_hint(uow: UnitOfWork, team_id: str) -> str:
+    people = demo_users(uow, team_id)
+    if not people:
+        return "Give a Slack id (e.g. --as U123), or load the demo with --demo."
+    managers = [p.name for p in people if p.role == Role.MANAGER][:6]
+    reps = [p.name for p in people if p.role != Role.MANAGER][:3]
+    return f"The managers: {', '.join(managers)}; reps, e.g. {', '.join(reps)} (--as \"Name\")."
+
+
+def _intro(uow: UnitOfWork, options: ConsoleOptions, person: DemoUser | None) -> list[str]:
+    """The first screen: who you are, how to be someone else, and the clock."""
+    lines: list[str] = []
+    if person is not None:
+        role = {Role.MANAGER: "manager", Role.ADMIN: "admin"}.get(person.role, "rep")
+        team = f" of team {person.team}" if person.team else ""
+        lines.append(f"You are {person.name} ({role}{team}), Slack id {person.slack_id}.")
+    elif options.demo:
+        lines.append(f"You are {options.user_id}, not one of the demo's people.")
+    if options.demo:
+        others = [p for p in demo_users(uow, options.team_id) if person is None or p.slack_id != person.slack_id]
+        rep = next((p for p in others if p.role != Role.MANAGER), None)
+        manager = next((p for p in others if p.role == Role.MANAGER), None)
+        examples = " or ".join(f'--as "{p.name}" ({"a manager" if p is manager else "a rep"})'
+                               for p in (rep, manager) if p is not None)
+        lines.append(f"Be another demo user with --as and a name or Slack id, e.g. {examples}.")
+    if options.now is not None:
+        note = options.now_note or "UTC"
+        lines.append(f"The clock is fixed at {options.now:%A %Y-%m-%d %H:%M} UTC ({note}; --now to change it).")
+    if options.demo:
+        lines.append("Try /pipeline, /pipeline forecast, /pipeline digest, :home, /deal list team or :help.")
+    return lines
 
 
 def main_stdin() -> int:  # pragma: no cover - convenience for python -m

@@ -25,6 +25,7 @@ from core.db import UnitOfWork
 from core.deals.import_rows import ImportReport, RowError
 from core.errors import InvalidInput, NotFound
 from core.leads import predictive
+from core.leads.hot import is_hot
 from core.leads.intake import ScoringContext, clean_lead, lead_fields
 from core.leads.routing import TeamPicker
 from core.tables import Lead, LeadEvent, LeadStatus, User, Workspace
@@ -286,8 +287,7 @@ def _apply_score(ctx: ScoringContext, lead: Lead, events: list[tuple[str, dateti
     lead.score, lead.score_reasons = result.points, [r.to_json() for r in result.top(10)]
     if ctx.model is not None:
         lead.predicted = round(100 * predictive.predict(ctx.model, predictive.feature_values(fields)).probability)
-    is_open = lead.status in (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.WORKING)
-    hot = is_open and lead.score >= ctx.ws.hot_lead_threshold
+    hot = is_hot(lead.status, lead.score, ctx.ws.hot_lead_threshold)
     if hot != bool(lead.hot):
         lead.hot, lead.hot_since = hot, (now if hot else None)
 

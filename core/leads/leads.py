@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from core.db import UnitOfWork
 from core.deals import deals
 from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
+from core.leads.hot import OPEN_STATUSES
 from core.leads.intake import ScoringContext, clean_lead, rescore, upsert_lead
 from core.leads.points import Reason
-from core.leads.routing import OPEN_STATUSES, notify_assignee
+from core.leads.routing import notify_assignee
 from core.money import Money
 from core.tables import Activity, Deal, DealChange, Lead, LeadEvent, LeadStatus, Team, User, Workspace
 from core.workspace.users import Actor, can_change_owned
@@ -202,6 +203,23 @@ def list_leads(uow: UnitOfWork, actor: Actor, which: str = "open", *, limit: int
         q = q.where(Lead.status.in_(OPEN_STATUSES))
     else:
         raise InvalidInput(f"/lead list takes hot, mine or new, not {which!r}.", field="which")
+    with uow.read() as session:
+        rows = session.scalars(q.order_by(Lead.score.desc(), Lead.number.desc()).limit(limit)).all()
+        return [lead_view(session, lead) for lead in rows]
+
+
+def hot_leads_waiting_for(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[LeadView]:
+    """Hot open leads the actor should act on, best score first: their own and unclaimed ones,
+    of no team, of the actor's team or of a team they manage (admins: every team)."""
+    q = select(Lead).where(
+        Lead.workspace_id == actor.workspace_id,
+        Lead.hot.is_(True),
+        Lead.status.in_(OPEN_STATUSES),
+        or_(Lead.owner_id.is_(None), Lead.owner_id == actor.user_id),
+    )
+    if not actor.is_admin:
+        teams = {*actor.managed_team_ids, *([actor.team_id] if actor.team_id is not None else [])}
+        q = q.where(or_(Lead.team_id.is_(None), Lead.team_id.in_(teams)))
     with uow.read() as session:
         rows = session.scalars(q.order_by(Lead.score.desc(), Lead.number.desc()).limit(limit)).all()
         return [lead_view(session, lead) for lead in rows]

@@ -23,8 +23,6 @@ from bot.modals.submissions import actor_of_context, submit, tell
 from bot.views import leads as views
 from core.errors import Ambiguous, InvalidInput
 from core.leads import leads
-from core.leads import training as lead_model
-from core.tables import Lead
 from core.workspace.admin import member_id
 
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
@@ -107,13 +105,8 @@ def lead_list(req: Request, args: Args) -> None:
 
 def lead_show(req: Request, args: Args) -> None:
     ref = " ".join(t.value for t in args.words) if args.words else _ref(args, "/lead show <ref>")
-    lead = leads.get_lead(req.uow, req.actor, ref)
-    with req.uow.read() as session:
-        row = session.get_one(Lead, lead.id)
-        prediction = lead_model.explain(session, row)
-        status = lead_model.model_status(session, req.actor.workspace_id)
-    note = str(status.get("message") or "")
-    req.answer(views.lead_shown(lead, req.now, req.actor.tz, prediction, note))
+    detail = leads.show_lead(req.uow, req.actor, ref)
+    req.answer(views.lead_shown(detail.lead, req.now, req.actor.tz, detail.prediction, detail.model_note))
 
 
 def lead_assign(req: Request, args: Args) -> None:

@@ -184,8 +184,10 @@ def training_rows(source: Source, exclude: Sequence[str] = ()) -> tuple[list[dic
 
 def _owner_id(session: Any, workspace_id: int, owner: str, now: datetime, cache: dict[str, int]) -> int:
     if owner not in cache:
-        user = session.scalar(
-            select(User).where(User.workspace_id == workspace_id, User.slack_id == owner.strip("<@>"))
+        token = cm.owner_id_token(owner)
+        user = (
+            session.scalar(select(User).where(User.workspace_id == workspace_id, User.slack_id == token))
+            if token else None
         )
         cache[owner] = (user or owner_by_name(session, workspace_id, owner, now)).id
     return cache[owner]

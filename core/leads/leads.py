@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.db import UnitOfWork
 from core.deals import deals
 from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
+from core.leads import predictive, training
 from core.leads.hot import OPEN_STATUSES
 from core.leads.intake import ScoringContext, clean_lead, rescore, upsert_lead
 from core.leads.points import Reason
@@ -188,6 +189,24 @@ def get_lead(uow: UnitOfWork, actor: Actor, ref: str) -> LeadView:
     """One lead with its score reasons (anyone in the workspace may read)."""
     with uow.read() as session:
         return lead_view(session, find_lead(session, actor.workspace_id, ref))
+
+
+@dataclass(frozen=True)
+class LeadDetail:
+    """What /lead show shows: the lead, its win probability (None without a trained model),
+    and what the model says about itself (empty when it is ready)."""
+
+    lead: LeadView
+    prediction: predictive.Prediction | None
+    model_note: str
+
+
+def show_lead(uow: UnitOfWork, actor: Actor, ref: str) -> LeadDetail:
+    """One lead with its score reasons, its win probability and the model's state."""
+    with uow.read() as session:
+        row = find_lead(session, actor.workspace_id, ref)
+        status = training.model_status(session, actor.workspace_id)
+        return LeadDetail(lead_view(session, row), training.explain(session, row), str(status.get("message") or ""))
 
 
 def list_leads(uow: UnitOfWork, actor: Actor, which: str = "open", *, limit: int = 50) -> list[LeadView]:

@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import NotAllowed, NotFound
+from core.errors import NotAllowed, UnknownUser
 from core.tables import Role, Team, User, Workspace
 from core.workspace.workspaces import get_or_create_workspace
 
@@ -184,7 +184,7 @@ def actor_for(
 def user_by_slack_id(session: Session, workspace_id: int, slack_id: str) -> User:
     user = session.scalar(select(User).where(User.workspace_id == workspace_id, User.slack_id == slack_id))
     if user is None:
-        raise NotFound(f"<@{slack_id}> hasn't used salesbot yet.")
+        raise UnknownUser(slack_id)
     return user
 
 

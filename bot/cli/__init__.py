@@ -4,7 +4,7 @@
 - bot/cli/run.py: run, console
 - bot/cli/jobs.py: jobs list / jobs run
 - bot/cli/leads.py: leads evaluate / rules / train
-- bot/cli/forecast.py: forecast backtest
+- bot/cli/forecast.py: forecast backtest / show
 Each has `register(main)`, called at the bottom of this file (the modules import
 `settings_from` from here, so they are imported after it is defined).
 Exit codes (SPEC section 8): 0 success, 1 runtime failure, 2 bad usage or configuration.

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
@@ -200,13 +201,8 @@ def register(main: click.Group) -> None:
             read = read_now(now_text) if now_text else None
         except ValueError as exc:
             _fail(ctx, 2, f"--now {now_text!r}: {exc}")
-        note = None
-        if read is not None:
-            note = (f"--now in {read.zone}" if read.zone_given
-                    else "--now gave no zone: read as UTC; add an offset or a zone name, e.g. Europe/Istanbul")
-        if tz is not None:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        if tz is not None:
             try:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
@@ -222,7 +218,7 @@ def register(main: click.Group) -> None:
             team_id=team,
             tz=tz,
             now=read.at if read else None,
-            now_note=note,
+            now_note=read.note() if read else None,
             demo=demo,
             name=name,
             admin=admin,

@@ -51,6 +51,8 @@ def load_demo_org(uow: UnitOfWork, team_id: str, now: datetime) -> ImportReport:
 DEMO_NOW = datetime(2017, 9, 25, 13, 0, tzinfo=UTC)
 # Whom `salesbot console --demo` acts as unless told otherwise: a manager with a full team.
 DEMO_MANAGER = "Dustin Brinkmann"
+# The rep the first screen suggests: the data's top seller.
+DEMO_REP = "Darcel Schlecht"
 _SLACK_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 

@@ -394,7 +394,7 @@ class ConsoleSession:
             "team_id": self.options.team_id,
         }
         resp = self.dispatch(
-            self._payload("view_submission", view=submitted, response_urls=[]), "application/x-www-form-urlencoded"
+            self._payload("view_submission", view=submitted), "application/x-www-form-urlencoded"
         )
         closes = resp.status == 200 and not (resp.body and '"response_action"' in resp.body)
         self.show_ack(resp, "the modal")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 import shlex
 import time
 from collections.abc import Callable, Sequence
@@ -40,9 +41,11 @@ from bot.console.render import Control, Rendered, render_message, render_view
 from bot.console.slack import CONSOLE_API_URL, CONSOLE_TOKEN, ConsoleSlack
 from bot.slack_users import SlackProfile, save_profile
 from core.db import UnitOfWork
+from core.workspace.users import display_names
 
 CONSOLE_SECRET = "salesbot-console"
 CONSOLE_CHANNEL = "C0CONSOLE"
+_MENTIONED = re.compile(r"@([UW][A-Z0-9]{2,})\b")  # a mention as render.py prints it
 
 HELP = __doc__.split("Console commands:", 1)[1].rstrip() if __doc__ else ""
 
@@ -186,9 +189,15 @@ class ConsoleSession:
     # --- showing things ----------------------------------------------------------------
 
     def show(self, where: str, rendered: Rendered, context: dict[str, Any]) -> None:
-        """Print a message or view with a header line; remember its buttons for :click."""
+        """Print a message or view with a header line; remember its buttons for :click.
+
+        Mentions of known users show their names, as Slack shows them (render.py gives @id).
+        """
         self.out.print(f"-- {where} --", style="bold", markup=False, highlight=False)
+        names = display_names(self.uow, self.options.team_id) if any("@" in line for line in rendered.lines) else {}
         for line in rendered.lines:
+            if names:
+                line = _MENTIONED.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), line)
             self.out.print("  " + line, markup=False, highlight=False, soft_wrap=True)
         for control in rendered.controls:
             self.controls[control.action_id] = (control, context)

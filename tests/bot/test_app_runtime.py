@@ -282,6 +282,19 @@ def test_every_listener_module_is_wired_statically(app: App) -> None:
     assert len(set(names)) == len(names)
 
 
+def test_every_cli_module_is_wired_statically() -> None:
+    """The `salesbot` subcommand modules are imported by bot/cli/__init__.py, each registered."""
+    import bot.cli as cli
+
+    defining = {
+        f"bot.cli.{path.stem}"
+        for path in (REPO / "bot" / "cli").glob("*.py")
+        if re.search(r"^def register\(main: click.Group\)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    }
+    assert {module.__name__ for module in cli.SUBCOMMAND_MODULES} == defining
+    assert set(cli.main.commands) >= {"migrate", "import", "export", "run", "console", "jobs", "leads", "forecast"}
+
+
 # --- the WSGI server (bot/server.py), called in-process -----------------------------------
 
 

@@ -237,7 +237,7 @@ class ConsoleSession:
     def show_ack(self, resp: BoltResponse, what: str) -> None:
         """The synchronous answer (ack body): a reply, modal errors, a modal update."""
         if resp.status == 404:
-            self.out.print(f"No handler for {what} (is its listener module installed?)", markup=False)
+            self.out.print(f"No handler for {what}: salesbot has no listener for it.", markup=False)
             self.usage_error = True
             return
         if resp.status >= 400:

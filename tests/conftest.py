@@ -24,7 +24,7 @@ from core.workspace.users import Actor, actor_for, actor_of
 
 REPO = Path(__file__).resolve().parent.parent
 SLACK_SPECS = REPO / "tests" / "slack_specs"  # copies with their LICENSEs; see SOURCE.md there
-MAVEN_DIR = REPO / "bot" / "demo_data" / "crm-sales-opportunities"
+MAVEN_DIR = REPO / "core" / "deals" / "demo_data" / "crm-sales-opportunities"
 # X Education's Leads.csv states no licence, so it is not shipped: the tests that measure the lead
 # model on it read it from the shared folder beside a checkout, or from SALESBOT_LEADS_CSV (the
 # `leads_csv` fixture).

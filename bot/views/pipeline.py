@@ -31,9 +31,3 @@ def pipeline_message(stages: Sequence[StageTotal], actor: Actor, label: str) -> 
         blocks.append(context("No open deals here yet. Create one with `/deal new Acme 12k`."))
     text = f"Open pipeline ({label}): {count} deals, {money(amount, cur, loc)}, weighted {money(weighted, cur, loc)}"
     return message(text, blocks)
-
-
-def not_available(what: str) -> Message:
-    """The answer for a part of salesbot not installed yet."""
-    text = f"{what} is not available yet in this version."
-    return message(text, [section(f":construction: {text}")])

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from bot.config import DEFAULT_SLACK_API_URL, Settings
 from bot.optional_modules import optional_module
+from bot.request_guard import quiet_bolt_signature_log
 from core.db import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class _QuietTokenWarning(logging.Filter):
 
 
 logging.getLogger("slack_bolt.App").addFilter(_QuietTokenWarning())
+quiet_bolt_signature_log()
 
 LISTENER_MODULES = (
     "bot.commands.deal",

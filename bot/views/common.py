@@ -150,7 +150,8 @@ def message(text: str, blocks: list[Block] | None = None, *, in_channel: bool = 
 
 def error_message(err: UserError) -> Message:
     """A user error, shown as is, ephemeral."""
-    return message(err.message, [section(f":warning: {escape_keep_mentions(err.message)}")])
+    shown = escape_keep_mentions(err.message)  # errors quote what the user typed
+    return message(shown, [section(f":warning: {shown}")])
 
 
 def apology(error_id: str) -> Message:

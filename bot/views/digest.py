@@ -61,7 +61,8 @@ def _count_delta(now: int, before: int) -> str:
 def _deal_line(item: dict[str, Any], currency: str, locale: str, extra: str = "") -> str:
     who = f"<@{item['owner_slack_id']}>" if item.get("owner_slack_id") else escape(item.get("owner") or "")
     amount = _m(item["amount"], currency, locale) if item.get("amount") is not None else "—"
-    parts = [f"*{item['ref']}* {escape(cut(item.get('title') or '', 80))}", item.get("stage") or "", amount, who]
+    title, stage = escape(cut(item.get("title") or "", 80)), escape(item.get("stage") or "")
+    parts = [f"*{item['ref']}* {title}", stage, amount, who]
     return "• " + " · ".join(p for p in parts if p) + (f" — {extra}" if extra else "")
 
 
@@ -74,7 +75,7 @@ def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
     cur = data.get("currency") or "USD"
     totals = data["totals"]
     end = datetime.fromisoformat(data["end"])
-    title = f"Pipeline digest · {data['team_name']} · week to {end.strftime('%a %-d %b')}"
+    title = f"Pipeline digest · {escape(data['team_name'])} · week to {end.strftime('%a %-d %b')}"
     blocks: list[Block] = [header(cut(title, 150))]
     open_line = (
         f"*Open pipeline:* {_plural(int(totals['open_count']), 'deal')} · {_m(totals['open_amount'], cur, locale)} "
@@ -134,7 +135,7 @@ def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
         blocks.append(section("*Activity this week:* nothing logged."))
     blocks.append(context("Pipeline a week ago is rebuilt from each deal's history."))
     text = (
-        f"Pipeline digest for {data['team_name']}: {totals['open_count']} open deals, "
+        f"Pipeline digest for {escape(data['team_name'])}: {totals['open_count']} open deals, "
         f"{_m(totals['open_amount'], cur, locale)}; won {won[0]}, lost {lost[0]} this week"
     )
     return {"text": text, "blocks": blocks[:MAX_MESSAGE_BLOCKS]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from bot.views.common import Message, context, fields_section, header, message, money, section
+from bot.views.common import Message, context, escape, fields_section, header, message, money, section
 from core.db import UnitOfWork
 from core.insight.forecast import COMMIT_PROBABILITY, QuarterForecast, next_quarter, quarter_forecast
 from core.insight.history import load_history
@@ -72,7 +72,7 @@ def quarter_blocks(f: QuarterForecast, actor: Actor, label: str) -> list[dict[st
         notes.append(f"{f.undated} open deal{'s' if f.undated != 1 else ''} without a close date "
                      "count in this quarter's weighted, commit and best case.")
     return [
-        header(f"Forecast {f.period} · {label}"),
+        header(f"Forecast {f.period} · {escape(label)}"),
         section(_headline(f, cur, loc)),
         fields_section(fields),
         context(*notes),
@@ -107,5 +107,5 @@ def forecast_message(uow: UnitOfWork, actor: Actor, text: str, now: datetime) ->
                           "quarters: what the same weeks brought. "
                           "Weighted: stage probability × amount."))
     gap = f", gap to quota {money(f.gap, cur, loc)}" if f.gap else ""
-    fallback = f"Forecast {f.period} ({scope.label}): {money(f.expected, cur, loc)}{gap}"
+    fallback = f"Forecast {f.period} ({escape(scope.label)}): {money(f.expected, cur, loc)}{gap}"
     return message(fallback, blocks)

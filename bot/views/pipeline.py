@@ -22,14 +22,15 @@ def pipeline_message(stages: Sequence[StageTotal], actor: Actor, label: str) -> 
     ]
     total = (f"*Total* — {count} open deal{'s' if count != 1 else ''} · {money(amount, cur, loc)} · "
              f"weighted {money(weighted, cur, loc)}")
-    blocks = [header(f"Open pipeline: {label}")]
+    blocks = [header(f"Open pipeline: {escape(label)}")]
     # Sections hold 3000 characters: 40 stages of ~120 characters split over a few.
     for start in range(0, len(lines), 20):
         blocks.append(section("\n".join(lines[start : start + 20])))
     blocks.append(section(total))
     if count == 0:
         blocks.append(context("No open deals here yet. Create one with `/deal new Acme 12k`."))
-    text = f"Open pipeline ({label}): {count} deals, {money(amount, cur, loc)}, weighted {money(weighted, cur, loc)}"
+    text = (f"Open pipeline ({escape(label)}): {count} deals, {money(amount, cur, loc)}, "
+            f"weighted {money(weighted, cur, loc)}")
     return message(text, blocks)
 
 

@@ -75,9 +75,9 @@ def pipeline_view(stages: list[StageInfo]) -> Block:
 
 def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
     day = WEEKDAYS[s.digest_weekday].capitalize()
-    text = (f"Settings saved: {s.default_currency}, locale {s.locale}, digest {day} {s.digest_time}, "
-            f"hot leads from score {s.hot_lead_threshold}, quiet {s.quiet_start}–{s.quiet_end}.")
-    return message(text, [section(f":gear: {escape(text)}")])
+    text = escape(f"Settings saved: {s.default_currency}, locale {s.locale}, digest {day} {s.digest_time}, "
+                  f"hot leads from score {s.hot_lead_threshold}, quiet {s.quiet_start}–{s.quiet_end}.")
+    return message(text, [section(f":gear: {text}")])
 
 
 def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -105,8 +105,8 @@ def on_pipeline(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
         actor = actor_of_context(context)
         stages = update_pipeline_stages(context["uow"], actor, field_value(view, "stages") or "",
                                         now=context["now"])
-        text = "Pipeline saved: " + ", ".join(f"{s.name} {s.probability}%" for s in stages)
-        return lambda: tell(client, actor, view, message(text, [section(f":white_check_mark: {escape(text)}")]))
+        text = escape("Pipeline saved: " + ", ".join(f"{s.name} {s.probability}%" for s in stages))
+        return lambda: tell(client, actor, view, message(text, [section(f":white_check_mark: {text}")]))
 
     submit(ack, view, "stages", work, "pipeline modal")
 

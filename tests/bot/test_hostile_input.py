@@ -299,11 +299,14 @@ def test_a_nudge_fallback_text_is_escaped(uow: UnitOfWork, ana: Actor, now: date
     assert_no_control_sequence({"text": call.body["text"], "blocks": call.body["blocks"]}, "nudge")
 
 
-def test_a_deal_title_cannot_ping_through_a_command_answer(app: App, fake_slack: FakeSlack, ana: Actor) -> None:
-    created = command(app, fake_slack, "/deal", "new <!channel> deal 12k")
-    assert "<!channel>" not in created["text"] and "&lt;!channel&gt;" in text_of(created)
-    shown = command(app, fake_slack, "/deal", "show D-1")
-    assert_no_control_sequence(shown | {"text": shown["text"] + " &lt;!channel&gt;"}, "deal show")
+def test_a_deal_title_cannot_ping_through_a_command_answer(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    # Typed in a command, a broadcast is refused by the parser; from a form or a CSV it is stored.
+    assert "not understood" in text_of(command(app, fake_slack, "/deal", "new <!channel> deal 12k"))
+    deal_service.create_deal(uow, ana, title=HOSTILE, account=HOSTILE, next_step=HOSTILE, now=now)
+    for ask in ("show D-1", "list"):
+        assert_no_control_sequence(command(app, fake_slack, "/deal", ask), f"/deal {ask}")
 
 
 # -- request bodies capped before they are read; no bodies, signatures or URLs in the log ------
@@ -542,7 +545,8 @@ def test_fuzz_finds_no_500_and_no_traceback(
         status, _ = wsgi(server, path, body, headers)
         statuses[status] = statuses.get(status, 0) + 1
     assert time.monotonic() - started < 60
-    assert set(statuses) <= {200, 400, 401, 413}, statuses
+    # 404: a signed, well-formed body no listener handles (Bolt's answer); never a 500.
+    assert set(statuses) <= {200, 400, 401, 404, 413}, statuses
     assert statuses.get(400, 0) > 100 and statuses.get(401, 0) > 100, statuses
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
@@ -556,7 +560,7 @@ def test_another_teams_deal_is_no_deal_by_title_or_ref(
     deal_service.create_deal(uow, ana, title="Zephyr secret expansion", now=now)
     for ask in ("show Zephyr secret", "show D-1", "note zephyr hello", "stage D-1 Proposal"):
         answer = text_of(command(app, fake_slack, "/deal", ask, user="UBOB"))
-        assert "another team" not in answer and "Ana" not in answer and "Zephyr" not in answer, answer
+        assert "another team" not in answer and "Ana" not in answer and "expansion" not in answer, answer
         assert "No deal matches" in answer or "There is no deal D-1" in answer, answer
     # Their own team still finds it; so does Ana.
     assert "Zephyr secret expansion" in text_of(command(app, fake_slack, "/deal", "show Zephyr", user="UANA"))

@@ -28,6 +28,7 @@ import re
 import shlex
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -496,7 +497,8 @@ class ConsoleSession:
             "team_id": self.options.team_id,
             "api_app_id": "A0CONSOLE",
             "type": "event_callback",
-            "event_id": f"Ev{n:08d}",
+            # Unique across sessions, as Slack's are: events are deduplicated on event_id (bot/dedupe.py).
+            "event_id": f"Ev{n:08d}{uuid.uuid4().hex[:10].upper()}",
             "event_time": int(time.time()),
             "event": {
                 "type": "app_home_opened",

@@ -163,6 +163,19 @@ def test_a_replayed_signed_deal_new_creates_one_deal(app: App, fake_slack: FakeS
     assert count_deals(uow) == 2
 
 
+def test_a_replay_to_another_replica_has_no_second_effect(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, slack_settings: Settings, now: datetime
+) -> None:
+    """The keys are in the database: a second process (another Bolt app) sees them too."""
+    other = create_app(slack_settings, uow, clock=lambda: now, process_before_response=True)
+    body = command_body("/deal", "new Replica Corp 5k", response_url=fake_slack.response_url("replica"))
+    stamp = int(time.time())
+    assert _signed(app, body, "application/x-www-form-urlencoded", stamp).status == 200
+    assert _signed(other, body, "application/x-www-form-urlencoded", stamp,
+                   **{"x-slack-retry-num": "1"}).status == 200
+    assert count_deals(uow) == 1
+
+
 def test_a_retried_event_has_no_second_effect_and_a_first_retry_counts(app: App, fake_slack: FakeSlack) -> None:
     body = json.dumps(event_envelope(app_home_opened("UANA")))
     stamp = int(time.time())

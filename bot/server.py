@@ -6,6 +6,11 @@ Routes:
 - `POST /hooks/leads`, `POST /hooks/lead-events`: the lead intake webhook (bot/webhooks.py).
 - `GET /healthz`: 200 `{"ok": true, "db": "ok"}` when the database answers, else 503.
 In Socket Mode the same server runs without the Slack routes (webhooks and health only).
+
+Hostile requests (bot/request_guard.py): a body over 1 MiB is refused (413) on its
+Content-Length before a byte is read; a Slack request is signature-checked and shape-checked
+here, before Bolt, so a bad one gets 401 or 400 (never 500) and one short, rate-limited log
+line with the path and the reason — never the body, the signature or a response_url.
 """
 
 from __future__ import annotations

@@ -313,6 +313,10 @@ def test_hostile_requests_over_real_http(launch: Launch, fake_slack: FakeSlack, 
     assert raw_post(port, "/slack/events", {**form, "Content-Length": "1000000"}, b"a" * 1_000_000) == 401
     for size in (10 * 1024 * 1024, 50 * 1024 * 1024):
         assert raw_post(port, "/slack/events", {**form, "Content-Length": str(size)}, b"b" * 65536, send=65536) == 413
+    # A chunked body (no Content-Length) is cut by waitress at 1 MiB too.
+    chunk = b"c" * 65536
+    chunked = (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") * 40 + b"0\r\n\r\n"  # 2.5 MiB
+    assert raw_post(port, "/slack/events", {**form, "Transfer-Encoding": "chunked"}, chunked) == 413
     # A genuine command signed with the wrong secret: 401, and its response_url stays out of the log.
     leaky = command_body("/deal", "new Leaky Corp 9k", user_id="UANA",
                          response_url="https://hooks.slack.com/commands/T1/LEAKYURL")
@@ -355,7 +359,7 @@ def test_hostile_requests_over_real_http(launch: Launch, fake_slack: FakeSlack, 
     log = "\n".join(bot.stderr)
     assert "Traceback" not in log and " 500 " not in log, log[-2000:]
     assert len(log) < 4000, log[-2000:]
-    for leaked in ("LEAKYURL", "Leaky Corp", "aaaa", "bbbb", "Invalid request signature", "v0="):
+    for leaked in ("LEAKYURL", "Leaky Corp", "aaaa", "bbbb", "cccc", "Invalid request signature", "v0="):
         assert leaked not in log, leaked
     refused = [ln for ln in bot.stderr if "refused" in ln]
     assert 1 <= len(refused) <= 6, refused  # one short line each, at most five a minute (+ a count)

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,11 +28,10 @@ MAX_AGE_SECONDS = 300
 # Slack's payloads nest about 10 levels (a view's state values); 64 leaves room and keeps
 # every recursive reader (json, SQLAlchemy's JSON type, our own walkers) far from Python's limit.
 MAX_JSON_DEPTH = 64
+_CONTAINERS = (dict, list)
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 class BadRequest(ValueError):
@@ -45,26 +43,36 @@ class BadRequest(ValueError):
         self.reason = reason
 
 
-def json_depth(text: str) -> int:
-    """How deeply `text` nests arrays and objects (brackets inside strings do not count)."""
-    depth = deepest = 0
-    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
-        if bracket in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+def json_depth(value: Any, stop: int = MAX_JSON_DEPTH + 1) -> int:
+    """How deeply a parsed JSON value nests arrays and objects (a scalar is 0), level by level
+    without recursion; it stops counting at `stop`."""
+    depth = 0
+    level = [value] if type(value) in _CONTAINERS else []
+    while level and depth < stop:
+        depth += 1
+        below: list[Any] = []
+        for node in level:
+            below += [c for c in (node.values() if type(node) is dict else node) if type(c) in _CONTAINERS]
+        level = below
+    return depth
 
 
 def load_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """`json.loads`, refusing (ValueError) what nests deeper than `max_depth` before parsing it."""
-    if json_depth(text) > max_depth:
-        raise ValueError(f"the JSON nests deeper than {max_depth} levels")
+    """`json.loads`, refusing (ValueError) a value that nests deeper than `max_depth`.
+
+    The parser itself stops at Python's recursion limit (RecursionError, turned into
+    ValueError here); what it parsed is then measured without recursion, so nothing read
+    later (SQLAlchemy's JSON type, our own walkers) meets a value too deep for it.
+    """
     try:
-        return json.loads(text)
-    except RecursionError as exc:  # pragma: no cover - the depth check comes first
-        raise ValueError("the JSON nests too deeply") from exc
+        value = json.loads(text)
+    except RecursionError as exc:
+        raise ValueError(f"the JSON nests deeper than {max_depth} levels") from exc
+    # Fewer brackets than the limit cannot nest past it: most bodies skip the walk.
+    brackets = text.count("[") + text.count("{")
+    if brackets > max_depth and json_depth(value, max_depth + 1) > max_depth:
+        raise ValueError(f"the JSON nests deeper than {max_depth} levels")
+    return value
 
 
 def content_length(environ: Mapping[str, Any]) -> int | None:

@@ -501,12 +501,15 @@ def test_a_signed_webhook_nested_100000_levels_is_400_not_500(uow: UnitOfWork, a
     assert status == 400 and answer["field"] == "body" and "deeper" in answer["error"]
 
 
-def test_json_depth_ignores_brackets_in_strings() -> None:
-    assert json_depth('{"a": "[[[[[[", "b": [1, {"c": "]]]"}]}') == 3
-    assert json_depth('"\\"[[["') == 0
+def test_json_depth_is_measured_on_the_parsed_value() -> None:
+    assert json_depth({"a": "[[[[[[", "b": [1, {"c": "]]]"}]}) == 3
+    assert json_depth('"[[["') == 0 and json_depth([]) == 1
     assert load_json("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
-    with pytest.raises(ValueError):
-        load_json("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))
+    assert load_json('{"brackets": "' + "[" * 500 + '"}') == {"brackets": "[" * 500}  # in a string: no depth
+    for too_deep in ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "[" * 100_000 + "]" * 100_000,
+                     '{"a":' * 5000 + "1" + "}" * 5000):
+        with pytest.raises(ValueError, match="deeper than"):
+            load_json(too_deep)
 
 
 def _fuzz_bodies(rng: random.Random, n: int) -> Iterator[tuple[bytes, str]]:

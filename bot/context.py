@@ -50,7 +50,7 @@ def install_context_middleware(
     `homes` defaults to publishing App Homes at once.
     """
     users = UserDirectory(uow, background=background_refresh)
-    seen = SeenRequests(uow)
+    seen = SeenRequests(uow, users.reads, background=background_refresh)
     homes = homes or HomeRefresher(delay=0)
     after_ack = after_ack or AfterAck(workers=0)
 

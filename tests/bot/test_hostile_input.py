@@ -195,6 +195,13 @@ def _home() -> dict[str, Any]:
     return home.home_view(hostile_actor(), data, NOW)
 
 
+def _team() -> TeamView:
+    from core.workspace.admin import TeamMove
+
+    moved = (TeamMove("U0BOB0001", HOSTILE, HOSTILE),)
+    return TeamView(1, HOSTILE, None, HOSTILE, None, ("U0ANA0001",), (HOSTILE,), moved)
+
+
 def _forecast() -> list[Any]:
     from core.insight.projection import ModelForecast
 
@@ -214,7 +221,8 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "reminder_set": lambda: deals.reminder_set("D-1", NOW, HOSTILE, hostile_actor()),
     "with_acted_line": lambda: deals.with_acted_line(deals.deal_shown(_deal(), hostile_actor()), hostile_actor(),
                                                      HOSTILE, NOW),
-    "team_saved": lambda: admin.team_saved(TeamView(1, HOSTILE, None, HOSTILE, None, ()), HOSTILE),
+    "team_saved": lambda: admin.team_saved(_team(), HOSTILE),
+    "teams_listed": lambda: admin.teams_listed([_team(), _team()], is_admin=True),
     "linked": lambda: admin.linked(LinkResult("UANA", HOSTILE, 1, 1, 1, 1)),
     "error_message": lambda: error_message(InvalidInput(f'No deal matches "{HOSTILE}".')),
     "lead_shown": lambda: leads.lead_shown(_lead(), NOW, "UTC", None, HOSTILE),

@@ -269,9 +269,12 @@ def test_owner_manager_and_admin_may_reopen_others_are_told_why(
         assert deals.reopen_deal(uow, who, "D-1", now=now).status == DealStatus.OPEN
     deals.close_deal_won(uow, ana, "D-1", now=now)
     before = snapshot(uow)
+    cal = make_actor(uow, "UCAL", name="Cal", team="East")  # Ana's team: sees the deal, may not reopen it
     with pytest.raises(NotAllowed) as err:
-        deals.reopen_deal(uow, bob, "D-1", now=now)
+        deals.reopen_deal(uow, cal, "D-1", now=now)
     assert "D-1" in err.value.message and len(err.value.message) > 20
+    with pytest.raises(NotFound):  # another team's deal does not exist for Bob
+        deals.reopen_deal(uow, bob, "D-1", now=now)
     assert snapshot(uow) == before
 
 

@@ -1,9 +1,9 @@
 """Build the Bolt `App`: Web API client, request middleware, and every listener module.
 
-`create_app` is the one place that wires Slack to the domain. Listener modules each expose
-`register(app: App) -> None`; a module that does not exist yet is skipped. Listeners read
+`create_app` is the one place that wires Slack to the domain. The listener modules are imported
+here and listed in LISTENER_MODULES; each exposes `register(app: App) -> None`. Listeners read
 `context["uow"]`, `context["now"]`, `context["actor"]` and `context["settings"]` (see
-bot/context.py) and never read the wall clock themselves: `utcnow` here is the only place.
+bot/context.py) and never read the wall clock themselves: bot/clock.py `utcnow` is the only place.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -24,8 +24,16 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
+from bot import home, modals
+from bot.actions import deal as deal_actions
+from bot.actions import leads as lead_actions
+from bot.actions import nudges as nudge_actions
+from bot.clock import utcnow
+from bot.commands import admin as admin_command
+from bot.commands import deal as deal_command
+from bot.commands import lead as lead_command
+from bot.commands import pipeline as pipeline_command
 from bot.config import DEFAULT_SLACK_API_URL, Settings
-from bot.optional_modules import optional_module
 from bot.request_guard import quiet_bolt_signature_log
 from core.db import UnitOfWork
 
@@ -44,16 +52,25 @@ class _QuietTokenWarning(logging.Filter):
 logging.getLogger("slack_bolt.App").addFilter(_QuietTokenWarning())
 quiet_bolt_signature_log()
 
-LISTENER_MODULES = (
-    "bot.commands.deal",
-    "bot.commands.pipeline",
-    "bot.commands.admin",
-    "bot.commands.lead",
-    "bot.modals",
-    "bot.home",
-    "bot.actions.deal",
-    "bot.actions.nudges",
-    "bot.actions.leads",
+class ListenerModule(Protocol):
+    """A module of Bolt listeners: `register(app)` adds them."""
+
+    __name__: str
+
+    def register(self, app: App) -> None: ...
+
+
+# Every listener module, in registration order: imported above, so a typo fails at import.
+LISTENER_MODULES: tuple[ListenerModule, ...] = (
+    deal_command,
+    pipeline_command,
+    admin_command,
+    lead_command,
+    modals,
+    home,
+    deal_actions,
+    nudge_actions,
+    lead_actions,
 )
 
 # Bolt runs listeners in this pool; actions and views still do their work here after the ack,
@@ -70,11 +87,6 @@ HOME_REFRESH_MIN_INTERVAL = 3.0
 
 # The bot scopes the code needs; manifest.yml declares exactly these (tests/bot/test_manifest.py).
 BOT_SCOPES = ("commands", "chat:write", "users:read", "files:write")
-
-
-def utcnow() -> datetime:
-    """The current time, aware UTC: the only wall-clock read for Slack listeners."""
-    return datetime.now(UTC)
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -131,16 +143,11 @@ def _local_authorize(token: str) -> Callable[..., AuthorizeResult]:
     return authorize
 
 
-def register_listeners(app: App, modules: tuple[str, ...] = LISTENER_MODULES) -> list[str]:
-    """Import each listener module and call its register(app); return the names registered."""
-    registered = []
-    for name in modules:
-        module = optional_module(name)
-        if module is None:
-            continue
+def register_listeners(app: App, modules: tuple[ListenerModule, ...] = LISTENER_MODULES) -> list[str]:
+    """Call each listener module's register(app); return the module names, in order."""
+    for module in modules:
         module.register(app)
-        registered.append(name)
-    return registered
+    return [module.__name__ for module in modules]
 
 
 def create_app(
@@ -161,7 +168,6 @@ def create_app(
     """
     from bot.after_ack import AfterAck
     from bot.context import install_context_middleware
-    from bot.home import HomeRefresher
 
     real_slack = settings.slack_api_url == DEFAULT_SLACK_API_URL and client is None
     kwargs: dict[str, Any] = {}
@@ -190,7 +196,7 @@ def create_app(
         )
     finally:
         base_client.token = saved_token
-    homes = HomeRefresher(
+    homes = home.HomeRefresher(
         delay=0 if process_before_response else HOME_REFRESH_DELAY,
         min_interval=0 if process_before_response else HOME_REFRESH_MIN_INTERVAL,
     )
@@ -200,5 +206,5 @@ def create_app(
         after_ack=after_ack,
     )
     names = register_listeners(app)
-    logger.debug("listener modules registered: %s", ", ".join(names) or "none")
+    logger.debug("listener modules registered: %s", ", ".join(names))
     return app

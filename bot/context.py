@@ -9,6 +9,9 @@
 - `context["users"]`: the UserDirectory (bot/slack_users.py), for tests and refreshes.
 - `context["homes"]`: the HomeRefresher (bot/home.py) that republishes App Homes after changes.
 - `context["after_ack"]`: the AfterAck (bot/after_ack.py) slash commands hand their work to.
+- `context["send_to_response_url"]`: `(url, payload) -> None`, posts to a response_url kept from an
+  earlier request (a modal's confirmation to the message its button sat on); the console
+  replaces it with one that prints, as it replaces `respond`.
 
 Slack retries and replays (bot/dedupe.py): a request whose event_id (events) or signed
 timestamp and body (commands, interactions) was already taken in is answered 200 and dropped,
@@ -24,6 +27,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from bot.after_ack import AfterAck
 from bot.config import Settings
@@ -65,6 +69,7 @@ def install_context_middleware(
         context["users"] = users
         context["homes"] = homes
         context["after_ack"] = after_ack
+        context["send_to_response_url"] = send_to_response_url
         context["actor"] = None
         team_id = context.team_id or context.enterprise_id
         if team_id and context.user_id:
@@ -82,6 +87,11 @@ def install_context_middleware(
     setattr(app, _HOMES_ATTR, homes)
     setattr(app, _AFTER_ACK_ATTR, after_ack)
     return users
+
+
+def send_to_response_url(url: str, payload: dict[str, Any]) -> None:
+    """Post `payload` (text, blocks, replace_original, ...) to a Slack response_url."""
+    WebhookClient(url).send_dict(payload)
 
 
 _USERS_ATTR = "salesbot_user_directory"

@@ -15,7 +15,6 @@ client would sleep on the wall clock and hide 429s from the pacer.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
@@ -24,13 +23,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from bot.clock import utcnow
+from bot.views import digest as digest_views
+from bot.views import leads as leads_views
+from bot.views import nudges as nudges_views
 from core.db import UnitOfWork
 from core.leads import alerts
 from core.notify import outbox
@@ -51,35 +54,18 @@ TEMPORARY_ERRORS = frozenset(
 )
 
 Renderer = Callable[[dict[str, Any]], dict[str, Any]]
-RENDERER_MODULES = ("bot.views.leads",)  # modules with a register_renderers() of their own
-_RENDERERS: dict[str, Renderer] = {}
-
-
-def register_renderer(view: str, render: Renderer) -> None:
-    """Let a surface render its outbox payloads `{"view": view, "data": ...}` at send time."""
-    _RENDERERS[view] = render
-
-
-def _builtin_renderers() -> None:
-    if _RENDERERS.get("nudge"):
-        return
-    from bot.views.digest import digest_from_payload
-    from bot.views.nudges import escalation_message, morning_message, nudge_message
-
-    register_renderer("nudge", nudge_message)
-    register_renderer("morning", morning_message)
-    register_renderer("escalation", escalation_message)
-    register_renderer("digest", digest_from_payload)
-    # Other surfaces that queue messages register their own renderers; load them here too,
-    # so `salesbot jobs run deliver` (no Bolt app built) renders every kind of message.
-    for module_name in RENDERER_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register_renderers()
+# How each kind of queued message (`{"view": ..., "data": ...}`) is rendered at send time. A
+# static table of the views' functions, so `salesbot jobs run deliver` (no Bolt app built)
+# renders every kind, and a view that is renamed or removed fails here at import.
+RENDERERS: dict[str, Renderer] = {
+    "nudge": nudges_views.nudge_message,
+    "morning": nudges_views.morning_message,
+    "escalation": nudges_views.escalation_message,
+    "digest": digest_views.digest_from_payload,
+    "hot_lead": leads_views.hot_lead_message,
+    "hot_lead_burst": leads_views.hot_burst_message,
+    "lead_assigned": leads_views.lead_assigned_message,
+}
 
 
 def render(payload: dict[str, Any]) -> dict[str, Any]:
@@ -87,16 +73,10 @@ def render(payload: dict[str, Any]) -> dict[str, Any]:
     view = payload.get("view")
     if not view:
         return {k: v for k, v in payload.items() if k in ("text", "blocks", "files", "update")}
-    _builtin_renderers()
-    renderer = _RENDERERS.get(view)
+    renderer = RENDERERS.get(view)
     if renderer is None:
         raise LookupError(f"no renderer for outbox view {view!r}")
     return renderer(payload.get("data") or {})
-
-
-def utcnow() -> datetime:
-    """The wall clock, for the real worker (tests pass their own clock)."""
-    return datetime.now(UTC)
 
 
 def installed_clients(uow: UnitOfWork, installation_store: Any, base_url: str) -> Callable[[int], WebClient | None]:

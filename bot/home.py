@@ -27,6 +27,8 @@ from core.db import UnitOfWork
 from core.deals import deals
 from core.insight.kpis import kpis, pipeline_by_stage
 from core.insight.quotas import attainment, label_bounds, quarter_label
+from core.leads.leads import hot_leads_waiting_for
+from core.notify.reminders import list_reminders
 from core.tables import Team
 from core.workspace.users import Actor, actor_of, user_by_slack_id
 
@@ -58,15 +60,10 @@ def home_data(uow: UnitOfWork, actor: Actor, now: datetime) -> HomeData:
     data.deals, data.deals_total = deals.list_deals_counted(
         uow, actor, owner_ids=[actor.user_id], limit=MAX_VIEW_BLOCKS, by_stage=True
     )
-    try:
-        from core.notify.reminders import list_reminders
-    except ImportError:  # the reminders service ships separately
-        pass
-    else:
-        due = list_reminders(uow, actor, limit=11)
-        data.follow_ups = [FollowUp(r.due_at, r.text, r.deal_ref) for r in due]
-        data.follow_ups_total = len(due)
-    data.hot_leads, data.hot_leads_total = _hot_leads(uow, actor, now)
+    due = list_reminders(uow, actor, limit=11)
+    data.follow_ups = [FollowUp(r.due_at, r.text, r.deal_ref) for r in due]
+    data.follow_ups_total = len(due)
+    data.hot_leads, data.hot_leads_total = _hot_leads(uow, actor)
     return data
 
 
@@ -89,15 +86,9 @@ def _team_panels(session: Session, actor: Actor, now: datetime) -> list[TeamPane
     ]
 
 
-def _hot_leads(uow: UnitOfWork, actor: Actor, now: datetime) -> tuple[list[HotLead], int]:
+def _hot_leads(uow: UnitOfWork, actor: Actor) -> tuple[list[HotLead], int]:
     """Hot open leads waiting for the actor: theirs, or nobody's yet (claimable)."""
-    try:
-        from core.leads.leads import list_leads
-    except ImportError:  # the leads service ships separately
-        return [], 0
-    found = [lead for lead in list_leads(uow, actor, "hot", limit=200)
-             if lead.owner_id in (None, actor.user_id)
-             and (lead.team_id is None or lead.team_id == actor.team_id or actor.manages_team(lead.team_id))]
+    found = hot_leads_waiting_for(uow, actor)
     items = [HotLead(lead.ref, lead.name or lead.email or lead.ref, lead.company, lead.score) for lead in found]
     return items, len(items)
 

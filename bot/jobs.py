@@ -65,10 +65,8 @@ def _digest(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
 
 
 def _route_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
-    try:
-        from core.leads.routing import route_unclaimed
-    except ImportError:  # pragma: no cover - lead routing ships separately
-        return "route-leads: not available"
+    from core.leads.routing import route_unclaimed
+
     routed = route_unclaimed(uow, at)
     return f"route-leads: {sum(1 for r in routed if getattr(r, 'user_id', None))} of {len(routed)} lead(s) assigned"
 

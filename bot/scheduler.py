@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.jobs import JOBS, SCHEDULED
 from core.db import UnitOfWork
@@ -28,11 +29,6 @@ logger = logging.getLogger(__name__)
 
 LEADER_LEASE = "scheduler"
 LEADER_TTL = timedelta(minutes=3)  # the nudges job renews it every minute
-
-
-def utcnow() -> datetime:
-    """The wall clock (the scheduler is the one place that reads it for jobs)."""
-    return datetime.now(UTC)
 
 
 class Scheduler:

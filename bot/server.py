@@ -15,19 +15,18 @@ line with the path and the reason — never the body, the signature or a respons
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import App
 
+from bot import webhooks
 from bot.config import Settings
 from bot.request_guard import (
     MAX_BODY,
@@ -82,15 +81,6 @@ def _json(start_response: StartResponse, code: int, payload: dict[str, Any]) -> 
     data = json.dumps(payload).encode()
     start_response(_status_line(code), [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
-
-
-def _webhooks_module() -> ModuleType | None:
-    try:
-        return importlib.import_module("bot.webhooks")
-    except ModuleNotFoundError as exc:
-        if exc.name != "bot.webhooks":
-            raise
-        return None
 
 
 def _headers_of(environ: Environ) -> dict[str, str]:
@@ -195,13 +185,10 @@ class SalesbotServer:
         return _json(start_response, 503, {"ok": False, "db": "unreachable"})
 
     def hook(self, environ: Environ, start_response: StartResponse, path: str) -> list[bytes]:
-        """Hand a webhook request to bot.webhooks.handle_request (404 while it does not exist)."""
-        module = _webhooks_module()
-        if module is None:
-            return _json(start_response, 404, {"ok": False, "error": "not_found"})
+        """Hand a webhook request to bot.webhooks.handle_request."""
         body = _read_body(environ, MAX_HOOK_BODY)
         query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        status, payload = module.handle_request(
+        status, payload = webhooks.handle_request(
             self.uow, self.settings, path, query, _headers_of(environ), body, self.clock()
         )
         return _json(start_response, int(status), payload)

@@ -218,3 +218,31 @@ def parse_csv_date(text: str) -> date:
 def normal_name(name: str) -> str:
     """`GTX Pro` and `GTXPro` are one product: compare names without case or spaces."""
     return re.sub(r"[\s_\-]+", "", name).casefold()
+
+
+_ID_TOKEN = re.compile(r"[^A-Za-z0-9]*([A-Za-z0-9]+)")
+
+
+def owner_id_token(cell: str) -> str | None:
+    """The user id an owner cell may carry: its first run of ASCII letters and digits, whatever
+    punctuation surrounds it. `U123`, `@U123` and the decorated forms a chat app puts around an
+    id when it is copied all give `U123`; a name gives its first word, which matches no user id.
+    The importers look the token up among the workspace's known ids, else take the cell as a name.
+    """
+    match = _ID_TOKEN.match(cell.strip())
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad cell: row as a spreadsheet shows it (the header is row 1), column, value, why.
+
+    `kind` names errors a caller may explain as a whole (e.g. core.deals.import_rows.UNKNOWN_STAGE:
+    a stage the pipeline lacks, which `create_stages` would add).
+    """
+
+    row: int
+    column: str
+    value: str
+    reason: str
+    kind: str = ""

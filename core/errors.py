@@ -21,6 +21,15 @@ class NotFound(UserError):
     """A ref or name that matches nothing."""
 
 
+class UnknownUser(NotFound):
+    """A user id nobody in the workspace has yet. The message names the bare id; the Slack side
+    shows the person as a mention instead (core knows no mention syntax)."""
+
+    def __init__(self, user_id: str, field: str | None = None) -> None:
+        super().__init__(f"{user_id} hasn't used salesbot yet.", field)
+        self.user_id = user_id
+
+
 class NotAllowed(UserError):
     """The actor may not do this (SPEC section 7)."""
 

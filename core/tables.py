@@ -195,10 +195,6 @@ class User(Base):
 
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
 
-    @property
-    def mention(self) -> str:
-        return f"<@{self.slack_id}>" if self.slack_id else self.name
-
 
 class Pipeline(Base):
     __tablename__ = "pipelines"

@@ -37,7 +37,6 @@ def register(app: App) -> None:
     app.action(views.NOT_A_FIT)(on_not_a_fit)
     app.view(views.NOT_A_FIT_FORM)(on_not_a_fit_reason)
     app.action(views.UNDO_NOT_A_FIT)(on_undo_not_a_fit)
-    views.register_renderers()
 
 
 def _lead_id(body: dict[str, Any]) -> int:

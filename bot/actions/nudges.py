@@ -20,8 +20,6 @@ from bot.views.common import when
 from core.deals import deals
 from core.errors import InvalidInput
 from core.notify import reminders
-from core.notify.local_time import SendWindow, local_at
-from core.tables import Workspace
 
 
 def register(app: App) -> None:
@@ -93,10 +91,7 @@ def _morning_of(req: Request, picked: str) -> datetime:
         day = date.fromisoformat(picked)
     except ValueError:
         raise InvalidInput(f"{picked!r} is not a date; pick one in the calendar.") from None
-    with req.uow.read() as session:
-        ws = session.get(Workspace, req.actor.workspace_id)
-        window = SendWindow.of(ws) if ws else SendWindow()
-    return local_at(day, window.send_time, req.actor.tz)
+    return reminders.morning_of(req.uow, req.actor, day)
 
 
 def on_snooze_date(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:

@@ -1,26 +1,23 @@
-"""The `salesbot` command. Each group of subcommands lives in its own module:
+"""The `salesbot` command. Each group of subcommands lives in its own module of this package:
 
-- bot/cli_data.py: migrate, import, export
-- bot/cli_run.py: run, console
-- bot/cli_jobs.py: jobs list / jobs run
-- bot/cli_leads.py: leads evaluate / rules
-- bot/cli_forecast.py: forecast backtest
+- bot/cli/data.py: migrate, import, export
+- bot/cli/run.py: run, console
+- bot/cli/jobs.py: jobs list / jobs run
+- bot/cli/leads.py: leads evaluate / rules / train
+- bot/cli/forecast.py: forecast backtest / show
 - bot/cli/rates.py: rates import
+Each has `register(main)`, called at the bottom of this file (the modules import
+`settings_from` from here, so they are imported after it is defined).
 Exit codes (SPEC section 8): 0 success, 1 runtime failure, 2 bad usage or configuration.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 
 import click
 
 from bot.config import ConfigError, Settings, load_settings
-
-SUBCOMMAND_MODULES = (
-    "bot.cli.data", "bot.cli.run", "bot.cli.jobs", "bot.cli.leads", "bot.cli.forecast", "bot.cli.rates",
-)
 
 
 def settings_from(ctx: click.Context) -> Settings:
@@ -48,13 +45,11 @@ def main() -> None:
     """salesbot: a self-hosted sales assistant that lives in Slack."""
 
 
-for _name in SUBCOMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != _name:
-            raise
-        continue
+# The subcommand modules import settings_from above: they come after it, on purpose.
+from bot.cli import data, forecast, jobs, leads, rates, run  # noqa: E402
+
+SUBCOMMAND_MODULES = (data, run, jobs, leads, forecast, rates)
+for _module in SUBCOMMAND_MODULES:
     _module.register(main)
 
 

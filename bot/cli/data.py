@@ -8,13 +8,11 @@ Exit codes: 0 done, 1 bad data (the row error table says which cells), 2 bad usa
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import click
@@ -24,23 +22,15 @@ from rich.table import Table
 from sqlalchemy import Engine, inspect, select
 
 from bot.cli import settings_from
+from bot.clock import utcnow
 from core.db import UnitOfWork, alembic_config, make_engine, migrate
 from core.deals.import_rows import UNKNOWN_STAGE, ErrorGroup, group_errors
 from core.errors import UserError
+from core.leads import csv_io as lead_io
 
 LOCAL_TEAM_ID = "T-LOCAL"
 PROGRESS_MIN_ROWS = 5000  # below this an import is done before a bar would be worth drawing
 SHOWN_ERRORS = 50
-
-
-def _lead_io() -> ModuleType | None:
-    """core.leads.csv_io (the leads helper's module), when it exists."""
-    try:
-        return importlib.import_module("core.leads.csv_io")
-    except ModuleNotFoundError as exc:
-        if exc.name != "core.leads.csv_io":
-            raise
-        return None
 
 
 def _fail(ctx: click.Context, code: int, message: str) -> None:
@@ -223,7 +213,7 @@ def register(main: click.Group) -> None:
         from core.deals.importer import import_deals
 
         uow = UnitOfWork(_ready_engine(ctx))
-        now = datetime.now(UTC)
+        now = utcnow()
         ws_id = _workspace_id(ctx, uow, team_id, now)
         try:
             with _progress_bar(file, "Importing") as progress:
@@ -242,12 +232,8 @@ def register(main: click.Group) -> None:
     @click.pass_context
     def import_leads_cmd(ctx: click.Context, file: Path, skip_bad_rows: bool, team_id: str | None) -> None:
         """Import leads from FILE.csv."""
-        lead_io = _lead_io()
-        if lead_io is None or not hasattr(lead_io, "import_leads"):
-            _fail(ctx, 2, "lead import not available in this build")
-        assert lead_io is not None
         uow = UnitOfWork(_ready_engine(ctx))
-        now = datetime.now(UTC)
+        now = utcnow()
         ws_id = _workspace_id(ctx, uow, team_id, now)
         try:
             with _progress_bar(file, "Importing") as progress:
@@ -267,15 +253,12 @@ def register(main: click.Group) -> None:
 
         writer: Callable[[UnitOfWork, int, Any], int | None]
         if kind == "leads":
-            lead_io = _lead_io()
-            if lead_io is None or not hasattr(lead_io, "export_leads"):
-                _fail(ctx, 2, "lead export not available in this build")
-            writer = lead_io.export_leads  # type: ignore[union-attr]
+            writer = lead_io.export_leads
         elif kind == "deals":
             writer = exporter.export_deals
         else:
             writer = exporter.export_activities
         uow = UnitOfWork(_ready_engine(ctx))
-        ws_id = _workspace_id(ctx, uow, team_id, datetime.now(UTC))
+        ws_id = _workspace_id(ctx, uow, team_id, utcnow())
         writer(uow, ws_id, sys.stdout)
         sys.stdout.flush()

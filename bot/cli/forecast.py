@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from bot.cli import settings_from
+from bot.clock import utcnow
 from core.db import UnitOfWork, make_engine
 from core.errors import UserError
 from core.insight.backtest import PERIODS, Backtest, backtest
@@ -140,7 +141,7 @@ def register(main: click.Group) -> None:
         """Replay the history: each period's forecasts, made at its start, against what closed."""
         uow = UnitOfWork(make_engine(settings_from(ctx).database_url))
         ws_id, sales_team = _scope(ctx, uow, team_id, team)
-        last: date = until.date() if until else datetime.now(UTC).date()
+        last: date = until.date() if until else utcnow().date()
         started = time.perf_counter()
         with uow.read() as s:
             result = backtest(s, ws_id, period, last, team_id=sales_team)
@@ -171,7 +172,7 @@ def register(main: click.Group) -> None:
         """The forecast of this quarter and the next, against quota."""
         uow = UnitOfWork(make_engine(settings_from(ctx).database_url))
         ws_id, sales_team = _scope(ctx, uow, team_id, team)
-        now = at.replace(tzinfo=UTC) if at else datetime.now(UTC)
+        now = at.replace(tzinfo=UTC) if at else utcnow()
         periods = [quarter.upper()] if quarter else [quarter_label(now.date())]
         if not quarter:
             periods.append(next_quarter(periods[0]))

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 import click
 
 from bot.cli import settings_from
+from bot.clock import utcnow
 
 
 def _parse_at(text: str | None) -> datetime:
     if not text:
-        return datetime.now(UTC)
+        return utcnow()
     try:
         at = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -32,7 +33,7 @@ def register(main: click.Group) -> None:
         """The jobs, when the scheduler runs them, and their next run time."""
         from bot.jobs import next_run_times
 
-        for job, next_at in next_run_times(datetime.now(UTC)):
+        for job, next_at in next_run_times(utcnow()):
             when = next_at.strftime("%Y-%m-%d %H:%M:%S UTC") if next_at else "-"
             click.echo(f"{job.name:<12} next {when}  ({job.schedule}) {job.description}")
 

@@ -10,13 +10,13 @@ salesbot leads train [--team-id T123]
 from __future__ import annotations
 
 import statistics
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from sqlalchemy import select
 
 from bot.cli import settings_from
+from bot.clock import utcnow
 from core.db import UnitOfWork, make_engine
 from core.errors import UserError
 from core.leads import csv_io as lead_io
@@ -146,12 +146,12 @@ def register(main: click.Group) -> None:
         ws_id = _workspace_id(ctx, uow, team_id)
         try:
             with uow.transaction() as session:
-                save_rules(session, ws_id, text, datetime.now(UTC))
+                save_rules(session, ws_id, text, utcnow())
         except RulesInvalid as err:
             for e in err.errors:
                 click.echo(f"{file.name}:{e.line}: {e.message}", err=True)
             raise SystemExit(1) from None
-        changed = rescore_workspace(uow, ws_id, datetime.now(UTC))
+        changed = rescore_workspace(uow, ws_id, utcnow())
         click.echo(f"Rules from {file.name} saved; open leads rescored ({changed} changed score).")
 
     @rules_group.command("show")
@@ -171,7 +171,7 @@ def register(main: click.Group) -> None:
         """Retrain the predictive model now on the workspace's closed leads."""
         uow = _uow(ctx)
         ws_id = _workspace_id(ctx, uow, team_id)
-        result = lead_model.train_workspace(uow, ws_id, datetime.now(UTC))
+        result = lead_model.train_workspace(uow, ws_id, utcnow())
         if not result.trained:
             click.echo(result.message)
             raise SystemExit(1)

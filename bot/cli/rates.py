@@ -6,12 +6,12 @@ reason and nothing is imported (exit 1). Importing the same file again changes n
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from bot.cli.data import _FILE, _TEAM, _fail, _ready_engine, _show_errors, _workspace_id
+from bot.clock import utcnow
 from core.db import UnitOfWork
 from core.errors import UserError
 from core.workspace.rates import RateFileError, import_rates
@@ -35,7 +35,7 @@ def register(main: click.Group) -> None:
         except UnicodeDecodeError:
             _fail(ctx, 1, f"{file.name} is not UTF-8 text: save it as CSV (UTF-8)")
         uow = UnitOfWork(_ready_engine(ctx))
-        now = datetime.now(UTC)
+        now = utcnow()
         ws_id = _workspace_id(ctx, uow, team_id, now)
         try:
             result = import_rates(uow, ws_id, text, now=now)

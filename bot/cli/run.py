@@ -12,15 +12,14 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
 from bot.cli import settings_from
 from bot.config import Settings
-from bot.optional_modules import optional_module
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +63,10 @@ def serve(settings: Settings) -> int:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
-    from bot.app import create_app, utcnow
+    from bot.app import create_app
+    from bot.clock import utcnow
     from bot.context import after_ack_pool, home_refresher
+    from bot.scheduler import start_scheduler
     from bot.server import SalesbotServer, make_waitress_server
     from core.db import UnitOfWork, make_engine
 
@@ -96,9 +97,8 @@ def serve(settings: Settings) -> int:
                     err=True,
                 )
                 return 2
-        sched_module = optional_module("bot.scheduler") if settings.scheduler else None
-        if sched_module is not None:
-            scheduler = sched_module.start_scheduler(settings, uow, app.client)
+        if settings.scheduler:
+            scheduler = start_scheduler(settings, uow, app.client)
         mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
         click.echo(
             f"salesbot: running ({mode}), listening on http://{HOST}:{settings.port} "
@@ -153,9 +153,21 @@ def register(main: click.Group) -> None:
         ctx.exit(code)
 
     @main.command("console")
-    @click.option("--as", "as_user", default="U0CONSOLE", show_default=True, help="Slack user id to act as.")
+    @click.option(
+        "--as",
+        "as_user",
+        default=None,
+        help='Whom to act as: a Slack user id (default U0CONSOLE), or the name of a person imported by name, '
+        'e.g. --as "Darcel Schlecht" in the demo (default there: the manager Dustin Brinkmann).',
+    )
     @click.option("--tz", default=None, help="The acting user's time zone (IANA name, e.g. Europe/Istanbul).")
-    @click.option("--now", "now_text", default=None, help="Fix the clock (ISO 8601, e.g. 2026-11-23T09:00Z).")
+    @click.option(
+        "--now",
+        "now_text",
+        default=None,
+        help="Fix the clock: ISO 8601 with Z or an offset (2017-09-25T13:00+03:00), or a time and a zone name "
+        '("2017-09-25 13:00 Europe/Istanbul"); no zone means UTC. With --demo the default is 2017-09-25 13:00 UTC.',
+    )
     @click.option("--team", default="T0CONSOLE", show_default=True, help="Slack team (workspace) id.")
     @click.option("--name", default=None, help="The acting user's display name.")
     @click.option(
@@ -164,7 +176,9 @@ def register(main: click.Group) -> None:
         show_default=True,
         help="Act as a Slack workspace admin (Slack admins are salesbot admins; needed for /salesbot setup).",
     )
-    @click.option("--demo", is_flag=True, help="Load the demo organisation first.")
+    @click.option(
+        "--demo", is_flag=True, help="Load the demo organisation (the Maven CRM data) first and act as its manager."
+    )
     @click.option("--width", default=100, show_default=True, help="Output width in columns.")
     @click.pass_context
     def console(
@@ -179,16 +193,16 @@ def register(main: click.Group) -> None:
         width: int,
     ) -> None:
         """Drive the bot from a terminal: type /deal new Acme 12k and see the answer."""
-        from bot.console import ConsoleOptions, parse_now, run_console
+        from bot.console import ConsoleOptions, ReadTime, read_now, run_console
 
         settings = settings_from(ctx)
+        read: ReadTime | None = None
         try:
-            fixed_now: datetime | None = parse_now(now_text) if now_text else None
+            read = read_now(now_text) if now_text else None
         except ValueError as exc:
             _fail(ctx, 2, f"--now {now_text!r}: {exc}")
-        if tz is not None:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        if tz is not None:
             try:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
@@ -200,10 +214,11 @@ def register(main: click.Group) -> None:
         except Exception as exc:
             _fail(ctx, 1, f"could not migrate {_safe_url(settings.database_url)}: {_one_line(exc)}")
         options = ConsoleOptions(
-            user_id=as_user,
+            who=as_user,
             team_id=team,
             tz=tz,
-            now=fixed_now,
+            now=read.at if read else None,
+            now_note=read.note() if read else None,
             demo=demo,
             name=name,
             admin=admin,

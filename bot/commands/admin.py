@@ -11,6 +11,7 @@ from bot.modals.admin_modals import pipeline_view, setup_view
 from bot.views.admin import done, linked, rate_saved, rates_listed, team_saved, teams_listed
 from bot.views.help import admin_help
 from core.errors import InvalidInput
+from core.insight.quotas import set_quota
 from core.money import Money, parse_amount
 from core.workspace import admin, rates
 from core.workspace import setup as setup_service
@@ -95,10 +96,6 @@ def quota(req: Request, args: Args) -> None:
     else:
         user = _one_user(args, usage)
     amount, rest = _quota_amount(req, words, usage)
-    try:
-        from core.insight.quotas import set_quota
-    except ImportError:
-        raise InvalidInput("Quotas are not available yet in this version.") from None
     saved = set_quota(req.uow, req.actor, user_slack_id=user, team_name=team_name, amount=amount,
                       period=" ".join(t.value for t in rest), now=req.now)
     from bot.views.common import escape, money

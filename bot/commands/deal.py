@@ -26,6 +26,7 @@ from core.deals import deals
 from core.deals.queries import AmbiguousRef, get_changeable_deal, list_deals_counted, split_ref
 from core.errors import Ambiguous, InvalidInput
 from core.money import parse_amount
+from core.notify.reminders import set_reminder
 from core.tables import DealStatus
 from core.workspace.admin import member_id
 from core.workspace.setup import open_stage_names
@@ -315,10 +316,6 @@ def deal_remind(req: Request, args: Args) -> None:
                                   lambda t: parse_datetime(t, now, actor.tz, actor.locale))
     req.rest = _join(rest)
     text = " ".join(t.value for t in rest[used:])
-    try:
-        from core.notify.reminders import set_reminder
-    except ImportError:  # the reminders service ships separately
-        raise InvalidInput("Reminders are not available yet in this version.") from None
     reminder = set_reminder(req.uow, actor, deal_ref=ref, due_at=due_at, text=text, now=now)
     req.answer(views.reminder_set(reminder.deal_ref, reminder.due_at, reminder.text, actor,
                                   reminder.arrives_at, now))

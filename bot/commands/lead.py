@@ -25,10 +25,8 @@ from bot.views import leads as views
 from bot.views.common import day, money
 from core.errors import Ambiguous, InvalidInput, NotAllowed
 from core.leads import leads
-from core.leads import training as lead_model
 from core.leads.intake import EMAIL_PATTERN
 from core.money import parse_amount
-from core.tables import Lead
 from core.workspace.admin import member_id
 
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
@@ -122,13 +120,8 @@ def lead_list(req: Request, args: Args) -> None:
 
 def lead_show(req: Request, args: Args) -> None:
     ref = " ".join(t.value for t in args.words) if args.words else _ref(args, "/lead show <ref>")
-    lead = leads.get_lead(req.uow, req.actor, ref)
-    with req.uow.read() as session:
-        row = session.get_one(Lead, lead.id)
-        prediction = lead_model.explain(session, row)
-        status = lead_model.model_status(session, req.actor.workspace_id)
-    note = str(status.get("message") or "")
-    req.answer(views.lead_shown(lead, req.now, req.actor.tz, prediction, note))
+    detail = leads.show_lead(req.uow, req.actor, ref)
+    req.answer(views.lead_shown(detail.lead, req.now, req.actor.tz, detail.prediction, detail.model_note))
 
 
 def lead_assign(req: Request, args: Args) -> None:
@@ -188,7 +181,7 @@ def on_new_lead(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
             raise InvalidInput("A lead needs a name.", field="name")
         lead = leads.create_lead(context["uow"], actor, {k: v for k, v in data.items() if v}, now=context["now"])
         body = views.lead_changed(lead, "added, yours")
-        return lambda: tell(client, actor, view, body)
+        return lambda: tell(context, actor, view, body)
 
     submit(ack, view, "name", work, "new lead modal")
 
@@ -217,6 +210,6 @@ def on_convert_lead(ack: Ack, view: dict[str, Any], client: WebClient, context: 
             raise NotAllowed(err.message, field=err.field or ("owner" if owner_id is not None else "title")) from None
         terms = f"{money(deal.amount, deal.currency, actor.locale)}, closing {day(deal.expected_close)}"
         body = views.lead_converted(lead, deal.ref, deal.title, terms)
-        return lambda: tell(client, actor, view, body)
+        return lambda: tell(context, actor, view, body)
 
     submit(ack, view, "title", work, "convert lead modal")

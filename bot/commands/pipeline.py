@@ -5,9 +5,10 @@ from slack_bolt import App
 
 from bot.commands import Request, slash_command
 from bot.commands.parsing import read_args
-from bot.optional_modules import optional_function
+from bot.views.digest import digest_message
+from bot.views.forecast import forecast_message
 from bot.views.help import pipeline_help
-from bot.views.pipeline import not_available, pipeline_message
+from bot.views.pipeline import pipeline_message
 from core.errors import InvalidInput
 from core.insight.kpis import pipeline_by_stage
 from core.workspace.admin import pipeline_scope
@@ -26,13 +27,11 @@ def run(req: Request, text: str) -> None:
         req.answer(pipeline_help())
         return
     if first == "forecast":
-        forecast = optional_function("bot.views.forecast", "forecast_message")
         rest = " ".join(t.value for t in args.words[1:])
-        req.answer(forecast(req.uow, req.actor, rest, req.now) if forecast else not_available("The forecast"))
+        req.answer(forecast_message(req.uow, req.actor, rest, req.now))
         return
     if first == "digest":
-        digest = optional_function("bot.views.digest", "digest_message")
-        req.answer(digest(req.uow, req.actor, req.now) if digest else not_available("The digest"))
+        req.answer(digest_message(req.uow, req.actor, req.now))
         return
     if args.options or args.channels or len(args.words) + len(args.users) > 1:
         raise InvalidInput("Usage: `/pipeline [mine|team|@user]`, `/pipeline forecast [quarter]` or "

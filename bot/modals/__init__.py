@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.modals import admin_modals, deal_modals
+
 
 def register(app: App) -> None:
     """Register every modal's view_submission listener."""
-    from bot.modals import admin_modals, deal_modals
-
     deal_modals.register(app)
     admin_modals.register(app)

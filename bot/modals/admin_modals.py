@@ -98,7 +98,7 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
             quiet_start=field_value(view, "quiet_start") or "",
             quiet_end=field_value(view, "quiet_end") or "",
         )
-        return lambda: tell(client, actor, view, _settings_message(saved))
+        return lambda: tell(context, actor, view, _settings_message(saved))
 
     submit(ack, view, "default_currency", work, "setup modal")
 
@@ -110,7 +110,7 @@ def on_pipeline(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
         stages = update_pipeline_stages(context["uow"], actor, field_value(view, "stages") or "",
                                         now=context["now"])
         text = escape("Pipeline saved: " + ", ".join(f"{s.name} {s.probability}%" for s in stages))
-        return lambda: tell(client, actor, view, message(text, [section(f":white_check_mark: {text}")]))
+        return lambda: tell(context, actor, view, message(text, [section(f":white_check_mark: {text}")]))
 
     submit(ack, view, "stages", work, "pipeline modal")
 

@@ -46,7 +46,7 @@ def _owner(view: dict[str, Any], context: BoltContext, actor: Actor) -> int | No
 def _follow_up(client: WebClient, context: BoltContext, actor: Actor, view: dict[str, Any],
                body: dict[str, Any], deal: deals.DealView | None = None) -> Callable[[], None]:
     def after() -> None:
-        tell(client, actor, view, body)
+        tell(context, actor, view, body)
         refresh_homes(context.get("homes"), client, context["uow"], actor, context["now"],
                       deal.owner_slack_id if deal else None)
 

@@ -14,7 +14,6 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.commands import new_error_id
 from bot.modals.deal_forms import block_for, metadata_of
@@ -78,13 +77,14 @@ def submit(ack: Ack, view: dict[str, Any], default_block: str, work: Callable[[]
             logger.exception("%s: the confirmation could not be sent", what)
 
 
-def tell(client: WebClient, actor: Actor, view: dict[str, Any], body: Message) -> None:
+def tell(context: BoltContext, actor: Actor, view: dict[str, Any], body: Message) -> None:
     """Confirm a modal's outcome: to the message it came from, else the channel, else a DM."""
+    client: WebClient = context.client
     meta = metadata_of(view)
     payload = {k: v for k, v in body.items() if k in ("text", "blocks")}
     response_url = meta.get("response_url")
     if response_url:
-        WebhookClient(response_url).send(**payload, replace_original=True)
+        context["send_to_response_url"](response_url, {**payload, "replace_original": True})
         return
     channel = meta.get("channel")
     in_channel = body.get("response_type") == "in_channel"

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.dates import local_now
-from core.errors import UserError
+from core.errors import UnknownUser, UserError
 from core.money import format_money
 
 Block = dict[str, Any]
@@ -155,7 +155,10 @@ def message(text: str, blocks: list[Block] | None = None, *, in_channel: bool = 
 
 
 def error_message(err: UserError) -> Message:
-    """A user error, shown as is, ephemeral."""
+    """A user error, shown as is (a person core names by id as a mention), ephemeral."""
+    if isinstance(err, UnknownUser):
+        text = f"<@{err.user_id}> hasn't used salesbot yet."
+        return message(text, [section(f":warning: {escape_keep_mentions(text)}")])
     shown = escape_keep_mentions(err.message)  # errors quote what the user typed
     return message(shown, [section(f":warning: {shown}")])
 

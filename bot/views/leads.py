@@ -1,7 +1,7 @@
 """Block Kit for leads: /lead answers, the New lead modal, hot-lead alerts (single and grouped), DMs.
 
 Alerts are rendered from the plain data core.leads.alerts put in the outbox (at send time,
-by bot/delivery.py through `register_renderers`). Their reasons' "2 days ago" is measured
+by bot/delivery.py, whose RENDERERS table names these functions). Their reasons' "2 days ago" is measured
 from the moment the lead turned hot, the moment the alert speaks about.
 """
 
@@ -330,14 +330,3 @@ def _acted(lead_id: int, line: str) -> Block:
     done = context(line)
     done["block_id"] = f"acted:{lead_id}"
     return done
-
-
-def register_renderers() -> None:
-    """Let bot/delivery.py render the lead outbox views."""
-    try:
-        from bot.delivery import register_renderer
-    except ModuleNotFoundError:  # pragma: no cover - delivery not in this build
-        return
-    register_renderer("hot_lead", hot_lead_message)
-    register_renderer("hot_lead_burst", hot_burst_message)
-    register_renderer("lead_assigned", lead_assigned_message)

@@ -32,9 +32,3 @@ def pipeline_message(stages: Sequence[StageTotal], actor: Actor, label: str) -> 
     text = (f"Open pipeline ({escape(label)}): {count} deals, {money(amount, cur, loc)}, "
             f"weighted {money(weighted, cur, loc)}")
     return message(text, blocks)
-
-
-def not_available(what: str) -> Message:
-    """The answer for a part of salesbot not installed yet."""
-    text = f"{what} is not available yet in this version."
-    return message(text, [section(f":construction: {text}")])

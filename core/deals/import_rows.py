@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.csv_mapping import RowError
 from core.tables import DealStatus, Stage
 
 Progress = Callable[[int, int], None]
@@ -15,23 +16,8 @@ WON_ALIASES = ("won", "closed won", "closed-won", "closedwon", "closed_won", "wi
 LOST_ALIASES = ("lost", "closed lost", "closed-lost", "closedlost", "closed_lost", "loss")
 
 
-UNKNOWN_STAGE = "unknown_stage"
+UNKNOWN_STAGE = "unknown_stage"  # RowError.kind of a stage the pipeline lacks
 GROUP_FROM = 3  # this many rows with the same error are reported once, with their count
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A bad cell: row as a spreadsheet shows it (the header is row 1), column, value, why.
-
-    `kind` names errors a caller may explain as a whole (UNKNOWN_STAGE: a stage the pipeline
-    lacks, which `create_stages` would add).
-    """
-
-    row: int
-    column: str
-    value: str
-    reason: str
-    kind: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ ANALYZE_AFTER = 5000  # rows created: refresh PostgreSQL's planner statistics
 _DEALS = cast(Table, Deal.__table__)
 _CHANGES = cast(Table, DealChange.__table__)
 _OWN_REF = re.compile(r"D-(\d{1,9})")
-_SLACK_ID = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]{2,})")
 # Fields compared on re-import (Deal attribute names), in the order history shows them.
 COMPARED = (
     "title", "account", "contact", "product", "amount_minor", "currency", "stage_id", "owner_id",
@@ -44,7 +43,7 @@ FIELD_SOURCE = {
 
 
 def resolve_owners(s: Session, workspace_id: int, parsed: list[ParsedRow], now: datetime) -> dict[str, User]:
-    """Owner cell -> user: a known Slack id, else a (new) unlinked user by name."""
+    """Owner cell -> user: a known user id (csv_mapping.owner_id_token), else a (new) unlinked user by name."""
     users = list(s.scalars(select(User).where(User.workspace_id == workspace_id)))
     by_slack = {u.slack_id: u for u in users if u.slack_id}
     by_name = {u.import_name: u for u in users if u.import_name}
@@ -53,9 +52,8 @@ def resolve_owners(s: Session, workspace_id: int, parsed: list[ParsedRow], now: 
     for row in parsed:
         if row.owner is None or row.owner in owners:
             continue
-        match = _SLACK_ID.fullmatch(row.owner)
-        slack_id = match and (match.group(1) or match.group(2))
-        user = by_slack.get(slack_id) if slack_id else None
+        token = cm.owner_id_token(row.owner)
+        user = by_slack.get(token) if token else None
         if user is None:
             user = by_name.get(row.owner.strip()) or owner_by_name(s, workspace_id, row.owner, now)
             by_name[row.owner.strip()] = user

@@ -6,8 +6,9 @@ How a row becomes a deal (decisions worth knowing):
   changes nothing the second time (the report says "unchanged").
 - Title: the title column, else `product - account`, else `product - id` when the account
   is blank, else the id itself (the Maven data set has no title column).
-- Owner: a Slack id of a known user (`U123`, `<@U123>`), else a name kept on an unlinked
-  user (core.workspace.users.owner_by_name) that `/salesbot link` ties to Slack later.
+- Owner: the id of a known user (`U123`, also with punctuation around it, see
+  csv_mapping.owner_id_token), else a name kept on an unlinked user
+  (core.workspace.users.owner_by_name) that `/salesbot link` ties to Slack later.
 - Amount: the amount column. With a products file, an empty amount takes the product's
   list price, and so does a lost deal's 0: the Maven data records 0 as the value of a lost
   deal, but what was lost is the deal at its list price, and a lost amount of 0 would make
@@ -35,8 +36,9 @@ from sqlalchemy.orm import Session
 
 from core import csv_mapping as cm
 from core.clean import clean_name
+from core.csv_mapping import RowError
 from core.db import UnitOfWork
-from core.deals.import_rows import UNKNOWN_STAGE, ImportReport, ParsedRow, Progress, RowError, StageResolver
+from core.deals.import_rows import UNKNOWN_STAGE, ImportReport, ParsedRow, Progress, StageResolver
 from core.deals.import_writer import resolve_owners, write_deals
 from core.errors import InvalidInput, NotFound
 from core.money import iso_currencies, to_minor

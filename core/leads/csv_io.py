@@ -20,10 +20,12 @@ from typing import Any, TextIO
 from sqlalchemy import select, update
 
 from core import csv_mapping as cm
+from core.csv_mapping import RowError
 from core.db import UnitOfWork
-from core.deals.import_rows import ImportReport, RowError
+from core.deals.import_rows import ImportReport
 from core.errors import InvalidInput, NotFound
 from core.leads import predictive
+from core.leads.hot import is_hot
 from core.leads.intake import ScoringContext, clean_lead, lead_fields
 from core.leads.routing import TeamPicker
 from core.tables import Lead, LeadEvent, LeadStatus, User, Workspace
@@ -182,8 +184,10 @@ def training_rows(source: Source, exclude: Sequence[str] = ()) -> tuple[list[dic
 
 def _owner_id(session: Any, workspace_id: int, owner: str, now: datetime, cache: dict[str, int]) -> int:
     if owner not in cache:
-        user = session.scalar(
-            select(User).where(User.workspace_id == workspace_id, User.slack_id == owner.strip("<@>"))
+        token = cm.owner_id_token(owner)
+        user = (
+            session.scalar(select(User).where(User.workspace_id == workspace_id, User.slack_id == token))
+            if token else None
         )
         cache[owner] = (user or owner_by_name(session, workspace_id, owner, now)).id
     return cache[owner]
@@ -285,8 +289,7 @@ def _apply_score(ctx: ScoringContext, lead: Lead, events: list[tuple[str, dateti
     lead.score, lead.score_reasons = result.points, [r.to_json() for r in result.top(10)]
     if ctx.model is not None:
         lead.predicted = round(100 * predictive.predict(ctx.model, predictive.feature_values(fields)).probability)
-    is_open = lead.status in (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.WORKING)
-    hot = is_open and lead.score >= ctx.ws.hot_lead_threshold
+    hot = is_hot(lead.status, lead.score, ctx.ws.hot_lead_threshold)
     if hot != bool(lead.hot):
         lead.hot, lead.hot_since = hot, (now if hot else None)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core.clean import clean_name
 from core.errors import InvalidInput
 from core.leads import predictive
+from core.leads.hot import is_hot
 from core.leads.points import Scorer
 from core.leads.routing import TeamPicker
 from core.leads.rules import CONFIG_NAME as RULES_CONFIG
@@ -288,13 +289,12 @@ def rescore(session: Session, ctx: ScoringContext, lead: Lead, now: datetime, *,
     lead.score_reasons = [r.to_json() for r in result.top(10)]
     if ctx.model is not None:
         lead.predicted = round(100 * predictive.predict(ctx.model, predictive.feature_values(fields)).probability)
-    open_lead = lead.status in (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.WORKING)
-    is_hot = open_lead and lead.score >= ctx.ws.hot_lead_threshold
-    if is_hot and not lead.hot:
+    hot = is_hot(lead.status, lead.score, ctx.ws.hot_lead_threshold)
+    if hot and not lead.hot:
         lead.hot, lead.hot_since = True, now
         session.flush()
         on_hot(session, ctx.ws, lead, now)
-    elif not is_hot and lead.hot:
+    elif not hot and lead.hot:
         # Below the line again: the next crossing is a new one and alerts again.
         lead.hot, lead.hot_since = False, None
 
@@ -344,7 +344,7 @@ def _insert_new(session: Session, ctx: ScoringContext, fields: Mapping[str, Any]
     predicted = None
     if ctx.model is not None:
         predicted = round(100 * predictive.predict(ctx.model, predictive.feature_values(scored)).probability)
-    hot = score.points >= ctx.ws.hot_lead_threshold
+    hot = is_hot(LeadStatus.NEW, score.points, ctx.ws.hot_lead_threshold)
     number = next_lead_number(session, ctx.ws.id)
     row = {
         **plain,

@@ -19,9 +19,11 @@ from core.dates import local_now
 from core.db import UnitOfWork
 from core.deals import deals
 from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
+from core.leads import predictive, training
+from core.leads.hot import OPEN_STATUSES
 from core.leads.intake import ScoringContext, clean_lead, rescore, upsert_lead
 from core.leads.points import Reason
-from core.leads.routing import OPEN_STATUSES, notify_assignee
+from core.leads.routing import notify_assignee
 from core.money import Money
 from core.tables import Activity, Deal, DealChange, Lead, LeadEvent, LeadStatus, Team, User, Workspace
 from core.workspace.users import Actor, can_change_owned
@@ -190,6 +192,24 @@ def get_lead(uow: UnitOfWork, actor: Actor, ref: str) -> LeadView:
         return lead_view(session, find_lead(session, actor.workspace_id, ref))
 
 
+@dataclass(frozen=True)
+class LeadDetail:
+    """What /lead show shows: the lead, its win probability (None without a trained model),
+    and what the model says about itself (empty when it is ready)."""
+
+    lead: LeadView
+    prediction: predictive.Prediction | None
+    model_note: str
+
+
+def show_lead(uow: UnitOfWork, actor: Actor, ref: str) -> LeadDetail:
+    """One lead with its score reasons, its win probability and the model's state."""
+    with uow.read() as session:
+        row = find_lead(session, actor.workspace_id, ref)
+        status = training.model_status(session, actor.workspace_id)
+        return LeadDetail(lead_view(session, row), training.explain(session, row), str(status.get("message") or ""))
+
+
 def list_leads(uow: UnitOfWork, actor: Actor, which: str = "open", *, limit: int = 50) -> list[LeadView]:
     """Leads by `hot`, `mine`, `new` or `open` (the default), best score first."""
     q = select(Lead).where(Lead.workspace_id == actor.workspace_id)
@@ -203,6 +223,23 @@ def list_leads(uow: UnitOfWork, actor: Actor, which: str = "open", *, limit: int
         q = q.where(Lead.status.in_(OPEN_STATUSES))
     else:
         raise InvalidInput(f"/lead list takes hot, mine or new, not {which!r}.", field="which")
+    with uow.read() as session:
+        rows = session.scalars(q.order_by(Lead.score.desc(), Lead.number.desc()).limit(limit)).all()
+        return [lead_view(session, lead) for lead in rows]
+
+
+def hot_leads_waiting_for(uow: UnitOfWork, actor: Actor, *, limit: int = 200) -> list[LeadView]:
+    """Hot open leads the actor should act on, best score first: their own and unclaimed ones,
+    of no team, of the actor's team or of a team they manage (admins: every team)."""
+    q = select(Lead).where(
+        Lead.workspace_id == actor.workspace_id,
+        Lead.hot.is_(True),
+        Lead.status.in_(OPEN_STATUSES),
+        or_(Lead.owner_id.is_(None), Lead.owner_id == actor.user_id),
+    )
+    if not actor.is_admin:
+        teams = {*actor.managed_team_ids, *([actor.team_id] if actor.team_id is not None else [])}
+        q = q.where(or_(Lead.team_id.is_(None), Lead.team_id.in_(teams)))
     with uow.read() as session:
         rows = session.scalars(q.order_by(Lead.score.desc(), Lead.number.desc()).limit(limit)).all()
         return [lead_view(session, lead) for lead in rows]

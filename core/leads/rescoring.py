@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from core.db import UnitOfWork
 from core.leads.alerts import on_hot
+from core.leads.hot import OPEN_STATUSES, is_hot
 from core.leads.intake import ScoringContext, lead_fields
 from core.leads.points import score_many
-from core.tables import Lead, LeadEvent, LeadStatus, Workspace
+from core.tables import Lead, LeadEvent, Workspace
 
 BATCH = 2000
-OPEN = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.WORKING)
 
 
 def rescore_workspace(uow: UnitOfWork, workspace_id: int, now: datetime) -> int:
@@ -33,7 +33,7 @@ def rescore_workspace(uow: UnitOfWork, workspace_id: int, now: datetime) -> int:
             batch = list(
                 session.scalars(
                     select(Lead)
-                    .where(Lead.workspace_id == workspace_id, Lead.status.in_(OPEN), Lead.id > last_id)
+                    .where(Lead.workspace_id == workspace_id, Lead.status.in_(OPEN_STATUSES), Lead.id > last_id)
                     .order_by(Lead.id)
                     .limit(BATCH)
                 )
@@ -54,7 +54,7 @@ def rescore_workspace(uow: UnitOfWork, workspace_id: int, now: datetime) -> int:
                 if score.points != lead.score:
                     changed += 1
                 lead.score, lead.score_reasons = score.points, [r.to_json() for r in score.top(10)]
-                hot = score.points >= ws.hot_lead_threshold
+                hot = is_hot(lead.status, score.points, ws.hot_lead_threshold)
                 if hot and not lead.hot:
                     lead.hot, lead.hot_since = True, now
                     session.flush()

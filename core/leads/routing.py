@@ -19,12 +19,12 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
+from core.leads.hot import OPEN_STATUSES
 from core.leads.rules import load_rules
 from core.notify import outbox
 from core.tables import Lead, LeadStatus, Team, User, Workspace, WorkspaceConfig
 
 STATE_CONFIG = "routing_state"
-OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.WORKING)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.leads import predictive
+from core.leads.hot import OPEN_STATUSES
 from core.leads.intake import MODEL_CONFIG, lead_fields
 from core.tables import Deal, DealStatus, Lead, LeadStatus, Workspace, WorkspaceConfig
-
-OPEN = (LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.WORKING)
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,8 @@ def train_workspace(uow: UnitOfWork, workspace_id: int, now: datetime) -> TrainR
         seconds = time.perf_counter() - started
         cfg = _config(session, workspace_id, now)
         cfg.data, cfg.updated_at = model, now
-        for lead in session.scalars(select(Lead).where(Lead.workspace_id == workspace_id, Lead.status.in_(OPEN))):
+        open_leads = select(Lead).where(Lead.workspace_id == workspace_id, Lead.status.in_(OPEN_STATUSES))
+        for lead in session.scalars(open_leads):
             prediction = predictive.predict(model, predictive.feature_values(lead_fields(lead)))
             lead.predicted = round(100 * prediction.probability)
         return TrainResult(workspace_id, True, f"trained on {len(labels)} closed leads", len(labels), seconds)

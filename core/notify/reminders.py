@@ -7,7 +7,7 @@ reminders, managers their team's, admins all (SPEC section 7).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Exists, exists, or_, select, text
 from sqlalchemy.orm import Session
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.notify import outbox
-from core.notify.local_time import SendWindow, next_allowed_send
+from core.notify.local_time import SendWindow, local_at, next_allowed_send
 from core.tables import Deal, DealStatus, Lead, Reminder, ReminderStatus, User, Workspace
 from core.workspace.users import Actor, can_change_owned
 
@@ -185,6 +185,14 @@ def snooze_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, until: date
         reminder.sent_at = None
         session.flush()
         return _view(session, reminder, with_arrival=True)
+
+
+def morning_of(uow: UnitOfWork, actor: Actor, day: date) -> datetime:
+    """When a nudge snoozed to `day` comes back: the workspace's send time that day, in the actor's zone."""
+    with uow.read() as session:
+        ws = session.get(Workspace, actor.workspace_id)
+        window = SendWindow.of(ws) if ws else SendWindow()
+    return local_at(day, window.send_time, actor.tz)
 
 
 def complete_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, now: datetime) -> ReminderView:

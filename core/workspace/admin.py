@@ -159,7 +159,7 @@ def add_to_team(uow: UnitOfWork, actor: Actor, name: str, slack_ids: list[str], 
             user = _member(session, actor.workspace_id, slack_id, now)
             if user.team_id not in (None, team.id):
                 if not actor.is_admin:
-                    raise NotAllowed(f"<@{slack_id}> is in another team; only an admin can move them.")
+                    raise NotAllowed(f"{user.name} is in another team; only an admin can move them.")
                 old = session.get_one(Team, user.team_id)
                 moved.append(TeamMove(slack_id, user.name, old.name))
             user.team_id = team.id
@@ -218,9 +218,9 @@ def link_import_owner(uow: UnitOfWork, actor: Actor, import_name: str, slack_id:
             raise NotFound(f'No imported owner is called "{name}". Check the spelling in the import file.',
                            field="name")
         if source.id == target.id:
-            raise InvalidInput(f'"{name}" is already linked to <@{slack_id}>.', field="name")
+            raise InvalidInput(f'"{name}" is already linked to {target.name}.', field="name")
         if source.slack_id is not None:
-            raise InvalidInput(f'"{name}" is already linked to <@{source.slack_id}>.', field="name")
+            raise InvalidInput(f'"{name}" is already linked to user {source.slack_id}.', field="name")
         counts = _merge_user(session, source, target)
         session.flush()
         return LinkResult(slack_id, name, counts["deals"], counts["activities"], counts["reminders"], counts["leads"])

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.csv_mapping import RowError
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.money import check_currency
@@ -100,20 +101,10 @@ class RateInfo:
     base: str
 
 
-@dataclass(frozen=True)
-class RateLine:
-    """A bad cell of a rates file: its row (the header is row 1), column and why."""
-
-    row: int
-    column: str
-    value: str
-    reason: str
-
-
 class RateFileError(InvalidInput):
     """A rates file with bad rows; nothing was imported. `errors` lists every bad cell."""
 
-    def __init__(self, errors: list[RateLine]) -> None:
+    def __init__(self, errors: list[RowError]) -> None:
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         super().__init__(f"Row {first.row}, column {first.column}: {first.reason}{more}. Nothing was imported.")
@@ -208,39 +199,39 @@ def read_rates_csv(text: str, base: str) -> list[tuple[int, str, date, Decimal]]
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None:
-        raise RateFileError([RateLine(1, "-", "", "the file is empty: give a header `date,currency,rate`")])
+        raise RateFileError([RowError(1, "-", "", "the file is empty: give a header `date,currency,rate`")])
     names = [h.strip().lower() for h in header]
     missing = [c for c in _COLUMNS if c not in names]
     if missing:
-        raise RateFileError([RateLine(1, c, "", "missing column: the header is `date,currency,rate`")
+        raise RateFileError([RowError(1, c, "", "missing column: the header is `date,currency,rate`")
                              for c in missing])
     at = {c: names.index(c) for c in _COLUMNS}
-    errors: list[RateLine] = []
+    errors: list[RowError] = []
     rows: list[tuple[int, str, date, Decimal]] = []
     seen: dict[tuple[str, date], int] = {}
     for number, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
             continue
         cell = {c: (cells[at[c]].strip() if at[c] < len(cells) else "") for c in _COLUMNS}
-        row_errors: list[RateLine] = []
+        row_errors: list[RowError] = []
         try:
             day = date.fromisoformat(cell["date"])
         except ValueError:
-            row_errors.append(RateLine(number, "date", cell["date"], "not a date: write it as YYYY-MM-DD"))
+            row_errors.append(RowError(number, "date", cell["date"], "not a date: write it as YYYY-MM-DD"))
         try:
             code = _rate_currency(cell["currency"], base)
         except InvalidInput as err:
-            row_errors.append(RateLine(number, "currency", cell["currency"], err.message))
+            row_errors.append(RowError(number, "currency", cell["currency"], err.message))
         try:
             value = parse_rate(cell["rate"])
         except InvalidInput as err:
-            row_errors.append(RateLine(number, "rate", cell["rate"], err.message))
+            row_errors.append(RowError(number, "rate", cell["rate"], err.message))
         if row_errors:
             errors.extend(row_errors)
             continue
         first = seen.setdefault((code, day), number)
         if first != number:
-            errors.append(RateLine(number, "date", cell["date"], f"{code} on {day} is already given in row {first}"))
+            errors.append(RowError(number, "date", cell["date"], f"{code} on {day} is already given in row {first}"))
             continue
         rows.append((number, code, day, value))
     if errors:

@@ -8,7 +8,8 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import NotAllowed, NotFound
+from core.db import UnitOfWork
+from core.errors import NotAllowed, UnknownUser
 from core.tables import Role, Team, User, Workspace
 from core.workspace.workspaces import get_or_create_workspace
 
@@ -184,7 +185,7 @@ def actor_for(
 def user_by_slack_id(session: Session, workspace_id: int, slack_id: str) -> User:
     user = session.scalar(select(User).where(User.workspace_id == workspace_id, User.slack_id == slack_id))
     if user is None:
-        raise NotFound(f"<@{slack_id}> hasn't used salesbot yet.")
+        raise UnknownUser(slack_id)
     return user
 
 
@@ -197,3 +198,14 @@ def owner_by_name(session: Session, workspace_id: int, name: str, now: datetime)
         session.add(user)
         session.flush()
     return user
+
+
+def display_names(uow: UnitOfWork, team_id: str) -> dict[str, str]:
+    """User id -> name, for the workspace's users who have a user id and a name of their own."""
+    with uow.read() as session:
+        rows = session.execute(
+            select(User.slack_id, User.name)
+            .join(Workspace, Workspace.id == User.workspace_id)
+            .where(Workspace.team_id == team_id, User.slack_id.is_not(None))
+        ).all()
+    return {uid: name for uid, name in rows if uid and name and name != uid}

@@ -60,7 +60,8 @@ def serve_for_benchmark() -> None:  # runs in the server process
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
 
-    from bot.app import create_app, utcnow
+    from bot.app import create_app
+    from bot.clock import utcnow
     from bot.config import load_settings
     from bot.server import SalesbotServer, make_waitress_server
 

@@ -196,7 +196,6 @@ def view_submission_payload(
             "app_id": "A1",
             "bot_id": "BBOT",
         },
-        "response_urls": [],
         "is_enterprise_install": False,
     }
 

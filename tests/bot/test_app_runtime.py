@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,8 @@ import pytest
 from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from sqlalchemy import func, select
 
-from bot.app import LISTENER_MODULES, create_app, make_client, register_listeners, utcnow
+from bot.app import LISTENER_MODULES, create_app, make_client, register_listeners
+from bot.clock import utcnow
 from bot.config import Settings
 from bot.context import user_directory
 from bot.server import SalesbotServer
@@ -42,7 +44,7 @@ from tests.bot.signing import (
     sign,
     signed_request,
 )
-from tests.conftest import make_actor
+from tests.conftest import REPO, make_actor
 
 TEST_COMMAND = "/salesbot-test"
 
@@ -357,14 +359,34 @@ def test_block_action_and_event_get_actor(app: App, fake_slack: FakeSlack) -> No
     assert actors[0].tz == "Europe/Istanbul"
 
 
-def test_listener_modules_are_registered_and_missing_ones_skipped(app: App) -> None:
-    assert (
-        register_listeners(
-            App(token="xoxb-x", signing_secret="s", token_verification_enabled=False), ("bot.commands.does_not_exist",)
-        )
-        == []
-    )
-    assert "bot.commands.deal" in LISTENER_MODULES
+def test_every_listener_module_is_wired_statically(app: App) -> None:
+    """LISTENER_MODULES holds the imported modules themselves (a typo fails at import), and
+    every module of bot/ that defines listeners, `register(app: App)`, is in it."""
+    fresh = App(token="xoxb-x", signing_secret="s", token_verification_enabled=False)
+    names = register_listeners(fresh)
+    assert names == [module.__name__ for module in LISTENER_MODULES]
+    assert all(isinstance(module, ModuleType) for module in LISTENER_MODULES)
+    defining = {
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        for path in (REPO / "bot").rglob("*.py")
+        if re.search(r"^def register\(app: App\)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    }
+    # bot.modals registers its two submodules itself.
+    assert defining == set(names) | {"bot.modals.admin_modals", "bot.modals.deal_modals"}
+    assert len(set(names)) == len(names)
+
+
+def test_every_cli_module_is_wired_statically() -> None:
+    """The `salesbot` subcommand modules are imported by bot/cli/__init__.py, each registered."""
+    import bot.cli as cli
+
+    defining = {
+        f"bot.cli.{path.stem}"
+        for path in (REPO / "bot" / "cli").glob("*.py")
+        if re.search(r"^def register\(main: click.Group\)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    }
+    assert {module.__name__ for module in cli.SUBCOMMAND_MODULES} == defining
+    assert set(cli.main.commands) >= {"migrate", "import", "export", "run", "console", "jobs", "leads", "forecast"}
 
 
 # --- the WSGI server (bot/server.py), called in-process -----------------------------------
@@ -446,7 +468,7 @@ def test_webhooks_are_delegated_with_query_headers_and_body(
             seen.append(args)
             return 202, {"ok": True}
 
-    monkeypatch.setattr(server_module, "_webhooks_module", lambda: FakeHooks)
+    monkeypatch.setattr(server_module, "webhooks", FakeHooks)
     server = SalesbotServer(slack_settings, uow, bolt_app=None, clock=lambda: now)
     status, _, body = wsgi_call(
         server,

@@ -7,8 +7,10 @@ The subprocess form (`printf ... | salesbot console`) is in tests/e2e/test_conso
 from __future__ import annotations
 
 import io
+import logging
+import re
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.console import ConsoleOptions, parse_now, parse_when, run_console
+from bot.console import ConsoleOptions, parse_now, parse_when, read_now, run_console
 from bot.console.render import mrkdwn_to_text, render_message, render_view
 from core.db import UnitOfWork
 from core.tables import Deal, DealStatus, Role, User
@@ -39,10 +41,11 @@ def console(db_url: str, script: str, **options: Any) -> tuple[int, str]:
     """Run a console script; return (exit code, output text)."""
     buffer = io.StringIO()
     out = Console(file=buffer, width=120, highlight=False, soft_wrap=True, color_system=None)
+    now = options.pop("now", NOW_TEXT)
     opts = ConsoleOptions(
         user_id=options.pop("user_id", "UCON"),
         team_id=options.pop("team_id", "T1"),
-        now=parse_now(options.pop("now", NOW_TEXT)),
+        now=parse_now(now) if now is not None else None,
         **options,
     )
     code = run_console(Settings(database_url=db_url, scheduler=False), opts, io.StringIO(script), out)
@@ -206,3 +209,96 @@ def test_a_failing_listener_gives_exit_code_one(db_url: str, uow: UnitOfWork, no
     assert "error: RuntimeError: listener broke" in buffer.getvalue()
     session.handle("/nothing-listens-here")
     assert "No handler for /nothing-listens-here" in buffer.getvalue()
+
+
+# --- the demo, --as, --now and modals opened from buttons (issue 9 point 5, issue 11 point 8) ---
+
+
+def test_the_demo_starts_as_its_manager_on_a_monday_inside_the_data(db_url: str, no_network: None) -> None:
+    script = "/pipeline\n/pipeline forecast\n/pipeline digest\n:home\n"
+    code, out = console(db_url, script, demo=True, now=None, team_id="TDEMO", user_id="U0CONSOLE")
+    assert code == 0, out
+    first_screen = out.split("> /pipeline", 1)[0]
+    assert "Demo organisation loaded: 8800 deals created" in first_screen
+    assert "You are Dustin Brinkmann (manager of team Dustin Brinkmann), Slack id UDUSTINBRINKMANN." in first_screen
+    assert '--as "Darcel Schlecht" (a rep)' in first_screen
+    assert "The clock is at Monday 2017-09-25 13:00 UTC: a Monday inside the demo data" in first_screen
+    _, pipeline, forecast, digest, home = re.split(r"^> ", out, flags=re.MULTILINE)
+    # The team's Maven figures at once: open deals, a quarter forecast, the week's digest, the Home.
+    assert "TEAM DUSTIN BRINKMANN" in pipeline.upper() and re.search(r"[1-9]\d* open deals", pipeline)
+    assert "2017-Q3" in forecast and re.search(r"\$[1-9][\d,]*\.\d\d", forecast)
+    assert "25 Sep" in digest and re.search(r"won [1-9]", digest)
+    assert "App Home of UDUSTINBRINKMANN" in home and "TEAM DUSTIN BRINKMANN" in home.upper()
+    assert re.search(r"[1-9]\d* open deals", home.upper().split("TEAM DUSTIN BRINKMANN", 1)[1].lower())
+
+
+def test_as_takes_a_demo_name_or_its_id_and_refuses_an_unknown_name(db_url: str, no_network: None) -> None:
+    code, out = console(db_url, "/deal list\n", demo=True, now=None, team_id="TDEMO", who="Darcel Schlecht")
+    assert code == 0, out
+    assert "You are Darcel Schlecht (rep of team Melvin Marxen), Slack id UDARCELSCHLECHT." in out
+    assert "You are Dustin" not in out and '--as "Dustin Brinkmann"' not in out
+    code, out = console(db_url, "", demo=True, now=None, team_id="TDEMO", who="UDARCELSCHLECHT")
+    assert code == 0 and "You are Darcel Schlecht" in out
+    code, out = console(db_url, "/deal list\n", demo=True, now=None, team_id="TDEMO", who="Nobody Here")
+    assert code == 2
+    assert "--as 'Nobody Here': nobody of that name here" in out and "Dustin Brinkmann" in out
+    assert "> /deal list" not in out  # nothing ran
+
+
+def test_a_modal_opened_from_a_button_answers_in_the_console(
+    db_url: str, uow: UnitOfWork, no_network: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    script = '/deal new A 1k\n/deal new B 2k\n/deal new C 3k\n:click deal_lost D-3\n:submit reason="no budget"\n'
+    code, out = console(db_url, script)
+    assert code == 0, out
+    after_submit = out.split('> :submit reason="no budget"', 1)[1]
+    assert "-- only you see, replaces the message --" in after_submit
+    assert "D-3" in after_submit and "lost" in after_submit.lower()
+    assert after_submit.index("replaces the message") < after_submit.index("-- modal closed --")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    lost = deals(uow)[2]
+    assert (lost.status, lost.lost_reason) == (DealStatus.LOST, "no budget")
+
+
+@pytest.mark.parametrize(
+    ("text", "utc", "zone", "given", "note"),
+    [
+        ("2017-09-25T13:00+03:00", "2017-09-25T10:00", "UTC+03:00", True, "given in UTC+03:00 (13:00 there)"),
+        ("2017-09-25 13:00 Europe/Istanbul", "2017-09-25T10:00", "Europe/Istanbul", True, "(13:00 there)"),
+        ("2017-09-25T13:00-05:30", "2017-09-25T18:30", "UTC-05:30", True, "UTC-05:30"),
+        ("2017-09-25T13:00Z", "2017-09-25T13:00", "UTC", True, "given in UTC"),
+        ("2017-09-25 13:00 UTC", "2017-09-25T13:00", "UTC", True, "given in UTC"),
+        ("2017-09-25T13:00", "2017-09-25T13:00", "UTC", False, "named no zone, so it was read as UTC"),
+        ("2017-03-26 02:30 Europe/Berlin", "2017-03-26T01:30", "Europe/Berlin", True, "02:30 there"),
+    ],
+)
+def test_now_takes_an_offset_or_a_zone_name_and_says_which(
+    text: str, utc: str, zone: str, given: bool, note: str
+) -> None:
+    read = read_now(text)
+    assert read.at.tzinfo is not None and read.at.utcoffset() == timedelta(0)
+    assert read.at.strftime("%Y-%m-%dT%H:%M") == utc
+    assert (read.zone, read.zone_given) == (zone, given)
+    assert note in read.note()
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("2017-09-25 13:00 Mars/Olympus", "not a time zone name"), ("2017-09-25T13:00+03:00 Europe/Istanbul", "not both"),
+     ("someday", "someday"), ("2017-13-01", "month")],
+)
+def test_a_bad_now_is_refused_with_the_reason(text: str, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        read_now(text)
+
+
+def test_the_first_screen_says_which_zone_the_clock_was_read_in(db_url: str, no_network: None) -> None:
+    read = read_now("2017-09-25 13:00 Europe/Istanbul")
+    buffer = io.StringIO()
+    opts = ConsoleOptions(user_id="U1", team_id="T1", now=read.at, now_note=read.note())
+    code = run_console(Settings(database_url=db_url, scheduler=False), opts, io.StringIO(""),
+                       Console(file=buffer, width=200, color_system=None))
+    assert code == 0
+    assert "The clock is at Monday 2017-09-25 10:00 UTC: --now was given in Europe/Istanbul (13:00 there)." in (
+        buffer.getvalue()
+    )

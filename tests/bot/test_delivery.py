@@ -5,9 +5,11 @@ import collections
 import itertools
 from datetime import datetime, timedelta
 
+import pytest
 from slack_sdk import WebClient
 
-from bot.delivery import Deliverer, Pacer, delivery_client
+from bot import delivery as delivery_module
+from bot.delivery import RENDERERS, Deliverer, Pacer, delivery_client, render
 from core.db import UnitOfWork
 from core.notify import outbox, reminders
 from core.notify.nudges import sweep_due_reminders
@@ -16,6 +18,7 @@ from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.fake_slack_rate_limited import VirtualClock, running_rate_limited_slack
+from tests.conftest import REPO
 
 TOKEN = "xoxb-test"
 
@@ -152,14 +155,14 @@ def test_only_one_worker_delivers_at_a_time(uow: UnitOfWork, ana: Actor, now: da
 
 
 def test_a_chart_is_uploaded_with_files_upload_v2_after_the_message(
-    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
     with uow.transaction() as s:
         outbox.enqueue(s, ana.workspace_id, "with-file", "test", "C1", {"text": "see chart"}, now)
     from bot import delivery
 
-    delivery.register_renderer("with_file_test", lambda data: {"text": data["t"], "files": [
+    monkeypatch.setitem(delivery.RENDERERS, "with_file_test", lambda data: {"text": data["t"], "files": [
         {"content": png, "filename": "chart.png", "title": "Chart"}]})
     with uow.transaction() as s:
         outbox.enqueue(s, ana.workspace_id, "file2", "test", "C1", {"view": "with_file_test", "data": {"t": "x"}}, now)
@@ -303,3 +306,33 @@ def test_a_hot_lead_card_shows_the_score_at_delivery_not_when_it_turned_hot(
     assert_valid_message({"text": call["text"], "blocks": call["blocks"]})
     assert "score 93" in call["text"] and "Score *93*" in str(call["blocks"]) and "64% likely" in str(call["blocks"])
     assert "71" not in call["text"]
+
+
+# --- the renderer table: static, and complete for every kind core queues -------------------
+
+_QUEUED_VIEW = (
+    r'"view":\s*"(\w+)"',  # {"view": "nudge", ...}
+    r'_payload\("(\w+)"',  # core/notify/nudges.py
+    r'_KIND\s*=\s*"(\w+)"',  # core/leads/alerts.py HOT_KIND, BURST_KIND
+)
+
+
+def test_every_view_core_queues_has_a_renderer_in_the_static_table() -> None:
+    import re
+
+    queued: set[str] = set()
+    for path in (REPO / "core").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for pattern in _QUEUED_VIEW:
+            queued.update(re.findall(pattern, text))
+    assert {"nudge", "morning", "escalation", "digest", "hot_lead", "hot_lead_burst", "lead_assigned"} <= queued
+    assert queued <= set(RENDERERS), f"no renderer for {sorted(queued - set(RENDERERS))}"
+    # The table holds the views' own functions, imported (no registration at run time).
+    assert all(fn.__module__.startswith("bot.views.") for fn in RENDERERS.values())
+    assert not hasattr(delivery_module, "register_renderer")
+
+
+def test_an_unknown_view_is_refused_and_a_plain_payload_passes_through() -> None:
+    with pytest.raises(LookupError, match="no renderer for outbox view 'nope'"):
+        render({"view": "nope", "data": {}})
+    assert render({"text": "hi", "blocks": [], "channel": "C1"}) == {"text": "hi", "blocks": []}

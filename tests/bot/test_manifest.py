@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -219,7 +220,8 @@ def test_the_core_calls_are_found() -> None:
     assert "chat.postMessage" in methods
 
 
-@pytest.mark.parametrize("module", LISTENER_MODULES)
-def test_listener_module_names_are_importable_paths(module: str) -> None:
-    assert re.fullmatch(r"bot(\.[a-z_]+)+", module)
-    assert not Path(REPO / (module.replace(".", "/") + ".py")).is_dir()
+@pytest.mark.parametrize("module", LISTENER_MODULES, ids=lambda m: m.__name__)
+def test_listener_modules_are_bot_modules_with_register(module: ModuleType) -> None:
+    assert re.fullmatch(r"bot(\.[a-z_]+)+", module.__name__)
+    assert module.__file__ and Path(module.__file__).is_relative_to(REPO / "bot")
+    assert callable(module.register)

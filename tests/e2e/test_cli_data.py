@@ -182,20 +182,15 @@ def test_usage_errors_exit_2(db_url: str, tmp_path: Path, args: tuple[str, ...])
 
 
 def test_lead_import_and_export_are_delegated(db_url: str, tmp_path: Path) -> None:
-    import importlib.util
-
     path = tmp_path / "leads.csv"
     path.write_text("name,email\nAda,ada@example.com\n", encoding="utf-8")
     done = run(db_url, "import", "leads", str(path), "--team-id", "T1", cwd=tmp_path)
     exported = run(db_url, "export", "leads", "--team-id", "T1", cwd=tmp_path)
-    if importlib.util.find_spec("core.leads.csv_io") is None:
-        assert done.returncode == 2 and "lead import not available" in done.stderr
-        assert exported.returncode == 2 and "lead export not available" in exported.stderr
-    else:  # delegated to core.leads.csv_io (the leads helper's module)
-        assert done.returncode == 0, done.stderr
-        assert "1 created" in done.stdout
-        assert exported.returncode == 0, exported.stderr
-        assert [r["email"] for r in csv_rows(exported.stdout)] == ["ada@example.com"]
+    # delegated to core.leads.csv_io
+    assert done.returncode == 0, done.stderr
+    assert "1 created" in done.stdout
+    assert exported.returncode == 0, exported.stderr
+    assert [r["email"] for r in csv_rows(exported.stdout)] == ["ada@example.com"]
 
 
 def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:

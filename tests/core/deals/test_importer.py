@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from core.csv_mapping import RowError
 from core.db import UnitOfWork
-from core.deals.import_rows import ImportReport, RowError
+from core.deals.import_rows import ImportReport
 from core.deals.importer import import_deals
 from core.errors import InvalidInput
 from core.tables import Deal, DealChange, DealStatus, Stage, Team, User

@@ -689,6 +689,9 @@ def run_console(settings: Settings, options: ConsoleOptions, stdin: IO[str], out
                 f"{getattr(report, 'unchanged', 0)} unchanged.",
                 markup=False,
             )
+            for name, (probability, won, closed) in getattr(report, "stage_probabilities", {}).items():
+                out.print(f"Stage {name} added at {probability} % ({won} won of {closed} imported deals that "
+                          "reached it and closed).", markup=False)
         session.introduce()
         interactive = stdin.isatty()
         if interactive:

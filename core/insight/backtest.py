@@ -16,6 +16,7 @@ so they are in no past snapshot: they were not known then.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,7 +29,9 @@ from core.insight.history import History, day_to_date, load_history, weighted_at
 from core.insight.projection import ModelForecast, forecast_window
 
 PERIODS = {"month": 1, "quarter": 3}
-ACCURACY_PERIODS = 3  # how many past periods the accuracy figure and the range look back on
+ACCURACY_PERIODS = 3  # how many past periods the accuracy figure looks back on
+NOMINAL = Decimal("0.80")  # the range claims to hold the actual this often
+MIN_CALIBRATION = 4  # errors needed before the range is the errors' own quantile
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,8 @@ class BacktestRow:
     weighted: Decimal
     history: ModelForecast
     naive: Decimal | None
-    # The range as users would have seen it: the model's band, widened by its own largest
-    # error over the last ACCURACY_PERIODS periods that had ended by then.
+    # The range as users would have seen it: expected -/+ the NOMINAL quantile of the model's
+    # absolute errors over the periods that had ended by then (see `calibrated`).
     low: Decimal = Decimal("0.00")
     high: Decimal = Decimal("0.00")
 
@@ -104,17 +107,39 @@ class Backtest:
     def learned_rows(self) -> list[BacktestRow]:
         return [r for r in self.rows if r.history.learned]
 
+    @property
+    def scored_rows(self) -> list[BacktestRow]:
+        """Periods the model forecast and that had actual closes (what every score is over)."""
+        return [r for r in self.learned_rows if r.actual]
+
     def coverage(self) -> tuple[int, int]:
-        """(periods whose actual fell inside the shown range, periods the model forecast)."""
-        rows = self.learned_rows
+        """(periods whose actual fell inside the shown range, periods scored)."""
+        rows = self.scored_rows
         return sum(1 for r in rows if r.low <= r.actual <= r.high), len(rows)
+
+    def bias(self, method: str) -> Decimal | None:
+        """Mean signed error (a fraction): above 0 the method forecasts too high."""
+        errors = self.errors(method)
+        if not errors:
+            return None
+        return (sum(errors, Decimal(0)) / len(errors)).quantize(Decimal("0.0001"))
+
+    def band(self, method: str = "history") -> Decimal | None:
+        """The relative half-width a forecast made now gets: calibrated on every error so far."""
+        return calibrated(self.errors(method))
 
 
 def period_starts(history: History, step: int, until: date) -> list[date]:
-    """Starts of the periods of `step` months that ended by `until`, from the first start."""
+    """Starts of the periods of `step` months that ended by `until` and by the end of the data.
+
+    The data ends at its last event (a deal started or closed): periods after it have no
+    actuals to score, so they are not replayed.
+    """
     if not history.size:
         return []
     first = day_to_date(float(history.start.min()))
+    if history.last_event is not None:
+        until = min(until, day_to_date(history.last_event) + relativedelta(days=1))
     month = (first.month - 1) // step * step + 1
     s = date(first.year, month, 1)
     out = []
@@ -138,7 +163,7 @@ def replay(history: History, period: str, until: date) -> Backtest:
         model = forecast_window(history, s, s, e)
         has_closes = history.first_close is not None and history.first_close < (e - date(1970, 1, 1)).days
         if has_closes:
-            low, high = widened(model, errors[-ACCURACY_PERIODS:])
+            low, high = ranged(model, calibrated(errors))
             row = BacktestRow(s, e, actual, weighted_at(history, s), model, previous, low, high)
             rows.append(row)
             if row.history_error is not None:
@@ -147,15 +172,31 @@ def replay(history: History, period: str, until: date) -> Backtest:
     return Backtest(period, rows)
 
 
-def widened(model: ModelForecast, recent_errors: list[Decimal]) -> tuple[Decimal, Decimal]:
-    """The model's low-high band, widened to +/- its largest recent error (never below 0)."""
+def calibrated(errors: list[Decimal]) -> Decimal | None:
+    """The relative half-width that held NOMINAL of `errors`, or None with too few of them.
+
+    The split-conformal quantile: the k-th smallest absolute error, k = ceil(NOMINAL x (n + 1)),
+    so a new error falls inside it with probability at least NOMINAL when errors are exchangeable.
+    With fewer than MIN_CALIBRATION errors, or k > n, the largest error is used (too few
+    periods to know better; the measured coverage then says how it went).
+    """
+    if not errors:
+        return None
+    ordered = sorted(abs(e) for e in errors)
+    k = math.ceil(NOMINAL * (len(ordered) + 1))
+    if len(ordered) < MIN_CALIBRATION or k > len(ordered):
+        return ordered[-1]
+    return ordered[k - 1]
+
+
+def ranged(model: ModelForecast, band: Decimal | None) -> tuple[Decimal, Decimal]:
+    """expected -/+ band x expected (never below 0); the model's own band before any error is known."""
     if not model.learned:
         return Decimal("0.00"), Decimal("0.00")
-    if not recent_errors:
+    if band is None:
         return model.low, model.high
-    worst = max(abs(e) for e in recent_errors)
-    low = max(min(model.low, model.expected * (1 - worst)), Decimal(0))
-    high = max(model.high, model.expected * (1 + worst))
+    low = max(model.expected * (1 - band), Decimal(0))
+    high = model.expected * (1 + band)
     return low.quantize(Decimal("0.01")), high.quantize(Decimal("0.01"))
 
 

@@ -16,7 +16,6 @@ so they are in no past snapshot: they were not known then.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -124,9 +123,12 @@ class Backtest:
             return None
         return (sum(errors, Decimal(0)) / len(errors)).quantize(Decimal("0.0001"))
 
+    pooled: tuple[Decimal, ...] = ()  # finer periods' errors, pooled in while this kind has few
+
     def band(self, method: str = "history") -> Decimal | None:
         """The relative half-width a forecast made now gets: calibrated on every error so far."""
-        return calibrated(self.errors(method))
+        errors = self.errors(method)
+        return calibrated(errors if len(errors) >= MIN_CALIBRATION else errors + list(self.pooled))
 
 
 def period_starts(history: History, step: int, until: date) -> list[date]:
@@ -150,10 +152,19 @@ def period_starts(history: History, step: int, until: date) -> list[date]:
 
 
 def replay(history: History, period: str, until: date) -> Backtest:
-    """Backtest over every whole month or quarter of `history` that ended by `until`."""
+    """Backtest over every whole month or quarter of `history` that ended by `until`.
+
+    A quarter's range is calibrated on the quarters' own errors; while there are fewer than
+    MIN_CALIBRATION of them, the months' errors known by then are pooled in (a young history
+    has few quarters, and a quarter's relative error is rarely larger than a month's).
+    """
     if period not in PERIODS:
         raise InvalidInput(f'"{period}" is not a backtest period; use month or quarter.', field="period")
     step = PERIODS[period]
+    finer: list[tuple[date, Decimal]] = []
+    if step > 1:
+        finer = [(r.end, e) for r in replay(history, "month", until).learned_rows
+                 if (e := r.history_error) is not None]
     rows: list[BacktestRow] = []
     previous: Decimal | None = None
     errors: list[Decimal] = []  # of the periods replayed so far: all ended by the next start
@@ -163,30 +174,34 @@ def replay(history: History, period: str, until: date) -> Backtest:
         model = forecast_window(history, s, s, e)
         has_closes = history.first_close is not None and history.first_close < (e - date(1970, 1, 1)).days
         if has_closes:
-            low, high = ranged(model, calibrated(errors))
+            known = errors if len(errors) >= MIN_CALIBRATION else errors + [e for end, e in finer if end <= s]
+            low, high = ranged(model, calibrated(known))
             row = BacktestRow(s, e, actual, weighted_at(history, s), model, previous, low, high)
             rows.append(row)
             if row.history_error is not None:
                 errors.append(row.history_error)
         previous = actual
-    return Backtest(period, rows)
+    return Backtest(period, rows, tuple(e for _, e in finer))
 
 
 def calibrated(errors: list[Decimal]) -> Decimal | None:
-    """The relative half-width that held NOMINAL of `errors`, or None with too few of them.
+    """The relative half-width that held NOMINAL of `errors` (their empirical quantile), or None without any.
 
-    The split-conformal quantile: the k-th smallest absolute error, k = ceil(NOMINAL x (n + 1)),
-    so a new error falls inside it with probability at least NOMINAL when errors are exchangeable.
-    With fewer than MIN_CALIBRATION errors, or k > n, the largest error is used (too few
-    periods to know better; the measured coverage then says how it went).
+    The NOMINAL quantile of the absolute errors, interpolated between the two nearest; with
+    fewer than MIN_CALIBRATION errors the largest one (too few periods to know better). Each
+    backtest period is calibrated only on periods that had ended before it, so the coverage
+    the backtest measures is out of sample.
     """
     if not errors:
         return None
     ordered = sorted(abs(e) for e in errors)
-    k = math.ceil(NOMINAL * (len(ordered) + 1))
-    if len(ordered) < MIN_CALIBRATION or k > len(ordered):
+    if len(ordered) < MIN_CALIBRATION:
         return ordered[-1]
-    return ordered[k - 1]
+    pos = NOMINAL * (len(ordered) - 1)
+    i = int(pos)
+    if i + 1 >= len(ordered):
+        return ordered[-1]
+    return (ordered[i] + (ordered[i + 1] - ordered[i]) * (pos - i)).quantize(Decimal("0.0001"))
 
 
 def ranged(model: ModelForecast, band: Decimal | None) -> tuple[Decimal, Decimal]:

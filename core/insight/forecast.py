@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
-from core.insight.backtest import calibrated, replay
+from core.insight.backtest import replay
 from core.insight.figures import Amount, Basis, basis, scope, won_in
 from core.insight.history import History, load_history
 from core.insight.kpis import minor_to_decimal, owner_filter
@@ -67,6 +67,7 @@ class QuarterForecast:
     accuracy: Accuracy | None
     band: Decimal | None = None  # calibrated relative half-width of the range (backtest), or None
     actual: Decimal | None = None  # a quarter that is over: what it landed at
+    past_range: tuple[Decimal, Decimal] | None = None  # ... and the range shown at its start (backtest)
     won_count: int = 0
     approx: bool = False
     missing: dict[str, int] = field(default_factory=dict)
@@ -109,12 +110,16 @@ class QuarterForecast:
     @property
     def model_low(self) -> Decimal:
         """The range of the model's part alone (a past quarter: as forecast at its start)."""
+        if self.past_range is not None:
+            return self.past_range[0]
         half = self._half_width()
         return max(self.model.low if half is None else self.model.expected - half, Decimal(0)).quantize(
             Decimal("0.01"))
 
     @property
     def model_high(self) -> Decimal:
+        if self.past_range is not None:
+            return self.past_range[1]
         half = self._half_width()
         return (self.model.high if half is None else self.model.expected + half).quantize(Decimal("0.01"))
 
@@ -272,8 +277,8 @@ def quarter_forecast(
         model=model,
         quota=scope_quota(session, workspace_id, label, owner_ids, team_id),
         accuracy=accuracy,
-        band=calibrated([r.history_error for r in backtested.learned_rows
-                         if r.history_error is not None and r.end <= start]) if is_past else backtested.band("history"),
+        band=None if is_past else backtested.band("history"),
+        past_range=next(((r.low, r.high) for r in backtested.learned_rows if r.start == start), None),
         actual=won if is_past else None,
         won_count=won_amount.count if (is_current or is_past) else 0,
         approx=approx,

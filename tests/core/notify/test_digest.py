@@ -11,8 +11,9 @@ from sqlalchemy import select
 from core.db import UnitOfWork
 from core.deals.deals import close_deal_lost, close_deal_won, create_deal, edit_deal, log_activity, move_stage
 from core.deals.demo import load_demo_org
+from core.insight.figures import basis, open_at, scope
 from core.money import Money
-from core.notify.digest import digest_sweep, pipeline_at, team_digests, workspace_digest
+from core.notify.digest import digest_sweep, team_digests, workspace_digest
 from core.tables import OutboxMessage, Quota, Stage, Team, User, Workspace
 from core.workspace.users import Actor
 from tests.conftest import MAVEN_DIR, make_actor
@@ -72,10 +73,11 @@ def test_the_pipeline_today_equals_the_current_pipeline(uow: UnitOfWork, ana: Ac
     create_deal(uow, ana, title="B", amount=usd("250"), stage="Qualified", now=now - timedelta(days=9))
     move_stage(uow, ana, a.ref, "Proposal", now=now - timedelta(days=1))
     with uow.read() as s:
-        rebuilt = pipeline_at(s, ana.workspace_id, now, None, grouped=False)
-        current = pipeline_by_stage(s, ana.workspace_id)
-    assert {sid: (n, amt) for (_, sid), (n, amt, _) in rebuilt.items()} == {
-        t.stage_id: (t.count, int(t.amount * 100)) for t in current if t.count
+        b = basis(s, ana.workspace_id, now)
+        rebuilt = open_at(s, b, scope(ana.workspace_id), replay=True)
+        current = pipeline_by_stage(s, ana.workspace_id, now=now)
+    assert {sid: (c.amount.count, c.amount.amount) for (_, sid), c in rebuilt.items()} == {
+        t.stage_id: (t.count, t.amount) for t in current if t.count
     }
 
 
@@ -130,7 +132,8 @@ def _maven_expected() -> dict[str, dict[str, object]]:
         price = {r["product"].replace(" ", "").lower(): D(r["sales_price"]) for r in csv.DictReader(f)}
     with open(MAVEN_DIR / "sales_teams.csv", newline="") as f:
         manager_of = {r["sales_agent"]: r["manager"] for r in csv.DictReader(f)}
-    week_lo, week_hi = date(2017, 12, 25), date(2017, 12, 31)  # close/engage dates read as 12:00 UTC
+    # The digest read on Sunday 31 Dec covers the last whole week, Monday 18 to Sunday 24 December.
+    week_lo, week_hi = date(2017, 12, 18), date(2017, 12, 24)
     prev_cut = date(2017, 12, 24)  # a week before MAVEN_NOW: 2017-12-24 18:00
     out: dict[str, dict[str, object]] = defaultdict(
         lambda: {"won": [0, D(0)], "lost": [0, D(0)], "new": 0, "open": Counter(), "open_amt": defaultdict(D),

@@ -163,8 +163,8 @@ def replay(history: History, period: str, until: date) -> Backtest:
     step = PERIODS[period]
     finer: list[tuple[date, Decimal]] = []
     if step > 1:
-        finer = [(r.end, e) for r in replay(history, "month", until).learned_rows
-                 if (e := r.history_error) is not None]
+        finer = [(r.end, err) for r in replay(history, "month", until).learned_rows
+                 if (err := r.history_error) is not None]
     rows: list[BacktestRow] = []
     previous: Decimal | None = None
     errors: list[Decimal] = []  # of the periods replayed so far: all ended by the next start
@@ -174,7 +174,7 @@ def replay(history: History, period: str, until: date) -> Backtest:
         model = forecast_window(history, s, s, e)
         has_closes = history.first_close is not None and history.first_close < (e - date(1970, 1, 1)).days
         if has_closes:
-            known = errors if len(errors) >= MIN_CALIBRATION else errors + [e for end, e in finer if end <= s]
+            known = errors if len(errors) >= MIN_CALIBRATION else errors + [x for end, x in finer if end <= s]
             low, high = ranged(model, calibrated(known))
             row = BacktestRow(s, e, actual, weighted_at(history, s), model, previous, low, high)
             rows.append(row)

@@ -199,3 +199,44 @@ def test_maven_digest_figures_match_an_independent_computation(uow: UnitOfWork) 
         assert d.slipped == (0, D("0.00")) and d.moves == []
         total_won += d.quarter_won
     assert total_won == D("2802496")  # 2017-Q4 won revenue published for this data set (SOURCE.md)
+
+
+def test_the_digest_of_monday_covers_monday_to_sunday_in_the_readers_zone() -> None:
+    from core.notify.digest import week_of
+
+    monday = datetime(2017, 10, 2, 9, tzinfo=UTC)
+    assert week_of(monday, "UTC") == (date(2017, 9, 25), date(2017, 10, 1))
+    # 09:00 UTC Monday is already Monday evening in Auckland, still Monday 02:00 in Los Angeles.
+    assert week_of(monday, "Pacific/Auckland") == (date(2017, 9, 25), date(2017, 10, 1))
+    assert week_of(monday, "America/Los_Angeles") == (date(2017, 9, 25), date(2017, 10, 1))
+    # Sunday 23:00 in Los Angeles is Monday 06:00 UTC: the reader's week is not over yet.
+    assert week_of(datetime(2017, 10, 2, 6, tzinfo=UTC), "America/Los_Angeles") == (date(2017, 9, 18),
+                                                                                     date(2017, 9, 24))
+
+
+def test_dustins_week_of_25_september_2017_and_no_moves_made_by_the_import(uow: UnitOfWork) -> None:
+    """Issue 10: the digest of Monday 2017-10-02 counts Monday 25 Sep to Sunday 1 Oct, date-only
+    close dates read as those dates; the import a week earlier made no stage moves and no new deals."""
+    load_demo_org(uow, "TDEMO", datetime(2017, 9, 25, 13, tzinfo=UTC))
+    with open(MAVEN_DIR / "sales_teams.csv", newline="") as f:
+        team = {r["sales_agent"] for r in csv.DictReader(f) if r["manager"] == "Dustin Brinkmann"}
+    won, new = [0, D(0)], 0
+    with open(MAVEN_DIR / "sales_pipeline.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            if r["sales_agent"] not in team:
+                continue
+            if r["deal_stage"] == "Won" and "2017-09-25" <= r["close_date"] <= "2017-10-01":
+                won[0] += 1
+                won[1] += D(r["close_value"])
+            if r["engage_date"] and "2017-09-25" <= r["engage_date"] <= "2017-10-01":
+                new += 1
+    with uow.read() as s:
+        ws = s.scalars(select(Workspace).where(Workspace.team_id == "TDEMO")).one()
+        team_id = s.scalar(select(Team.id).where(Team.workspace_id == ws.id, Team.name == "Dustin Brinkmann"))
+        d = team_digests(s, ws.id, datetime(2017, 10, 2, 9, tzinfo=UTC), [team_id])[team_id]  # type: ignore[list-item]
+    assert (d.start, d.end) == (datetime(2017, 9, 25, tzinfo=UTC), datetime(2017, 10, 2, tzinfo=UTC))
+    assert d.won == (won[0], won[1]) == (15, D("26487"))
+    assert d.new[0] == new  # engaged in the week; the 204 undated Prospecting rows are not new
+    prospecting = next(line for line in d.stages if line.stage == "Prospecting")
+    assert prospecting.count == prospecting.prev_count == 204  # no "+204" made by the import
+    assert d.moves == []

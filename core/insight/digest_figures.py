@@ -20,7 +20,7 @@ from sqlalchemy import Engine, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from core.deals.queries import stale_clause
-from core.insight.figures import Amount, Basis
+from core.insight.figures import Amount, Basis, no_jit
 from core.money import from_minor
 from core.tables import (
     Activity,
@@ -141,6 +141,7 @@ def in_parallel(session: Session, jobs: dict[str, Callable[[Session], Any]]) -> 
 
 
 def _sort_in_memory(session: Session) -> None:
+    no_jit(session)
     if session.get_bind().dialect.name == "postgresql":
         # The ranked lists sort ~100k rows: keep those sorts in memory, in this transaction only.
         session.execute(text("SET LOCAL work_mem = '64MB'"))

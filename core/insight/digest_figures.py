@@ -1,10 +1,10 @@
-"""The SQL behind the weekly digest: each figure an aggregate over all teams at once.
+"""The SQL behind the weekly digest's lists and counts: each an aggregate over all teams at once.
 
-Three scans of the deals answer almost everything: one GROUP BY (team, stage) with
-FILTERed aggregates (pipeline now, new, won, lost, the quarter, slipped, stale), one
-window query for the ranked lists, and the pipeline a week ago (see `pipeline_at`). Rows
-come back grouped (a few hundred), never one per deal; results are keyed by team id
-(or 0 for the whole workspace).
+The digest's money figures (won, lost, new, the quarter, the open pipeline now and a week
+ago) are core.insight.figures', shared with every surface. Here: the slipped and stale
+totals (one scan grouped by team and currency, converted), one window query for the
+ranked lists, the stage moves, the activity and the quotas. Rows come back grouped (a few
+hundred), never one per deal; results are keyed by team id (or 0 for the whole workspace).
 """
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from core.db import UnitOfWork
+from core.leads import alerts
 from core.notify import outbox
 
 logger = logging.getLogger(__name__)
@@ -378,7 +379,11 @@ class Deliverer:
 
     def _post(self, item: outbox.OutboxItem) -> None:
         client = self._client(item.workspace_id)
-        message = render(item.payload)
+        payload = item.payload
+        if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
+            with self.uow.read() as session:
+                payload = alerts.current_payload(session, item.workspace_id, payload)
+        message = render(payload)
         files = message.pop("files", None) or []
         update = message.pop("update", None)
         channel, ts = self._landed.get(item.id, (item.slack_channel or "", item.slack_ts or ""))

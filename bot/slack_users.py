@@ -127,8 +127,11 @@ def save_profile(uow: UnitOfWork, team_id: str, slack_id: str, now: datetime, pr
             user = session.get(User, actor.user_id)
             assert user is not None
             user.refreshed_at = now
-            if profile.locale and profile.locale[:2] in ("en", "tr") and user.locale is None:
-                user.locale = profile.locale[:2]
+            # The full Slack locale (`en-GB`, `tr-TR`): its region says how the user writes dates
+            # (core.dates: `15/12` is 15 December from en-GB, a question from plain `en`).
+            language = (profile.locale or "")[:2]
+            if language in ("en", "tr") and user.locale in (None, language):
+                user.locale = profile.locale[:10] if profile.locale else None
             session.flush()
             actor = actor_of(session, user)
         return actor

@@ -8,8 +8,11 @@ things (weeks start on Monday):
   `fri` on a weekend). `last fri`: the latest Friday before today.
 - `eow`: the first Friday on or after today. `eom`/`eoq`/`eoy`: the last day of this
   month/quarter/year (may be today). `Q3`: the end of Q3, next year's once this one ended.
-- `Dec 15`, `12/15` (en), `15.12` (tr) without a year: the next one on or after today.
-  Numeric dates follow the locale's order (Babel); ISO `2026-12-15` always works.
+- `Dec 15`, `12/15` (en-US), `15/12` (en-GB, tr), `15.12` (tr) without a year: the next one
+  on or after today. Numeric dates follow the order of the user's locale (Babel; `/` and
+  `.` both work); the other order only when the locale's reading is no date (`15/12` from
+  en-US). A locale that does not settle the order (plain `en`, no region) gets a question
+  with both readings when both are dates (`05/06`). ISO `2026-12-15` always works.
 - `yesterday` is read too: whether a past date is allowed is the caller's rule.
 """
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache, partial
 from typing import TypeVar
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, localedata
 from babel.dates import get_date_format, get_day_names, get_month_names
 from dateutil import tz as dateutil_tz
 from dateutil.relativedelta import relativedelta
@@ -71,8 +74,8 @@ class _Reader:
     turkish: bool
     weekdays: dict[str, int]  # folded name -> 0 (Monday) .. 6
     months: dict[str, int]  # folded name -> 1 .. 12
-    numeric: re.Pattern[str] | None  # the locale's day/month order, when not year-first
-    month_first: bool
+    numeric: re.Pattern[str]  # `15/12`, `15.12`, `15/12/2026` (and the locale's own separator)
+    month_first: bool | None  # None: the locale does not settle day/month order (plain `en`)
 
 
 @lru_cache(maxsize=32)
@@ -97,8 +100,8 @@ def _zone(name: str) -> tzinfo:
 
 
 @lru_cache(maxsize=32)
-def _vocabulary(locale: Locale) -> tuple[dict[str, int], dict[str, int], re.Pattern[str] | None, bool]:
-    """Weekday and month names (English, then the locale's) and its numeric date order."""
+def _vocabulary(locale: Locale) -> tuple[dict[str, int], dict[str, int]]:
+    """Weekday and month names (English, then the locale's), folded."""
     weekdays, months = dict(_WEEKDAY_EXTRAS), dict(_MONTH_EXTRAS)
     for loc in (Locale.parse("en"), locale):
         turkish = loc.language == "tr"
@@ -108,21 +111,52 @@ def _vocabulary(locale: Locale) -> tuple[dict[str, int], dict[str, int], re.Patt
                     weekdays[_fold(name, turkish).rstrip(".")] = i
                 for i, name in get_month_names(width, context, loc).items():
                     months[_fold(name, turkish).rstrip(".")] = i
+    return weekdays, months
+
+
+def _short_order(locale: Locale) -> tuple[str, str]:
+    """("dMy" | "Mdy" | "yMd", separator) of the locale's short date format."""
     pattern = get_date_format("short", locale=locale).pattern
     order = "".join(c for c in pattern if c in "dMy")
     order = "".join(c for i, c in enumerate(order) if c not in order[:i])
-    sep = next((c for c in pattern if c in "/.-"), "/")
-    numeric = None
-    if order in ("dMy", "Mdy"):
-        s = re.escape(sep)
-        numeric = re.compile(rf"(\d{{1,2}}){s}(\d{{1,2}})(?:{s}(\d{{4}}|\d{{2}}))?{s}?")
-    return weekdays, months, numeric, order == "Mdy"
+    return order, next((c for c in pattern if c in "/.-"), "/")
+
+
+@lru_cache(maxsize=32)
+def _day_order(name: str) -> tuple[bool | None, str]:
+    """(month_first, separator): True for en-US, False for en-GB and tr, None when the locale
+    does not settle it: a language without a region whose countries disagree (plain `en`)."""
+    locale = _locale(name)
+    order, sep = _short_order(locale)
+    if order not in ("dMy", "Mdy"):
+        return None, sep  # year-first locales: numeric day/month forms are not theirs
+    if locale.territory or "_" in name.replace("-", "_"):
+        return order == "Mdy", sep
+    orders = set()
+    for ident in localedata.locale_identifiers():
+        if ident.split("_")[0] == locale.language and "_" in ident:
+            try:
+                found = _short_order(Locale.parse(ident))[0]
+            except (UnknownLocaleError, ValueError):
+                continue
+            if found in ("dMy", "Mdy"):
+                orders.add(found)
+    if len(orders) > 1:
+        return None, sep
+    return order == "Mdy", sep
+
+
+@lru_cache(maxsize=8)
+def _numeric(sep: str) -> re.Pattern[str]:
+    seps = re.escape("".join(sorted({"/", ".", sep})))
+    return re.compile(rf"(\d{{1,2}})([{seps}])(\d{{1,2}})(?:\2(\d{{4}}|\d{{2}}))?\.?")
 
 
 def _reader(now: datetime, tz: str, locale: str) -> _Reader:
     loc = _locale(locale)
-    weekdays, months, numeric, month_first = _vocabulary(loc)
-    return _Reader(local_now(now, tz).date(), loc.language == "tr", weekdays, months, numeric, month_first)
+    weekdays, months = _vocabulary(loc)
+    month_first, sep = _day_order(locale)
+    return _Reader(local_now(now, tz).date(), loc.language == "tr", weekdays, months, _numeric(sep), month_first)
 
 
 def _normalize(text: str, reader: _Reader, what: str) -> str:
@@ -167,8 +201,8 @@ def _next_occurrence(month: int, day: int, today: date, text: str) -> date:
         _make_date(today.year, month, day, text)  # raises: there is no such month
     longest = calendar.monthrange(2024, month)[1]  # 2024: a leap year, so Feb has 29
     if not 1 <= day <= longest:
-        at_most = "at most " if month == 2 else ""
-        raise InvalidInput(f'"{text}" does not exist: {calendar.month_name[month]} has {at_most}{longest} days.')
+        days = "28 days (29 in a leap year)" if month == 2 else f"{longest} days"
+        raise InvalidInput(f'"{text}" does not exist: {calendar.month_name[month]} has {days}.')
     for year in range(today.year, today.year + 9):
         if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today:
             return _make_date(year, month, day, text)
@@ -239,14 +273,43 @@ def _date_expr(s: str, r: _Reader, text: str) -> date | None:
         return quarter_bounds(*quarter)[1]
     if m := _ISO.fullmatch(s):
         return _make_date(int(m[1]), int(m[2]), int(m[3]), text)
-    if r.numeric and (m := r.numeric.fullmatch(s)):
-        month, day = (int(m[1]), int(m[2])) if r.month_first else (int(m[2]), int(m[1]))
-        return _with_year(month, day, m[3], r, text)
+    if m := r.numeric.fullmatch(s):
+        return _numeric_date(int(m[1]), int(m[3]), m[4], r, text)
+    if r.turkish and s == "next week":  # `haftaya` alone: a week from today
+        return r.today + timedelta(weeks=1)
     if (m := _DAY_MONTH.fullmatch(s)) and m[2] in r.months:
         return _with_year(r.months[m[2]], int(m[1]), m[3], r, text)
     if (m := _MONTH_DAY.fullmatch(s)) and m[1] in r.months:
         return _with_year(r.months[m[1]], int(m[2]), m[3], r, text)
     return None
+
+
+def _possible(month: int, day: int) -> bool:
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(2024, month)[1]
+
+
+def _numeric_date(first: int, second: int, year: str | None, r: _Reader, text: str) -> date:
+    """`15/12`: the order the user's locale writes; the other order only when the locale's
+    cannot be a date (`15/12` from en-US); both readings asked about when the locale does
+    not settle the order (plain `en`) and both are dates (`05/06`)."""
+    day_first, month_first = (second, first), (first, second)  # as (month, day)
+    if r.month_first is None:
+        readings = [md for md in (day_first, month_first) if _possible(*md)]
+        if len(readings) == 2 and readings[0] != readings[1]:
+            a, b = (_with_year(m, d, year, r, text) for m, d in readings)
+            raise InvalidInput(
+                f'"{text}" can be {_spoken(a)} or {_spoken(b)}: write {a.isoformat()} or {b.isoformat()} '
+                "(or set your Slack language to English (UK) or (US) to say which order you write).")
+        order = readings or [md for md in (day_first, month_first) if 1 <= md[0] <= 12] or [day_first]
+    else:
+        ours, other = (month_first, day_first) if r.month_first else (day_first, month_first)
+        order = [other] if not 1 <= ours[0] <= 12 and 1 <= other[0] <= 12 else [ours]
+    month, day = order[0]
+    return _with_year(month, day, year, r, text)
+
+
+def _spoken(d: date) -> str:
+    return f"{d.day} {calendar.month_name[d.month]} {d.year}"
 
 
 def _guarded(read: Callable[[], _T | None]) -> _T | None:

@@ -1,18 +1,35 @@
 """Amounts of money: reading what a rep types, and showing it back in their locale.
 
-Pure functions: no Slack, no database. Thousands and decimal marks follow the user's
-locale (Babel), so `12.000` is twelve under `en` and twelve thousand under `tr`.
+Pure functions: no Slack, no database. How `12.000`, `12,000` and `12,50` are read:
+- Marks that allow one reading only are read that way, whatever the locale: two different
+  marks (`$12.000,00`, `₺12,000.00`: the last one is the decimal mark), a mark used twice
+  (`1.000.000`), a space or apostrophe (`12 000`, `12'000`: thousands), a leading mark
+  (`.5m`, `0,5`), a mark before a magnitude word (`€1.2M`, `1,5 milyon`).
+- A single `.` or `,` followed by exactly three digits is a thousands mark on a currency
+  with two (or no) decimals: `₺12.000` is 12,000 TRY and `$12,000` 12,000 USD everywhere.
+- A single mark followed by other than three digits can only be decimals, or a misplaced
+  thousands mark. It is read as decimals when the user's locale writes decimals so, or when
+  a symbol or code is present and that currency's own convention does (`€12,50` anywhere,
+  `$12,50` under tr, where the product itself shows `$12,50`). Otherwise (`12,50` from an
+  en-US user) it is refused with both readings offered: never guessed.
+- Three-decimal currencies (KWD, ...): three digits after the locale's decimal mark are
+  decimals (`KWD 12.350` under en, as the product shows it); after any other mark both
+  readings are offered.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from functools import lru_cache
+from itertools import pairwise
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.numbers import (
     format_compact_currency,
     format_currency,
+    format_decimal,
     get_currency_precision,
     get_currency_symbol,
     get_decimal_symbol,
@@ -35,8 +52,24 @@ _COMMON_SYMBOLS = {
     "₹": "INR", "₩": "KRW", "₽": "RUB", "₴": "UAH", "₪": "ILS", "₫": "VND", "₱": "PHP",
     "₦": "NGN", "r$": "BRL", "zł": "PLN", "kč": "CZK", "fr.": "CHF",
 }
+# The decimal mark(s) a currency's own country writes (its convention), for amounts that
+# name their currency. Currencies used under both conventions list both; a currency not
+# listed has no convention here and the user's locale decides.
+_DOT, _COMMA, _BOTH = frozenset("."), frozenset(","), frozenset(".,")
+CURRENCY_DECIMALS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("USD", "GBP", "JPY", "CNY", "INR", "AUD", "NZD", "HKD", "SGD", "KRW", "MXN", "ILS",
+                     "THB", "PHP", "MYR", "TWD", "NGN", "SAR", "AED", "PKR"), _DOT),
+    **dict.fromkeys(("TRY", "BRL", "RUB", "PLN", "SEK", "NOK", "DKK", "CZK", "HUF", "ARS", "CLP", "COP",
+                     "IDR", "VND", "UAH", "RON", "BGN", "ISK"), _COMMA),
+    **dict.fromkeys(("EUR", "CHF", "CAD", "ZAR"), _BOTH),
+}
+_OTHER_SYMBOL_LOCALES = ("en_GB", "en_US", "en_CA", "en_AU", "en_IN", "tr", "de", "fr", "es", "it", "pt", "ja")
 _SPACES = "\u00a0\u202f\u2009\u2007\t\n\r"
 _APOSTROPHES = "'’"
+_SOFT = ".,"  # marks that may be decimal or thousands marks
+_HARD = " '"  # marks that are only ever thousands marks (after folding)
+# a leading mark (`.5m`) never belongs to a symbol that ends in a dot (`Cg.` of XCG)
+_NUMBER = re.compile(r"(?:(?<![^\W\d_])[.,])?\d(?:[\d.,']|(?<=\d) (?=\d))*")
 
 
 @dataclass(frozen=True)
@@ -51,8 +84,6 @@ class Money:
 class _Marks:
     decimal: str
     group: str
-    primary: int  # digits in the last group (3)
-    secondary: int  # digits in the other groups (3, or 2 for Indian lakh grouping)
     magnitudes: tuple[tuple[str, int], ...]  # ("k", 1000), longest first
 
 
@@ -72,8 +103,7 @@ def _marks(locale: Locale) -> _Marks:
         group = " "  # we fold every kind of space to a plain one before reading
     elif group in _APOSTROPHES:
         group = "'"
-    primary, secondary = locale.decimal_formats[None].grouping
-    return _Marks(get_decimal_symbol(locale), group, primary, secondary, _magnitude_words(locale))
+    return _Marks(get_decimal_symbol(locale), group, _magnitude_words(locale))
 
 
 def _magnitude_words(locale: Locale) -> tuple[tuple[str, int], ...]:
@@ -82,7 +112,9 @@ def _magnitude_words(locale: Locale) -> tuple[tuple[str, int], ...]:
     Reading Babel's own compact patterns means what format_money(compact=True) shows can
     be typed back: under `tr` that makes `B` (bin) a thousand, not a billion.
     """
-    words: dict[str, int] = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9}
+    words: dict[str, int] = {"k": 10**3, "m": 10**6, "mm": 10**6, "mn": 10**6, "b": 10**9, "bn": 10**9,
+                             # the Turkish words mean nothing else in English: read them everywhere
+                             "bin": 10**3, "milyon": 10**6, "milyar": 10**9}
     for loc in (Locale.parse("en"), locale):
         for width in ("long", "short"):
             for forms in loc.compact_decimal_formats.get(width, {}).values():
@@ -96,19 +128,43 @@ def _magnitude_words(locale: Locale) -> tuple[tuple[str, int], ...]:
 
 @lru_cache(maxsize=64)
 def _symbols(locale: Locale) -> dict[str, str]:
-    """Symbol (case-folded) -> code: Babel's English names, the locale's, then common ones."""
+    """Symbol (case-folded) -> code: Babel's English ones, the locale's, a few other locales', common ones.
+
+    The other locales' symbols (`JP¥` of en_GB, `$US` of fr) let an amount shown to someone
+    else be pasted back; they never replace what English or the user's locale says.
+    """
     table: dict[str, str] = {}
-    for loc in (Locale.parse("en"), locale):
+    for loc in (Locale.parse("en"), locale, *(Locale.parse(n) for n in _OTHER_SYMBOL_LOCALES)):
         for code, symbol in loc.currency_symbols.items():
-            if symbol != code and len(code) == 3:
-                table.setdefault(symbol.casefold(), code)
+            if symbol != code and len(code) == 3 and code in iso_currencies():
+                folded = "".join(" " if c in _SPACES else c for c in symbol).casefold()  # `F CFA`
+                table.setdefault(folded, code)
     table.update(_COMMON_SYMBOLS)
     return table
 
 
 @lru_cache(maxsize=1)
-def _known_codes() -> frozenset[str]:
-    return frozenset(list_currencies())
+def iso_currencies() -> frozenset[str]:
+    """The ISO 4217 codes in use today in some country, from Babel's CLDR data.
+
+    Withdrawn codes (DEM, TRL, HRK) and the special ones (XXX, XTS) are not amounts one
+    sells in; "in use" is CLDR's own (no `to` date), so no clock is read.
+    """
+    known = set(list_currencies())
+    current = {str(code) for spans in get_global("territory_currencies").values()
+               for code, _start, end, tender in spans if tender and end is None}
+    return frozenset(current & known)
+
+
+def check_currency(code: str, field: str | None = None) -> str:
+    """`code` upper-cased when it is an ISO 4217 currency in use, else InvalidInput naming it."""
+    text = (code or "").strip()
+    upper = text.upper()
+    if upper in iso_currencies():
+        return upper
+    shown = text[:12] or "(empty)"
+    raise InvalidInput(f'"{shown}" is not a currency code: use an ISO 4217 code such as USD, EUR or TRY.',
+                       field=field)
 
 
 def _examples(locale: Locale, currency: str) -> str:
@@ -129,7 +185,7 @@ def _unreadable(text: str, locale: Locale, currency: str) -> InvalidInput:
 
 
 def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -> Money:
-    """Read `12k`, `$12,000`, `12000 EUR` or `₺12.000` (tr) into Money, or raise InvalidInput."""
+    """Read `12k`, `$12,000`, `12000 EUR`, `₺12.000` or `12 bin` into Money, or raise InvalidInput."""
     loc = _locale(locale)
     default = default_currency.upper()
     original = text.strip()
@@ -145,24 +201,18 @@ def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -
         s = s.replace(mark, "'")
     s = " ".join(s.split())
 
-    start = next((i for i, c in enumerate(s) if c.isascii() and c.isdigit()), None)
-    if start is None:
+    found = _NUMBER.search(s)
+    if found is None:
         raise _unreadable(original, loc, default)
-    if start > 0 and s[start - 1] == marks.decimal:
-        start -= 1  # `.5m`
-    prefix = s[:start]
+    prefix, number, rest = s[: found.start()], found.group(), s[found.end():]
     if "-" in prefix or "−" in prefix or s.endswith("-"):
         raise InvalidInput(f'Amounts cannot be negative ("{original}"). Enter 0 or more, like 12000.')
     prefix = prefix.removeprefix("+").strip()
-
-    number, rest = _take_number(s[start:], marks)
     multiplier, rest = _take_magnitude(rest.strip(), marks)
     if any(c.isdigit() for c in prefix + rest):
-        raise _unreadable(original, loc, default)  # `12 000` under en, `1.2.3`, `12k5`
-    currency = _currency_of(prefix, rest.strip(), loc, default, original)
-    value = _read_number(number, marks)
-    if value is None:
-        raise _unreadable(original, loc, default)
+        raise _unreadable(original, loc, default)  # `1.2.3 4`, `12k5`
+    currency, named = _currency_of(prefix, rest.strip(), loc, default, original)
+    value = _read_number(number, currency, named, multiplier != 1, loc, original)
 
     with localcontext() as ctx:
         ctx.prec = 60  # exact for anything that fits in _MAX_TEXT characters
@@ -177,18 +227,6 @@ def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -
     return Money(amount.quantize(quantum), currency)
 
 
-def _take_number(s: str, marks: _Marks) -> tuple[str, str]:
-    """Split `12.000,50 €` into the number and what follows it."""
-    allowed = set("0123456789") | {marks.decimal, marks.group}
-    end = 0
-    while end < len(s) and s[end] in allowed:
-        # a space is a group mark only between digits (`12 000`), never before a unit
-        if s[end] == " " and not (end + 1 < len(s) and s[end + 1].isascii() and s[end + 1].isdigit()):
-            break
-        end += 1
-    return s[:end], s[end:]
-
-
 def _take_magnitude(rest: str, marks: _Marks) -> tuple[int, str]:
     folded = rest.casefold()
     for word, multiplier in marks.magnitudes:
@@ -198,48 +236,110 @@ def _take_magnitude(rest: str, marks: _Marks) -> tuple[int, str]:
     return 1, rest
 
 
-def _read_number(number: str, marks: _Marks) -> Decimal | None:
-    """The value of `12,000.50` under the locale's marks, or None if the grouping is off."""
-    whole, mark, fraction = number.partition(marks.decimal)
-    if marks.group in fraction or marks.decimal in fraction:
+def _grouped(whole: str, group: str) -> str | None:
+    """`12,000,000` -> `12000000` when the groups are well formed (3s, or Indian 2s), else None."""
+    parts = whole.split(group)
+    head, middle, last = parts[0], parts[1:-1], parts[-1]
+    if not head.isdigit() or len(last) != 3 or not last.isdigit():
         return None
-    if mark and not fraction:
-        return None  # `12.` with nothing after the mark
-    if marks.group in whole:
-        parts = whole.split(marks.group)
-        head, middle, last = parts[0], parts[1:-1], parts[-1]
-        if not (1 <= len(head) <= marks.secondary and head.isdigit()):
-            return None
-        if len(last) != marks.primary or any(len(p) != marks.secondary for p in middle):
-            return None
-        whole = "".join(parts)
-    if not (whole.isdigit() or (whole == "" and fraction)):
+    sizes = {len(p) for p in middle}
+    if not all(p.isdigit() for p in middle) or (sizes - {3} and sizes - {2}):
         return None
+    if len(head) > (2 if sizes == {2} else 3):
+        return None
+    return "".join(parts)
+
+
+def _decimal(whole: str, fraction: str) -> Decimal:
     try:
         return Decimal(f"{whole or '0'}.{fraction or '0'}")
-    except InvalidOperation:
-        return None
+    except InvalidOperation:  # pragma: no cover - digits only by construction
+        raise InvalidInput(f"Couldn't read {whole}.{fraction} as an amount.") from None
 
 
-def _currency_of(prefix: str, suffix: str, locale: Locale, default: str, original: str) -> str:
+def _read_number(number: str, currency: str, named: bool, magnitude: bool, loc: Locale, original: str) -> Decimal:
+    """The value of the digits and marks in `number` (see the module doc for the rules)."""
+    marks = _marks(loc)
+    seps = [c for c in number if not c.isdigit()]
+    bad = _unreadable(original, loc, currency)
+    if not seps:
+        return Decimal(number)
+    if number[-1] in seps or any(a in _SOFT + _HARD and b in _SOFT + _HARD for a, b in pairwise(number)):
+        raise bad  # `12.`, `1..2`
+    soft = [c for c in seps if c in _SOFT]
+    hard = {c for c in seps if c in _HARD}
+    kinds = set(soft)
+    if not soft:  # `12 000`, `12'000`: thousands only
+        if len(hard) > 1 or (whole := _grouped(number, hard.pop())) is None:
+            raise bad
+        return Decimal(whole)
+    if len(kinds) == 2 or hard:
+        # `12.000,50`, `12,000.50`, `12 000,50`: the last mark is the decimal one, used once
+        mark = seps[-1]
+        groups = kinds - {mark} | hard
+        if mark not in _SOFT or soft.count(mark) != 1 or len(groups) != 1:
+            raise bad
+        whole, _, fraction = number.rpartition(mark)
+        grouped = _grouped(whole, groups.pop())
+        if grouped is None:
+            raise bad
+        return _decimal(grouped, fraction)
+    mark = soft[0]
+    if len(soft) > 1:  # `1.000.000`: the same mark twice is a thousands mark
+        grouped = _grouped(number, mark)
+        if grouped is None:
+            raise bad
+        return Decimal(grouped)
+    whole, _, fraction = number.partition(mark)
+    if whole in ("", "0"):  # `.5m`, `0,50`: no thousands mark starts a number
+        return _decimal(whole, fraction)
+    if len(fraction) == 3 and _precision(currency) <= 2:
+        grouped = _grouped(number, mark)  # the rule: three digits after it make it thousands
+        if grouped is None:
+            raise bad
+        return Decimal(grouped)
+    if len(fraction) != 3 and magnitude:  # `1.5m`, `1,5 milyon`: no thousands before a word
+        return _decimal(whole, fraction)
+    decimal_marks = {marks.decimal}
+    if named and len(fraction) != 3:
+        decimal_marks |= CURRENCY_DECIMALS.get(currency, frozenset())
+    if mark in decimal_marks:
+        return _decimal(whole, fraction)
+    # `12,50` under en, or `KWD 12,350` under en (three-decimal currencies show three digits)
+    raise _ambiguous(original, whole, fraction, loc)
+
+
+def _ambiguous(original: str, whole: str, fraction: str, loc: Locale) -> InvalidInput:
+    """Both readings of `12,50`, each written so it reads one way only in the user's locale."""
+    marks = _marks(loc)
+    as_decimal = f"{whole}{marks.decimal}{fraction}"
+    as_whole = format_decimal(int(whole + fraction), locale=loc).replace("\u00a0", " ").replace("\u202f", " ")
+    plain = whole + fraction
+    return InvalidInput(
+        f'"{original}" can be read two ways: {as_decimal} or {as_whole}. '
+        f"Write {as_decimal} or {plain} to say which.", field=None)
+
+
+def _currency_of(prefix: str, suffix: str, locale: Locale, default: str, original: str) -> tuple[str, bool]:
+    """The currency named around the number, and whether one was named (else the default)."""
     codes = {_currency_code(token, locale, default) for token in (prefix, suffix) if token}
     if len(codes) > 1:
         raise InvalidInput(f'"{original}" names two currencies. Use one, like 12000 EUR.')
-    return codes.pop() if codes else default
+    return (codes.pop(), True) if codes else (default, False)
 
 
 def _currency_code(token: str, locale: Locale, default: str) -> str:
     if len(token) == 3 and token.isascii() and token.isalpha():
         code = token.upper()
-        if code in _known_codes():
+        if code in iso_currencies():
             return code
-    else:
-        folded = token.casefold()
-        if folded == _default_symbol(default, locale):
-            return default
-        code_for = _symbols(locale).get(folded)
-        if code_for:
-            return code_for
+        raise InvalidInput(f'Unknown currency "{token}": use an ISO 4217 code such as USD, EUR or TRY.')
+    folded = token.casefold()
+    if folded == _default_symbol(default, locale):
+        return default
+    code_for = _symbols(locale).get(folded)
+    if code_for:
+        return code_for
     raise InvalidInput(f'Unknown currency "{token}". Use a three-letter code like USD, EUR or TRY.')
 
 
@@ -258,7 +358,7 @@ def _precision(currency: str) -> int:
 
 
 def format_money(amount: Decimal, currency: str, locale: str = "en", compact: bool = False) -> str:
-    """`$12,000.00` / `12.000,00 ₺`, or with compact=True `$12K` / `$1.5M` where Babel has it."""
+    """`$12,000.00` / `₺12.000,00`, or with compact=True `$12K` / `₺12 B` where Babel has it."""
     loc = _locale(locale)
     if compact:
         try:

@@ -362,6 +362,11 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    @staticmethod
+    def nudge_key(reminder_id: int, due_at: datetime) -> str:
+        """The outbox key of the nudge for one due time of one reminder (the PG sweep builds the same)."""
+        return f"nudge:r{reminder_id}:{due_at.strftime('%Y%m%dT%H%M')}"
+
 
 class Quota(Base):
     """A quota for a rep (user_id) or a team (team_id) for one quarter, e.g. period '2026-Q4'."""
@@ -417,6 +422,8 @@ class Lead(Base):
     hot_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disqualify_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Set by "Not a fit": when, by whom, and the lead as it was, so Undo can restore it for a minute.
+    disqualify_undo: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

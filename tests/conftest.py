@@ -26,8 +26,11 @@ REPO = Path(__file__).resolve().parent.parent
 SLACK_SPECS = REPO / "tests" / "slack_specs"  # copies with their LICENSEs; see SOURCE.md there
 MAVEN_DIR = REPO / "bot" / "demo_data" / "crm-sales-opportunities"
 # X Education's Leads.csv states no licence, so it is not shipped: the tests that measure the lead
-# model on it read it from the shared folder beside a checkout (the `leads_csv` fixture).
-LEADS_CSV = REPO.parent / "shared" / "datasets" / "x-education-leads" / "Leads.csv"
+# model on it read it from the shared folder beside a checkout, or from SALESBOT_LEADS_CSV (the
+# `leads_csv` fixture).
+LEADS_CSV = Path(
+    os.environ.get("SALESBOT_LEADS_CSV", REPO.parent / "shared" / "datasets" / "x-education-leads" / "Leads.csv")
+)
 
 BACKENDS = [b.strip() for b in os.environ.get("SALESBOT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 PG_SERVER_URL = os.environ.get("SALESBOT_TEST_PG_URL", "postgresql+psycopg://127.0.0.1:5432/test")

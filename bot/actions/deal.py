@@ -1,4 +1,4 @@
-"""Buttons on deal messages: Show, Edit, Won, Lost, and picking a deal for an ambiguous ref.
+"""Buttons on deal messages: Show, Edit, Won, Lost, Reopen, and picking a deal for an ambiguous ref.
 
 The message a button sat on is updated in place (its buttons replaced by who did what,
 when), so the conversation shows the current truth. Buttons on the App Home have no
@@ -32,6 +32,7 @@ def register(app: App) -> None:
     app.action(views.PICK)(on_pick)
     app.action(views.LOG)(on_log)
     app.action(views.REMIND)(on_remind)
+    app.action(views.REOPEN)(on_reopen)
 
 
 def _reply(body: dict[str, Any], client: WebClient, respond: Respond) -> Respond:
@@ -106,6 +107,19 @@ def on_won(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, 
         if body.get("response_url"):
             respond(**_acted(body, req, f"closed {deal.ref} as won"), replace_original=True)
         reply(**views.deal_won(deal, req.actor))
+        refresh_homes(req.homes, client, req.uow, req.actor, req.now, deal.owner_slack_id)
+
+
+def on_reopen(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
+    """Reopen: the closed deal is open again; the message is updated in place."""
+    ack()
+    reply = _reply(body, client, respond)
+    with answering(reply, "deal Reopen button"):
+        req = _request(context, client, reply, body)
+        deal = deals.reopen_deal(req.uow, req.actor, _value(body), now=req.now)
+        if body.get("response_url"):
+            respond(**_acted(body, req, f"reopened {deal.ref}"), replace_original=True)
+        reply(**views.deal_changed(deal, req.actor, f"reopened in {deal.stage}"))
         refresh_homes(req.homes, client, req.uow, req.actor, req.now, deal.owner_slack_id)
 
 

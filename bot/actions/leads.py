@@ -3,22 +3,30 @@
 First click wins (core.leads.leads.claim_lead is one conditional UPDATE): the winner's click
 updates the alert in place ("✅ @ana claimed it · Mon 14:05"); every later clicker gets a
 polite ephemeral "already claimed by @x" and the message is left as the winner made it.
+
+"Not a fit" opens a modal asking why; on submit the lead is disqualified and the alert shows
+who did it with an Undo button. Undo (only by that person, within a minute of `now`) puts the
+lead back as it was and brings the alert's buttons back.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.commands import Request, Respond, answering, request_from
+from bot.modals.deal_forms import field_value, metadata_of
+from bot.modals.submissions import actor_of_context, submit
 from bot.views import leads as views
-from bot.views.common import when
+from bot.views.common import escape, when
 from core.errors import InvalidInput
-from core.leads import leads
+from core.leads import alerts, leads
 from core.workspace.admin import member_id
+from core.workspace.users import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +35,8 @@ def register(app: App) -> None:
     app.action(views.CLAIM)(on_claim)
     app.action(views.ASSIGN)(on_assign)
     app.action(views.NOT_A_FIT)(on_not_a_fit)
+    app.view(views.NOT_A_FIT_FORM)(on_not_a_fit_reason)
+    app.action(views.UNDO_NOT_A_FIT)(on_undo_not_a_fit)
     views.register_renderers()
 
 
@@ -104,10 +114,63 @@ def on_assign(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respon
 
 
 def on_not_a_fit(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
+    """Ask why (a modal), if the clicker may turn this lead down; nothing changes until they say."""
     ack()
     with answering(respond, "lead Not a fit button"):
         req = request_from(context, client, respond, body)
+        lead = leads.disqualify_check(req.uow, req.actor, _lead_id(body))
+        channel, ts = _where(body)
+        client.views_open(trigger_id=body.get("trigger_id"), view=views.not_a_fit_view(lead, channel, ts))
+
+
+def _acted_line(actor: Actor, what: str, now: datetime) -> str:
+    who = f"<@{actor.slack_id}>" if actor.slack_id else actor.name
+    return f"{who} {what} · {when(now, actor.tz)}"
+
+
+def on_not_a_fit_reason(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The reason submitted: disqualify the lead, then show who did it on the alert, with Undo."""
+    meta = metadata_of(view)
+
+    def work() -> Any:
+        actor, now, uow = actor_of_context(context), context["now"], context["uow"]
+        lead_id = meta.get("lead_id")
+        if not isinstance(lead_id, int):
+            raise InvalidInput("This form lost track of its lead; press Not a fit again.", field="reason")
+        ref = leads.lead_ref(uow, actor.workspace_id, lead_id)
+        lead = leads.disqualify_lead(uow, actor, ref, field_value(view, "reason"), now=now, require_reason=True)
+        channel, ts = meta.get("channel"), meta.get("ts")
+        if not channel or not ts:
+            return None
+        with uow.read() as session:
+            card = alerts.current_payload(session, actor.workspace_id, {"view": alerts.HOT_KIND, "data": {
+                "lead_id": lead.id, "hot_since": lead.hot_since.isoformat() if lead.hot_since else None}})["data"]
+        shown = views.hot_lead_message(card)
+        line = _acted_line(actor, f":x: marked {lead.ref} not a fit: {escape(lead.disqualify_reason or '')}", now)
+        blocks = views.undoable_card(shown["blocks"], lead.id, line)
+        return lambda: client.chat_update(channel=channel, ts=ts, text=shown["text"], blocks=blocks)
+
+    submit(ack, view, "reason", work, "lead Not a fit modal")
+
+
+def on_undo_not_a_fit(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
+                      context: BoltContext) -> None:
+    """Undo "Not a fit" (who did it, within a minute): the lead as it was, the alert's buttons back."""
+    ack()
+    with answering(respond, "lead Undo button"):
+        req = request_from(context, client, respond, body)
         lead_id = _lead_id(body)
-        ref = leads.lead_ref(req.uow, req.actor.workspace_id, lead_id)
-        lead = leads.disqualify_lead(req.uow, req.actor, ref, "not a fit", now=req.now)
-        _update(req, body, lead_id, f":x: marked {lead.ref} not a fit")
+        channel, ts = _where(body)
+        original = (body.get("message") or {}).get("blocks") or []
+        try:
+            lead = leads.undo_disqualify(req.uow, req.actor, lead_id, now=req.now)
+        except leads.TooLateToUndo:
+            if channel and ts and original:  # the card stops offering what can no longer be done
+                text = (body.get("message") or {}).get("text") or "Lead"
+                client.chat_update(channel=channel, ts=ts, text=text, blocks=views.without_undo(original, lead_id))
+            raise
+        if channel and ts and original:
+            line = _acted_line(req.actor, f":leftwards_arrow_with_hook: undid Not a fit on {lead.ref}", req.now)
+            text = (body.get("message") or {}).get("text") or f"Lead {lead.ref}"
+            client.chat_update(channel=channel, ts=ts, text=text, blocks=views.restored_card(original, lead, line))
+        _tell(req, body, f"{lead.ref} {escape(lead.name)} is back as it was ({lead.status.value}).")

@@ -5,6 +5,7 @@
 - bot/cli_jobs.py: jobs list / jobs run
 - bot/cli_leads.py: leads evaluate / rules
 - bot/cli_forecast.py: forecast backtest
+- bot/cli/rates.py: rates import
 Exit codes (SPEC section 8): 0 success, 1 runtime failure, 2 bad usage or configuration.
 """
 from __future__ import annotations
@@ -17,7 +18,9 @@ import click
 
 from bot.config import ConfigError, Settings, load_settings
 
-SUBCOMMAND_MODULES = ("bot.cli.data", "bot.cli.run", "bot.cli.jobs", "bot.cli.leads", "bot.cli.forecast")
+SUBCOMMAND_MODULES = (
+    "bot.cli.data", "bot.cli.run", "bot.cli.jobs", "bot.cli.leads", "bot.cli.forecast", "bot.cli.rates",
+)
 
 
 def settings_from(ctx: click.Context) -> Settings:

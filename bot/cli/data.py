@@ -25,6 +25,7 @@ from sqlalchemy import Engine, inspect, select
 
 from bot.cli import settings_from
 from core.db import UnitOfWork, alembic_config, make_engine, migrate
+from core.deals.import_rows import UNKNOWN_STAGE, ErrorGroup, group_errors
 from core.errors import UserError
 
 LOCAL_TEAM_ID = "T-LOCAL"
@@ -118,27 +119,47 @@ def _progress_bar(path: Path, label: str) -> Iterator[Callable[[int, int], None]
         yield advance
 
 
-def _show_errors(errors: list[Any]) -> None:
+def _group_line(group: ErrorGroup, create_stages_flag: bool) -> str:
+    """One error that many rows share, said once: what, how many rows, and how to fix it."""
+    rows = f"{group.count:,} row{'s' if group.count != 1 else ''}"
+    if group.kind == UNKNOWN_STAGE:
+        fix = "add --create-stages to create it, or add it in /salesbot pipeline" if create_stages_flag else (
+            "add it in /salesbot pipeline")
+        return f'stage "{group.value}" is not in the pipeline ({rows}): {fix}'
+    first = ", ".join(str(r) for r in group.rows[:5]) + (", …" if group.count > 5 else "")
+    return f'{group.column} "{group.value}": {group.reason} ({rows}: {first})'
+
+
+def _show_errors(errors: list[Any], create_stages_flag: bool = False) -> None:
+    """Errors many rows share, once each with their row count; then the other rows' errors, row by row."""
+    groups, singles = group_errors(errors)
+    for group in groups:  # one whole line each, never wrapped
+        click.echo(f"salesbot: {_group_line(group, create_stages_flag)}", err=True)
+    if not singles:
+        return
+    console = _stderr()
     table = Table(title="Rows with errors", show_lines=False)
     for name, justify in (("row", "right"), ("column", "left"), ("value", "left"), ("reason", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for err in errors[:SHOWN_ERRORS]:
+    for err in singles[:SHOWN_ERRORS]:
         table.add_row(str(err.row), str(err.column), str(err.value), str(err.reason))
-    console = _stderr()
     console.print(table)
-    if len(errors) > SHOWN_ERRORS:
-        console.print(f"... and {len(errors) - SHOWN_ERRORS} more rows with errors.")
+    if len(singles) > SHOWN_ERRORS:
+        console.print(f"... and {len(singles) - SHOWN_ERRORS} more rows with errors.")
 
 
-def _finish_import(ctx: click.Context, report: Any, what: str) -> None:
-    """Print the summary (and the error table); exit 1 when rows were bad."""
+def _finish_import(ctx: click.Context, report: Any, what: str, create_stages_flag: bool = False) -> None:
+    """Print the summary (and the errors); exit 1 when rows were bad."""
     errors = list(getattr(report, "errors", []))
     written = getattr(report, "written", not errors)
     if errors and not written:
-        _show_errors(errors)
+        _show_errors(errors, create_stages_flag)
         bad = len({e.row for e in errors})
-        _fail(ctx, 1, f"nothing imported: {bad} bad row(s). Fix them, or use --skip-bad-rows to import "
-              "the good rows.")
+        only_stages = all(e.kind == UNKNOWN_STAGE for e in errors)
+        fix = ("Add the stages (--create-stages) or use --skip-bad-rows to import the other rows."
+               if only_stages and create_stages_flag else
+               "Fix them, or use --skip-bad-rows to import the good rows.")
+        _fail(ctx, 1, f"nothing imported: {bad:,} bad row(s). {fix}")
     counts = ", ".join(
         f"{getattr(report, n)} {n}" for n in ("created", "updated", "unchanged", "skipped") if hasattr(report, n)
     )
@@ -154,7 +175,7 @@ def _finish_import(ctx: click.Context, report: Any, what: str) -> None:
                    else "no closed deal reached it: set by its place in the pipeline")
             click.echo(f"  {name}: {probability} % ({how}); change it with `/salesbot pipeline`.")
     if errors:
-        _show_errors(errors)
+        _show_errors(errors, create_stages_flag)
         ctx.exit(1)
 
 
@@ -216,7 +237,7 @@ def register(main: click.Group) -> None:
                 )
         except UserError as err:
             _fail(ctx, 1, err.message)
-        _finish_import(ctx, report, "deals")
+        _finish_import(ctx, report, "deals", create_stages_flag=True)
 
     @import_group.command("leads")
     @click.argument("file", type=_FILE)

@@ -1,4 +1,4 @@
-"""`/salesbot` (admins; managers for their own team): teams, roles, quotas, links, setup, pipeline."""
+"""`/salesbot` (admins; managers for their own team): teams, roles, quotas, links, setup, pipeline, rates."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,11 +8,11 @@ from slack_bolt import App
 from bot.commands import Request, slash_command
 from bot.commands.parsing import Args, Token, looks_like_amount, read_args, split_amount
 from bot.modals.admin_modals import pipeline_view, setup_view
-from bot.views.admin import done, linked, team_saved
+from bot.views.admin import done, linked, rate_saved, rates_listed, team_saved, teams_listed
 from bot.views.help import admin_help
 from core.errors import InvalidInput
 from core.money import Money, parse_amount
-from core.workspace import admin
+from core.workspace import admin, rates
 from core.workspace import setup as setup_service
 from core.workspace.users import require_admin
 
@@ -43,10 +43,12 @@ def _one_user(args: Args, usage: str) -> str:
 
 
 def team(req: Request, args: Args) -> None:
-    """`team create|add|channel`."""
+    """`team create|add|channel|list`."""
     action = args.words[0].value.lower() if args.words else ""
     name = " ".join(t.value for t in args.words[1:])
-    if action == "create":
+    if action == "list":
+        req.answer(teams_listed(admin.list_teams(req.uow, req.actor, name or None), is_admin=req.actor.is_admin))
+    elif action == "create":
         usage = "/salesbot team create <name> @manager"
         manager = _one_user(args, usage)
         saved = admin.create_team(req.uow, req.actor, name, manager, now=req.now)
@@ -66,8 +68,8 @@ def team(req: Request, args: Args) -> None:
         saved = admin.set_team_channel(req.uow, req.actor, name, args.channels[0], now=req.now)
         req.answer(team_saved(saved, "posts its digest and hot leads there"))
     else:
-        raise InvalidInput("Use `/salesbot team create <name> @manager`, `/salesbot team add <name> @user…` "
-                           "or `/salesbot team channel <name> #channel`.")
+        raise InvalidInput("Use `/salesbot team list`, `/salesbot team create <name> @manager`, "
+                           "`/salesbot team add <name> @user…` or `/salesbot team channel <name> #channel`.")
 
 
 def role(req: Request, args: Args) -> None:
@@ -162,6 +164,23 @@ def pipeline(req: Request, args: Args) -> None:
     req.client.views_open(trigger_id=req.trigger_id, view=pipeline_view(stages))
 
 
+def rate(req: Request, args: Args) -> None:
+    """`rate <CUR> <rate>` (1 CUR = rate in the base currency, from today); `rate` alone lists them."""
+    usage = "/salesbot rate <CUR> <rate>"
+    if args.users or args.channels or args.options:
+        raise InvalidInput(f"Usage: `{usage}`, e.g. `/salesbot rate EUR 1.08`.")
+    words = [t.value for t in args.words]
+    if not words:
+        base, found = rates.list_rates(req.uow, req.actor, now=req.now)
+        req.answer(rates_listed(base, found, req.actor.locale))
+        return
+    if len(words) != 2:
+        raise InvalidInput(f"Give a currency and its rate. Usage: `{usage}`, e.g. `/salesbot rate EUR 1.08` "
+                           "(1 EUR = 1.08 in the base currency).", field="rate")
+    saved = rates.set_rate(req.uow, req.actor, words[0], words[1], now=req.now)
+    req.answer(rate_saved(saved, req.actor.locale))
+
+
 def help_sub(req: Request, args: Args) -> None:
     """`/salesbot help`."""
     req.answer(admin_help())
@@ -174,5 +193,6 @@ SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
     "link": link,
     "setup": setup,
     "pipeline": pipeline,
+    "rate": rate,
     "help": help_sub,
 }

@@ -155,27 +155,30 @@ def deal_new(req: Request, args: Args) -> None:
 
 
 def deal_list(req: Request, args: Args) -> None:
-    """`/deal list [mine|team|@user] [stage:] [closing:]`."""
-    usage = "/deal list [mine|team|@user] [stage:<stage>] [closing:<period>]"
+    """`/deal list [mine|team|all|@user] [stage:] [closing:]`: the caller's own deals unless a scope says otherwise."""
+    usage = "/deal list [mine|team|all|@user] [stage:<stage>] [closing:<period>]"
     _no_extras(args, usage, users=True, options=("stage", "closing"))
     actor, now = req.actor, req.now
     closing = resolve_option(args, "closing", lambda t: parse_period(t, now, actor.tz, actor.locale))
     words = [t.value.lower() for t in args.words]
     if len(words) + len(args.users) > 1:
-        raise InvalidInput(f"List one scope at a time: mine, team or @someone. Usage: `{usage}`.")
+        raise InvalidInput(f"List one scope at a time: mine, team, all or @someone. Usage: `{usage}`.")
     owner_ids: list[int] | None = None
     team_id: int | None = None
     title = "Open deals"
     if args.users:
         owner_ids = [member_id(req.uow, actor, args.users[0], now)]
-    elif words == ["mine"]:
+    elif words in ([], ["mine"]):
         owner_ids, title = [actor.user_id], "Your open deals"
     elif words == ["team"]:
         if actor.team_id is None:
             raise InvalidInput("You're not in a team yet; an admin can add you with `/salesbot team add`.")
         team_id, title = actor.team_id, "Your team's open deals"
-    elif words:
-        raise InvalidInput(f'"{args.words[0].value}" is not a scope: use mine, team or @someone. Usage: `{usage}`.')
+    elif words == ["all"]:
+        title = "Open deals you can see"  # admins: every deal; others: their own and their teams'
+    else:
+        raise InvalidInput(f'"{args.words[0].value}" is not a scope: use mine, team, all or @someone. '
+                           f"Usage: `{usage}`.")
     stage = args.option("stage")
     if stage:
         title += f" in {stage}"
@@ -259,6 +262,14 @@ def deal_lost(req: Request, args: Args) -> None:
     _after_change(req, deal)
 
 
+def deal_reopen(req: Request, args: Args) -> None:
+    """`/deal reopen <ref>`: a won or lost deal is open again, in the stage it was closed from."""
+    _no_extras(args, "/deal reopen <ref>")
+    deal = deals.reopen_deal(req.uow, req.actor, _whole_ref(args, "/deal reopen D-42"), now=req.now)
+    req.answer(views.deal_changed(deal, req.actor, f"reopened in {deal.stage}"))
+    _after_change(req, deal)
+
+
 def deal_note(req: Request, args: Args) -> None:
     """`/deal note <ref> <text>`."""
     usage = "/deal note <ref> <text>"
@@ -309,7 +320,8 @@ def deal_remind(req: Request, args: Args) -> None:
     except ImportError:  # the reminders service ships separately
         raise InvalidInput("Reminders are not available yet in this version.") from None
     reminder = set_reminder(req.uow, actor, deal_ref=ref, due_at=due_at, text=text, now=now)
-    req.answer(views.reminder_set(reminder.deal_ref, reminder.due_at, reminder.text, actor))
+    req.answer(views.reminder_set(reminder.deal_ref, reminder.due_at, reminder.text, actor,
+                                  reminder.arrives_at, now))
     _after_change(req)
 
 
@@ -326,6 +338,7 @@ SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
     "stage": deal_stage,
     "won": deal_won,
     "lost": deal_lost,
+    "reopen": deal_reopen,
     "note": deal_note,
     "log": deal_log,
     "remind": deal_remind,

@@ -3,8 +3,9 @@
 `/lead new "Zoe Hart" Acme zoe@acme.io source:webinar` — a quoted first word is the name and
 the words after it the company; without quotes a comma splits them (`Zoe Hart, Acme`), or the
 word the email's domain names starts the company (`Jane Doe Acme jane@acme.com`); else all
-the words are the name. The email is whichever word looks like one (Slack sends it as
-`<mailto:zoe@acme.io|zoe@acme.io>`, which is understood too).
+the words are the name. The email is the word with an `@` (Slack sends it as
+`<mailto:zoe@acme.io|zoe@acme.io>`, which is understood too); a word with an `@` that is not a
+valid address (`zed@@x`) is refused, never kept in the name.
 """
 
 from __future__ import annotations
@@ -18,24 +19,27 @@ from slack_sdk import WebClient
 
 from bot.commands import Request, slash_command
 from bot.commands.parsing import Args, read_args
-from bot.modals.deal_forms import field_value
-from bot.modals.submissions import actor_of_context, submit, tell
+from bot.modals.deal_forms import field_value, metadata_of, read_date
+from bot.modals.submissions import actor_of_context, on_field, submit, tell
 from bot.views import leads as views
-from core.errors import Ambiguous, InvalidInput
+from bot.views.common import day, money
+from core.errors import Ambiguous, InvalidInput, NotAllowed
 from core.leads import leads
 from core.leads import training as lead_model
+from core.leads.intake import EMAIL_PATTERN
+from core.money import parse_amount
 from core.tables import Lead
 from core.workspace.admin import member_id
 
 _MAILTO = re.compile(r"<mailto:([^|>]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 LIST_FILTERS = ("hot", "mine", "new", "open")
 
 
 def register(app: App) -> None:
     app.command("/lead")(slash_command("/lead", run))
     app.view(views.NEW_LEAD)(on_new_lead)
+    app.view(views.CONVERT_LEAD)(on_convert_lead)
 
 
 def run(req: Request, text: str) -> None:
@@ -69,8 +73,19 @@ def lead_new(req: Request, args: Args) -> None:
     usage = "/lead new <name> [company] [email] [source:<src>]"
     if args.users or args.channels or set(args.options) - {"source"}:
         raise InvalidInput(f"/lead new takes a name, a company, an email and source:. Usage: `{usage}`.")
-    email = next((t.value for t in args.words if not t.quoted and _EMAIL.fullmatch(t.value)), None)
-    words = [t for t in args.words if t.value != email]
+    at_words = [t.value for t in args.words if not t.quoted and "@" in t.value]
+    malformed = [w for w in at_words if not EMAIL_PATTERN.fullmatch(w)]
+    if malformed:
+        raise InvalidInput(
+            f'"{malformed[0][:80]}" is not a valid email address (it should look like zoe@acme.io); nothing was '
+            f"saved. Fix it, or leave it out. Usage: `{usage}`.",
+            field="email",
+        )
+    if len(at_words) > 1:
+        raise InvalidInput(f"Give one email address, not {len(at_words)}; nothing was saved. Usage: `{usage}`.",
+                           field="email")
+    email = at_words[0] if at_words else None
+    words = [t for t in args.words if t.quoted or t.value != email]
     if not words:
         raise InvalidInput(
             f'A lead needs a name. Usage: `{usage}`, e.g. `/lead new "Zoe Hart" Acme zoe@acme.io`.', field="name"
@@ -127,9 +142,13 @@ def lead_assign(req: Request, args: Args) -> None:
 
 
 def lead_convert(req: Request, args: Args) -> None:
-    ref = _ref(args, "/lead convert <ref>")
-    lead, deal = leads.convert_lead(req.uow, req.actor, ref, now=req.now)
-    req.answer(views.lead_converted(lead, deal.ref, deal.title))
+    """`/lead convert <ref>`: a form prefilled from the lead that asks for the amount and close date."""
+    ref = " ".join(t.value for t in args.words) if args.words else _ref(args, "/lead convert <ref>")
+    lead = leads.conversion_check(req.uow, req.actor, ref)
+    owner = lead.owner_slack_id if lead.owner_id is not None else req.actor.slack_id
+    view = views.convert_lead_view(lead, title=leads.default_deal_title(lead), currency=req.actor.currency,
+                                   owner_slack_id=owner, channel_id=req.channel_id)
+    req.client.views_open(trigger_id=req.trigger_id, view=view)
 
 
 def lead_disqualify(req: Request, args: Args) -> None:
@@ -172,3 +191,32 @@ def on_new_lead(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
         return lambda: tell(client, actor, view, body)
 
     submit(ack, view, "name", work, "new lead modal")
+
+
+def on_convert_lead(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The Convert lead form: amount and close date required; the lead converted and the deal made at once."""
+
+    def work() -> Callable[[], None]:
+        actor, now, uow = actor_of_context(context), context["now"], context["uow"]
+        ref = metadata_of(view).get("lead")
+        if not ref:
+            raise InvalidInput("This form lost track of its lead; run `/lead convert` again.", field="title")
+        amount_text = field_value(view, "amount")
+        if not amount_text:
+            raise InvalidInput("How much is the deal worth? e.g. 12k, 12,000 or 12000 EUR.", field="amount")
+        amount = on_field("amount", lambda: parse_amount(amount_text, actor.locale, actor.currency))
+        close = read_date(view, "close")
+        if close is None:
+            raise InvalidInput("When do you expect it to close? Pick a date.", field="close")
+        owner_slack_id = field_value(view, "owner")
+        owner_id = member_id(uow, actor, owner_slack_id, now) if owner_slack_id else None
+        try:
+            lead, deal = leads.convert_lead(uow, actor, str(ref), now=now, title=field_value(view, "title"),
+                                            amount=amount, expected_close=close, owner_id=owner_id)
+        except NotAllowed as err:  # a deal for someone the actor may not give deals to
+            raise NotAllowed(err.message, field=err.field or ("owner" if owner_id is not None else "title")) from None
+        terms = f"{money(deal.amount, deal.currency, actor.locale)}, closing {day(deal.expected_close)}"
+        body = views.lead_converted(lead, deal.ref, deal.title, terms)
+        return lambda: tell(client, actor, view, body)
+
+    submit(ack, view, "title", work, "convert lead modal")

@@ -235,11 +235,14 @@ def longest_prefix(words: Sequence[str], parse: Callable[[str], T], max_words: i
     return parse(words[0]), 1
 
 
+_MAGNITUDES = r"k|m|mn|mm|b|bn|bin|milyon|milyar|mn|mr|mio|mrd|thousand|million|billion|trillion"
 _AMOUNT_SHAPE = re.compile(
-    r"[-+−]?(?:[$€£₺¥₹]|[A-Za-z]{3})?[-+−]?[.,]?\d[\d.,'’\u00a0]*(?:k|m|mn|b|bn|K|M|B|bin|milyon|mio)?"
-    r"(?:[$€£₺¥₹]|[A-Za-z]{3})?",
+    rf"[-+−]?(?:[$€£₺¥₹]|[A-Za-z]{{3}})?[-+−]?[.,]?\d[\d.,'’\u00a0]*(?:{_MAGNITUDES})?"
+    r"(?:[$€£₺¥₹]|[A-Za-z]{3}|tl)?", re.IGNORECASE,  # `3rd` or `2nd` stay words of a title
 )
-_CURRENCY_WORD = re.compile(r"[A-Za-z]{3}|[$€£₺¥₹]")
+_CURRENCY_WORD = re.compile(r"[A-Za-z]{2,3}|[$€£₺¥₹]")
+_MAGNITUDE_WORD = re.compile(_MAGNITUDES, re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]{3}")
 
 
 def looks_like_amount(word: str) -> bool:
@@ -247,8 +250,19 @@ def looks_like_amount(word: str) -> bool:
     return bool(_AMOUNT_SHAPE.fullmatch(word)) and any(c.isdigit() for c in word)
 
 
+def _followers(words: list[Token], i: int) -> int:
+    """How many words after words[i] may belong to its amount: `12 bin`, `12000 EUR`, `3 milyon TL`."""
+    n = 0
+    if i + 1 < len(words) and words[i + 1].is_plain_word and _MAGNITUDE_WORD.fullmatch(words[i + 1].value):
+        n = 1
+    j = i + 1 + n
+    if j < len(words) and words[j].is_plain_word and _CURRENCY_WORD.fullmatch(words[j].value):
+        n += 1
+    return n
+
+
 def split_amount(words: list[Token], parse: Callable[[str], T]) -> tuple[T | None, list[Token]]:
-    """Take the rightmost amount-shaped word (with a currency word after it) out of `words`.
+    """Take the rightmost amount-shaped word (with a magnitude or currency word after it) out of `words`.
 
     Returns (amount or None, the remaining words). An amount-shaped word that does not
     parse (`-5k`, `1.2.3`) raises its InvalidInput instead of becoming part of a title.
@@ -257,11 +271,12 @@ def split_amount(words: list[Token], parse: Callable[[str], T]) -> tuple[T | Non
         token = words[i]
         if not token.is_plain_word or not looks_like_amount(token.value):
             continue
-        nxt = words[i + 1] if i + 1 < len(words) else None
-        if nxt is not None and nxt.is_plain_word and _CURRENCY_WORD.fullmatch(nxt.value):
+        for extra in range(_followers(words, i), 0, -1):
             try:
-                return parse(f"{token.value} {nxt.value}"), words[:i] + words[i + 2 :]
+                text = " ".join(t.value for t in words[i : i + 1 + extra])
+                return parse(text), words[:i] + words[i + 1 + extra :]
             except InvalidInput:
-                pass
+                if _CODE.fullmatch(words[i + extra].value):
+                    raise  # `12 XYZ`: three capitals after an amount are a currency code, a wrong one
         return parse(token.value), words[:i] + words[i + 1 :]
     return None, words

@@ -77,6 +77,9 @@ def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
     day = WEEKDAYS[s.digest_weekday].capitalize()
     text = (f"Settings saved: {s.default_currency}, locale {s.locale}, digest {day} {s.digest_time}, "
             f"hot leads from score {s.hot_lead_threshold}, quiet {s.quiet_start}–{s.quiet_end}.")
+    if s.rates_removed:
+        text += (f" The base currency is now {s.default_currency}: the {s.rates_removed} exchange rate(s) into the "
+                 f"old one were removed; set rates into {s.default_currency} with `/salesbot rate`.")
     return message(text, [section(f":gear: {escape(text)}")])
 
 

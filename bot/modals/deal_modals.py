@@ -171,7 +171,8 @@ def on_set_reminder(ack: Ack, view: dict[str, Any], client: WebClient, context: 
 
         reminder = set_reminder(context["uow"], actor, deal_ref=_ref(view), due_at=due_at,
                                 text=forms.field_value(view, "text") or "", now=now)
-        body = views.reminder_set(reminder.deal_ref, reminder.due_at, reminder.text, actor)
+        body = views.reminder_set(reminder.deal_ref, reminder.due_at, reminder.text, actor,
+                                  reminder.arrives_at, now)
         return _follow_up(client, context, actor, view, body)
 
     submit(ack, view, "when", work, "reminder modal")

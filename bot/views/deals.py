@@ -24,12 +24,13 @@ from bot.views.common import (
     section,
     when,
 )
+from core.dates import local_now
 from core.deals.deals import ActivityView, DealView
 from core.tables import DealStatus
 from core.workspace.users import Actor
 
 SHOW, EDIT, WON, LOST, PICK = "deal_show", "deal_edit", "deal_won", "deal_lost", "deal_pick"
-LOG, REMIND = "deal_log", "deal_remind"
+LOG, REMIND, REOPEN = "deal_log", "deal_remind", "deal_reopen"
 STATUS_ICON = {DealStatus.OPEN: ":large_blue_circle:", DealStatus.WON: ":trophy:", DealStatus.LOST: ":x:"}
 
 
@@ -54,12 +55,16 @@ def deal_line(deal: DealView, locale: str) -> str:
 
 
 def deal_buttons(deal: DealView, *, full: bool = False) -> Block:
-    """Show / Edit / Won / Lost (Won and Lost only while the deal is open); `full` adds Log and Remind."""
+    """Show / Edit / Won / Lost while open, Reopen once closed; `full` adds Log (and Remind while open)."""
     elements = [button("Show", SHOW, deal.ref), button("Edit", EDIT, deal.ref)]
     if deal.status == DealStatus.OPEN:
         elements += [button("Won", WON, deal.ref, "primary"), button("Lost", LOST, deal.ref, "danger")]
+    else:
+        elements.append(button("Reopen", REOPEN, deal.ref))
     if full:
-        elements += [button("Log activity", LOG, deal.ref), button("Remind me", REMIND, deal.ref)]
+        elements.append(button("Log activity", LOG, deal.ref))
+        if deal.status == DealStatus.OPEN:
+            elements.append(button("Remind me", REMIND, deal.ref))
     return actions(elements)
 
 
@@ -176,12 +181,27 @@ def candidates(prompt: str, deals: Sequence[DealView], actor: Actor, sub: str, r
     return message(prompt, blocks)
 
 
-def reminder_set(deal_ref: str | None, due_at: datetime, text: str, actor: Actor) -> Message:
-    """`I'll remind you Tue 24 Nov 15:00 about D-42: send the proposal`."""
+def quiet_note(due_at: datetime, arrives_at: datetime | None, tz: str, now: datetime | None = None) -> str:
+    """`quiet hours: it will reach you at 09:00 tomorrow`, when quiet hours move the nudge; else ''."""
+    if arrives_at is None or arrives_at <= due_at:
+        return ""
+    local = local_now(arrives_at, tz)
+    today = local_now(now or due_at, tz).date()
+    days = (local.date() - today).days
+    on = "today" if days == 0 else "tomorrow" if days == 1 else local.strftime("on %a %-d %b")
+    return f"quiet hours: it will reach you at {local:%H:%M} {on}"
+
+
+def reminder_set(deal_ref: str | None, due_at: datetime, text: str, actor: Actor,
+                 arrives_at: datetime | None = None, now: datetime | None = None) -> Message:
+    """`I'll remind you Tue 24 Nov 15:00 about D-42: send the proposal` (and when quiet hours move it)."""
     about = f" about *{deal_ref}*" if deal_ref else ""
     shown = when(due_at, actor.tz)
-    return message(f"I'll remind you {shown}: {text}",
-                   [section(f":alarm_clock: I'll remind you *{shown}*{about}: {escape(cut(text, 2000))}")])
+    note = quiet_note(due_at, arrives_at, actor.tz, now)
+    blocks = [section(f":alarm_clock: I'll remind you *{shown}*{about}: {escape(cut(text, 2000))}")]
+    if note:
+        blocks.append(context(f":zzz: {shown} is in your {note}."))
+    return message(f"I'll remind you {shown}: {text}" + (f" ({note})" if note else ""), blocks)
 
 
 def with_acted_line(body: Message, actor: Actor, what: str, at: datetime) -> Message:

@@ -37,6 +37,9 @@ CLAIM = "lead_claim"
 ASSIGN = "lead_assign"
 NOT_A_FIT = "lead_not_a_fit"
 NEW_LEAD = "lead_new"
+CONVERT_LEAD = "lead_convert_form"
+NOT_A_FIT_FORM = "lead_not_a_fit_form"
+UNDO_NOT_A_FIT = "lead_undo_not_a_fit"
 MAX_LIST = 20
 
 LEAD_HELP: tuple[tuple[str, str], ...] = (
@@ -45,7 +48,7 @@ LEAD_HELP: tuple[tuple[str, str], ...] = (
     ("/lead list hot", "hot leads (also `mine`, `new`; open leads by default)"),
     ("/lead show L-7", "a lead with its score, the reasons and its win probability"),
     ("/lead assign L-7 @ana", "give a lead to someone (overrides routing)"),
-    ("/lead convert L-7", "turn a lead into a deal, keeping the link and history"),
+    ("/lead convert L-7", "turn a lead into a deal (a form asks the amount and close date), keeping its history"),
     ("/lead disqualify L-7 no budget", "close a lead as not a fit, with the reason"),
 )
 
@@ -128,9 +131,52 @@ def lead_changed(lead: LeadView, what: str) -> Message:
     return message(text, [section(f":white_check_mark: {lead_line(lead)} — {escape(what)}")])
 
 
-def lead_converted(lead: LeadView, deal_ref: str, deal_title: str) -> Message:
-    text = f"{lead.ref} {lead.name} converted to deal {deal_ref} {deal_title}."
-    return message(text, [section(f":handshake: {escape(text)}")])
+def lead_converted(lead: LeadView, deal_ref: str, deal_title: str, terms: str = "") -> Message:
+    """The answer to a conversion: it names the new deal (and its amount and close date when given)."""
+    text = f"{lead.ref} {lead.name} converted to deal {deal_ref} {deal_title}" + (f" ({terms})" if terms else "") + "."
+    return message(escape(text), [
+        section(f":handshake: {escape(text)}"),
+        context(f"`/deal show {deal_ref}` for the card, `/deal edit {deal_ref}` to change it."),
+    ])
+
+
+def convert_lead_view(lead: LeadView, *, title: str, currency: str, owner_slack_id: str | None,
+                      channel_id: str | None) -> Block:
+    """The Convert lead modal: prefilled from the lead; amount and expected close are required."""
+    company = f" ({lead.company})" if lead.company else ""
+    owner: Block = {"type": "users_select", "action_id": "value"}
+    if owner_slack_id:
+        owner["initial_user"] = owner_slack_id
+    blocks: list[Block] = [
+        section(f":handshake: Turn *{escape(lead.ref)} {escape(lead.name)}*{escape(company)} into a deal. "
+                f"Its history moves along."),
+        text_input("title", "Deal title", initial=title, optional=False, max_length=200),
+        text_input("amount", f"Amount (in {currency} unless you name another currency)", optional=False,
+                   placeholder="12k, 12,000 or 12000 EUR", max_length=64),
+        {"type": "input", "block_id": "close", "label": plain("Expected close"), "optional": False,
+         "element": {"type": "datepicker", "action_id": "value"}},
+        {"type": "input", "block_id": "owner", "label": plain("Owner"), "optional": True, "element": owner},
+    ]
+    return modal(CONVERT_LEAD, cut(f"Convert {lead.ref}", 24), "Create deal", blocks,
+                 {"lead": lead.ref, "channel": channel_id})
+
+
+def not_a_fit_view(lead: LeadView, channel_id: str | None, message_ts: str | None) -> Block:
+    """The "Not a fit" modal: the reason is required."""
+    company = f" ({lead.company})" if lead.company else ""
+    blocks: list[Block] = [
+        section(f":x: Mark *{escape(lead.ref)} {escape(lead.name)}*{escape(company)} as not a fit. "
+                "You can undo it for a minute."),
+        text_input("reason", "Why is it not a fit?", optional=False, multiline=True,
+                   placeholder="Student; no budget; competitor…", max_length=500),
+    ]
+    return modal(NOT_A_FIT_FORM, cut(f"Not a fit: {lead.ref}", 24), "Not a fit", blocks,
+                 {"lead_id": lead.id, "channel": channel_id, "ts": message_ts})
+
+
+def undo_actions(lead_id: int) -> Block:
+    """The Undo button left on a card after "Not a fit" (good for a minute)."""
+    return actions([button("Undo", UNDO_NOT_A_FIT, str(lead_id))], block_id=f"lead_undo:{lead_id}")
 
 
 def new_lead_view(channel_id: str | None) -> Block:
@@ -235,11 +281,12 @@ def lead_assigned_message(data: Mapping[str, Any]) -> Message:
 
 def acted_on_lead(original: Sequence[Block], lead_id: int, line: str) -> list[Block]:
     """The alert after a click: that lead's buttons replaced by who did what (others untouched)."""
-    single = any(str(b.get("block_id") or "") == f"lead_actions:{lead_id}" for b in original)
+    single = any(str(b.get("block_id") or "") in (f"lead_actions:{lead_id}", f"lead_undo:{lead_id}")
+                 for b in original)
     out: list[Block] = []
     for block in original:
         bid = str(block.get("block_id") or "")
-        if bid == f"lead_actions:{lead_id}" or bid == f"acted:{lead_id}":
+        if bid in (f"lead_actions:{lead_id}", f"acted:{lead_id}", f"lead_undo:{lead_id}"):
             continue
         if bid == f"lead:{lead_id}" and "accessory" in block:
             block = {k: v for k, v in block.items() if k != "accessory"}
@@ -248,6 +295,32 @@ def acted_on_lead(original: Sequence[Block], lead_id: int, line: str) -> list[Bl
             out.append(_acted(lead_id, line))
     if single:
         out.append(_acted(lead_id, line))
+    return out[:50]
+
+
+def undoable_card(original: Sequence[Block], lead_id: int, line: str) -> list[Block]:
+    """The alert after "Not a fit": who did it, and an Undo button for a minute."""
+    blocks = acted_on_lead(original, lead_id, line)
+    at = next((i for i, b in enumerate(blocks) if b.get("block_id") == f"acted:{lead_id}"), len(blocks) - 1)
+    blocks.insert(at + 1, undo_actions(lead_id))
+    return blocks[:50]
+
+
+def without_undo(original: Sequence[Block], lead_id: int) -> list[Block]:
+    """The card once Undo is too late: as it was, without the Undo button."""
+    return [b for b in original if str(b.get("block_id") or "") != f"lead_undo:{lead_id}"][:50]
+
+
+def restored_card(original: Sequence[Block], lead: LeadView, line: str) -> list[Block]:
+    """The alert after Undo: its buttons back while the lead is unowned, and who undid it.
+
+    "Not a fit" (and so Undo) is only on single-lead alerts, whose buttons are a block of their own.
+    """
+    drop = (f"acted:{lead.id}", f"lead_undo:{lead.id}", f"lead_actions:{lead.id}")
+    out = [b for b in original if str(b.get("block_id") or "") not in drop]
+    if lead.owner_id is None and lead.status == LeadStatus.NEW:
+        out.append(alert_actions(lead.id))
+    out.append(_acted(lead.id, line))
     return out[:50]
 
 

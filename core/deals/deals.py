@@ -7,12 +7,11 @@ same transaction, so the history is complete by construction.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,8 +32,21 @@ from core.deals.queries import (
     stage_named,
 )
 from core.errors import InvalidInput, NotAllowed, NotFound
-from core.money import Money, from_minor, to_minor
-from core.tables import Activity, ActivityKind, Deal, DealChange, DealStatus, IdempotencyKey, User, Workspace
+from core.money import Money, check_currency, from_minor, to_minor
+from core.tables import (
+    Activity,
+    ActivityKind,
+    Deal,
+    DealChange,
+    DealStatus,
+    IdempotencyKey,
+    OutboxMessage,
+    OutboxStatus,
+    Reminder,
+    ReminderStatus,
+    User,
+    Workspace,
+)
 from core.workspace.users import Actor, can_change_owned
 from core.workspace.workspaces import default_pipeline, stages_of
 
@@ -86,8 +98,7 @@ def _check_amount(amount: Money | None) -> Money | None:
         raise InvalidInput("Amounts cannot be negative.", field="amount")
     if amount.amount >= MAX_AMOUNT:
         raise InvalidInput("That amount looks too large; amounts go up to 999,999,999,999.", field="amount")
-    if not re.fullmatch(r"[A-Z]{3}", amount.currency or ""):
-        raise InvalidInput("A currency is a three-letter ISO code such as USD, EUR or TRY.", field="amount")
+    check_currency(amount.currency, field="amount")
     return amount
 
 
@@ -299,9 +310,30 @@ def move_stage(uow: UnitOfWork, actor: Actor, ref: str, stage: str, *, now: date
         return deal_view(deal)
 
 
+def _hold_reminders(session: Session, deal: Deal) -> int:
+    """A closed deal's reminders stop: a nudge queued but not sent yet is taken back.
+
+    Its reminder goes back to pending, so it is live again when the deal reopens (the nudge
+    sweep skips reminders of closed deals: core.notify.nudges). Returns how many were held.
+    """
+    held = 0
+    for reminder in session.scalars(
+        select(Reminder).where(Reminder.deal_id == deal.id, Reminder.status == ReminderStatus.SENT)
+    ):
+        taken = session.execute(delete(OutboxMessage).where(
+            OutboxMessage.workspace_id == deal.workspace_id,
+            OutboxMessage.key == Reminder.nudge_key(reminder.id, reminder.due_at),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        ))
+        if taken.rowcount:  # type: ignore[attr-defined]
+            reminder.status, reminder.sent_at = ReminderStatus.PENDING, None
+            held += 1
+    return held
+
+
 def _close(session: Session, actor: Actor, deal: Deal, won: bool, now: datetime) -> None:
     if deal.status != DealStatus.OPEN:
-        raise InvalidInput(f"{deal.ref} is already {deal.status.value}.")
+        raise InvalidInput(f"{deal.ref} is already {deal.status.value}; `/deal reopen {deal.ref}` opens it again.")
     target = next(s for s in stages_of(session, deal.pipeline_id) if (s.is_won if won else s.is_lost))
     _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
     _record(session, deal, "status", deal.status.value, "won" if won else "lost", actor, now)
@@ -309,6 +341,7 @@ def _close(session: Session, actor: Actor, deal: Deal, won: bool, now: datetime)
     deal.status = DealStatus.WON if won else DealStatus.LOST
     deal.closed_at = now
     _touch(deal, now)
+    _hold_reminders(session, deal)
 
 
 def close_deal_won(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, amount: Money | None = None) -> DealView:
@@ -340,11 +373,16 @@ def close_deal_lost(uow: UnitOfWork, actor: Actor, ref: str, reason: str, *, now
 
 
 def reopen_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, stage: str | None = None) -> DealView:
-    """Reopen a won or lost deal, into `stage` or the stage it was closed from."""
+    """Reopen a won or lost deal, into `stage` or the stage it was closed from (owner, manager, admin).
+
+    Recorded in the history (stage, status, lost reason). Its reminders come back: one whose
+    time passed while the deal was closed is nudged at the next sweep (a follow-up asked for
+    is still owed), with its original due time shown.
+    """
     with uow.transaction() as session:
         deal = load_deal(session, actor, ref, for_change=True)
         if deal.status == DealStatus.OPEN:
-            raise InvalidInput(f"{deal.ref} is already open.")
+            raise InvalidInput(f"{deal.ref} is open already (in {deal.stage.name}): nothing to reopen.")
         if stage:
             target = stage_named(session, deal.pipeline_id, stage)
         else:
@@ -361,6 +399,8 @@ def reopen_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, stage
             raise InvalidInput(f"Reopen into an open stage, not {target.name}.", field="stage")
         _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
         _record(session, deal, "status", deal.status.value, "open", actor, now)
+        if deal.lost_reason:
+            _record(session, deal, "lost_reason", deal.lost_reason, None, actor, now)
         deal.stage_id = target.id
         deal.status = DealStatus.OPEN
         deal.closed_at = None

@@ -15,14 +15,52 @@ WON_ALIASES = ("won", "closed won", "closed-won", "closedwon", "closed_won", "wi
 LOST_ALIASES = ("lost", "closed lost", "closed-lost", "closedlost", "closed_lost", "loss")
 
 
+UNKNOWN_STAGE = "unknown_stage"
+GROUP_FROM = 3  # this many rows with the same error are reported once, with their count
+
+
 @dataclass(frozen=True)
 class RowError:
-    """A bad cell: row as a spreadsheet shows it (the header is row 1), column, value, why."""
+    """A bad cell: row as a spreadsheet shows it (the header is row 1), column, value, why.
+
+    `kind` names errors a caller may explain as a whole (UNKNOWN_STAGE: a stage the pipeline
+    lacks, which `create_stages` would add).
+    """
 
     row: int
     column: str
     value: str
     reason: str
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """One error shared by many rows: reported once, with how many rows and which come first."""
+
+    column: str
+    value: str
+    reason: str
+    kind: str
+    rows: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+def group_errors(errors: list[RowError], group_from: int = GROUP_FROM) -> tuple[list[ErrorGroup], list[RowError]]:
+    """Errors that many rows share (and every unknown stage, however few rows) as groups; the rest row by row.
+
+    Rows keep their order; groups come in the order their first row appears.
+    """
+    by_key: dict[tuple[str, str, str, str], list[int]] = {}
+    for err in errors:
+        by_key.setdefault((err.column, err.value, err.reason, err.kind), []).append(err.row)
+    grouped = {key for key, rows in by_key.items() if key[3] == UNKNOWN_STAGE or len(rows) >= group_from}
+    groups = [ErrorGroup(*key, rows=tuple(rows)) for key, rows in by_key.items() if key in grouped]
+    singles = [e for e in errors if (e.column, e.value, e.reason, e.kind) not in grouped]
+    return groups, singles
 
 
 @dataclass
@@ -41,6 +79,10 @@ class ImportReport:
     @property
     def total(self) -> int:
         return self.created + self.updated + self.unchanged + self.skipped
+
+    @property
+    def bad_rows(self) -> int:
+        return len({e.row for e in self.errors})
 
 
 @dataclass

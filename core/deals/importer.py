@@ -25,7 +25,6 @@ How a row becomes a deal (decisions worth knowing):
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -36,10 +35,10 @@ from sqlalchemy.orm import Session
 
 from core import csv_mapping as cm
 from core.db import UnitOfWork
-from core.deals.import_rows import ImportReport, ParsedRow, Progress, RowError, StageResolver
+from core.deals.import_rows import UNKNOWN_STAGE, ImportReport, ParsedRow, Progress, RowError, StageResolver
 from core.deals.import_writer import resolve_owners, write_deals
 from core.errors import InvalidInput, NotFound
-from core.money import to_minor
+from core.money import iso_currencies, to_minor
 from core.tables import DealStatus, Role, Stage, Team, Workspace
 from core.workspace.users import owner_by_name
 from core.workspace.workspaces import default_pipeline, stages_of
@@ -118,9 +117,9 @@ def _parse_rows(
         number = offset + 2
         errors_before = len(report.errors)
 
-        def bad(fname: str, value: str, reason: str, number: int = number) -> None:
+        def bad(fname: str, value: str, reason: str, number: int = number, kind: str = "") -> None:
             column = cmap.header_of(fname) if fname in cmap.index else fname
-            report.errors.append(RowError(number, column, value, reason))
+            report.errors.append(RowError(number, column, value, reason, kind))
 
         if len(row) > width:
             report.errors.append(
@@ -142,12 +141,12 @@ def _parse_rows(
             elif create_stages:
                 resolver.new_names.setdefault(stage_name.casefold(), stage_name)
             else:
-                bad("stage", stage_name, f"unknown stage; known stages: {resolver.known}")
+                bad("stage", stage_name, f"unknown stage; known stages: {resolver.known}", kind=UNKNOWN_STAGE)
         status = resolver.status_of(stage_name)
 
         currency = (val.get("currency") or default_currency).upper()
-        if val.get("currency") and not re.fullmatch(r"[A-Z]{3}", currency):
-            bad("currency", val["currency"], "not a currency code: use three letters like USD or EUR")
+        if val.get("currency") and currency not in iso_currencies():
+            bad("currency", val["currency"], "not a currency code: use an ISO 4217 code like USD or EUR")
         amount: Decimal | None = None
         if val.get("amount"):
             try:

@@ -58,6 +58,39 @@ def lead_card(lead: Lead, team_name: str | None = None) -> dict[str, Any]:
     }
 
 
+LEAD_VIEWS = (HOT_KIND, BURST_KIND, "lead_assigned")
+_CURRENT_FIELDS = ("ref", "name", "company", "title", "email", "score", "predicted", "reasons")
+
+
+def current_payload(session: Session, workspace_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """An outbox payload about leads, with each lead as it is now (read when the message is sent).
+
+    The outbox keeps the data of the moment a lead turned hot; a card delivered later (a 429,
+    quiet hours, a retry) shows the lead's score, win probability and reasons at delivery,
+    not the stale ones. The moment it turned hot stays (the reasons' "2 days ago" counts from
+    it). A lead deleted meanwhile keeps its queued data. Other payloads come back unchanged.
+    """
+    view = payload.get("view")
+    if view not in LEAD_VIEWS:
+        return payload
+    data = dict(payload.get("data") or {})
+    cards = list(data.get("leads") or []) if view == BURST_KIND else [data]
+    ids = [int(c["lead_id"]) for c in cards if str(c.get("lead_id", "")).isdigit()]
+    rows = {
+        lead.id: lead
+        for lead in session.scalars(select(Lead).where(Lead.workspace_id == workspace_id, Lead.id.in_(ids)))
+    } if ids else {}
+    fresh = []
+    for card in cards:
+        lead = rows.get(int(card["lead_id"])) if str(card.get("lead_id", "")).isdigit() else None
+        if lead is not None:
+            now_card = lead_card(lead)
+            card = {**card, **{k: now_card[k] for k in _CURRENT_FIELDS}}
+        fresh.append(card)
+    data = {**data, "leads": fresh} if view == BURST_KIND else fresh[0]
+    return {**payload, "data": data}
+
+
 def alert_key(lead: Lead) -> str:
     """The outbox key of a lead's alert: the lead and the moment it turned hot (one per crossing)."""
     assert lead.hot_since is not None

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.dates import local_now
 from core.db import UnitOfWork
 from core.deals import deals
 from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
@@ -252,18 +253,61 @@ def assign_lead(uow: UnitOfWork, actor: Actor, ref: str, user_id: int, *, now: d
         return lead_view(session, lead)
 
 
-def disqualify_lead(uow: UnitOfWork, actor: Actor, ref: str, reason: str | None, *, now: datetime) -> LeadView:
-    """Close a lead as not a fit, keeping the reason (and what it scored)."""
+UNDO_WINDOW = timedelta(minutes=1)
+
+
+class TooLateToUndo(InvalidInput):
+    """An Undo pressed after UNDO_WINDOW: the lead stays as it is."""
+
+
+def _check_disqualify(session: Session, actor: Actor, lead: Lead) -> None:
+    # An unowned lead may be turned down by anyone in its team (the alert's "Not a fit").
+    in_team = lead.owner_id is None and (actor.team_id == lead.team_id or actor.manages_team(lead.team_id))
+    if not in_team:
+        _require_can_change(session, actor, lead, "disqualify")
+    if lead.status not in OPEN_STATUSES:
+        raise InvalidInput(f"{lead.ref} is already {lead.status.value}.")
+
+
+def disqualify_check(uow: UnitOfWork, actor: Actor, lead_id: int) -> LeadView:
+    """The lead behind a "Not a fit" button, if the actor may disqualify it now (else why not)."""
+    with uow.read() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None or lead.workspace_id != actor.workspace_id:
+            raise NotFound("That lead no longer exists.")
+        _check_disqualify(session, actor, lead)
+        return lead_view(session, lead)
+
+
+def _at(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def disqualify_lead(uow: UnitOfWork, actor: Actor, ref: str, reason: str | None, *, now: datetime,
+                    require_reason: bool = False) -> LeadView:
+    """Close a lead as not a fit, keeping the reason (and what it scored).
+
+    What the lead was (status, owner, claim, heat, reason) is kept so that whoever did it can
+    undo it within UNDO_WINDOW (`undo_disqualify`). `require_reason` refuses an empty reason
+    (the alert's modal) instead of using "not a fit".
+    """
+    reason = " ".join((reason or "").split())[:500]
+    if require_reason and not reason:
+        raise InvalidInput("Say why it is not a fit (a few words are enough).", field="reason")
     with uow.transaction() as session:
         lead = find_lead(session, actor.workspace_id, ref)
-        # An unowned lead may be turned down by anyone in its team (the alert's "Not a fit").
-        in_team = lead.owner_id is None and (actor.team_id == lead.team_id or actor.manages_team(lead.team_id))
-        if not in_team:
-            _require_can_change(session, actor, lead, "disqualify")
-        if lead.status not in OPEN_STATUSES:
-            raise InvalidInput(f"{lead.ref} is already {lead.status.value}.")
-        reason = " ".join((reason or "").split())[:500] or "not a fit"
-        lead.status, lead.disqualify_reason = LeadStatus.DISQUALIFIED, reason
+        _check_disqualify(session, actor, lead)
+        lead.disqualify_undo = {
+            "at": now.isoformat(),
+            "by": actor.user_id,
+            "status": LeadStatus(lead.status).value,
+            "owner_id": lead.owner_id,
+            "claimed_at": _at(lead.claimed_at),
+            "hot": bool(lead.hot),
+            "hot_since": _at(lead.hot_since),
+            "disqualify_reason": lead.disqualify_reason,
+        }
+        lead.status, lead.disqualify_reason = LeadStatus.DISQUALIFIED, reason or "not a fit"
         lead.hot, lead.updated_at = False, now
         if lead.owner_id is None:
             lead.owner_id = actor.user_id  # who decided, for the record
@@ -271,29 +315,90 @@ def disqualify_lead(uow: UnitOfWork, actor: Actor, ref: str, reason: str | None,
         return lead_view(session, lead)
 
 
+def undo_disqualify(uow: UnitOfWork, actor: Actor, lead_id: int, *, now: datetime) -> LeadView:
+    """Put a lead back as it was before "Not a fit": only who did it, within UNDO_WINDOW of `now`."""
+    with uow.transaction() as session:
+        lead = session.get(Lead, lead_id, with_for_update=True)
+        if lead is None or lead.workspace_id != actor.workspace_id:
+            raise NotFound("That lead no longer exists.")
+        undo = lead.disqualify_undo
+        if lead.status != LeadStatus.DISQUALIFIED or not undo:
+            raise InvalidInput(f"{lead.ref} is {LeadStatus(lead.status).value}: there is nothing to undo.")
+        if undo.get("by") != actor.user_id:
+            who = session.get(User, undo.get("by")) if undo.get("by") is not None else None
+            raise NotAllowed(f"Only {who.name if who else 'the person who marked it'} can undo this; "
+                             f"{lead.ref} stays disqualified.")
+        if now - datetime.fromisoformat(undo["at"]) > UNDO_WINDOW:
+            raise TooLateToUndo(f"Too late to undo: {lead.ref} was marked not a fit more than a minute ago, "
+                                "so it stays disqualified.")
+        lead.status = LeadStatus(undo["status"])
+        lead.owner_id = undo.get("owner_id")
+        lead.claimed_at = datetime.fromisoformat(undo["claimed_at"]) if undo.get("claimed_at") else None
+        lead.hot = bool(undo.get("hot"))
+        lead.hot_since = datetime.fromisoformat(undo["hot_since"]) if undo.get("hot_since") else None
+        lead.disqualify_reason = undo.get("disqualify_reason")
+        lead.disqualify_undo = None
+        lead.updated_at = now
+        session.flush()
+        return lead_view(session, lead)
+
+
+def conversion_check(uow: UnitOfWork, actor: Actor, ref: str) -> LeadView:
+    """The lead `/lead convert` would turn into a deal, if the actor may (else why not); nothing written."""
+    with uow.read() as session:
+        lead = find_lead(session, actor.workspace_id, ref)
+        _check_convert(session, actor, lead)
+        return lead_view(session, lead)
+
+
+def _check_convert(session: Session, actor: Actor, lead: Lead) -> None:
+    if lead.owner_id is not None:  # converting an unclaimed lead claims it
+        _require_can_change(session, actor, lead, "convert")
+    if lead.status == LeadStatus.CONVERTED:
+        deal = session.get(Deal, lead.deal_id) if lead.deal_id is not None else None
+        raise InvalidInput(f"{lead.ref} is already converted" + (f" to deal {deal.ref}." if deal else "."))
+    if lead.status == LeadStatus.DISQUALIFIED:
+        raise InvalidInput(f"{lead.ref} was disqualified ({lead.disqualify_reason}); it can't become a deal.")
+
+
+def default_deal_title(lead: LeadView) -> str:
+    """The title a converted lead's deal gets unless someone gives another."""
+    return (f"{lead.company} – {lead.name}" if lead.company else lead.name)[:200]
+
+
 def convert_lead(
-    uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, title: str | None = None, amount: Money | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    ref: str,
+    *,
+    now: datetime,
+    title: str | None = None,
+    amount: Money | None = None,
+    expected_close: date | None = None,
+    owner_id: int | None = None,
 ) -> tuple[LeadView, deals.DealView]:
-    """Make a deal from a lead (one transaction): the deal and lead point at each other, history moves along."""
+    """Make a deal from a lead (one transaction): the deal and lead point at each other, history moves along.
+
+    The deal's owner is `owner_id` when given (permission checked as for any new deal), else
+    the lead's owner (an unclaimed lead becomes the actor's).
+    """
+    if expected_close is not None and expected_close < local_now(now, actor.tz).date():
+        raise InvalidInput(f"{expected_close.isoformat()} is in the past; the expected close date is today or later.",
+                           field="expected_close")
     with uow.transaction() as session:
         lead = find_lead(session, actor.workspace_id, ref)
+        _check_convert(session, actor, lead)
         if lead.owner_id is None:
             lead.owner_id = actor.user_id  # converting an unclaimed lead claims it
-        _require_can_change(session, actor, lead, "convert")
-        if lead.status == LeadStatus.CONVERTED and lead.deal_id is not None:
-            raise InvalidInput(
-                f"{lead.ref} is already converted to deal D-{session.get_one(Deal, lead.deal_id).number}."
-            )
-        if lead.status == LeadStatus.DISQUALIFIED:
-            raise InvalidInput(f"{lead.ref} was disqualified ({lead.disqualify_reason}); it can't become a deal.")
-        deal_title = title or (f"{lead.company} – {lead.name}" if lead.company else lead.name)
+        deal_title = title or default_deal_title(lead_view(session, lead))
         view = deals.create_deal(
             uow,
             actor,
             title=deal_title[:200],
             now=now,
             amount=amount,
-            owner_id=lead.owner_id,
+            expected_close=expected_close,
+            owner_id=owner_id if owner_id is not None else lead.owner_id,
             account=lead.company,
             contact=lead.name,
             source=lead.source or f"lead {lead.ref}",

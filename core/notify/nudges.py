@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -96,6 +96,8 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int) -> int:
         .outerjoin(Lead, Lead.id == Reminder.lead_id)
         # Literal statuses let PostgreSQL use the partial due index.
         .where(text("reminders.status IN ('pending', 'snoozed')"), Reminder.due_at <= now)
+        # A won or lost deal's reminders wait (core.deals.deals holds them); reopening brings them back.
+        .where(or_(Reminder.deal_id.is_(None), Deal.status == DealStatus.OPEN))
         .order_by(Reminder.due_at)
         .limit(limit)
     )
@@ -152,7 +154,8 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int) -> int:
 # so it is computed once per zone first and joined in.
 _PG_DUE_ZONES = text(
     "SELECT DISTINCT r.workspace_id, u.tz FROM reminders r JOIN users u ON u.id = r.user_id "
-    "WHERE r.status IN ('pending', 'snoozed') AND r.due_at <= :now"
+    "LEFT JOIN deals rd ON rd.id = r.deal_id "
+    "WHERE r.status IN ('pending', 'snoozed') AND r.due_at <= :now AND (r.deal_id IS NULL OR rd.status = 'open')"
 )
 _PG_SWEEP = text("""
 WITH zones AS (
@@ -162,6 +165,7 @@ WITH zones AS (
     SELECT r.id, r.workspace_id, r.due_at, r.text, r.deal_id, r.lead_id, u.slack_id, u.tz, z.send_at
     FROM reminders r JOIN users u ON u.id = r.user_id JOIN zones z ON z.ws = r.workspace_id AND z.tz = u.tz
     WHERE r.status IN ('pending', 'snoozed') AND r.due_at <= :now
+      AND (r.deal_id IS NULL OR EXISTS (SELECT 1 FROM deals rd WHERE rd.id = r.deal_id AND rd.status = 'open'))
     ORDER BY r.due_at LIMIT :limit
     FOR UPDATE OF r SKIP LOCKED
 ), queued AS (

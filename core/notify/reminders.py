@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, exists, select, text
+from sqlalchemy import Exists, exists, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.notify import outbox
-from core.tables import Deal, Lead, Reminder, ReminderStatus, User
+from core.notify.local_time import SendWindow, next_allowed_send
+from core.tables import Deal, DealStatus, Lead, Reminder, ReminderStatus, User, Workspace
 from core.workspace.users import Actor, can_change_owned
 
 MAX_TEXT = 500
@@ -42,9 +43,18 @@ class ReminderView:
     lead_ref: str | None
     created_at: datetime
     done_at: datetime | None
+    # When the nudge will really arrive: due_at, or the next working morning when due_at falls
+    # in the recipient's quiet hours (core.notify.local_time). Set by set_reminder and snooze.
+    arrives_at: datetime | None = None
 
 
-def _view(session: Session, r: Reminder) -> ReminderView:
+def _arrival(session: Session, r: Reminder) -> datetime:
+    user = session.get(User, r.user_id)
+    ws = session.get_one(Workspace, r.workspace_id)
+    return next_allowed_send(r.due_at, user.tz if user else ws.timezone, SendWindow.of(ws))
+
+
+def _view(session: Session, r: Reminder, with_arrival: bool = False) -> ReminderView:
     deal = session.get(Deal, r.deal_id) if r.deal_id else None
     lead = session.get(Lead, r.lead_id) if r.lead_id else None
     user = session.get(User, r.user_id)
@@ -62,12 +72,13 @@ def _view(session: Session, r: Reminder) -> ReminderView:
         lead_ref=lead.ref if lead else None,
         created_at=r.created_at,
         done_at=r.done_at,
+        arrives_at=_arrival(session, r) if with_arrival else None,
     )
 
 
 def nudge_key(reminder_id: int, due_at: datetime) -> str:
     """The outbox key of the nudge for one due time of one reminder."""
-    return f"nudge:r{reminder_id}:{due_at.strftime('%Y%m%dT%H%M')}"
+    return Reminder.nudge_key(reminder_id, due_at)
 
 
 def _check_due(due_at: datetime, now: datetime, field: str = "due_at") -> None:
@@ -117,6 +128,10 @@ def set_reminder(
             deal = find_deal(session, actor.workspace_id, deal_ref)
             if not can_change_owned(actor, deal.owner_id, _owner_team(session, deal.owner_id)):
                 raise NotAllowed(f"You can't set reminders on {deal.ref}: it is not yours or your team's.")
+            if deal.status != DealStatus.OPEN:
+                # a closed deal's reminders never fire (core.notify.nudges): refuse rather than drop it
+                raise InvalidInput(f"{deal.ref} is {deal.status.value}: its reminders are off. Reopen it first with "
+                                   f"`/deal reopen {deal.ref}`.", "deal")
             deal_id = deal.id
             text = text or f"Follow up on {deal.title}"
         if lead_ref:
@@ -139,7 +154,7 @@ def set_reminder(
         )
         session.add(reminder)
         session.flush()
-        return _view(session, reminder)
+        return _view(session, reminder, with_arrival=True)
 
 
 def _own_reminder(session: Session, actor: Actor, reminder_id: int, verb: str) -> Reminder:
@@ -169,7 +184,7 @@ def snooze_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, until: date
         reminder.status = ReminderStatus.SNOOZED
         reminder.sent_at = None
         session.flush()
-        return _view(session, reminder)
+        return _view(session, reminder, with_arrival=True)
 
 
 def complete_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, now: datetime) -> ReminderView:
@@ -211,8 +226,13 @@ def list_reminders(
     status: str | tuple[str, ...] = ("pending", "snoozed", "sent"),
     due_before: datetime | None = None,
     limit: int = 100,
+    closed_deals: bool = False,
 ) -> list[ReminderView]:
-    """The actor's own reminders, soonest first (open ones unless `status` says otherwise)."""
+    """The actor's own reminders, soonest first (open ones unless `status` says otherwise).
+
+    Reminders of won or lost deals are on hold (they come back on reopen) and are left out
+    unless `closed_deals`.
+    """
     statuses = (status,) if isinstance(status, str) else status
     try:
         wanted = [ReminderStatus(s) for s in statuses]
@@ -232,6 +252,9 @@ def list_reminders(
         )
         if due_before is not None:
             query = query.where(Reminder.due_at < due_before)
+        if not closed_deals:
+            query = query.where(or_(Reminder.deal_id.is_(None),
+                                    Reminder.deal_id.in_(select(Deal.id).where(Deal.status == DealStatus.OPEN))))
         return [_view(session, r) for r in session.scalars(query)]
 
 
@@ -242,6 +265,9 @@ def due_reminders(session: Session, now: datetime, limit: int = 1000) -> list[Re
             select(Reminder)
             # Literal statuses (not bound parameters) let PostgreSQL match the partial index.
             .where(text("reminders.status IN ('pending', 'snoozed')"), Reminder.due_at <= now)
+            # a won or lost deal's reminders wait until it reopens
+            .where(or_(Reminder.deal_id.is_(None),
+                       Reminder.deal_id.in_(select(Deal.id).where(Deal.status == DealStatus.OPEN))))
             .order_by(Reminder.due_at)
             .limit(limit)
         )

@@ -23,8 +23,17 @@ MAX_TEAM_NAME = 100
 
 
 @dataclass(frozen=True)
+class TeamMove:
+    """Someone `team add` took out of another team."""
+
+    slack_id: str
+    name: str
+    from_team: str
+
+
+@dataclass(frozen=True)
 class TeamView:
-    """A team: its manager, channel and members."""
+    """A team: its manager, channel and members (and whom the last `team add` moved from elsewhere)."""
 
     id: int
     name: str
@@ -32,6 +41,8 @@ class TeamView:
     manager_name: str | None
     channel_id: str | None
     member_slack_ids: tuple[str, ...]
+    imported_members: tuple[str, ...] = ()  # owners known only by name from an import, not yet linked
+    moved: tuple[TeamMove, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,35 @@ def team_named(session: Session, workspace_id: int, name: str) -> Team:
     return team
 
 
-def _team_view(session: Session, team: Team) -> TeamView:
-    members = tuple(
-        s for s in session.scalars(select(User.slack_id).where(User.team_id == team.id).order_by(User.name)) if s
-    )
+def _team_view(session: Session, team: Team, moved: tuple[TeamMove, ...] = ()) -> TeamView:
+    rows = session.execute(
+        select(User.slack_id, User.name).where(User.team_id == team.id).order_by(User.name, User.id)
+    ).all()
+    members = tuple(slack_id for slack_id, _ in rows if slack_id)
+    imported = tuple(name for slack_id, name in rows if not slack_id)
     manager = session.get(User, team.manager_id) if team.manager_id else None
     return TeamView(team.id, team.name, manager.slack_id if manager else None, manager.name if manager else None,
-                    team.channel_id, members)
+                    team.channel_id, members, imported, moved)
+
+
+def list_teams(uow: UnitOfWork, actor: Actor, name: str | None = None) -> list[TeamView]:
+    """The teams the actor may see, by name: admins all; others the teams they manage or belong to.
+
+    With `name`, only that team (NotFound when there is none of that name the actor may see).
+    """
+    with uow.read() as session:
+        q = select(Team).where(Team.workspace_id == actor.workspace_id)
+        if not actor.is_admin:
+            mine = set(actor.managed_team_ids) | ({actor.team_id} if actor.team_id is not None else set())
+            q = q.where(Team.id.in_(sorted(mine)))
+        name = " ".join((name or "").split())
+        if name:
+            q = q.where(func.lower(Team.name) == name.lower())
+        teams = session.scalars(q.order_by(func.lower(Team.name), Team.id)).all()
+        if name and not teams:
+            raise NotFound(f'There is no team "{name}" that you can see. `/salesbot team list` shows yours.',
+                           field="team")
+        return [_team_view(session, team) for team in teams]
 
 
 def create_team(uow: UnitOfWork, actor: Actor, name: str, manager_slack_id: str, *, now: datetime) -> TeamView:
@@ -121,13 +154,17 @@ def add_to_team(uow: UnitOfWork, actor: Actor, name: str, slack_ids: list[str], 
     with uow.transaction() as session:
         team = team_named(session, actor.workspace_id, name)
         require_manager_of(actor, team, f"add people to {team.name}")
-        for slack_id in slack_ids:
+        moved: list[TeamMove] = []
+        for slack_id in dict.fromkeys(slack_ids):
             user = _member(session, actor.workspace_id, slack_id, now)
-            if user.team_id not in (None, team.id) and not actor.is_admin:
-                raise NotAllowed(f"<@{slack_id}> is in another team; only an admin can move them.")
+            if user.team_id not in (None, team.id):
+                if not actor.is_admin:
+                    raise NotAllowed(f"<@{slack_id}> is in another team; only an admin can move them.")
+                old = session.get_one(Team, user.team_id)
+                moved.append(TeamMove(slack_id, user.name, old.name))
             user.team_id = team.id
         session.flush()
-        return _team_view(session, team)
+        return _team_view(session, team, tuple(moved))
 
 
 def set_team_channel(uow: UnitOfWork, actor: Actor, name: str, channel_id: str, *, now: datetime) -> TeamView:

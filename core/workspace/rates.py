@@ -4,19 +4,31 @@ A rate says 1 unit of a currency = `rate` units of the base currency from its da
 later rate of the same currency. Figures convert each deal at the rate in force on its relevant
 date (close date for closed deals, today for open ones) and never add raw amounts of different
 currencies (SPEC section 9). Amounts are integer hundredths, as in core.tables.
+
+Admins set rates with `/salesbot rate EUR 1.08` (set_rate: from today in the workspace's zone)
+or a file (`salesbot rates import`, import_rates: every row or none, idempotent). Codes are
+ISO 4217 (core.money.check_currency); a rate is above zero; the base currency has no rate.
 """
 from __future__ import annotations
 
+import csv
+import io
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import UnitOfWork
+from core.errors import InvalidInput
+from core.money import check_currency
 from core.tables import ExchangeRate, Workspace
+from core.workspace.users import Actor, require_admin
 
 
 @dataclass
@@ -69,3 +81,180 @@ class RateBook:
     def currencies(self) -> list[str]:
         """The currencies that have at least one rate."""
         return sorted(self._dates)
+
+
+# -- setting rates -------------------------------------------------------------------------------
+
+MAX_RATE = Decimal(10) ** 9  # Numeric(20, 10): ten digits before the point
+RATE_PLACES = 10
+_RATE_TEXT = re.compile(r"\d{1,10}(?:[.,]\d{1,10})?|[.,]\d{1,10}")
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    """One dated rate: 1 `currency` = `rate` `base`, from `valid_from` on."""
+
+    currency: str
+    rate: Decimal
+    valid_from: date
+    base: str
+
+
+@dataclass(frozen=True)
+class RateLine:
+    """A bad cell of a rates file: its row (the header is row 1), column and why."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class RateFileError(InvalidInput):
+    """A rates file with bad rows; nothing was imported. `errors` lists every bad cell."""
+
+    def __init__(self, errors: list[RateLine]) -> None:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"Row {first.row}, column {first.column}: {first.reason}{more}. Nothing was imported.")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RatesImported:
+    """What an import of a rates file did."""
+
+    created: int
+    updated: int
+    unchanged: int
+    base: str
+
+
+def parse_rate(text: str | Decimal, field: str | None = "rate") -> Decimal:
+    """`1.08` (or `1,08`) as a positive Decimal of at most ten decimals; InvalidInput otherwise."""
+    shown = str(text).strip()
+    if not _RATE_TEXT.fullmatch(shown):
+        raise InvalidInput(f'"{shown[:20]}" is not a rate: write a number like 1.08 (1 unit = 1.08 in the base '
+                           "currency).", field=field)
+    rate = Decimal(shown.replace(",", "."))
+    if rate <= 0:
+        raise InvalidInput(f"A rate must be above zero, not {shown}.", field=field)
+    if rate >= MAX_RATE:
+        raise InvalidInput(f"{shown} is too large for a rate (under {MAX_RATE:,}).", field=field)
+    return rate
+
+
+def _rate_currency(currency: str, base: str, field: str | None = "currency") -> str:
+    code = check_currency(currency, field=field)
+    if code == base:
+        raise InvalidInput(f"{code} is the base currency: its rate is always 1. Set rates of other currencies "
+                           "into it.", field=field)
+    return code
+
+
+def _workspace_today(session: Session, workspace_id: int, now: datetime) -> tuple[str, date]:
+    ws = session.get_one(Workspace, workspace_id)
+    zone = ZoneInfo(ws.timezone) if ws.timezone in available_timezones() else ZoneInfo("UTC")
+    return ws.default_currency, now.astimezone(zone).date()
+
+
+def _upsert(session: Session, workspace_id: int, currency: str, valid_from: date, rate: Decimal,
+            now: datetime) -> str:
+    """Write one rate; 'created', 'updated' or 'unchanged'."""
+    row = session.scalar(select(ExchangeRate).where(
+        ExchangeRate.workspace_id == workspace_id, ExchangeRate.currency == currency,
+        ExchangeRate.valid_from == valid_from))
+    if row is None:
+        session.add(ExchangeRate(workspace_id=workspace_id, currency=currency, valid_from=valid_from,
+                                 rate=rate, created_at=now))
+        return "created"
+    if Decimal(row.rate) == rate:
+        return "unchanged"
+    row.rate = rate
+    return "updated"
+
+
+def set_rate(uow: UnitOfWork, actor: Actor, currency: str, rate: str | Decimal, *, now: datetime) -> RateInfo:
+    """`/salesbot rate EUR 1.08`: 1 EUR = 1.08 in the base currency from today (the workspace's zone)."""
+    require_admin(actor, "set exchange rates")
+    value = parse_rate(rate)
+    with uow.transaction() as session:
+        base, today = _workspace_today(session, actor.workspace_id, now)
+        code = _rate_currency(currency, base)
+        _upsert(session, actor.workspace_id, code, today, value, now)
+        session.flush()
+    return RateInfo(code, value, today, base)
+
+
+def list_rates(uow: UnitOfWork, actor: Actor, *, now: datetime) -> tuple[str, list[RateInfo]]:
+    """The base currency and each currency's rate in force today (`/salesbot rate`)."""
+    with uow.read() as session:
+        base, today = _workspace_today(session, actor.workspace_id, now)
+        book = RateBook.load(session, actor.workspace_id)
+    found = []
+    for currency in book.currencies():
+        dates = book._dates[currency]
+        i = bisect_right(dates, today)
+        if i:
+            found.append(RateInfo(currency, book._rates[currency][i - 1], dates[i - 1], base))
+    return base, found
+
+
+_COLUMNS = ("date", "currency", "rate")
+
+
+def read_rates_csv(text: str, base: str) -> list[tuple[int, str, date, Decimal]]:
+    """(row, currency, date, rate) of a rates file; RateFileError listing every bad cell."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(reader, None)
+    if header is None:
+        raise RateFileError([RateLine(1, "-", "", "the file is empty: give a header `date,currency,rate`")])
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in _COLUMNS if c not in names]
+    if missing:
+        raise RateFileError([RateLine(1, c, "", "missing column: the header is `date,currency,rate`")
+                             for c in missing])
+    at = {c: names.index(c) for c in _COLUMNS}
+    errors: list[RateLine] = []
+    rows: list[tuple[int, str, date, Decimal]] = []
+    seen: dict[tuple[str, date], int] = {}
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        cell = {c: (cells[at[c]].strip() if at[c] < len(cells) else "") for c in _COLUMNS}
+        row_errors: list[RateLine] = []
+        try:
+            day = date.fromisoformat(cell["date"])
+        except ValueError:
+            row_errors.append(RateLine(number, "date", cell["date"], "not a date: write it as YYYY-MM-DD"))
+        try:
+            code = _rate_currency(cell["currency"], base)
+        except InvalidInput as err:
+            row_errors.append(RateLine(number, "currency", cell["currency"], err.message))
+        try:
+            value = parse_rate(cell["rate"])
+        except InvalidInput as err:
+            row_errors.append(RateLine(number, "rate", cell["rate"], err.message))
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        first = seen.setdefault((code, day), number)
+        if first != number:
+            errors.append(RateLine(number, "date", cell["date"], f"{code} on {day} is already given in row {first}"))
+            continue
+        rows.append((number, code, day, value))
+    if errors:
+        raise RateFileError(errors)
+    return rows
+
+
+def import_rates(uow: UnitOfWork, workspace_id: int, text: str, *, now: datetime) -> RatesImported:
+    """`salesbot rates import FILE.csv`: every row or none; importing the same file again changes nothing."""
+    with uow.transaction() as session:
+        base = session.get_one(Workspace, workspace_id).default_currency
+        rows = read_rates_csv(text, base)
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        for _, code, day, value in rows:
+            counts[_upsert(session, workspace_id, code, day, value, now)] += 1
+        session.flush()
+    return RatesImported(counts["created"], counts["updated"], counts["unchanged"], base)

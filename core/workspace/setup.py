@@ -5,14 +5,15 @@ Admins only. Every value is checked before anything is saved; an error names its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
-from core.tables import Deal, Stage, Workspace
+from core.money import check_currency
+from core.tables import Deal, ExchangeRate, Stage, Workspace
 from core.workspace.users import Actor, require_admin
 from core.workspace.workspaces import default_pipeline, stages_of
 
@@ -44,6 +45,8 @@ class WorkspaceSettings:
     hot_lead_threshold: int
     quiet_start: str
     quiet_end: str
+    # exchange rates dropped because the base currency changed (they were into the old base)
+    rates_removed: int = 0
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -72,9 +75,7 @@ def update_workspace_settings(
 ) -> WorkspaceSettings:
     """Check every value first (errors name their field), then save them all."""
     require_admin(actor, "change the workspace settings")
-    currency = (default_currency or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise InvalidInput("A currency is a three-letter code such as USD, EUR or TRY.", field="default_currency")
+    currency = check_currency(default_currency, field="default_currency")
     locale = (locale or "").strip().lower()
     if locale not in LOCALES:
         raise InvalidInput(f"Locales: {', '.join(LOCALES)}.", field="locale")
@@ -90,11 +91,17 @@ def update_workspace_settings(
         raise InvalidInput("The hot-lead threshold is a score from 1 to 100.", field="hot_lead_threshold")
     with uow.transaction() as session:
         ws = session.get_one(Workspace, actor.workspace_id)
+        removed = 0
+        if currency != ws.default_currency:
+            # a rate says 1 unit = rate in the base currency: a new base makes every old rate wrong
+            removed = session.execute(
+                delete(ExchangeRate).where(ExchangeRate.workspace_id == actor.workspace_id)
+            ).rowcount  # type: ignore[attr-defined]
         ws.default_currency, ws.locale, ws.digest_weekday = currency, locale, weekday
         ws.digest_time, ws.quiet_start, ws.quiet_end = digest_time.strip(), quiet_start.strip(), quiet_end.strip()
         ws.hot_lead_threshold = threshold
         session.flush()
-    return workspace_settings(uow, actor)
+    return replace(workspace_settings(uow, actor), rates_removed=removed)
 
 
 def _weekday(value: int | str) -> int:

@@ -49,6 +49,42 @@ def test_a_manager_runs_their_own_team_only(app: App, fake_slack: FakeSlack, uow
     assert team_row(uow, "South") is None
 
 
+def test_team_list_shows_managers_members_and_channels(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                       root: Actor, mia: Actor, ana: Actor, bob: Actor) -> None:
+    salesbot(app, fake_slack, "team channel East <#C0EAST|sales-east>")
+    body = command(app, fake_slack, "/salesbot", "team list", "UROOT")  # checked against Block Kit
+    shown = text_of(body)
+    assert "Teams* (2)" in shown
+    east = next(b["text"]["text"] for b in body["blocks"] if b.get("block_id", "").startswith("team:")
+                and "*East*" in b["text"]["text"])
+    assert "Manager: <@UMIA>" in east and "<#C0EAST>" in east and "<@UANA>" in east and "Members (2)" in east
+    assert "*West*" in shown and "no manager" in shown and "no channel yet" in shown and "<@UBOB>" in shown
+    # A manager sees their own team only; a rep theirs.
+    mine = text_of(command(app, fake_slack, "/salesbot", "team list", "UMIA"))
+    assert "*East*" in mine and "West" not in mine and "Your team" in mine
+    assert "*West*" in text_of(command(app, fake_slack, "/salesbot", "team list", "UBOB"))
+    one = text_of(command(app, fake_slack, "/salesbot", "team list west", "UROOT"))
+    assert "*West*" in one and "*East*" not in one
+    assert 'no team "West" that you can see' in salesbot(app, fake_slack, "team list West", user="UMIA")
+
+
+def test_team_list_before_any_team_says_how_to_create_one(app: App, fake_slack: FakeSlack, root: Actor) -> None:
+    shown = salesbot(app, fake_slack, "team list")
+    assert "No teams yet" in shown and "/salesbot team create" in shown
+
+
+def test_team_add_says_who_moved_from_which_team(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor,
+                                                 mia: Actor, bob: Actor) -> None:
+    body = command(app, fake_slack, "/salesbot", "team add East <@UBOB|bob> <@UNEW|new>", "UROOT")
+    assert "Bob moved from West to East." in body["text"]
+    assert "<@UBOB> (Bob) moved from *West* to *East*." in text_of(body)
+    assert "UNEW" not in body["text"]  # came from no team: not a move
+    with uow.read() as s:
+        assert s.scalar(select(Team.name).join(User, User.team_id == Team.id).where(User.slack_id == "UBOB")) == "East"
+    # Adding someone already there moves nobody.
+    assert "moved" not in salesbot(app, fake_slack, "team add East <@UBOB|bob>")
+
+
 @pytest.mark.parametrize("text,expected", [
     ("team create North", "Mention one person"),
     ("team add <@UX1|x>", "Which team?"),
@@ -145,7 +181,8 @@ def test_setup_and_pipeline_open_their_modals_for_admins_only(app: App, fake_sla
 
 def test_help_and_unknown_subcommands(app: App, fake_slack: FakeSlack, root: Actor) -> None:
     text = salesbot(app, fake_slack, "help")
-    for sub in ("setup", "pipeline", "team create", "team add", "team channel", "role", "quota", "link"):
+    for sub in ("setup", "pipeline", "team list", "team create", "team add", "team channel", "role", "quota",
+                "link"):
         assert f"/salesbot {sub}" in text
     assert '"explode" is not a /salesbot command' in salesbot(app, fake_slack, "explode")
     assert "/salesbot setup" in salesbot(app, fake_slack, "")
@@ -164,7 +201,7 @@ def test_any_salesbot_text_answers_or_says_what_is_wrong(fake_slack: FakeSlack, 
     from tests.bot.surfaces import answers_of_run
 
     client = WebClient(token="xoxb-test", base_url=fake_slack.url)
-    pieces = st.sampled_from(["team", "create", "add", "channel", "role", "quota", "link", "setup", "pipeline",
+    pieces = st.sampled_from(["team", "create", "add", "channel", "list", "role", "quota", "link", "setup", "pipeline",
                               "help", "East", '"Anna Smith"', "<@U0X1|x>", "<@UMIA>", "<#C0A1|c>", "admin", "rep",
                               "boss", "12k", "Q3", "-1", "EUR", '"', "stage:x", "ş", " "])
     actors = st.sampled_from([root, mia])
@@ -193,3 +230,65 @@ def test_mentions_stay_mentions_and_user_text_is_escaped(app: App, fake_slack: F
     body = command(app, fake_slack, "/salesbot", 'link "&lt;!channel&gt; &amp; co" <@UANA|ana>', "UROOT")
     shown = body["blocks"][0]["text"]["text"]
     assert "&lt;!channel&gt; &amp; co" in shown and "<@UANA>" in shown
+
+
+# -- issue 10: exchange rates -----------------------------------------------------------------------
+
+
+def _rates(uow: UnitOfWork) -> list[tuple[str, str]]:
+    from core.tables import ExchangeRate
+
+    with uow.read() as s:
+        return [(c, str(r.normalize())) for c, r in s.execute(
+            select(ExchangeRate.currency, ExchangeRate.rate).order_by(ExchangeRate.currency))]
+
+
+def test_rate_sets_and_lists_rates(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor) -> None:
+    assert "No exchange rates yet" in salesbot(app, fake_slack, "rate")
+    assert "1 EUR = 1.08 USD from 2026-11-23." in salesbot(app, fake_slack, "rate EUR 1.08")
+    assert "1 TRY = 0.029 USD" in salesbot(app, fake_slack, "rate try 0.029")
+    listed = salesbot(app, fake_slack, "rate")
+    assert "Exchange rates into USD" in listed and "1 EUR = 1.08 USD (from 2026-11-23)" in listed
+    assert "1 TRY = 0.029 USD" in listed
+    assert _rates(uow) == [("EUR", "1.08"), ("TRY", "0.029")]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("rate XYZ 1.08", '"XYZ" is not a currency code'),
+    ("rate EUR 0", "above zero"),
+    ("rate EUR -1", "is not a rate"),
+    ("rate EUR abc", "is not a rate"),
+    ("rate USD 1", "USD is the base currency"),
+    ("rate EUR", "Give a currency and its rate"),
+    ("rate EUR 1.08 extra", "Give a currency and its rate"),
+    ("rate <@UANA|ana> 1", "Usage"),
+])
+def test_bad_rates_say_why_and_save_nothing(app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor,
+                                            text: str, expected: str) -> None:
+    assert expected in salesbot(app, fake_slack, text)
+    assert _rates(uow) == []
+
+
+def test_only_admins_set_rates(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, mia: Actor) -> None:
+    for user in ("UANA", "UMIA"):
+        assert "Only admins" in salesbot(app, fake_slack, "rate EUR 1.08", user=user)
+    assert _rates(uow) == []
+
+
+def test_help_lists_rate(app: App, fake_slack: FakeSlack, root: Actor) -> None:
+    assert "/salesbot rate EUR 1.08" in salesbot(app, fake_slack, "help")
+
+
+def test_setup_refuses_an_unknown_currency_on_its_field(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                        root: Actor) -> None:
+    from bot.modals.admin_modals import setup_view
+    from core.tables import Workspace
+    from core.workspace import setup
+    from tests.bot.surfaces import submit
+    from tests.bot.test_modals import setup_values
+
+    view = setup_view(setup.workspace_settings(uow, root))
+    ack = submit(app, fake_slack, "salesbot_setup", setup_values(currency="XYZ"), user="UROOT", blocks=view["blocks"])
+    assert list(ack["errors"]) == ["default_currency"] and "not a currency code" in ack["errors"]["default_currency"]
+    with uow.read() as s:
+        assert s.scalars(select(Workspace)).one().default_currency == "USD"

@@ -140,7 +140,7 @@ def test_user_created_on_first_contact_with_profile_from_users_info(
         assert ws is not None
         user = s.scalar(select(User).where(User.slack_id == "UZED"))
         assert user is not None and user.refreshed_at == now and user.workspace_id == ws.id
-        assert user.locale == "tr"
+        assert user.locale == "tr-TR"  # the region says how the user writes dates (core.dates)
 
 
 def test_cached_profile_means_no_users_info_call(app: App, fake_slack: FakeSlack) -> None:

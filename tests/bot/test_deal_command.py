@@ -140,6 +140,25 @@ def test_list_filters_by_stage_closing_and_person(app: App, fake_slack: FakeSlac
     assert "Acme renewal" in text_of(deal(app, fake_slack, "list team"))
 
 
+def test_list_without_a_scope_is_the_callers_own_deals(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                       ana: Actor, mia: Actor, root: Actor, bob: Actor,
+                                                       now: datetime) -> None:
+    deals.create_deal(uow, ana, title="Ana's own", now=now)
+    deals.create_deal(uow, mia, title="Mia's own", now=now)
+    deals.create_deal(uow, bob, title="Bob's own", now=now)
+    mine = deal(app, fake_slack, "list")
+    assert "Your open deals" in text_of(mine)
+    assert "Ana's own" in text_of(mine) and "Mia's own" not in text_of(mine)
+    team = text_of(deal(app, fake_slack, "list team"))
+    assert "Ana's own" in team and "Mia's own" in team and "Bob's own" not in team
+    assert "Mia's own" in text_of(deal(app, fake_slack, "list <@UMIA|mia>"))  # anyone reads their team's
+    # An admin's bare list is their own too (none here); `all` is everything they may see.
+    assert "Ana's own" not in text_of(deal(app, fake_slack, "list", user="UROOT"))
+    everything = text_of(deal(app, fake_slack, "list all", user="UROOT"))
+    assert all(t in everything for t in ("Ana's own", "Mia's own", "Bob's own"))
+    assert "Bob's own" not in text_of(deal(app, fake_slack, "list all"))
+
+
 @pytest.mark.parametrize("text,expected", [
     ("list everyone", "not a scope"),
     ("list mine team", "one scope"),
@@ -511,3 +530,137 @@ def test_titles_are_escaped_so_they_cannot_link_or_mention(app: App, fake_slack:
     body = deal(app, fake_slack, "list mine")
     line = body["blocks"][1]["text"]["text"]
     assert "AT&amp;T &lt;http://evil.example|click&gt;" in line and "<http" not in line
+
+
+# -- issue 10: amounts read right, whatever the workspace locale --------------------------------------
+
+
+def _workspace(uow: UnitOfWork, actor: Actor, *, locale: str, currency: str, user_locale: str | None = None) -> None:
+    from core.tables import User, Workspace
+
+    with uow.transaction() as s:
+        ws = s.get_one(Workspace, actor.workspace_id)
+        ws.locale, ws.default_currency = locale, currency
+        s.get_one(User, actor.user_id).locale = user_locale or locale
+
+
+@pytest.mark.parametrize("text,locale,currency,amount_minor,saved_currency", [
+    ("new Gamma ₺12.000", "en", "USD", 1_200_000, "TRY"),  # was TRY 12.00
+    ("new Gebze $12,000", "tr", "TRY", 1_200_000, "USD"),  # was $12.00
+    ("new Delta €1.2M", "en", "USD", 120_000_000, "EUR"),
+    ("new Theta 12000 EUR", "tr", "TRY", 1_200_000, "EUR"),
+    ("new Gebze 12 bin", "tr", "TRY", 1_200_000, "TRY"),
+    ("new Kartal 1,5 milyon", "tr", "TRY", 150_000_000, "TRY"),
+    ("new Pendik 12.000 TL", "tr", "TRY", 1_200_000, "TRY"),
+    ("new Pendik 3 milyon TL", "en", "USD", 300_000_000, "TRY"),
+    ("new Acme 12k", "en", "USD", 1_200_000, "USD"),
+    ("new Acme 1.5m", "tr", "TRY", 150_000_000, "TRY"),
+    ("new Acme $12.000,00", "en", "USD", 1_200_000, "USD"),
+    ("new Acme ₺12,000.00", "tr", "TRY", 1_200_000, "TRY"),
+    ("new Gamma 12,50 EUR", "en", "USD", 1250, "EUR"),  # EUR writes decimals with a comma: read, not asked
+])
+def test_new_reads_amounts_one_way_in_any_workspace_locale(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, text: str, locale: str, currency: str,
+    amount_minor: int, saved_currency: str,
+) -> None:
+    _workspace(uow, ana, locale=locale, currency=currency)
+    body = deal(app, fake_slack, text)
+    created = only_deal(uow)
+    assert (created.amount_minor, created.currency) == (amount_minor, saved_currency), text_of(body)
+    assert created.title == text.split()[1]
+
+
+@pytest.mark.parametrize("text,user_locale,expected", [
+    ("new Acme 12,50", "en-US", '"12,50" can be read two ways: 12.50 or 1,250. Write 12.50 or 1250 to say which.'),
+    ("new Acme 12.50", "tr", "can be read two ways: 12,50 or 1.250"),
+    ("new Gamma 12 XYZ", "en-US", 'Unknown currency "XYZ"'),
+    ("new Gamma 12 XYZ stage:proposal", "en-US", 'Unknown currency "XYZ"'),
+    ("new Acme close:05/06", "en", '"05/06" can be 5 June 2027 or 6 May 2027'),
+    ("new Acme close:31/02", "en-GB", "February has 28 days (29 in a leap year)"),
+    ("new Acme close:31/02", "en-US", "February has 28 days (29 in a leap year)"),
+])
+def test_ambiguous_amounts_dates_and_unknown_currencies_are_asked_and_save_nothing(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, text: str, user_locale: str, expected: str
+) -> None:
+    _workspace(uow, ana, locale="tr" if user_locale == "tr" else "en", currency="USD", user_locale=user_locale)
+    body = deal(app, fake_slack, text)
+    assert expected in text_of(body)
+    assert snapshot(uow)[0] == []
+
+
+@pytest.mark.parametrize("user_locale", ["en-GB", "tr"])
+def test_close_dates_are_day_first_where_the_locale_writes_them_so(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, user_locale: str
+) -> None:
+    _workspace(uow, ana, locale="en", currency="USD", user_locale=user_locale)
+    deal(app, fake_slack, "new Acme 12k close:15/12")
+    assert only_deal(uow).expected_close == date(2026, 12, 15)
+
+
+# -- issue 10 point 7: reopen ---------------------------------------------------------------------------
+
+
+def test_reopen_a_won_deal(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor,
+                           acme: deals.DealView, now: datetime) -> None:
+    deals.close_deal_won(uow, ana, "D-1", now=now)
+    body = deal(app, fake_slack, "reopen D-1")
+    assert "D-1 reopened in Qualified" in body["text"]
+    reopened = deals.get_deal(uow, ana, "D-1")
+    assert (reopened.status, reopened.stage) == (DealStatus.OPEN, "Qualified")
+    assert [c.field for c in deals.deal_history(uow, ana, "D-1")].count("status") == 2
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("reopen D-1", "D-1 is open already (in Qualified): nothing to reopen."),
+    ("reopen", "Which deal? Usage: `/deal reopen D-42`."),
+    ("reopen D-99", "D-99"),
+    ("reopen D-1 <#C1|x>", "does not take a #channel"),
+])
+def test_reopen_bad_input_changes_nothing(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor,
+                                          acme: deals.DealView, text: str, expected: str) -> None:
+    assert expected in answer_changing_nothing(app, fake_slack, uow, text)
+
+
+def test_reopen_by_someone_else_is_refused_with_the_reason(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                            ana: Actor, cal: Actor, acme: deals.DealView,
+                                                            now: datetime) -> None:
+    deals.close_deal_won(uow, ana, "D-1", now=now)
+    text = answer_changing_nothing(app, fake_slack, uow, "reopen D-1", user="UCAL")
+    assert "D-1" in text and "can't" in text
+    assert deals.get_deal(uow, ana, "D-1").status == DealStatus.WON
+
+
+def test_a_closed_deals_card_has_a_reopen_button_that_reopens_it_in_place(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, mia: Actor, cal: Actor, acme: deals.DealView,
+    now: datetime,
+) -> None:
+    deals.close_deal_lost(uow, ana, "D-1", "no budget", now=now)
+    message = message_with_buttons(app, fake_slack)
+    ids = [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]  # type: ignore[union-attr, index]
+    assert "deal_reopen" in ids and "deal_won" not in ids and "deal_remind" not in ids
+    before = snapshot(uow)
+    calls = press(app, fake_slack, "deal_reopen", "D-1", user="UCAL", message=message)
+    assert "You can't change D-1" in text_of(next(c.body for c in calls if c.method == "response_url"))
+    assert snapshot(uow) == before
+    calls = press(app, fake_slack, "deal_reopen", "D-1", user="UMIA", message=message)  # her team's deal
+    replies = [c.body for c in calls if c.method == "response_url"]
+    replaced = next(r for r in replies if r.get("replace_original"))
+    assert "<@UMIA> reopened D-1" in text_of(replaced)
+    assert deals.get_deal(uow, ana, "D-1").status == DealStatus.OPEN
+
+
+def test_remind_in_quiet_hours_says_when_it_will_arrive(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                        acme: deals.DealView) -> None:
+    from core.tables import User
+
+    ana_id = acme.owner_id
+    with uow.transaction() as s:
+        s.get_one(User, ana_id).tz = "Europe/Istanbul"
+    body = deal(app, fake_slack, "remind D-1 today 23:30 call back")
+    assert "quiet hours: it will reach you at 09:00 tomorrow" in text_of(body)
+    body = deal(app, fake_slack, "remind D-1 today 19:30 call back")
+    assert "quiet hours" not in text_of(body)
+
+
+def test_help_lists_reopen(app: App, fake_slack: FakeSlack, ana: Actor) -> None:
+    assert "/deal reopen D-42" in text_of(deal(app, fake_slack, "help"))

@@ -278,3 +278,29 @@ def test_a_timeout_is_retried_later_not_failed(uow: UnitOfWork, ana: Actor, now:
         [msg] = s.query(OutboxMessage).all()
     assert msg.status == OutboxStatus.PENDING and msg.attempts == 1 and msg.next_attempt_at > now
     assert "timed out" in (msg.last_error or "").lower() or "timeout" in (msg.last_error or "").lower()
+
+
+def test_a_hot_lead_card_shows_the_score_at_delivery_not_when_it_turned_hot(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    from sqlalchemy import select
+
+    from core.leads.alerts import on_hot
+    from core.tables import Lead, Team, Workspace
+
+    with uow.transaction() as s:
+        s.scalars(select(Team).where(Team.name == "East")).one().channel_id = "CEAST"
+        lead = Lead(workspace_id=ana.workspace_id, number=1, name="Zoe Hart", team_id=ana.team_id, score=71,
+                    hot=True, hot_since=now, score_reasons=[], created_at=now, updated_at=now)
+        s.add(lead)
+        s.flush()
+        assert on_hot(s, s.get_one(Workspace, ana.workspace_id), lead, now)
+    with uow.transaction() as s:  # more engagement while the alert waits in the outbox
+        row = s.scalars(select(Lead)).one()
+        row.score, row.predicted = 93, 64
+    d = _deliverer(uow, fake_slack.url, VirtualClock(now))
+    assert d.drain().sent == 1
+    [call] = fake_slack.calls("chat.postMessage")
+    assert_valid_message({"text": call["text"], "blocks": call["blocks"]})
+    assert "score 93" in call["text"] and "Score *93*" in str(call["blocks"]) and "64% likely" in str(call["blocks"])
+    assert "71" not in call["text"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import block_actions_payload, send_action
-from tests.bot.surfaces import press
+from tests.bot.surfaces import opened_view, press, submit, text_value
 from tests.conftest import make_actor
 
 
@@ -110,15 +111,91 @@ def test_assign_from_the_alert_needs_a_manager(app, fake_slack, uow, ana, bob, m
     assert update and "assigned L-1 to <@UANA>" in str(update[0]["blocks"])
 
 
-def test_not_a_fit_disqualifies_and_updates_in_place(app, fake_slack, uow, ana, bob, now):
-    lead_id, message = hot_lead(uow, ana, now)
-    calls = press(app, fake_slack, views.NOT_A_FIT, str(lead_id), user="UBOB", message=message)
-    assert "can't disqualify" in str([c.body for c in calls])  # Bob is in West, the lead in East
-    calls = press(app, fake_slack, views.NOT_A_FIT, str(lead_id), message=message)
+def lead_state(uow: UnitOfWork, lead_id: int) -> tuple:
     with uow.read() as s:
         row = s.get_one(Lead, lead_id)
-        assert (row.status, row.disqualify_reason) == (LeadStatus.DISQUALIFIED, "not a fit")
-    assert "not a fit" in str([c.body for c in calls if c.method == "chat.update"])
+        return (row.status, row.owner_id, row.claimed_at, row.hot, row.hot_since, row.disqualify_reason)
+
+
+def updated_blocks(calls: list) -> list[dict]:
+    [update] = [c for c in calls if c.method == "chat.update"]
+    blocks = update["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    assert_valid_message({"text": update["text"], "blocks": blocks})
+    return blocks
+
+
+def not_a_fit(app: App, fake: FakeSlack, lead_id: int, message: dict, reason: str | None,
+              user: str = "UANA") -> tuple[dict, dict]:
+    """Press Not a fit, then submit its modal; return the opened view and the submission's ack."""
+    press(app, fake, views.NOT_A_FIT, str(lead_id), user=user, message=message, channel_id="CEAST")
+    view = opened_view(fake)  # checked against Block Kit
+    meta = json.loads(view["private_metadata"])
+    ack = submit(app, fake, views.NOT_A_FIT_FORM, {"reason": text_value(reason)}, user=user, metadata=meta,
+                 blocks=view["blocks"])
+    return view, ack
+
+
+def test_not_a_fit_asks_why_then_disqualifies_with_an_undo(app, fake_slack, uow, ana, bob, now):
+    lead_id, message = hot_lead(uow, ana, now)
+    before = lead_state(uow, lead_id)
+    calls = press(app, fake_slack, views.NOT_A_FIT, str(lead_id), user="UBOB", message=message)
+    assert "can't disqualify" in str([c.body for c in calls])  # Bob is in West, the lead in East
+    assert not fake_slack.calls("views.open") and lead_state(uow, lead_id) == before
+    # Pressing only asks: nothing changes until a reason is given.
+    press(app, fake_slack, views.NOT_A_FIT, str(lead_id), message=message, channel_id="CEAST")
+    view = opened_view(fake_slack)
+    assert view["callback_id"] == views.NOT_A_FIT_FORM and "L-1 Zoe Hart" in str(view["blocks"])
+    assert lead_state(uow, lead_id) == before
+    _, ack = not_a_fit(app, fake_slack, lead_id, message, "   ")
+    assert ack["response_action"] == "errors" and "Say why" in ack["errors"]["reason"]
+    assert lead_state(uow, lead_id) == before and not fake_slack.calls("chat.update")
+
+    _, ack = not_a_fit(app, fake_slack, lead_id, message, "student, no budget")
+    assert ack == {}
+    assert lead_state(uow, lead_id)[0::5] == (LeadStatus.DISQUALIFIED, "student, no budget")
+    blocks = updated_blocks(fake_slack.calls())
+    shown = str(blocks)
+    assert "marked L-1 not a fit: student, no budget" in shown and "<@UANA>" in shown
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [views.UNDO_NOT_A_FIT]  # Claim / Assign / Not a fit gone, Undo in their place
+
+
+def test_undo_within_a_minute_restores_the_lead_and_the_buttons(app, fake_slack, uow, ana, now):
+    lead_id, message = hot_lead(uow, ana, now)
+    before = lead_state(uow, lead_id)
+    not_a_fit(app, fake_slack, lead_id, message, "wrong country")
+    card = {"text": "Hot lead", "blocks": updated_blocks(fake_slack.calls()), "ts": message["ts"]}
+    calls = press(app, fake_slack, views.UNDO_NOT_A_FIT, str(lead_id), message=card, channel_id="CEAST")
+    assert lead_state(uow, lead_id) == before  # status, owner, claim, heat and reason as they were
+    blocks = updated_blocks(calls)
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [views.CLAIM, views.ASSIGN, views.NOT_A_FIT]
+    assert "undid Not a fit on L-1" in str(blocks)
+    assert any("is back as it was" in c.body.get("text", "") for c in calls if c.method == "chat.postEphemeral")
+
+
+def test_undo_by_someone_else_or_after_a_minute_changes_nothing(app, fake_slack, uow, ana, mia, now,
+                                                                slack_settings):
+    from datetime import timedelta
+
+    from bot.app import create_app
+
+    lead_id, message = hot_lead(uow, ana, now)
+    not_a_fit(app, fake_slack, lead_id, message, "spam")
+    card = {"text": "Hot lead", "blocks": updated_blocks(fake_slack.calls()), "ts": message["ts"]}
+    after = lead_state(uow, lead_id)
+    calls = press(app, fake_slack, views.UNDO_NOT_A_FIT, str(lead_id), user="UMIA", message=card)
+    assert "Only Ana can undo" in str([c.body for c in calls])
+    assert not [c for c in calls if c.method == "chat.update"] and lead_state(uow, lead_id) == after
+
+    later = create_app(slack_settings, uow, clock=lambda: now + timedelta(seconds=61), process_before_response=True)
+    later.salesbot_test_fake = fake_slack  # type: ignore[attr-defined]
+    calls = press(later, fake_slack, views.UNDO_NOT_A_FIT, str(lead_id), message=card, channel_id="CEAST")
+    assert "Too late to undo" in str([c.body for c in calls])
+    assert lead_state(uow, lead_id) == after
+    blocks = updated_blocks(calls)  # the card keeps who did it, and drops the Undo it can no longer honour
+    assert not [b for b in blocks if b["type"] == "actions"] and "marked L-1 not a fit: spam" in str(blocks)
 
 
 def test_claim_on_a_grouped_alert_only_touches_that_lead(app, fake_slack, uow, ana, now):

@@ -103,6 +103,8 @@ def test_a_double_submit_creates_one_deal(app: App, fake_slack: FakeSlack, uow: 
 @pytest.mark.parametrize("values,block,message", [
     ({"amount": "twelve"}, "amount", "as an amount"),
     ({"amount": "-5"}, "amount", "negative"),
+    ({"amount": "12 XYZ"}, "amount", 'Unknown currency "XYZ"'),  # issue 10: ISO 4217 in the modal too
+    ({"amount": "12,50"}, "amount", "can be read two ways: 12.50 or 1,250"),  # a question, not a guess
     ({"title": None}, "title", "needs a title"),
     ({"title": "x" * 250}, "title", "under 200"),
     ({"stage": "Won"}, "stage", "open stage"),

@@ -209,3 +209,18 @@ def test_user_ids_are_found_in_every_form(user_id: str, label: str) -> None:
 def test_quoted_words_round_trip(parts: list[str]) -> None:
     text = " ".join(f'"{p}"' for p in parts)
     assert tokenize(text) and [t.value for t in tokenize(text)] == parts
+
+
+def test_ordinals_stay_title_words_and_turkish_amount_words_are_taken() -> None:
+    from bot.commands.parsing import looks_like_amount, read_args, split_amount
+    from core.money import parse_amount
+
+    for word in ("3rd", "2nd", "1st", "4th", "5pm", "3d"):
+        assert not looks_like_amount(word)
+    for text, amount, title in (("Acme 3rd floor 12 bin", "12000", "Acme 3rd floor"),
+                                ("Kartal 1,5 milyon TL", "1500000", "Kartal"),
+                                ("Ata 12.000TL", "12000", "Ata"),
+                                ("Acme 12k for you", "12000", "Acme for you")):
+        money, rest = split_amount(read_args(text).words, lambda t: parse_amount(t, "tr", "TRY"))
+        assert money is not None and money.amount == int(amount)
+        assert " ".join(t.value for t in rest) == title

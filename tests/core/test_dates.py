@@ -126,15 +126,21 @@ BAD_DATES = [
     ("garbage", "en", "Try a date like 2026-12-15, tomorrow, fri, in 3 days, eom or Q3."),
     ("çöp", "tr", "Try a date like 2026-12-15, yarın, cuma, 3 gün sonra, eom or Q3."),
     ("2026-02-30", "en", "does not exist"),
-    ("Feb 30", "en", "does not exist: February has at most 29 days"),
+    ("Feb 30", "en", "does not exist: February has 28 days (29 in a leap year)"),
     ("31 april", "en", "does not exist"),
     ("2027-02-29", "en", "does not exist"),
     ("2026-13-01", "en", "no month 13"),
-    ("13/15/2026", "en", "no month 13"),
+    ("13/15/2026", "en", "there is no month 15"),
+    ("31/02", "tr", '"31/02" does not exist: February has 28 days (29 in a leap year).'),
+    ("31/02", "en-GB", "February has 28 days (29 in a leap year)"),
+    ("31/02", "en-US", "February has 28 days (29 in a leap year)"),  # not "there is no month 31"
+    ("31.04", "tr", "April has 30 days"),
+    ("29/02/2027", "tr", "February 2027 has 28 days"),
+    ("05/06", "en", '"05/06" can be 5 June 2027 or 6 May 2027: write 2027-06-05 or 2027-05-06'),
+    ("3/4/2027", "en", "can be 3 April 2027 or 4 March 2027"),
     ("0001-01-01", "en", "between 1900 and 2999"),
     ("in 99999 years", "en", "between 1900 and 2999"),
-    ("15.12.2026", "en", "Couldn't read"),  # d.m.y is not the en order
-    ("12/15/2026", "tr", "Couldn't read"),
+    ("15-12", "en-GB", "Couldn't read"),  # `-` is no day/month mark in en-GB
     ("cuma", "en", "Couldn't read"),  # Turkish only under tr
     ("any", "en", "Couldn't read"),  # not "an y(ear)"
     ("ay", "en", "Couldn't read"),
@@ -456,3 +462,102 @@ def test_reminder_times_are_utc_and_ahead(now: datetime, tz: str, hour: int, min
     assert got > now
     only_time = parse_datetime(f"{hour}:{minute:02d}", now, tz)
     assert now < only_time <= now + timedelta(hours=26)  # 25h on a fall-back day, + slack
+
+
+# --- issue 11 point 4: dates as the user writes them ------------------------------------------
+
+WRITTEN = [
+    # text, locale, expected (today is Wed 2026-11-18)
+    ("15/12", "en-GB", "2026-12-15"),
+    ("15/12", "en_GB", "2026-12-15"),
+    ("15/12", "tr", "2026-12-15"),
+    ("15.12", "tr", "2026-12-15"),
+    ("15.12.", "tr", "2026-12-15"),
+    ("15/12/2026", "tr", "2026-12-15"),
+    ("15.12.26", "tr", "2026-12-15"),
+    ("05/06", "en-GB", "2027-06-05"),
+    ("05/06", "tr", "2027-06-05"),
+    ("05/06", "en-US", "2027-05-06"),
+    ("12/15", "en-US", "2026-12-15"),
+    ("15/12", "en-US", "2026-12-15"),  # month first cannot be a date: the only reading
+    ("15/12", "en", "2026-12-15"),  # plain en: only one order is a date
+    ("12/15", "en", "2026-12-15"),
+    ("05/05", "en", "2027-05-05"),  # both orders read the same
+    ("15.12.2026", "en", "2026-12-15"),
+    ("12/15/2026", "tr", "2026-12-15"),
+    # Turkish words
+    ("yarın", "tr", "2026-11-19"),
+    ("Yarın", "tr", "2026-11-19"),
+    ("cuma", "tr", "2026-11-20"),
+    ("gelecek cuma", "tr", "2026-11-27"),
+    ("haftaya", "tr", "2026-11-25"),
+    ("haftaya cuma", "tr", "2026-11-27"),
+    ("3 gün sonra", "tr", "2026-11-21"),
+    ("ay sonu", "tr", "2026-11-30"),
+    ("çeyrek sonu", "tr", "2026-12-31"),
+    ("15 Aralık", "tr", "2026-12-15"),
+    ("15 aralik", "tr", "2026-12-15"),
+]
+
+
+@pytest.mark.parametrize(("text", "locale", "expected"), WRITTEN)
+def test_reads_dates_as_the_user_writes_them(text: str, locale: str, expected: str) -> None:
+    assert parse_date(text, NOW, IST, locale) == d(expected)
+
+
+def test_close_option_day_first_from_istanbul() -> None:
+    """The issue's example: `close:15/12` from Istanbul (tr) or en-GB is 15 December."""
+    assert parse_date("15/12", NOW, IST, "tr") == parse_date("15/12", NOW, "Europe/London", "en-GB") == d("2026-12-15")
+
+
+DAY_MONTH = st.tuples(st.integers(1, 12), st.integers(1, 31)).filter(
+    lambda md: md[1] <= [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][md[0] - 1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(md=DAY_MONTH, sep=st.sampled_from(["/", "."]), locale=st.sampled_from(["en-GB", "tr", "de"]),
+       now=NOWS, tz=ZONES)
+def test_day_first_locales_read_day_first(md: tuple[int, int], sep: str, locale: str, now: datetime, tz: str) -> None:
+    month, day = md
+    found = parse_date(f"{day:02d}{sep}{month:02d}", now, tz, locale)
+    assert (found.month, found.day) == (month, day)
+    assert found >= local_now(now, tz).date()
+
+
+@settings(max_examples=300, deadline=None)
+@given(md=DAY_MONTH, now=NOWS, tz=ZONES)
+def test_month_first_reads_month_first_in_en_us(md: tuple[int, int], now: datetime, tz: str) -> None:
+    month, day = md
+    found = parse_date(f"{month}/{day}", now, tz, "en-US")
+    assert (found.month, found.day) == (month, day)
+
+
+@settings(max_examples=300, deadline=None)
+@given(md=DAY_MONTH, now=NOWS, tz=ZONES, year=st.integers(2000, 2099))
+def test_plain_en_never_guesses_the_order(md: tuple[int, int], now: datetime, tz: str, year: int) -> None:
+    """A date that reads two ways in a locale that does not settle the order is a question."""
+    month, day = md
+    text = f"{month:02d}/{day:02d}/{year}"
+    other_is_a_date = day <= 12 and month != day
+    try:
+        found = parse_date(text, now, tz, "en")
+    except InvalidInput as err:
+        # only a question with both readings, or a date that does not exist (Feb 29 of a common year)
+        assert ("can be" in err.message and other_is_a_date) or "does not exist" in err.message, err.message
+    else:
+        assert not other_is_a_date
+        assert found == date(year, month, day)
+
+
+@settings(max_examples=200, deadline=None)
+@given(month=st.integers(1, 12), day=st.integers(29, 35), locale=st.sampled_from(["tr", "en-GB", "en-US", "en"]))
+def test_days_past_a_months_end_name_the_month(month: int, day: int, locale: str) -> None:
+    import calendar
+
+    longest = calendar.monthrange(2024, month)[1]
+    if day <= longest:
+        return
+    text = f"{day}/{month:02d}" if locale != "en-US" else f"{month:02d}/{day}"
+    with pytest.raises(InvalidInput) as caught:
+        parse_date(text, NOW, IST, locale)
+    assert calendar.month_name[month] in caught.value.message and "days" in caught.value.message

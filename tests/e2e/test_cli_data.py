@@ -107,8 +107,8 @@ def test_bad_rows_print_a_table_exit_1_and_import_nothing(db_url: str, tmp_path:
         "close_date",
         "2017-02-30",
         "not a real date",
-        "Closing",
-        "unknown stage",
+        'stage "Closing" is not in the pipeline (1 row): add --create-stages to create it, '
+        "or add it in /salesbot pipeline",
         "nothing imported",
         "--skip-bad-rows",
     ):
@@ -119,6 +119,42 @@ def test_bad_rows_print_a_table_exit_1_and_import_nothing(db_url: str, tmp_path:
     assert skipped.returncode == 1  # rows were bad, even though the good one went in
     assert "1 created" in skipped.stdout and "2 skipped" in skipped.stdout and "Closing" in skipped.stderr
     assert [r["title"] for r in csv_rows(run(db_url, "export", "deals", cwd=tmp_path).stdout)] == ["Good"]
+
+
+def test_maven_file_without_create_stages_says_once_per_unknown_stage(db_url: str, tmp_path: Path) -> None:
+    """1,589 rows name the stage "Engaging": one grouped line with the count and the flag, not 1,589 rows."""
+    path = tmp_path / "pipeline.csv"
+    lines = (MAVEN_DIR / "sales_pipeline.csv").read_text(encoding="utf-8").splitlines()
+    # Two rows of their own make other errors, which are still listed row by row.
+    header = lines[0].split(",")
+    first = dict(zip(header, lines[1].split(","), strict=True))
+    odd_rows = (("ZZBADDAT", {"close_date": "2017-02-30"}), ("ZZDORMAN", {"deal_stage": "Dormant"}))
+    for opportunity, changes in odd_rows:
+        row = first | changes | {"opportunity_id": opportunity}
+        lines.append(",".join(row[h] for h in header))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = run(db_url, "import", "deals", str(path), "--team-id", "T1", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert ('stage "Engaging" is not in the pipeline (1,589 rows): add --create-stages to create it, '
+            "or add it in /salesbot pipeline") in done.stderr
+    assert 'stage "Dormant" is not in the pipeline (1 row)' in done.stderr
+    assert done.stderr.count("Engaging") == 1  # said once, not per row
+    assert "Rows with errors" in done.stderr and "2017-02-30" in done.stderr and "not a real date" in done.stderr
+    assert "nothing imported: 1,591 bad row(s)" in done.stderr
+    assert len(done.stderr.splitlines()) < 20, done.stderr
+    assert run(db_url, "export", "deals", "--team-id", "T1", cwd=tmp_path).stdout.count("\n") == 1
+
+
+def test_many_rows_with_one_lead_error_are_said_once(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    rows = [f"Lead {i},lead{i}@example.com,maybe,2027-01-01" for i in range(40)]
+    rows.append("Odd,odd@example.com,new,yesterday")
+    path.write_text("name,email,status,created_at\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    done = run(db_url, "import", "leads", str(path), "--team-id", "T1", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.count('"maybe"') == 1 and "(40 rows: 2, 3, 4, 5, 6, …)" in done.stderr
+    assert "yesterday" in done.stderr and "not an ISO date" in done.stderr  # the odd one, row by row
+    assert "nothing imported: 41 bad row(s)" in done.stderr
 
 
 def test_file_level_errors_exit_1_with_the_reason(db_url: str, tmp_path: Path) -> None:

@@ -223,3 +223,84 @@ def test_a_double_submit_creates_one_deal(uow: UnitOfWork, ana: Actor, now: date
     first = deals.create_deal(uow, ana, title="Acme", idempotency_key="view:V1", now=now)
     again = deals.create_deal(uow, ana, title="Acme", idempotency_key="view:V1", now=now)
     assert first.ref == again.ref and snapshot(uow)[0] == 1
+
+
+# --- issue 10 point 7: reopening -----------------------------------------------------------------
+
+
+def test_reopen_puts_the_deal_back_where_it_was_closed_from_with_history(
+    uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    deals.create_deal(uow, ana, title="Acme", stage="Negotiation", now=now)
+    deals.close_deal_lost(uow, ana, "D-1", "no budget", now=now)
+    later = now + timedelta(days=2)
+    reopened = deals.reopen_deal(uow, ana, "d-1", now=later)
+    assert (reopened.status, reopened.stage, reopened.closed_at, reopened.lost_reason) == (
+        DealStatus.OPEN, "Negotiation", None, None)
+    history = [(c.field, c.old_value, c.new_value) for c in deals.deal_history(uow, ana, "D-1")
+               if c.changed_at == later]
+    assert sorted(history) == sorted([("stage", "Lost", "Negotiation"), ("status", "lost", "open"),
+                                      ("lost_reason", "no budget", None)])
+
+
+def test_reopening_an_open_deal_says_so_and_changes_nothing(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    deals.create_deal(uow, ana, title="Acme", stage="Proposal", now=now)
+    before = snapshot(uow)
+    with pytest.raises(InvalidInput) as err:
+        deals.reopen_deal(uow, ana, "D-1", now=now)
+    assert err.value.message == "D-1 is open already (in Proposal): nothing to reopen."
+    assert snapshot(uow) == before
+
+
+def test_owner_manager_and_admin_may_reopen_others_are_told_why(
+    uow: UnitOfWork, ana: Actor, bob: Actor, mia: Actor, root: Actor, now: datetime
+) -> None:
+    deals.create_deal(uow, ana, title="Acme", now=now)
+    for who in (ana, mia, root):
+        deals.close_deal_won(uow, ana, "D-1", now=now)
+        assert deals.reopen_deal(uow, who, "D-1", now=now).status == DealStatus.OPEN
+    deals.close_deal_won(uow, ana, "D-1", now=now)
+    before = snapshot(uow)
+    with pytest.raises(NotAllowed) as err:
+        deals.reopen_deal(uow, bob, "D-1", now=now)
+    assert "D-1" in err.value.message and len(err.value.message) > 20
+    assert snapshot(uow) == before
+
+
+def test_closing_a_closed_deal_points_to_reopen(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    deals.create_deal(uow, ana, title="Acme", now=now)
+    deals.close_deal_won(uow, ana, "D-1", now=now)
+    with pytest.raises(InvalidInput, match="/deal reopen D-1"):
+        deals.close_deal_won(uow, ana, "D-1", now=now)
+
+
+@pytest.mark.parametrize("code", ["XYZ", "usd1", "DEM"])
+def test_unknown_currency_codes_are_refused_on_deals(uow: UnitOfWork, ana: Actor, now: datetime, code: str) -> None:
+    with pytest.raises(InvalidInput, match="not a currency code"):
+        deals.create_deal(uow, ana, title="Gamma", amount=Money(Decimal(12), code), now=now)
+    assert snapshot(uow)[0] == 0
+
+
+# --- refs: `D-42`, `42`, `d-42` all name deal 42 (property) ---------------------------------------
+
+
+def test_every_ref_form_names_the_same_deal(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    for i in range(1, 16):
+        deals.create_deal(uow, ana, title=f"Deal number {i}", now=now)
+
+    @settings(max_examples=120, deadline=None)
+    @given(number=st.integers(1, 15), form=st.sampled_from(["D-{}", "{}", "d-{}", " D-{} ", "D-0{}", "d-00{}"]))
+    def check(number: int, form: str) -> None:
+        assert deals.get_deal(uow, ana, form.format(number)).number == number
+
+    @settings(max_examples=60, deadline=None)
+    @given(number=st.integers(16, 10**9), form=st.sampled_from(["D-{}", "{}", "d-{}"]))
+    def missing(number: int, form: str) -> None:
+        with pytest.raises(NotFound):
+            deals.get_deal(uow, ana, form.format(number))
+
+    check()
+    missing()

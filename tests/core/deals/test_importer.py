@@ -206,7 +206,8 @@ def test_missing_file_is_a_clear_error(uow: UnitOfWork, ws_id: int, now: datetim
         ("amount=-500", "amount", "negative"),
         ("stage=Closing", "stage", "unknown stage; known stages: Prospecting, Qualified"),
         ("stage=", "stage", "stage is empty"),
-        ("currency=dollars", "currency", "three letters"),
+        ("currency=dollars", "currency", "ISO 4217"),
+        ("currency=XYZ", "currency", "ISO 4217"),
         ("id=A1", "id", "same id is on row 2"),
     ],
 )
@@ -383,3 +384,25 @@ def test_row_numbers_count_blank_lines_as_a_spreadsheet_does(
     assert [(e.row, e.column) for e in report.errors] == [(5, "stage")]
     ok = import_deals(uow, ws_id, write(tmp_path, "title,stage\n\nA,Qualified\n"), now=now)
     assert ok.created == 1 and not ok.errors
+
+
+def test_rows_sharing_one_error_are_grouped_and_every_unknown_stage_named_once(
+    uow: UnitOfWork, ws_id: int, now: datetime, tmp_path: Path
+) -> None:
+    from core.deals.import_rows import UNKNOWN_STAGE, group_errors
+
+    rows = [f"E{i},Deal {i},Engaging,100,2027-01-01" for i in range(5)]
+    rows += ["D1,Dormant one,Dormant,100,2027-01-01", "B1,Bad date,Qualified,100,2017-02-30"]
+    rows += [f"N{i},Negative {i},Qualified,-{i + 1},2027-01-01" for i in range(2)]
+    report = import_deals(uow, ws_id, write(tmp_path, "id,title,stage,amount,close_date\n" + "\n".join(rows) + "\n"),
+                          now=now)
+    assert not report.written and report.bad_rows == 9
+    groups, singles = group_errors(report.errors)
+    assert [(g.kind, g.value, g.count, g.rows[:2]) for g in groups] == [
+        (UNKNOWN_STAGE, "Engaging", 5, (2, 3)), (UNKNOWN_STAGE, "Dormant", 1, (7,))]
+    # The rest, row by row (two negative amounts differ in value, so they are not one error).
+    assert [(e.row, e.column) for e in singles] == [(8, "close_date"), (9, "amount"), (10, "amount")]
+    same = [RowError(r, "status", "maybe", "status should be one of …") for r in range(2, 6)]
+    groups, singles = group_errors([*same, RowError(6, "created", "x", "not an ISO date")])
+    assert [(g.value, g.rows) for g in groups] == [("maybe", (2, 3, 4, 5))] and [e.row for e in singles] == [6]
+    assert group_errors(same[:2]) == ([], same[:2])  # two alike stay rows

@@ -127,3 +127,29 @@ def test_a_lead_that_already_has_an_owner_raises_no_alert(uow, ana, now):
     leads.create_lead(uow, ana, {"name": "Zoe", "email": "zoe@a.io", "title": "CEO"}, now=now)
     assert demo(uow, ana, now, "zoe@a.io", now).hot
     assert alerts(uow) == []
+
+
+def test_a_queued_alert_is_read_with_the_leads_score_at_delivery(uow, ana, now):
+    from core.leads.alerts import current_payload
+
+    setup(uow, ana, now)
+    add(uow, ana, now, name="Zoe", email="zoe@a.io", title="CEO")
+    demo(uow, ana, now, "zoe@a.io", now)
+    [queued] = alerts(uow)
+    hot_score = queued.payload["data"]["score"]
+    demo(uow, ana, now + timedelta(minutes=1), "zoe@a.io", now + timedelta(minutes=1))  # hotter, still queued
+    with uow.read() as s:
+        lead = s.scalars(select(Lead)).one()
+        current = current_payload(s, ana.workspace_id, queued.payload)
+        assert lead.score > hot_score
+    data = current["data"]
+    assert data["score"] == lead.score and data["reasons"] == list(lead.score_reasons)[:3]
+    assert data["hot_since"] == queued.payload["data"]["hot_since"]  # the moment it speaks about stays
+    assert queued.payload["data"]["score"] == hot_score  # the outbox row itself is untouched
+    burst = {"view": "hot_lead_burst", "data": {"leads": [queued.payload["data"], {"lead_id": 999, "score": 1}]}}
+    with uow.read() as s:
+        cards = current_payload(s, ana.workspace_id, burst)["data"]["leads"]
+        assert [c["score"] for c in cards] == [lead.score, 1]  # a lead gone keeps its queued data
+        other = {"view": "nudge", "data": {"lead_id": lead.id, "score": 5}}
+        assert current_payload(s, ana.workspace_id, other) == other
+        assert current_payload(s, ana.workspace_id + 1, queued.payload)["data"]["score"] == hot_score  # tenant

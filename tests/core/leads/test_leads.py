@@ -190,3 +190,77 @@ def test_a_lead_added_in_the_transaction_that_made_a_deal_number_gets_its_number
         first = intake(s, ws, [clean_lead({"name": "Zoe", "email": "zoe@acme.io"})], now)
         second = intake(s, ws, [clean_lead({"name": "Kim", "email": "kim@acme.io"})], now)
     assert [first[0].ref, second[0].ref] == ["L-1", "L-2"]
+
+
+def _snapshot(uow: UnitOfWork) -> list[tuple]:
+    with uow.read() as s:
+        return [tuple(r) for r in s.execute(select(Lead.number, Lead.status, Lead.owner_id, Lead.claimed_at, Lead.hot,
+                                                   Lead.hot_since, Lead.disqualify_reason).order_by(Lead.number))]
+
+
+def _hot_unowned(uow: UnitOfWork, actor: Actor, now: datetime) -> str:
+    ref = _intake(uow, actor, now, {"name": "Kim", "email": "kim@b.io"})[0].ref
+    with uow.transaction() as s:
+        row = s.scalars(select(Lead).where(Lead.number == int(ref[2:]))).one()
+        row.team_id, row.hot, row.hot_since = actor.team_id, True, now - timedelta(hours=1)
+    return ref
+
+
+def test_not_a_fit_is_undone_within_a_minute_as_it_was(uow, ana, mia, now):
+    ref = _hot_unowned(uow, ana, now)
+    before = _snapshot(uow)
+    lead_id = leads.disqualify_check(uow, ana, leads.get_lead(uow, ana, ref).id).id
+    with pytest.raises(InvalidInput, match="Say why"):
+        leads.disqualify_lead(uow, ana, ref, "  ", now=now, require_reason=True)
+    assert _snapshot(uow) == before
+    done = leads.disqualify_lead(uow, ana, ref, "student", now=now, require_reason=True)
+    assert (done.status, done.owner_id, done.disqualify_reason, done.hot) == (
+        LeadStatus.DISQUALIFIED, ana.user_id, "student", False)
+    after = _snapshot(uow)
+    # Someone else may not undo it, even their manager; nothing changes.
+    with pytest.raises(NotAllowed, match="Only Ana can undo"):
+        leads.undo_disqualify(uow, mia, lead_id, now=now + timedelta(seconds=5))
+    assert _snapshot(uow) == after
+    back = leads.undo_disqualify(uow, ana, lead_id, now=now + timedelta(seconds=60))
+    assert back.status == LeadStatus.NEW and back.owner_id is None and back.hot
+    assert _snapshot(uow) == before  # status, owner, claim, heat and reason as they were
+    with pytest.raises(InvalidInput, match="nothing to undo"):
+        leads.undo_disqualify(uow, ana, lead_id, now=now + timedelta(seconds=61))
+
+
+def test_undo_after_a_minute_is_too_late_and_changes_nothing(uow, ana, now):
+    leads.create_lead(uow, ana, {"name": "Zoe", "email": "zoe@acme.io"}, now=now)
+    claimed_at = leads.get_lead(uow, ana, "L-1")
+    view = leads.disqualify_lead(uow, ana, "L-1", "no budget", now=now)
+    after = _snapshot(uow)
+    with pytest.raises(InvalidInput, match="Too late to undo"):
+        leads.undo_disqualify(uow, ana, view.id, now=now + timedelta(seconds=61))
+    assert _snapshot(uow) == after
+    back = leads.undo_disqualify(uow, ana, view.id, now=now + timedelta(seconds=30))
+    assert (back.status, back.owner_id) == (LeadStatus.ASSIGNED, claimed_at.owner_id)
+
+
+def test_convert_takes_amount_close_date_and_owner(uow, ana, mia, bob, now):
+    from datetime import date
+    from decimal import Decimal
+
+    from core.money import Money
+
+    leads.create_lead(uow, ana, {"name": "Zoe", "company": "Acme", "email": "zoe@acme.io"}, now=now)
+    assert leads.conversion_check(uow, ana, "L-1").ref == "L-1"
+    assert leads.default_deal_title(leads.get_lead(uow, ana, "L-1")) == "Acme – Zoe"
+    with pytest.raises(NotAllowed):
+        leads.conversion_check(uow, bob, "L-1")
+    # A manager converts a team lead for its owner; a rep may not give a deal to another team's rep.
+    with pytest.raises(NotAllowed):
+        leads.convert_lead(uow, ana, "L-1", now=now, amount=Money(Decimal("5000"), "USD"),
+                           expected_close=date(2027, 1, 15), owner_id=bob.user_id)
+    with uow.read() as s:
+        assert s.scalar(select(func.count()).select_from(Deal)) == 0
+        assert s.scalar(select(Lead.status)) == LeadStatus.ASSIGNED
+    _, deal = leads.convert_lead(uow, mia, "L-1", now=now, amount=Money(Decimal("5000"), "USD"),
+                                 expected_close=date(2027, 1, 15), title="Acme pilot")
+    assert (deal.title, deal.amount, deal.currency, deal.expected_close, deal.owner_id) == (
+        "Acme pilot", Decimal("5000.00"), "USD", date(2027, 1, 15), ana.user_id)
+    with pytest.raises(InvalidInput, match=f"already converted to deal {deal.ref}"):
+        leads.conversion_check(uow, ana, "L-1")

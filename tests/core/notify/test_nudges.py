@@ -201,3 +201,105 @@ def test_the_postgresql_sweep_writes_what_the_portable_one_writes(
     portable = written(_sweep_due_portable)
     assert written(sweep_due_reminders) == portable
     assert portable[0][3]["data"]["deal"]["amount"] is None  # type: ignore[index]
+
+
+# --- issue 10 point 7: a closed deal's reminders stop, and come back on reopen ------------------
+
+
+def test_a_won_deals_reminder_does_not_fire_and_fires_after_reopen(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    from core.deals.deals import close_deal_won, reopen_deal
+
+    deal = create_deal(uow, ana, title="Acme renewal", now=now)
+    r = reminders.set_reminder(uow, ana, deal_ref=deal.ref, due_at=now + timedelta(minutes=30), text="call", now=now)
+    close_deal_won(uow, ana, deal.ref, now=now + timedelta(minutes=5))
+    assert _sweep_due(uow, now + timedelta(hours=2)) == 0  # due while won: nothing
+    assert _messages(uow) == []
+    assert reminders.get_reminder(uow, ana, r.id).status == ReminderStatus.PENDING
+    reopen_deal(uow, ana, deal.ref, now=now + timedelta(hours=3))
+    # its time passed while the deal was closed: it is nudged at the next sweep
+    assert _sweep_due(uow, now + timedelta(hours=3, minutes=1)) == 1
+    [msg] = _messages(uow)
+    assert msg.payload["data"]["reminder_id"] == r.id
+
+
+def test_a_nudge_held_for_the_morning_is_taken_back_when_the_deal_closes(uow: UnitOfWork, now: datetime) -> None:
+    from core.deals.deals import close_deal_lost, reopen_deal
+
+    ny = make_actor(uow, "UNY", name="Nia", tz="America/New_York")
+    deal = create_deal(uow, ny, title="Night deal", now=now)
+    due = datetime.fromisoformat("2026-11-24T02:00:00+00:00")  # 21:00 in New York: held until 09:00
+    r = reminders.set_reminder(uow, ny, deal_ref=deal.ref, due_at=due, text="send proposal", now=now)
+    assert _sweep_due(uow, due) == 1
+    close_deal_lost(uow, ny, deal.ref, "no budget", now=due + timedelta(hours=1))
+    assert _messages(uow, "nudge") == []  # nothing will arrive at 09:00 about a lost deal
+    assert reminders.get_reminder(uow, ny, r.id).status == ReminderStatus.PENDING
+    reopen_deal(uow, ny, deal.ref, now=due + timedelta(hours=2))
+    assert _sweep_due(uow, due + timedelta(hours=2)) == 1
+    [msg] = _messages(uow, "nudge")
+    assert msg.next_attempt_at == datetime.fromisoformat("2026-11-24T14:00:00+00:00")
+
+
+def test_a_delivered_nudge_stays_delivered_when_the_deal_closes(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    from core.deals.deals import close_deal_won
+
+    deal = create_deal(uow, ana, title="Acme", now=now)
+    r = reminders.set_reminder(uow, ana, deal_ref=deal.ref, due_at=now + timedelta(minutes=1), text="x", now=now)
+    _sweep_due(uow, now + timedelta(minutes=1))
+    with uow.transaction() as s:
+        [item] = outbox.claim(s, now + timedelta(minutes=1))
+        outbox.mark_sent(s, item.id, now + timedelta(minutes=1))
+    close_deal_won(uow, ana, deal.ref, now=now + timedelta(minutes=2))
+    assert reminders.get_reminder(uow, ana, r.id).status == ReminderStatus.SENT
+    assert len(_messages(uow, "nudge")) == 1
+
+
+def test_closed_deals_get_no_stale_or_slipped_nudges(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    from core.deals.deals import close_deal_won, reopen_deal
+
+    create_deal(uow, ana, title="Old deal", now=now - timedelta(days=90))
+    _age(uow, "D-1", 60, now, close=date(2026, 10, 1))
+    close_deal_won(uow, ana, "D-1", now=now - timedelta(days=1))
+    _age(uow, "D-1", 60, now)
+    morning = datetime.fromisoformat("2026-11-24T09:30:00+00:00")  # Tuesday 09:30 UTC
+    assert _morning(uow, morning).messages == 0
+    reopen_deal(uow, ana, "D-1", now=morning)
+    _age(uow, "D-1", 60, morning)  # reopened and left alone again: nudged as any open deal
+    assert _morning(uow, morning + timedelta(days=1)).stale_deals == 1
+
+
+def test_reminders_cannot_be_set_on_a_closed_deal(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
+    import pytest
+
+    from core.deals.deals import close_deal_won
+    from core.errors import InvalidInput
+
+    deal = create_deal(uow, ana, title="Acme", now=now)
+    close_deal_won(uow, ana, deal.ref, now=now)
+    with pytest.raises(InvalidInput, match="Reopen it first"):
+        reminders.set_reminder(uow, ana, deal_ref=deal.ref, due_at=now + timedelta(hours=1), text="x", now=now)
+    with uow.read() as s:
+        assert s.query(Reminder).count() == 0
+
+
+def test_a_reminder_in_quiet_hours_says_when_it_will_arrive(uow: UnitOfWork, now: datetime) -> None:
+    ist = make_actor(uow, "UIST", name="Ipek", tz="Europe/Istanbul")
+    late = datetime.fromisoformat("2026-11-23T20:30:00+00:00")  # 23:30 in Istanbul, quiet from 20:00
+    r = reminders.set_reminder(uow, ist, due_at=late, text="call", now=now)
+    assert r.arrives_at == datetime.fromisoformat("2026-11-24T06:00:00+00:00")  # 09:00 Istanbul
+    early = datetime.fromisoformat("2026-11-23T15:00:00+00:00")  # 18:00: not moved
+    assert reminders.set_reminder(uow, ist, due_at=early, text="call", now=now).arrives_at == early
+
+
+def test_a_closed_deals_reminders_leave_the_follow_up_list_until_it_reopens(
+    uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    from core.deals.deals import close_deal_won, reopen_deal
+
+    deal = create_deal(uow, ana, title="Acme", now=now)
+    r = reminders.set_reminder(uow, ana, deal_ref=deal.ref, due_at=now + timedelta(hours=1), text="x", now=now)
+    free = reminders.set_reminder(uow, ana, due_at=now + timedelta(hours=2), text="call mum", now=now)
+    close_deal_won(uow, ana, deal.ref, now=now)
+    assert [x.id for x in reminders.list_reminders(uow, ana)] == [free.id]
+    assert [x.id for x in reminders.list_reminders(uow, ana, closed_deals=True)] == [r.id, free.id]
+    reopen_deal(uow, ana, deal.ref, now=now)
+    assert [x.id for x in reminders.list_reminders(uow, ana)] == [r.id, free.id]

@@ -79,8 +79,28 @@ def test_a_manager_cannot_add_to_another_team_nor_take_someone_from_one(
 
 
 def test_an_admin_moves_someone_between_teams(uow: UnitOfWork, root: Actor, bob: Actor, now: datetime) -> None:
-    team = admin.add_to_team(uow, root, "East", ["UBOB"], now=now)
+    team = admin.add_to_team(uow, root, "East", ["UBOB", "UNEW", "UBOB"], now=now)
     assert "UBOB" in team.member_slack_ids
+    assert team.moved == (admin.TeamMove("UBOB", "Bob", "West"),)  # UNEW came from no team: not a move
+    again = admin.add_to_team(uow, root, "East", ["UBOB"], now=now)
+    assert again.moved == ()  # already there
+
+
+def test_team_list_admins_see_all_managers_their_own_reps_theirs(
+        uow: UnitOfWork, root: Actor, mia: Actor, ana: Actor, bob: Actor, now: datetime) -> None:
+    admin.set_team_channel(uow, root, "East", "C0EAST", now=now)
+    listed = admin.list_teams(uow, root)
+    assert [t.name for t in listed] == ["East", "West"]
+    east = listed[0]
+    assert east.manager_slack_id == "UMIA" and east.channel_id == "C0EAST"
+    assert set(east.member_slack_ids) == {"UANA", "UMIA"}
+    assert listed[1].member_slack_ids == ("UBOB",) and listed[1].manager_slack_id is None
+    assert [t.name for t in admin.list_teams(uow, mia)] == ["East"]
+    assert [t.name for t in admin.list_teams(uow, bob)] == ["West"]
+
+
+def test_team_list_is_empty_before_any_team(uow: UnitOfWork, root: Actor) -> None:
+    assert admin.list_teams(uow, root) == []
 
 
 def test_adding_to_an_unknown_team_names_the_teams_there_are(uow: UnitOfWork, root: Actor, mia: Actor,

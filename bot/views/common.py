@@ -176,6 +176,23 @@ def money(amount: Decimal | None, currency: str, locale: str, compact: bool = Fa
     return format_money(amount, currency, locale, compact=compact)
 
 
+def amount_text(amount: Decimal | None, currency: str, locale: str, approx: bool = False,
+                compact: bool = False) -> str:
+    """A figure in the base currency, marked "≈" when some of it was converted from another currency."""
+    text = money(amount, currency, locale, compact=compact)
+    return f"≈ {text}" if approx and amount is not None else text
+
+
+def missing_rates_note(missing: dict[str, int]) -> str | None:
+    """The line under figures that left deals out for want of an exchange rate, or None."""
+    if not missing:
+        return None
+    parts = [f"{n} deal{'s' if n != 1 else ''} in {cur}" for cur, n in sorted(missing.items())]
+    first = sorted(missing)[0]
+    return (f":warning: {', '.join(parts)} left out of the amounts: no exchange rate. "
+            f"Add one with `/salesbot rate {first} 1.08` (1 {first} = 1.08 in the base currency).")
+
+
 def day(d: date | None) -> str:
     """A date as `Fri 27 Nov 2026`."""
     if d is None:

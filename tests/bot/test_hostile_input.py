@@ -178,7 +178,8 @@ def _digest() -> dict[str, Any]:
               "prev_weighted": "40"}
     stage = {"stage": HOSTILE, "probability": 50, "count": 2, "prev_count": 1, "amount": "100",
              "prev_amount": "90", "weighted": "50"}
-    return {"currency": "USD", "team_name": HOSTILE, "end": NOW.isoformat(), "totals": totals,
+    return {"currency": "USD", "team_name": HOSTILE, "start": (NOW - timedelta(days=7)).isoformat(),
+            "end": NOW.isoformat(), "totals": totals,
             "stages": [stage], "new": [1, "100"], "won": [1, "100"], "lost": [0, "0"],
             "moves": [{"from_stage": HOSTILE, "to_stage": HOSTILE, "count": 1}], "quota": "1000",
             "quarter": "2026-Q4", "quarter_won": "100", "slipped": [1, "100"], "slipped_deals": [_deal_item()],

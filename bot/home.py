@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from bot.views.common import MAX_VIEW_BLOCKS
 from bot.views.home import FollowUp, HomeData, HotLead, TeamPanel, home_view
-from core.dates import local_now
 from core.db import UnitOfWork
 from core.deals import deals
+from core.insight.figures import basis
 from core.insight.kpis import kpis, pipeline_by_stage
-from core.insight.quotas import attainment, label_bounds, quarter_label
+from core.insight.quotas import attainment, label_bounds
 from core.leads.leads import hot_leads_waiting_for
 from core.notify.reminders import list_reminders
 from core.tables import Team
@@ -54,7 +54,7 @@ def home_data(uow: UnitOfWork, actor: Actor, now: datetime) -> HomeData:
     """Read what the Home tab shows (several reads; no change)."""
     data = HomeData()
     with uow.read() as session:
-        data.stages = pipeline_by_stage(session, actor.workspace_id, owner_ids=[actor.user_id])
+        data.stages = pipeline_by_stage(session, actor.workspace_id, owner_ids=[actor.user_id], now=now)
         data.teams = _team_panels(session, actor, now)
     # The tab has room for under a hundred deals: read those (in stage order) and count the rest.
     data.deals, data.deals_total = deals.list_deals_counted(
@@ -71,16 +71,16 @@ def _team_panels(session: Session, actor: Actor, now: datetime) -> list[TeamPane
     """The teams the actor manages (the first five, by name): pipeline and this quarter's numbers."""
     if not actor.managed_team_ids:
         return []
-    period = quarter_label(local_now(now, actor.tz).date())
+    period = basis(session, actor.workspace_id, now).quarter()  # the workspace's quarter, as everywhere
     start, end = label_bounds(period)
     teams = session.scalars(select(Team).where(Team.id.in_(actor.managed_team_ids)).order_by(Team.name).limit(5))
     return [
         TeamPanel(
             name=team.name,
-            stages=pipeline_by_stage(session, actor.workspace_id, team_id=team.id),
+            stages=pipeline_by_stage(session, actor.workspace_id, team_id=team.id, now=now),
             quarter=period,
-            kpis=kpis(session, actor.workspace_id, start, end, team_id=team.id),
-            attainment=attainment(session, actor.workspace_id, period, team_id=team.id),
+            kpis=kpis(session, actor.workspace_id, start, end, team_id=team.id, now=now),
+            attainment=attainment(session, actor.workspace_id, period, team_id=team.id, now=now),
         )
         for team in teams
     ]

@@ -182,6 +182,10 @@ def _finish_import(ctx: click.Context, report: Any, what: str, create_stages_fla
     stages = getattr(report, "stages_created", [])
     if stages:
         click.echo(f"Stages added: {', '.join(stages)}.")
+        for name, (probability, won, closed) in getattr(report, "stage_probabilities", {}).items():
+            how = (f"{won} won of the {closed} imported deals that reached it and closed" if closed
+                   else "no closed deal reached it: set by its place in the pipeline")
+            click.echo(f"  {name}: {probability} % ({how}); change it with `/salesbot pipeline`.")
     if errors:
         _show_errors(errors, create_stages_flag)
         ctx.exit(1)

@@ -24,7 +24,7 @@ from bot.cli import settings_from
 from bot.clock import utcnow
 from core.db import UnitOfWork, make_engine
 from core.errors import UserError
-from core.insight.backtest import PERIODS, Backtest, backtest
+from core.insight.backtest import NOMINAL, PERIODS, Backtest, replay
 from core.insight.forecast import QuarterForecast, next_quarter, quarter_forecast
 from core.insight.history import load_history
 from core.insight.quotas import quarter_label
@@ -96,13 +96,32 @@ def backtest_table(result: Backtest) -> Table:
             _money(r.naive),
             _pct(r.naive_error),
         )
-    n = len(result.learned_rows)
+    n = len(result.scored_rows)
     table.add_section()
     table.add_row(
         f"MAPE ({n})", "", "", "", "", "", _abs_pct(result.mape("history")), "", _abs_pct(result.mape("weighted")), "",
         _abs_pct(result.mape("naive")),
     )
+    table.add_row(
+        f"bias ({n})", "", "", "", "", "", _pct(result.bias("history")), "", _pct(result.bias("weighted")), "",
+        _pct(result.bias("naive")),
+    )
     return table
+
+
+def summary_lines(by_period: dict[str, Backtest]) -> list[str]:
+    """MAPE, bias and the range's measured coverage beside its nominal level, per period kind."""
+    lines = []
+    for period, result in by_period.items():
+        inside, total = result.coverage()
+        n = len(result.scored_rows)
+        measured = f"{inside * 100 / total:.0f} %" if total else "—"
+        lines.append(
+            f"{period}s: {len(result.rows)} replayed, {n} scored (forecast made, actual closes) · "
+            f"MAPE {_abs_pct(result.mape('history'))} · bias {_pct(result.bias('history'))} · "
+            f"range nominal {NOMINAL * 100:.0f} %, held the actual in {inside} of {total} ({measured})"
+        )
+    return lines
 
 
 def _forecast_lines(f: QuarterForecast) -> list[str]:
@@ -112,7 +131,7 @@ def _forecast_lines(f: QuarterForecast) -> list[str]:
     else:
         lines.append(f"  history-based  can't learn yet: {f.model.reason}; weighted only")
     lines += [
-        f"  won so far     {_money(f.won_to_date)}",
+        f"  won so far     {f.won_to_date:,.2f} ({f.won_count} won)",
         f"  weighted       {_money(f.weighted)}",
         f"  commit         {_money(f.commit)}",
         f"  best case      {_money(f.best_case)}",
@@ -144,19 +163,19 @@ def register(main: click.Group) -> None:
         last: date = until.date() if until else utcnow().date()
         started = time.perf_counter()
         with uow.read() as s:
-            result = backtest(s, ws_id, period, last, team_id=sales_team)
+            history = load_history(s, ws_id, team_id=sales_team, today=last)
+        by_period = {p: replay(history, p, last) for p in ("month", "quarter")}
+        result = by_period[period]
         elapsed = time.perf_counter() - started
         console = _console()
         if not result.rows:
             console.print("Nothing to replay yet: no closed deals in a whole period.")
             return
         console.print(backtest_table(result))
-        worst = result.worst("history", 3)
-        if worst:
-            console.print(f"Accuracy shown to users: last {worst[0]} {period}(s) within {_abs_pct(worst[1])}.")
-            inside, total = result.coverage()
-            console.print(f"The range shown (the model's band widened by its recent errors) held the actual "
-                          f"in {inside} of {total} {period}s.")
+        for line in summary_lines(by_period):
+            console.print(line, markup=False)
+        console.print("The range: the forecast -/+ the 80th percentile of its own past errors (split-conformal), "
+                      "each period calibrated only on periods that had ended before it.", markup=False)
         console.print(f"[dim]{len(result.rows)} periods replayed in {elapsed:.2f} s[/dim]")
 
     @forecast_group.command("show")

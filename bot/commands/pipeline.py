@@ -10,7 +10,9 @@ from bot.views.forecast import forecast_message
 from bot.views.help import pipeline_help
 from bot.views.pipeline import pipeline_message
 from core.errors import InvalidInput
+from core.insight.forecast import forecast_report
 from core.insight.kpis import pipeline_by_stage
+from core.notify.digest import digest_for
 from core.workspace.admin import pipeline_scope
 
 
@@ -28,10 +30,11 @@ def run(req: Request, text: str) -> None:
         return
     if first == "forecast":
         rest = " ".join(t.value for t in args.words[1:])
-        req.answer(forecast_message(req.uow, req.actor, rest, req.now))
+        req.answer(forecast_message(forecast_report(req.uow, req.actor, rest, req.now), req.actor))
         return
     if first == "digest":
-        req.answer(digest_message(req.uow, req.actor, req.now))
+        digest, locale = digest_for(req.uow, req.actor, req.now)
+        req.answer(digest_message(digest, locale))
         return
     if args.options or args.channels or len(args.words) + len(args.users) > 1:
         raise InvalidInput("Usage: `/pipeline [mine|team|@user]`, `/pipeline forecast [quarter]` or "
@@ -41,5 +44,6 @@ def run(req: Request, text: str) -> None:
         return
     scope = pipeline_scope(req.uow, req.actor, first, args.users[0] if args.users else None, now=req.now)
     with req.uow.read() as session:
-        stages = pipeline_by_stage(session, req.actor.workspace_id, owner_ids=scope.owner_ids, team_id=scope.team_id)
+        stages = pipeline_by_stage(session, req.actor.workspace_id, owner_ids=scope.owner_ids, team_id=scope.team_id,
+                                   now=req.now)
     req.answer(pipeline_message(stages, req.actor, scope.label))

@@ -51,6 +51,9 @@ def run_console(settings: Settings, options: ConsoleOptions, stdin: IO[str], out
                 f"Demo organisation loaded: {report.created} deals created, {report.unchanged} unchanged.",
                 markup=False,
             )
+            for name, (probability, won, closed) in report.stage_probabilities.items():
+                out.print(f"Stage {name} added at {probability} % ({won} won of {closed} imported deals that "
+                          "reached it and closed).", markup=False)
         who = options.who if options.who is not None else (DEMO_MANAGER if options.demo else None)
         person: DemoUser | None = None
         if who is not None:

@@ -7,7 +7,7 @@ time (`digest_from_payload`, with the PNG chart uploaded after the message);
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,14 +22,11 @@ from bot.views.common import (
     escape,
     header,
     message,
+    missing_rates_note,
     money,
     section,
 )
-from core.db import UnitOfWork
-from core.errors import NotAllowed
-from core.notify.digest import digest_data, team_digests, workspace_digest
-from core.tables import Workspace
-from core.workspace.users import Actor
+from core.notify.digest import TeamDigest, digest_data
 
 LISTED = 5
 KIND_LABELS = (("call", "call"), ("email", "email"), ("meeting", "meeting"), ("demo", "demo"),
@@ -60,8 +57,10 @@ def _count_delta(now: int, before: int) -> str:
 
 def _deal_line(item: dict[str, Any], currency: str, locale: str, extra: str = "") -> str:
     who = f"<@{item['owner_slack_id']}>" if item.get("owner_slack_id") else escape(item.get("owner") or "")
-    amount = _m(item["amount"], currency, locale) if item.get("amount") is not None else "—"
-    parts = [f"*{item['ref']}* {escape(cut(item.get('title') or '', 80))}", item.get("stage") or "", amount, who]
+    # a deal in its own currency
+    amount = _m(item["amount"], item.get("currency") or currency, locale) if item.get("amount") is not None else "—"
+    title, stage = escape(cut(item.get("title") or "", 80)), escape(item.get("stage") or "")
+    parts = [f"*{item['ref']}* {title}", stage, amount, who]
     return "• " + " · ".join(p for p in parts if p) + (f" — {extra}" if extra else "")
 
 
@@ -73,8 +72,15 @@ def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
     """Text and blocks of one digest (data as produced by core.notify.digest.digest_data)."""
     cur = data.get("currency") or "USD"
     totals = data["totals"]
-    end = datetime.fromisoformat(data["end"])
-    title = f"Pipeline digest · {data['team_name']} · week to {end.strftime('%a %-d %b')}"
+    start = datetime.fromisoformat(data["start"])
+    last = datetime.fromisoformat(data["end"]) - timedelta(days=1)
+    approx = "≈ " if data.get("approx") else ""
+
+    def _m(value: Any, currency: str, locale: str) -> str:  # figures in the base currency
+        return approx + money(_d(value), currency, locale, compact=False)
+
+    title = (f"Pipeline digest · {escape(data['team_name'])} · week of {start.strftime('%a %-d %b')} – "
+             f"{last.strftime('%a %-d %b %Y')}")
     blocks: list[Block] = [header(cut(title, 150))]
     open_line = (
         f"*Open pipeline:* {_plural(int(totals['open_count']), 'deal')} · {_m(totals['open_amount'], cur, locale)} "
@@ -101,7 +107,7 @@ def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
     q_line = f"*{data['quarter']}:* won {_m(data['quarter_won'], cur, locale)}"
     if quota:
         won_pct = (_d(data["quarter_won"]) / _d(quota) * 100).quantize(Decimal("1"))
-        landing = _d(data["quarter_won"]) + _d(totals["open_weighted"])
+        landing = _d(totals.get("landing") or _d(data["quarter_won"]) + _d(totals["open_weighted"]))
         land_pct = (landing / _d(quota) * 100).quantize(Decimal("1"))
         q_line += (
             f" of {_m(quota, cur, locale)} quota ({won_pct}%) · with the weighted pipeline "
@@ -132,9 +138,12 @@ def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
         blocks.append(section("*Activity this week*\n" + "\n".join(rows)))
     else:
         blocks.append(section("*Activity this week:* nothing logged."))
-    blocks.append(context("Pipeline a week ago is rebuilt from each deal's history."))
+    note = missing_rates_note(data.get("missing") or {})
+    notes = ["The week is Monday to Sunday in your time zone; the pipeline a week ago is rebuilt from each "
+             "deal's history."] + ([note] if note else [])
+    blocks.append(context(*notes))
     text = (
-        f"Pipeline digest for {data['team_name']}: {totals['open_count']} open deals, "
+        f"Pipeline digest for {escape(data['team_name'])}: {totals['open_count']} open deals, "
         f"{_m(totals['open_amount'], cur, locale)}; won {won[0]}, lost {lost[0]} this week"
     )
     return {"text": text, "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
@@ -159,18 +168,7 @@ def digest_from_payload(data: dict[str, Any]) -> Message:
     return msg
 
 
-def digest_message(uow: UnitOfWork, actor: Actor, now: datetime) -> dict[str, Any]:
-    """`/pipeline digest`: the digest of the caller's team (a manager's first team; admins
-    without a team see the whole workspace), computed now, as an ephemeral message."""
-    team_id = min(actor.managed_team_ids) if actor.managed_team_ids else actor.team_id
-    with uow.read() as session:
-        if team_id is None:
-            if not actor.is_admin:
-                raise NotAllowed("You are not in a team yet: ask an admin to add you (`/salesbot team add`).")
-            digest = workspace_digest(session, actor.workspace_id, now, tz=actor.tz)
-        else:
-            digest = team_digests(session, actor.workspace_id, now, [team_id], tz=actor.tz)[team_id]
-        ws = session.get(Workspace, actor.workspace_id)
-    data = digest_data(digest)
-    msg = digest_blocks(data, actor.locale or (ws.locale if ws else "en"))
+def digest_message(digest: TeamDigest, locale: str) -> Message:
+    """`/pipeline digest`: core.notify.digest.digest_for's digest as an ephemeral message."""
+    msg = digest_blocks(digest_data(digest), locale)
     return message(msg["text"], msg["blocks"])

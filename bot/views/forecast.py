@@ -6,18 +6,22 @@ forecast was in the backtest of recent quarters, so a manager knows how far to t
 """
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
-from bot.views.common import Message, context, fields_section, header, message, money, section
-from core.db import UnitOfWork
-from core.insight.forecast import COMMIT_PROBABILITY, QuarterForecast, next_quarter, quarter_forecast
-from core.insight.history import load_history
-from core.insight.quotas import parse_quarter
-from core.workspace.admin import pipeline_scope
+from bot.views.common import (
+    Message,
+    amount_text,
+    context,
+    escape,
+    fields_section,
+    header,
+    message,
+    missing_rates_note,
+    money,
+    section,
+)
+from core.insight.forecast import COMMIT_PROBABILITY, ForecastReport, QuarterForecast
 from core.workspace.users import Actor
-
-SCOPE_WORDS = ("mine", "team")
 
 
 def percent(fraction: Decimal | None) -> str:
@@ -33,14 +37,26 @@ def accuracy_line(f: QuarterForecast) -> str:
     a = f.accuracy
     quarters = "quarter" if a.periods == 1 else f"{a.periods} quarters"
     return (f"Accuracy (backtest): last {quarters} within {percent(a.worst)} "
-            f"(mean error {percent(a.mape)}).")
+            f"(mean error {percent(a.mape)}); the range is calibrated on the backtest's own errors.")
 
 
 def _headline(f: QuarterForecast, cur: str, loc: str) -> str:
+    m = lambda v: amount_text(v, cur, loc, f.approx)  # noqa: E731
+    if f.is_past:
+        assert f.actual is not None
+        line = f"*{f.period} landed at {m(f.actual)}* ({f.won_count} won)"
+        if f.learned:
+            err = f.landed_error
+            line += (f"\nForecast at its start: {m(f.model.expected)} "
+                     f"(likely {m(f.model_low)} – {m(f.model_high)})"
+                     + (f" · off by {percent(err)}" if err is not None else ""))
+        else:
+            line += f"\nNo forecast was possible at its start: {f.model.reason}."
+        return line
     if f.learned:
-        return (f"*Forecast {f.period}: {money(f.expected, cur, loc)}* "
-                f"(likely {money(f.low, cur, loc)} – {money(f.high, cur, loc)})")
-    return (f"*Forecast {f.period}: {money(f.expected, cur, loc)}* (weighted pipeline)\n"
+        return (f"*Forecast {f.period}: {m(f.expected)}* "
+                f"(likely {m(f.low)} – {m(f.high)})")
+    return (f"*Forecast {f.period}: {m(f.expected)}* (weighted pipeline)\n"
             f":hourglass: Can't learn from your history yet: {f.model.reason}. "
             "Showing the weighted pipeline only.")
 
@@ -54,58 +70,58 @@ def _quota_line(f: QuarterForecast, cur: str, loc: str) -> str:
 
 
 def quarter_blocks(f: QuarterForecast, actor: Actor, label: str) -> list[dict[str, object]]:
-    """The blocks of one quarter's forecast."""
+    """The blocks of one quarter's forecast (or, for a quarter that is over, how it landed)."""
     cur, loc = actor.currency, actor.locale
+    m = lambda v: amount_text(v, cur, loc, f.approx)  # noqa: E731
+    if f.is_past:
+        notes = [n for n in (accuracy_line(f), missing_rates_note(f.missing)) if n]
+        return [header(f"{f.period} · {escape(label)}"), section(_headline(f, cur, loc)), context(*notes)]
     fields = [
-        f"*Won so far*\n{money(f.won_to_date, cur, loc)}"
-        + (f" ({percent(f.attainment)} of quota)" if f.attainment is not None else ""),
+        f"*Won so far*\n{m(f.won_to_date)} ({f.won_count} won)"
+        + (f" · {percent(f.attainment)} of quota" if f.attainment is not None else ""),
         _quota_line(f, cur, loc),
-        f"*Weighted*\n{money(f.weighted, cur, loc)}",
-        f"*Commit* ({COMMIT_PROBABILITY} %+)\n{money(f.commit, cur, loc)}",
-        f"*Best case*\n{money(f.best_case, cur, loc)}",
+        f"*Weighted*\n{m(f.weighted)}",
+        f"*Commit* ({COMMIT_PROBABILITY} %+)\n{m(f.commit)}",
+        f"*Best case*\n{m(f.best_case)}",
     ]
     if f.learned:
-        fields.append(f"*Still to win: pipeline / past quarters*\n{money(f.model.bottom_up, cur, loc)} / "
-                      f"{money(f.model.top_down, cur, loc)}")
+        fields.append(f"*Still to win: pipeline / past quarters*\n{m(f.model.bottom_up)} / "
+                      f"{m(f.model.top_down)}")
     notes = [accuracy_line(f)]
     if f.undated:
         notes.append(f"{f.undated} open deal{'s' if f.undated != 1 else ''} without a close date "
                      "count in this quarter's weighted, commit and best case.")
+    note = missing_rates_note(f.missing)
+    if note:
+        notes.append(note)
     return [
-        header(f"Forecast {f.period} · {label}"),
+        header(f"Forecast {f.period} · {escape(label)}"),
         section(_headline(f, cur, loc)),
         fields_section(fields),
         context(*notes),
     ]
 
 
-def forecast_message(uow: UnitOfWork, actor: Actor, text: str, now: datetime) -> Message:
-    """The reply to `/pipeline forecast [mine|team] [quarter]`; UserError on a bad quarter."""
-    words = text.split()
-    scope_word = words.pop(0).lower() if words and words[0].lower() in SCOPE_WORDS else None
-    asked = " ".join(words)
-    period = parse_quarter(asked, now, actor.tz, actor.locale)
-    scope = pipeline_scope(uow, actor, scope_word, None, now=now)
-    with uow.read() as session:
-        history = load_history(session, actor.workspace_id, scope.owner_ids, scope.team_id)
-        f = quarter_forecast(session, actor.workspace_id, now, period, scope.owner_ids, scope.team_id, history)
-        following = None
-        if not asked:  # the plain command shows the next quarter too
-            following = quarter_forecast(
-                session, actor.workspace_id, now, next_quarter(period), scope.owner_ids, scope.team_id, history
-            )
-    blocks = quarter_blocks(f, actor, scope.label)
+def forecast_message(report: ForecastReport, actor: Actor) -> Message:
+    """The reply to `/pipeline forecast [mine|team] [quarter]`, from core.insight.forecast.forecast_report."""
+    f, following = report.forecast, report.following
+    blocks = quarter_blocks(f, actor, report.scope_label)
     cur, loc = actor.currency, actor.locale
     if following is not None:
         quota = f" · quota {money(following.quota, cur, loc)}" if following.quota is not None else ""
-        blocks.append(section(f"*Next quarter {following.period}:* {money(following.expected, cur, loc)}"
+        blocks.append(section(f"*Next quarter {following.period}:* "
+                              f"{amount_text(following.expected, cur, loc, following.approx)}"
                               f"{' (weighted)' if not following.learned else ''} · weighted "
-                              f"{money(following.weighted, cur, loc)}{quota}"))
+                              f"{amount_text(following.weighted, cur, loc, following.approx)}{quota}"))
     blocks.append(context("History-based: the mean of two estimates learned from past quarters. Pipeline: the "
                           "share of deals of each stage and age that closed won, applied to today's open deals "
                           "(less where deals that never close pile up), plus the run-rate of new deals. Past "
-                          "quarters: what the same weeks brought. "
-                          "Weighted: stage probability × amount."))
-    gap = f", gap to quota {money(f.gap, cur, loc)}" if f.gap else ""
-    fallback = f"Forecast {f.period} ({scope.label}): {money(f.expected, cur, loc)}{gap}"
+                          "quarters: what the same weeks brought. The range holds the actual about 80 % of the "
+                          "time in the backtest. Weighted: stage probability × amount."))
+    if f.is_past:
+        fallback = f"{f.period} ({escape(report.scope_label)}) landed at {amount_text(f.actual, cur, loc, f.approx)}"
+    else:
+        gap = f", gap to quota {money(f.gap, cur, loc)}" if f.gap else ""
+        fallback = (f"Forecast {f.period} ({escape(report.scope_label)}): "
+                    f"{amount_text(f.expected, cur, loc, f.approx)}{gap}")
     return message(fallback, blocks)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bot.views.common import (
     MAX_VIEW_BLOCKS,
     Block,
+    amount_text,
     button,
     context,
     cut,
@@ -17,6 +18,7 @@ from bot.views.common import (
     fields_section,
     fit,
     header,
+    missing_rates_note,
     money,
     more_line,
     section,
@@ -24,7 +26,7 @@ from bot.views.common import (
 )
 from bot.views.deals import SHOW, deal_line
 from core.deals.deals import DealView
-from core.insight.kpis import WIN_RATE_DEFINITION, Kpis, StageTotal
+from core.insight.kpis import WIN_RATE_DEFINITION, Kpis, StageTotal, open_total
 from core.insight.quotas import Attainment
 from core.workspace.users import Actor
 
@@ -74,16 +76,17 @@ class HomeData:
 
 
 def _totals_line(stages: Sequence[StageTotal], currency: str, locale: str) -> str:
-    count = sum(s.count for s in stages)
-    amount = sum((s.amount for s in stages), Decimal(0))
-    weighted = sum((s.weighted for s in stages), Decimal(0))
-    return (f"{count} open deal{'s' if count != 1 else ''} · {money(amount, currency, locale)}"
-            f" · weighted {money(weighted, currency, locale)}")
+    t = open_total(list(stages))
+    line = (f"{t.count} open deal{'s' if t.count != 1 else ''} · {amount_text(t.amount, currency, locale, t.approx)}"
+            f" · weighted {amount_text(t.weighted, currency, locale, t.approx)}")
+    note = missing_rates_note(t.missing)
+    return line + (f"\n{note}" if note else "")
 
 
 def _stage_line(stage: StageTotal, currency: str, locale: str) -> str:
     return (f"*{escape(stage.stage)}* ({stage.probability}%) — {stage.count} · "
-            f"{money(stage.amount, currency, locale)} · weighted {money(stage.weighted, currency, locale)}")
+            f"{amount_text(stage.amount, currency, locale, stage.approx)} · "
+            f"weighted {amount_text(stage.weighted, currency, locale, stage.approx)}")
 
 
 def _pct(fraction: Decimal | None) -> str:
@@ -97,11 +100,15 @@ def _quarter_fields(team: TeamPanel, actor: Actor) -> list[str]:
     if k is not None:
         fields.append(f"*Win rate {team.quarter}*\n{_pct(k.win_rate)} ({k.won_count} won / {k.lost_count} lost)")
     if att is not None:
+        won_text = amount_text(att.won, actor.currency, loc, att.approx)
         if att.quota is None:
-            won = f"{money(att.won, actor.currency, loc)} · no quota set"
+            won = f"{won_text} / {att.won_count} won · no quota set"
         else:
-            won = (f"{money(att.won, att.currency, loc)} of {money(att.quota, att.currency, loc)}"
+            won = (f"{won_text} / {att.won_count} won of {money(att.quota, att.currency, loc)}"
                    f" ({_pct(att.ratio)})")
+        note = missing_rates_note(att.missing)
+        if note:
+            won += f"\n{note}"
         fields.append(f"*Won {team.quarter} vs quota*\n{won}")
     if k is not None:
         coverage = "— (no quota left to cover)" if k.coverage is None else f"{k.coverage:.1f}× of quota left"
@@ -143,8 +150,9 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
                      "No hot leads waiting for you."),
     ]
     for team in data.teams[:5]:
-        tail += [divider(), header(f"Team {team.name}"), section(_totals_line(team.stages, cur, loc))]
-        lines = [f"*{escape(s.stage)}*\n{s.count} · {money(s.amount, cur, loc, compact=True)}" for s in team.stages]
+        tail += [divider(), header(f"Team {escape(team.name)}"), section(_totals_line(team.stages, cur, loc))]
+        lines = [f"*{escape(s.stage)}*\n{s.count} · {amount_text(s.amount, cur, loc, s.approx, compact=True)}"
+                 for s in team.stages]
         for start in range(0, min(len(lines), 20), 10):
             tail.append(fields_section(lines[start : start + 10]))
         quarter = _quarter_fields(team, actor)

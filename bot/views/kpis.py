@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.views.common import Block, context, fields_section, header, money, section
+from bot.views.common import (
+    Block,
+    amount_text,
+    context,
+    escape,
+    fields_section,
+    header,
+    missing_rates_note,
+    money,
+    section,
+)
 from core.insight.forecast import QuarterForecast
 from core.insight.kpis import WIN_RATE_DEFINITION, Kpis
 from core.workspace.users import Actor
@@ -24,28 +34,35 @@ def _days(value: Decimal | None) -> str:
 def kpi_blocks(k: Kpis, actor: Actor, label: str) -> list[Block]:
     """Header, ten KPI fields, stage conversion and the definitions, for `label` (a scope)."""
     cur, loc = actor.currency, actor.locale
+
+    def m(value: Decimal | None) -> str:
+        return amount_text(value, cur, loc, k.approx)
+
     fields = [
         f"*Win rate*\n{_pct(k.win_rate)} ({k.won_count} won / {k.lost_count} lost)",
-        f"*Won*\n{money(k.won_amount, cur, loc)}",
-        f"*Average won deal*\n{money(k.avg_won, cur, loc)}",
+        f"*Won*\n{m(k.won_amount)}",
+        f"*Average won deal*\n{m(k.avg_won)}",
         f"*Sales cycle*\nmedian {_days(k.cycle_median_days)} · mean {_days(k.cycle_mean_days)}",
-        f"*New deals*\n{k.new_count} · {money(k.new_amount, cur, loc)}",
-        f"*Open pipeline*\n{k.open_count} · {money(k.open_amount, cur, loc)} "
-        f"(weighted {money(k.open_weighted, cur, loc)})",
-        f"*Pipeline velocity*\n{money(k.velocity_per_day, cur, loc)} a day",
+        f"*New deals*\n{k.new_count} · {m(k.new_amount)}",
+        f"*Open pipeline*\n{k.open_count} · {m(k.open_amount)} "
+        f"(weighted {m(k.open_weighted)})",
+        f"*Pipeline velocity*\n{m(k.velocity_per_day)} a day",
         f"*Coverage*\n{'—' if k.coverage is None else f'{k.coverage:.1f}×'} of quota left",
         "*Activities*\n" + (", ".join(f"{n} {kind}" for kind, n in sorted(k.activities.items())) or "none"),
     ]
     blocks: list[Block] = [
-        header(f"{label}: {k.start:%-d %b %Y} – {k.end:%-d %b %Y}"),
+        header(f"{escape(label)}: {k.start:%-d %b %Y} – {k.end:%-d %b %Y}"),
         fields_section(fields),
     ]
     if k.stages:
         lines = [
-            f"*{f.stage}* → next: {_pct(f.conversion)} of {f.exits} · {_days(f.avg_days)} in stage"
+            f"*{escape(f.stage)}* → next: {_pct(f.conversion)} of {f.exits} · {_days(f.avg_days)} in stage"
             for f in k.stages[:20]
         ]
         blocks.append(section("*Stage conversion*\n" + "\n".join(lines)))
+    note = missing_rates_note(k.missing)
+    if note:
+        blocks.append(context(note))
     blocks.append(context(
         f"{WIN_RATE_DEFINITION}. Cycle: days from engagement (or creation) to a win. "
         "Velocity: open deals × average won deal × win rate ÷ mean cycle. "

@@ -58,6 +58,8 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     stages_created: list[str] = field(default_factory=list)
+    # stage added -> (probability %, won, closed): measured from the imported deals (0 closed: by position)
+    stage_probabilities: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     written: bool = False  # False when bad rows stopped an all-or-nothing import
 
     @property

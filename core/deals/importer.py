@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import csv_mapping as cm
+from core.clean import clean_name
 from core.csv_mapping import RowError
 from core.db import UnitOfWork
 from core.deals.import_rows import UNKNOWN_STAGE, ImportReport, ParsedRow, Progress, StageResolver
@@ -85,7 +86,7 @@ def import_deals(
         report.skipped = len({e.row for e in report.errors})
         report.written = True
         if resolver.new_names:
-            report.stages_created = _add_stages(s, stages, resolver)
+            report.stages_created = _add_stages(s, stages, resolver, parsed, report)
         if teams:
             _apply_teams(s, workspace_id, teams, now)
         owners = resolve_owners(s, workspace_id, parsed, now)
@@ -201,9 +202,9 @@ def _parse_rows(
         if created is None:
             soft.add("created_at")
         values: dict[str, Any] = {
-            "title": title[:200],
-            "account": val.get("account") or None,
-            "contact": val.get("contact") or None,
+            "title": clean_name(title)[:200],
+            "account": clean_name(val.get("account") or "") or None,
+            "contact": clean_name(val.get("contact") or "") or None,
             "product": val.get("product") or None,
             "amount_minor": None if amount is None else to_minor(amount),
             "currency": currency,
@@ -228,11 +229,31 @@ def _built_title(product: str, account: str, external_id: str) -> str:
     return account or external_id
 
 
-def _add_stages(s: Session, stages: list[Stage], resolver: StageResolver) -> list[str]:
-    """Unknown stage names become open stages before Won, probabilities spread by position.
+def measured_probability(parsed: list[ParsedRow], stage_name: str) -> tuple[int, int] | None:
+    """(won, closed) of the imported deals that reached `stage_name` and closed; None without any.
 
-    With the default pipeline a new stage goes after Negotiation (75%), so one new stage
-    gets 88%, two get 83% and 92%: later in the pipeline, likelier to win.
+    The file holds no stage history, only dates: a deal reached the stage when the file's own
+    evidence says so. If the open deals sitting in the stage carry an engaged date (Maven's
+    Engaging), engagement is that stage, and the closed deals with an engaged date reached it;
+    otherwise every closed deal is taken to have passed through it.
+    """
+    in_stage = [r for r in parsed if r.stage_name == stage_name]
+    engaged_means_stage = bool(in_stage) and all(r.values.get("engaged_at") for r in in_stage)
+    closed = [r for r in parsed if r.values.get("status") in (DealStatus.WON, DealStatus.LOST)
+              and (r.values.get("engaged_at") or not engaged_means_stage)]
+    if not closed:
+        return None
+    return sum(1 for r in closed if r.values["status"] == DealStatus.WON), len(closed)
+
+
+def _add_stages(
+    s: Session, stages: list[Stage], resolver: StageResolver, parsed: list[ParsedRow], report: ImportReport
+) -> list[str]:
+    """Unknown stage names become open stages before Won, each with the probability its history gives.
+
+    The probability is the share won of the imported deals that reached the stage and closed
+    (measured_probability), kept within 1-99 %. A stage with no closed deal to learn from gets
+    one spread by position after the last open stage (one new stage after Negotiation's 75 %: 88 %).
     """
     open_stages = [st for st in stages if not (st.is_won or st.is_lost)]
     terminal = [st for st in stages if st.is_won or st.is_lost]
@@ -240,13 +261,20 @@ def _add_stages(s: Session, stages: list[Stage], resolver: StageResolver) -> lis
     position = max((st.position for st in open_stages), default=-1) + 1
     names = list(resolver.new_names.values())
     for i, name in enumerate(names):
-        probability = round(base + (100 - base) * (i + 1) / (len(names) + 1))
+        measured = measured_probability(parsed, name)
+        if measured is not None:
+            won, closed = measured
+            probability = min(max(round(100 * won / closed), 1), 99)
+            report.stage_probabilities[name] = (probability, won, closed)
+        else:
+            probability = min(round(base + (100 - base) * (i + 1) / (len(names) + 1)), 99)
+            report.stage_probabilities[name] = (probability, 0, 0)
         stage = Stage(
             workspace_id=stages[0].workspace_id,
             pipeline_id=stages[0].pipeline_id,
             name=name,
             position=position + i,
-            probability=min(probability, 99),
+            probability=probability,
             rotting_days=14,
         )
         s.add(stage)

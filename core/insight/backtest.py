@@ -28,7 +28,9 @@ from core.insight.history import History, day_to_date, load_history, weighted_at
 from core.insight.projection import ModelForecast, forecast_window
 
 PERIODS = {"month": 1, "quarter": 3}
-ACCURACY_PERIODS = 3  # how many past periods the accuracy figure and the range look back on
+ACCURACY_PERIODS = 3  # how many past periods the accuracy figure looks back on
+NOMINAL = Decimal("0.80")  # the range claims to hold the actual this often
+MIN_CALIBRATION = 4  # errors needed before the range is the errors' own quantile
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,8 @@ class BacktestRow:
     weighted: Decimal
     history: ModelForecast
     naive: Decimal | None
-    # The range as users would have seen it: the model's band, widened by its own largest
-    # error over the last ACCURACY_PERIODS periods that had ended by then.
+    # The range as users would have seen it: expected -/+ the NOMINAL quantile of the model's
+    # absolute errors over the periods that had ended by then (see `calibrated`).
     low: Decimal = Decimal("0.00")
     high: Decimal = Decimal("0.00")
 
@@ -104,17 +106,42 @@ class Backtest:
     def learned_rows(self) -> list[BacktestRow]:
         return [r for r in self.rows if r.history.learned]
 
+    @property
+    def scored_rows(self) -> list[BacktestRow]:
+        """Periods the model forecast and that had actual closes (what every score is over)."""
+        return [r for r in self.learned_rows if r.actual]
+
     def coverage(self) -> tuple[int, int]:
-        """(periods whose actual fell inside the shown range, periods the model forecast)."""
-        rows = self.learned_rows
+        """(periods whose actual fell inside the shown range, periods scored)."""
+        rows = self.scored_rows
         return sum(1 for r in rows if r.low <= r.actual <= r.high), len(rows)
+
+    def bias(self, method: str) -> Decimal | None:
+        """Mean signed error (a fraction): above 0 the method forecasts too high."""
+        errors = self.errors(method)
+        if not errors:
+            return None
+        return (sum(errors, Decimal(0)) / len(errors)).quantize(Decimal("0.0001"))
+
+    pooled: tuple[Decimal, ...] = ()  # finer periods' errors, pooled in while this kind has few
+
+    def band(self, method: str = "history") -> Decimal | None:
+        """The relative half-width a forecast made now gets: calibrated on every error so far."""
+        errors = self.errors(method)
+        return calibrated(errors if len(errors) >= MIN_CALIBRATION else errors + list(self.pooled))
 
 
 def period_starts(history: History, step: int, until: date) -> list[date]:
-    """Starts of the periods of `step` months that ended by `until`, from the first start."""
+    """Starts of the periods of `step` months that ended by `until` and by the end of the data.
+
+    The data ends at its last event (a deal started or closed): periods after it have no
+    actuals to score, so they are not replayed.
+    """
     if not history.size:
         return []
     first = day_to_date(float(history.start.min()))
+    if history.last_event is not None:
+        until = min(until, day_to_date(history.last_event) + relativedelta(days=1))
     month = (first.month - 1) // step * step + 1
     s = date(first.year, month, 1)
     out = []
@@ -125,10 +152,19 @@ def period_starts(history: History, step: int, until: date) -> list[date]:
 
 
 def replay(history: History, period: str, until: date) -> Backtest:
-    """Backtest over every whole month or quarter of `history` that ended by `until`."""
+    """Backtest over every whole month or quarter of `history` that ended by `until`.
+
+    A quarter's range is calibrated on the quarters' own errors; while there are fewer than
+    MIN_CALIBRATION of them, the months' errors known by then are pooled in (a young history
+    has few quarters, and a quarter's relative error is rarely larger than a month's).
+    """
     if period not in PERIODS:
         raise InvalidInput(f'"{period}" is not a backtest period; use month or quarter.', field="period")
     step = PERIODS[period]
+    finer: list[tuple[date, Decimal]] = []
+    if step > 1:
+        finer = [(r.end, err) for r in replay(history, "month", until).learned_rows
+                 if (err := r.history_error) is not None]
     rows: list[BacktestRow] = []
     previous: Decimal | None = None
     errors: list[Decimal] = []  # of the periods replayed so far: all ended by the next start
@@ -138,24 +174,44 @@ def replay(history: History, period: str, until: date) -> Backtest:
         model = forecast_window(history, s, s, e)
         has_closes = history.first_close is not None and history.first_close < (e - date(1970, 1, 1)).days
         if has_closes:
-            low, high = widened(model, errors[-ACCURACY_PERIODS:])
+            known = errors if len(errors) >= MIN_CALIBRATION else errors + [x for end, x in finer if end <= s]
+            low, high = ranged(model, calibrated(known))
             row = BacktestRow(s, e, actual, weighted_at(history, s), model, previous, low, high)
             rows.append(row)
             if row.history_error is not None:
                 errors.append(row.history_error)
         previous = actual
-    return Backtest(period, rows)
+    return Backtest(period, rows, tuple(e for _, e in finer))
 
 
-def widened(model: ModelForecast, recent_errors: list[Decimal]) -> tuple[Decimal, Decimal]:
-    """The model's low-high band, widened to +/- its largest recent error (never below 0)."""
+def calibrated(errors: list[Decimal]) -> Decimal | None:
+    """The relative half-width that held NOMINAL of `errors` (their empirical quantile), or None without any.
+
+    The NOMINAL quantile of the absolute errors, interpolated between the two nearest; with
+    fewer than MIN_CALIBRATION errors the largest one (too few periods to know better). Each
+    backtest period is calibrated only on periods that had ended before it, so the coverage
+    the backtest measures is out of sample.
+    """
+    if not errors:
+        return None
+    ordered = sorted(abs(e) for e in errors)
+    if len(ordered) < MIN_CALIBRATION:
+        return ordered[-1]
+    pos = NOMINAL * (len(ordered) - 1)
+    i = int(pos)
+    if i + 1 >= len(ordered):
+        return ordered[-1]
+    return (ordered[i] + (ordered[i + 1] - ordered[i]) * (pos - i)).quantize(Decimal("0.0001"))
+
+
+def ranged(model: ModelForecast, band: Decimal | None) -> tuple[Decimal, Decimal]:
+    """expected -/+ band x expected (never below 0); the model's own band before any error is known."""
     if not model.learned:
         return Decimal("0.00"), Decimal("0.00")
-    if not recent_errors:
+    if band is None:
         return model.low, model.high
-    worst = max(abs(e) for e in recent_errors)
-    low = max(min(model.low, model.expected * (1 - worst)), Decimal(0))
-    high = max(model.high, model.expected * (1 + worst))
+    low = max(model.expected * (1 - band), Decimal(0))
+    high = model.expected * (1 + band)
     return low.quantize(Decimal("0.01")), high.quantize(Decimal("0.01"))
 
 

@@ -1,10 +1,10 @@
-"""The SQL behind the weekly digest: each figure an aggregate over all teams at once.
+"""The SQL behind the weekly digest's lists and counts: each an aggregate over all teams at once.
 
-Three scans of the deals answer almost everything: one GROUP BY (team, stage) with
-FILTERed aggregates (pipeline now, new, won, lost, the quarter, slipped, stale), one
-window query for the ranked lists, and the pipeline a week ago (see `pipeline_at`). Rows
-come back grouped (a few hundred), never one per deal; results are keyed by team id
-(or 0 for the whole workspace).
+The digest's money figures (won, lost, new, the quarter, the open pipeline now and a week
+ago) are core.insight.figures', shared with every surface. Here: the slipped and stale
+totals (one scan grouped by team and currency, converted), one window query for the
+ranked lists, the stage moves, the activity and the quotas. Rows come back grouped (a few
+hundred), never one per deal; results are keyed by team id (or 0 for the whole workspace).
 """
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Integer, Numeric, and_, case, cast, exists, func, literal, or_, select, text
+from sqlalchemy import Engine, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from core.deals.queries import stale_clause
+from core.insight.figures import Amount, Basis, no_jit
 from core.money import from_minor
 from core.tables import (
     Activity,
@@ -47,9 +48,10 @@ class DealLine:
     owner: str
     owner_slack_id: str | None
     stage: str
-    amount: Decimal | None
+    amount: Decimal | None  # in the deal's own currency
     expected_close: date | None
     idle_days: int
+    currency: str = "USD"
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ class Window:
     """The moments a digest is about."""
 
     now: datetime
-    start: datetime  # a week before now
-    quarter_start: datetime
+    start: datetime  # the week's first instant: Monday 00:00 in the reader's zone
+    end: datetime  # the week's end: the next Monday 00:00
     today: date  # in the reader's zone (slipped = expected close before today)
 
 
@@ -139,62 +141,44 @@ def in_parallel(session: Session, jobs: dict[str, Callable[[Session], Any]]) -> 
 
 
 def _sort_in_memory(session: Session) -> None:
+    no_jit(session)
     if session.get_bind().dialect.name == "postgresql":
         # The ranked lists sort ~100k rows: keep those sorts in memory, in this transaction only.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
-def happened_after(session: Session, ws_id: int, at: datetime, totals: dict[str, dict[Any, Any]]) -> bool:
-    """True when a deal was created, closed (counted by week_totals) or changed after `at`."""
-    if any(n for n, _ in totals["later"].values()):
-        return True
-    changed = exists().where(DealChange.workspace_id == ws_id, DealChange.changed_at > at)  # indexed
-    return bool(session.scalar(select(changed)))
+def risk_totals(
+    session: Session, b: Basis, team_ids: list[int] | None, grouped: bool, w: Window
+) -> dict[str, dict[Any, Amount]]:
+    """Slipped and stale open deals per team: one scan grouped by (team, currency), converted at today's rate.
 
-
-def week_totals(
-    session: Session, ws_id: int, team_ids: list[int] | None, grouped: bool, w: Window
-) -> dict[str, dict[Any, Any]]:
-    """One scan, grouped by (team, stage): the open pipeline now and the week's counts and sums.
-
-    Returns {"open": {(team, stage): (n, minor, weighted)}, "new"|"won"|...: {team: (n, Decimal)}}.
+    Returns {"slipped"|"stale": {team: Amount}}.
     """
     fr = _future_reminders(w.now)
-    rotting = _rotting(session, ws_id)
+    rotting = _rotting(session, b.workspace_id)
     is_open = Deal.status == DealStatus.OPEN
     conds = {
-        "open": and_(is_open, Deal.created_at <= w.now),
-        "new": and_(Deal.created_at >= w.start, Deal.created_at < w.now),
-        "won": and_(Deal.status == DealStatus.WON, Deal.closed_at >= w.start, Deal.closed_at < w.now),
-        "lost": and_(Deal.status == DealStatus.LOST, Deal.closed_at >= w.start, Deal.closed_at < w.now),
-        "q_won": and_(Deal.status == DealStatus.WON, Deal.closed_at >= w.quarter_start, Deal.closed_at < w.now),
         "slipped": and_(is_open, Deal.expected_close.is_not(None), Deal.expected_close < w.today),
         "stale": and_(is_open, stale_clause(rotting, w.now), fr.c.deal_id.is_(None)),
-        # Created or closed after `now`: the digest is about the past (see happened_after).
-        "later": or_(Deal.created_at > w.now, Deal.closed_at > w.now),
     }
     key = team_key(grouped)
     columns: list[Any] = []
     for cond in conds.values():
         columns += [func.count(Deal.id).filter(cond), func.sum(Deal.amount_minor).filter(cond)]
     query = (
-        select(key, Deal.stage_id, *columns)
+        select(key, Deal.currency, *columns)
         .select_from(Deal)
         .outerjoin(fr, fr.c.deal_id == Deal.id)
-        .group_by(key, Deal.stage_id)
+        .where(is_open, Deal.created_at <= w.now)
+        .group_by(key, Deal.currency)
     )
-    probability = dict(session.execute(select(Stage.id, Stage.probability).where(Stage.workspace_id == ws_id)).all())
-    out: dict[str, dict[Any, Any]] = {name: {} for name in conds}
-    for row in session.execute(_scope(query, ws_id, team_ids)).all():
-        team, stage_id, values = row[0], row[1], row[2:]
+    out: dict[str, dict[Any, Amount]] = {name: {} for name in conds}
+    for row in session.execute(_scope(query, b.workspace_id, team_ids)).all():
+        team, currency, values = row[0], row[1], row[2:]
         for i, name in enumerate(conds):
             n, minor = int(values[2 * i] or 0), int(values[2 * i + 1] or 0)
-            if name == "open":
-                if n:
-                    out["open"][(team, stage_id)] = (n, minor, minor * probability.get(stage_id, 0))
-                continue
-            before = out[name].get(team, (0, Decimal("0.00")))
-            out[name][team] = (before[0] + n, before[1] + _minor(minor))
+            if n:
+                out[name].setdefault(team, Amount()).put(b.book, currency, b.today, n, minor)
     return out
 
 
@@ -218,7 +202,7 @@ def ranked_lists(
     inner = _scope(
         select(
             key.label("team"), Deal.number, Deal.title, Deal.amount_minor, Deal.expected_close,
-            Deal.last_touch_at, Deal.stage_id, Deal.owner_id,
+            Deal.last_touch_at, Deal.stage_id, Deal.owner_id, Deal.currency,
             case((slipped, 1), else_=0).label("is_slipped"), case((stale, 1), else_=0).label("is_stale"),
             first(slipped, Deal.expected_close).label("r_slipped"),
             first(stale, Deal.last_touch_at).label("r_stale"),
@@ -234,7 +218,8 @@ def ranked_lists(
     owner = aliased(User)
     rows = session.execute(
         select(inner.c.team, inner.c.is_slipped, inner.c.is_stale, inner.c.r_slipped, inner.c.r_stale, inner.c.r_top,
-               inner.c.number, inner.c.title, inner.c.amount_minor, inner.c.expected_close, inner.c.last_touch_at,
+               inner.c.number, inner.c.title, inner.c.amount_minor, inner.c.currency, inner.c.expected_close,
+               inner.c.last_touch_at,
                Stage.name, owner.name, owner.slack_id)
         .join(Stage, Stage.id == inner.c.stage_id)
         .outerjoin(owner, owner.id == inner.c.owner_id)
@@ -242,11 +227,11 @@ def ranked_lists(
                    and_(inner.c.is_stale == 1, inner.c.r_stale <= LISTED), inner.c.r_top <= TOP_DEALS))
     ).all()
     ranked: dict[str, list[tuple[Any, int, DealLine]]] = {"slipped": [], "stale": [], "top": []}
-    for team, is_slipped, is_stale, r_slipped, r_stale, r_top, number, title, amount, close, touched, stage, \
-            owner, slack_id in rows:
+    for team, is_slipped, is_stale, r_slipped, r_stale, r_top, number, title, amount, currency, close, touched, \
+            stage, owner, slack_id in rows:
         line = DealLine(
             ref=f"D-{number}", title=title, owner=owner or "", owner_slack_id=slack_id, stage=stage,
-            amount=None if amount is None else _minor(amount), expected_close=close,
+            amount=None if amount is None else _minor(amount), currency=currency, expected_close=close,
             idle_days=max(0, (w.now - touched).days),
         )
         if is_slipped and r_slipped <= LISTED:
@@ -264,88 +249,6 @@ def ranked_lists(
     return out
 
 
-def _values_before(ws_id: int, at: datetime) -> Any:
-    """Per deal changed after `at`: the old stage, amount and status of its first such change.
-
-    One pass over the (few) changes after `at`: a window picks each field's first change,
-    and a conditional aggregate puts the three fields side by side. `has_*` tells "changed,
-    from NULL" apart from "not changed".
-    """
-    ranked = (
-        select(
-            DealChange.deal_id, DealChange.field, DealChange.old_value,
-            func.row_number().over(
-                partition_by=(DealChange.deal_id, DealChange.field), order_by=(DealChange.changed_at, DealChange.id)
-            ).label("rn"),
-        )
-        .where(DealChange.workspace_id == ws_id, DealChange.changed_at > at,
-               DealChange.field.in_(("stage", "amount", "status")))
-        .subquery()
-    )
-    columns: list[Any] = [ranked.c.deal_id.label("deal_id")]
-    for name in ("stage", "amount", "status"):
-        columns.append(func.max(case((ranked.c.field == name, ranked.c.old_value))).label(name))
-        columns.append(func.max(case((ranked.c.field == name, 1), else_=0)).label(f"has_{name}"))
-    return select(*columns).where(ranked.c.rn == 1).group_by(ranked.c.deal_id).subquery()
-
-
-def pipeline_at(
-    session: Session, ws_id: int, at: datetime, team_ids: list[int] | None, grouped: bool = True
-) -> dict[tuple[Any, int], tuple[int, int, int]]:
-    """Open pipeline as it stood at `at`: {(team key, stage id): (count, amount minor, weighted)}."""
-    before = _values_before(ws_id, at)
-    status_then = case(
-        (before.c.has_status == 1, before.c.status),
-        (and_(Deal.closed_at.is_not(None), Deal.closed_at > at), literal("open")),
-        else_=Deal.status,
-    )
-    amount_then = case(
-        (before.c.has_amount == 1, cast(func.round(cast(before.c.amount, Numeric(18, 2)) * 100), Integer)),
-        else_=Deal.amount_minor,
-    )
-    key = team_key(grouped)
-    # Grouped by the current stage and the stage name a later change says it had; names are
-    # resolved to stages below, over a few hundred grouped rows instead of every deal.
-    stage_name = case((before.c.has_stage == 1, before.c.stage))
-    groups = (key, Deal.pipeline_id, Deal.stage_id, stage_name)
-    query = (
-        select(*groups, func.count(Deal.id), func.sum(amount_then))
-        .select_from(Deal)
-        .outerjoin(before, before.c.deal_id == Deal.id)
-        .where(Deal.created_at <= at, status_then == DealStatus.OPEN.value)
-        .group_by(*groups)
-    )
-    rows = session.execute(_scope(query, ws_id, team_ids)).all()
-    stages = list(session.scalars(select(Stage).where(Stage.workspace_id == ws_id)))
-    by_name = {(st.pipeline_id, st.name): st for st in stages}
-    by_id = {st.id: st for st in stages}
-    fallback = _last_open_stages(session, ws_id)
-    out: dict[tuple[Any, int], tuple[int, int, int]] = {}
-    for team, pipeline_id, stage_id, old_name, count, amount in rows:
-        stage = by_name.get((pipeline_id, old_name)) if old_name is not None else by_id.get(stage_id)
-        if stage is None:
-            stage = by_id[stage_id]  # a renamed stage: the name in the history no longer exists
-        # Open then but in a closing stage now (a close with no stage history): see the module doc.
-        sid = fallback.get(pipeline_id, stage.id) if stage.is_won or stage.is_lost else stage.id
-        n, total, weighted = out.get((team, sid), (0, 0, 0))
-        amount_minor = int(amount or 0)
-        out[(team, sid)] = (
-            n + int(count), total + amount_minor, weighted + amount_minor * by_id[sid].probability
-        )
-    return out
-
-
-def _last_open_stages(session: Session, ws_id: int) -> dict[int, int]:
-    """Per pipeline, the open stage with the highest position (where deals close from)."""
-    out: dict[int, int] = {}
-    for stage in session.scalars(
-        select(Stage).where(Stage.workspace_id == ws_id, Stage.is_won.is_(False), Stage.is_lost.is_(False))
-        .order_by(Stage.pipeline_id, Stage.position)
-    ):
-        out[stage.pipeline_id] = stage.id
-    return out
-
-
 def stage_moves(
     session: Session, ws_id: int, ids: list[int] | None, grouped: bool, start: datetime, end: datetime
 ) -> dict[Any, list[Move]]:
@@ -354,7 +257,8 @@ def stage_moves(
         select(key, DealChange.old_value, DealChange.new_value, func.count(DealChange.id))
         .select_from(DealChange)
         .join(Deal, Deal.id == DealChange.deal_id)
-        .where(DealChange.field == "stage", DealChange.changed_at >= start, DealChange.changed_at < end)
+        .where(DealChange.field == "stage", DealChange.changed_at >= start, DealChange.changed_at < end,
+               DealChange.source != "import")  # an import is not a move made this week
     )
     query = _scope(query, ws_id, ids).group_by(key, DealChange.old_value, DealChange.new_value)
     out: dict[Any, list[Move]] = {}

@@ -15,20 +15,25 @@ readers know how far to trust it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.insight.backtest import replay
-from core.insight.history import History, load_history, won_between
+from core.insight.figures import Amount, Basis, basis, scope, won_in
+from core.insight.history import History, load_history
 from core.insight.kpis import minor_to_decimal, owner_filter
 from core.insight.projection import ModelForecast, forecast_window
-from core.insight.quotas import label_bounds, quarter_label, quota_for
+from core.insight.quotas import label_bounds, parse_quarter, quarter_label, quota_for
 from core.tables import Deal, DealStatus, Quota, Stage
+from core.workspace.admin import pipeline_scope
+from core.workspace.users import Actor
 
 COMMIT_PROBABILITY = 75
 ACCURACY_QUARTERS = 3
@@ -60,6 +65,16 @@ class QuarterForecast:
     model: ModelForecast
     quota: Decimal | None
     accuracy: Accuracy | None
+    band: Decimal | None = None  # calibrated relative half-width of the range (backtest), or None
+    actual: Decimal | None = None  # a quarter that is over: what it landed at
+    past_range: tuple[Decimal, Decimal] | None = None  # ... and the range shown at its start (backtest)
+    won_count: int = 0
+    approx: bool = False
+    missing: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_past(self) -> bool:
+        return self.actual is not None
 
     @property
     def learned(self) -> bool:
@@ -70,23 +85,50 @@ class QuarterForecast:
         """The headline figure: the history-based forecast, else the weighted one."""
         return self.won_to_date + self.model.expected if self.learned else self.weighted
 
+    def _half_width(self) -> Decimal | None:
+        """Half the range around the model's part: the backtest's calibrated error, else the model's band."""
+        if self.band is not None:
+            return self.model.expected * self.band
+        return None
+
     @property
     def low(self) -> Decimal | None:
         if not self.learned:
             return None
-        low = self.won_to_date + self.model.low
-        if self.accuracy:  # the statistical band is narrow; the backtest says how wrong we get
-            low = min(low, self.expected - (self.expected - self.won_to_date) * self.accuracy.worst)
-        return max(low, self.won_to_date).quantize(Decimal("0.01"))
+        half = self._half_width()
+        part = self.model.low if half is None else self.model.expected - half
+        return max(self.won_to_date + part, self.won_to_date).quantize(Decimal("0.01"))
 
     @property
     def high(self) -> Decimal | None:
         if not self.learned:
             return None
-        high = self.won_to_date + self.model.high
-        if self.accuracy:
-            high = max(high, self.expected + (self.expected - self.won_to_date) * self.accuracy.worst)
-        return high.quantize(Decimal("0.01"))
+        half = self._half_width()
+        part = self.model.high if half is None else self.model.expected + half
+        return (self.won_to_date + part).quantize(Decimal("0.01"))
+
+    @property
+    def model_low(self) -> Decimal:
+        """The range of the model's part alone (a past quarter: as forecast at its start)."""
+        if self.past_range is not None:
+            return self.past_range[0]
+        half = self._half_width()
+        return max(self.model.low if half is None else self.model.expected - half, Decimal(0)).quantize(
+            Decimal("0.01"))
+
+    @property
+    def model_high(self) -> Decimal:
+        if self.past_range is not None:
+            return self.past_range[1]
+        half = self._half_width()
+        return (self.model.high if half is None else self.model.expected + half).quantize(Decimal("0.01"))
+
+    @property
+    def landed_error(self) -> Decimal | None:
+        """A quarter that is over: (forecast at its start - actual) / actual."""
+        if self.actual is None or not self.actual or not self.learned:
+            return None
+        return ((self.model.expected - self.actual) / self.actual).quantize(Decimal("0.0001"))
 
     @property
     def gap(self) -> Decimal | None:
@@ -106,34 +148,51 @@ def _midnight(d: date) -> datetime:
     return datetime.combine(d, time(), tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class WeightedViews:
+    weighted: Amount
+    commit: Amount
+    best: Amount
+    undated: int
+
+
 def _weighted_views(
     session: Session,
-    workspace_id: int,
+    b: Basis,
     start: date,
     end: date,
     is_current: bool,
     owner_ids: list[int] | None,
     team_id: int | None,
-) -> tuple[Decimal, Decimal, Decimal, int, int]:
-    """(weighted, commit, best case, deals, undated) of open deals closing in [start, end]: one query."""
+) -> WeightedViews:
+    """Weighted, commit and best case of open deals closing in [start, end], by currency, converted."""
     in_period: ColumnElement[bool] = Deal.expected_close.between(start, end)
     if is_current:
         in_period = or_(in_period, Deal.expected_close.is_(None), Deal.expected_close < start)
     amount = func.coalesce(Deal.amount_minor, 0)
-    row = session.execute(
+    rows = session.execute(
         select(
+            Deal.currency,
             func.coalesce(func.sum(amount * Stage.probability), 0),
             func.coalesce(func.sum(case((Stage.probability >= COMMIT_PROBABILITY, amount), else_=0)), 0),
+            func.sum(case((Stage.probability >= COMMIT_PROBABILITY, 1), else_=0)),
             func.coalesce(func.sum(amount), 0),
             func.count(Deal.id),
             func.coalesce(func.sum(case((Deal.expected_close.is_(None), 1), else_=0)), 0),
         )
         .select_from(Deal)
         .join(Stage, Stage.id == Deal.stage_id)
-        .where(*owner_filter(workspace_id, owner_ids, team_id), Deal.status == DealStatus.OPEN, in_period)
-    ).one()
-    weighted = (Decimal(row[0] or 0) / 10000).quantize(Decimal("0.01"))
-    return weighted, minor_to_decimal(row[1]), minor_to_decimal(row[2]), int(row[3] or 0), int(row[4] or 0)
+        .where(*owner_filter(b.workspace_id, owner_ids, team_id), Deal.status == DealStatus.OPEN, in_period)
+        .group_by(Deal.currency)
+    ).all()
+    weighted, commit, best = Amount(), Amount(), Amount()
+    undated = 0
+    for currency, w, c, nc, total_minor, n, nd in rows:
+        weighted.put(b.book, currency, b.today, int(n), int(w or 0), scale=10000)
+        commit.put(b.book, currency, b.today, int(nc or 0), int(c or 0))
+        best.put(b.book, currency, b.today, int(n), int(total_minor or 0))
+        undated += int(nd or 0)
+    return WeightedViews(weighted, commit, best, undated)
 
 
 def scope_quota(
@@ -167,24 +226,39 @@ def quarter_forecast(
 ) -> QuarterForecast:
     """The forecast of quarter `period` (`2026-Q4`; default the current one) for a scope.
 
-    Pass `history` (core.insight.history.load_history of the same scope) to reuse it when
-    forecasting several quarters.
+    Won so far is core.insight.figures' won-in-period as of `now` (today's closes count). A
+    quarter that is over shows what it landed at (`actual`) against the forecast made at its
+    start. Pass `history` (load_history of the same scope) to reuse it for several quarters.
     """
-    today = now.astimezone(UTC).date()
+    b = basis(session, workspace_id, now)
+    today = b.today
     label = period or quarter_label(today)
     start, end = label_bounds(label)
-    if end < today:
-        raise InvalidInput(f"{label} is over; forecasts are for this quarter or a later one.", field="period")
-    is_current = start <= today
+    is_past = end < today
+    is_current = start <= today and not is_past
     if history is None:
-        history = load_history(session, workspace_id, owner_ids, team_id)
+        history = load_history(session, workspace_id, owner_ids, team_id, today=today)
     after = end + timedelta(days=1)
-    # The model starts from today's open pipeline: wins before today are counted as won.
-    won = won_between(history, start, today) if is_current else Decimal("0.00")
-    model = forecast_window(history, today, today if is_current else start, after)
-    weighted, commit, best, deals, undated = _weighted_views(
-        session, workspace_id, start, end, is_current, owner_ids, team_id
-    )
+    sc = scope(workspace_id, owner_ids, team_id)
+    won_amount = won_in(session, b, sc, start, end).get(None, Amount())
+    won = won_amount.amount if (is_current or is_past) else Decimal("0.00")
+    if is_past:
+        model = forecast_window(history, start, start, after)  # as it was made at the quarter's start
+    else:
+        # Today's closes are in won so far: the model forecasts from tomorrow on.
+        tomorrow = today + timedelta(days=1)
+        model = forecast_window(history, tomorrow, tomorrow if is_current else start, after)
+    if is_past:
+        weighted = commit = best = Decimal("0.00")
+        deals = undated = 0
+        missing: dict[str, int] = dict(won_amount.missing)
+        approx = won_amount.approx
+    else:
+        views = _weighted_views(session, b, start, end, is_current, owner_ids, team_id)
+        weighted, commit, best = views.weighted.amount, views.commit.amount, views.best.amount
+        deals, undated = views.best.count, views.undated
+        merged = won_amount + views.best
+        missing, approx = merged.missing, merged.approx
     backtested = replay(history, "quarter", today)
     worst = backtested.worst("history", ACCURACY_QUARTERS)
     mape = backtested.mape("history", ACCURACY_QUARTERS)
@@ -194,7 +268,7 @@ def quarter_forecast(
         start=start,
         end=end,
         is_current=is_current,
-        won_to_date=won,
+        won_to_date=won if not is_past else Decimal("0.00"),
         weighted=won + weighted,
         commit=won + commit,
         best_case=won + best,
@@ -203,6 +277,12 @@ def quarter_forecast(
         model=model,
         quota=scope_quota(session, workspace_id, label, owner_ids, team_id),
         accuracy=accuracy,
+        band=None if is_past else backtested.band("history"),
+        past_range=next(((r.low, r.high) for r in backtested.learned_rows if r.start == start), None),
+        actual=won if is_past else None,
+        won_count=won_amount.count if (is_current or is_past) else 0,
+        approx=approx,
+        missing=missing,
     )
 
 
@@ -210,3 +290,57 @@ def next_quarter(label: str) -> str:
     """`2026-Q4` -> `2027-Q1`."""
     _, end = label_bounds(label)
     return quarter_label(end + timedelta(days=1))
+
+
+SCOPE_WORDS = ("mine", "team")
+_BARE_QUARTER = re.compile(r"q([1-4])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ForecastReport:
+    """What `/pipeline forecast [mine|team] [quarter]` shows: one quarter, and the next when none was named."""
+
+    forecast: QuarterForecast
+    following: QuarterForecast | None
+    scope_label: str
+
+
+def nearest_quarter(q: int, today: date) -> str:
+    """`Q3` without a year: the Q3 nearest to `today` (last year's, this year's or next year's)."""
+
+    def distance(year: int) -> int:
+        start, end = label_bounds(f"{year}-Q{q}")
+        return 0 if start <= today <= end else min(abs((start - today).days), abs((today - end).days))
+
+    year = min((today.year - 1, today.year, today.year + 1), key=distance)
+    return f"{year}-Q{q}"
+
+
+def forecast_report(uow: UnitOfWork, actor: Actor, text: str, now: datetime) -> ForecastReport:
+    """The forecast a user asked for in `text` (`[mine|team] [quarter]`); InvalidInput on a bad quarter."""
+    words = text.split()
+    scope_word = words.pop(0).lower() if words and words[0].lower() in SCOPE_WORDS else None
+    asked = " ".join(words).strip()
+    with uow.read() as session:
+        today = basis(session, actor.workspace_id, now).today
+    bare = _BARE_QUARTER.fullmatch(asked)
+    if bare:
+        period = nearest_quarter(int(bare[1]), today)
+    else:
+        try:
+            period = parse_quarter(asked, now, actor.tz, actor.locale)
+        except InvalidInput as err:
+            raise InvalidInput(
+                f'"{asked[:40]}" is not a quarter. Try `/pipeline forecast Q3`, `2017-Q3` or `next quarter`.',
+                field="period",
+            ) from err
+    sc = pipeline_scope(uow, actor, scope_word, None, now=now)
+    with uow.read() as session:
+        history = load_history(session, actor.workspace_id, sc.owner_ids, sc.team_id, today=today)
+        f = quarter_forecast(session, actor.workspace_id, now, period, sc.owner_ids, sc.team_id, history)
+        following = None
+        if not asked:  # the plain command shows the next quarter too
+            following = quarter_forecast(
+                session, actor.workspace_id, now, next_quarter(period), sc.owner_ids, sc.team_id, history
+            )
+    return ForecastReport(f, following, sc.label)

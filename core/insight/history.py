@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from core.deals.stage_flow import deal_start
 from core.money import from_minor
 from core.tables import Deal, DealChange, DealStatus, Stage, User
+from core.workspace.rates import RateBook
 
 _DAY = 86400.0
 UNKNOWN_STAGE = "(stage unknown)"
@@ -66,6 +67,8 @@ class History:
     change_at: np.ndarray
     change_old: np.ndarray  # stage code before the change (-1 when unknown)
     first_close: float | None = None
+    last_event: float | None = None  # day number of the latest start or close: where the data ends
+    missing: dict[str, int] = field(default_factory=dict)  # deals without a rate, by currency
     _stages: dict[float, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -106,9 +109,19 @@ def _epoch_days(session: Session, column: Any) -> Any:
 
 
 def load_history(
-    session: Session, workspace_id: int, owner_ids: list[int] | None = None, team_id: int | None = None
+    session: Session,
+    workspace_id: int,
+    owner_ids: list[int] | None = None,
+    team_id: int | None = None,
+    today: date | None = None,
 ) -> History:
-    """Two queries: the deals of the scope and their stage changes, as arrays."""
+    """Two queries: the deals of the scope and their stage changes, as arrays.
+
+    Amounts are in the workspace's base currency: a closed deal converted at the rate of its
+    close day, an open one at `today`'s (default: the latest rate); deals of a currency
+    without a rate weigh 0 and are counted in `History.missing`.
+    """
+    book = RateBook.load(session, workspace_id)
     stages = session.execute(
         select(Stage.id, Stage.name, Stage.probability).where(Stage.workspace_id == workspace_id)
     ).all()
@@ -134,16 +147,27 @@ def load_history(
             func.coalesce(Deal.amount_minor, 0),
             Deal.stage_id,
             case((Deal.external_id.is_(None), 0), else_=1),
+            Deal.currency,
         )
         .where(*conds)
         .order_by(Deal.id)
     ).all()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 7
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 8
     ids = np.array(columns[0], dtype=np.int64)
     start = np.array(columns[1], dtype=float)
     close = np.array([np.inf if c is None else c for c in columns[2]], dtype=float)
     won = np.array(columns[3], dtype=bool) & np.isfinite(close)
     amount = np.array(columns[4], dtype=float)
+    missing: dict[str, int] = {}
+    last_day = today or date(9000, 1, 1)
+    for i, currency in enumerate(columns[7]):
+        if currency == book.base or not amount[i]:
+            continue
+        on = day_to_date(close[i]) if np.isfinite(close[i]) else last_day
+        converted = book.to_base(int(amount[i]), currency, on)
+        if converted is None:
+            missing[currency] = missing.get(currency, 0) + 1
+        amount[i] = float(converted or 0)
     stage = np.array([code_of_id[sid] for sid in columns[5]], dtype=int)
     imported = np.array(columns[6], dtype=bool)
     changes = session.execute(
@@ -168,6 +192,9 @@ def load_history(
         start=start, close=close, won=won, amount=amount, stage=stage, probability=probability,
         stage_names=names, change_deal=change_deal, change_at=change_at, change_old=change_old,
         first_close=float(closed_days.min()) if closed_days.size else None,
+        last_event=float(max(np.nanmax(start) if start.size else 0, closed_days.max() if closed_days.size else 0))
+        if start.size else None,
+        missing=missing,
     )
 
 

@@ -12,12 +12,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from core.deals.stage_flow import StageFlow, days_between, deal_start, stage_flow
 from core.errors import InvalidInput
-from core.insight.quotas import label_bounds, quarter_label, quota_for, utc_bounds
+from core.insight.figures import (
+    FAR,
+    Amount,
+    StageAmount,
+    basis,
+    closed_in,
+    created_in,
+    open_at,
+    open_totals,
+    scope,
+    total,
+)
+from core.insight.quotas import label_bounds, quarter_label, quota_for
 from core.tables import Activity, Deal, DealStatus, Pipeline, Quota, Stage, Team, User
 
 WIN_RATE_DEFINITION = "win rate = won ÷ (won + lost), of deals closed in the period"
@@ -34,7 +46,11 @@ def minor_to_decimal(minor: int | Decimal | None) -> Decimal:
 
 @dataclass(frozen=True)
 class StageTotal:
-    """Open deals in one stage: how many, their amount, and amount x stage probability."""
+    """Open deals in one stage: how many, their amount, and amount x stage probability.
+
+    Amounts are in the base currency; `approx` when some were converted, `missing` the deals
+    left out of the amounts for want of a rate, by currency.
+    """
 
     stage_id: int
     stage: str
@@ -43,18 +59,43 @@ class StageTotal:
     count: int
     amount: Decimal
     weighted: Decimal
+    approx: bool = False
+    missing: dict[str, int] = field(default_factory=dict)
+    exact_amount: Decimal = Decimal(0)  # unrounded: totals add these, then round
+    exact_weighted: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OpenTotal:
+    """The open pipeline of a list of stages, all together (what totals lines show)."""
+
+    count: int
+    amount: Decimal
+    weighted: Decimal
+    approx: bool
+    missing: dict[str, int]
+
+
+def open_total(stages: list[StageTotal]) -> OpenTotal:
+    """The stages' sum, rounded once, so it equals the same figure computed in one group."""
+    missing: dict[str, int] = {}
+    for s in stages:
+        for cur, n in s.missing.items():
+            missing[cur] = missing.get(cur, 0) + n
+    return OpenTotal(
+        count=sum(s.count for s in stages),
+        amount=sum((s.exact_amount for s in stages), Decimal(0)).quantize(_CENT),
+        weighted=sum((s.exact_weighted for s in stages), Decimal(0)).quantize(_CENT),
+        approx=any(s.approx for s in stages),
+        missing=missing,
+    )
 
 
 def owner_filter(
     workspace_id: int, owner_ids: list[int] | None = None, team_id: int | None = None
 ) -> list[ColumnElement[bool]]:
     """WHERE conditions on Deal for the scope: the workspace, some owners and/or a team."""
-    conds: list[ColumnElement[bool]] = [Deal.workspace_id == workspace_id]
-    if owner_ids is not None:
-        conds.append(Deal.owner_id.in_(owner_ids))
-    if team_id is not None:
-        conds.append(Deal.owner_id.in_(select(User.id).where(User.team_id == team_id)))
-    return conds
+    return list(scope(workspace_id, owner_ids, team_id).conds)
 
 
 def pipeline_by_stage(
@@ -62,21 +103,12 @@ def pipeline_by_stage(
     workspace_id: int,
     owner_ids: list[int] | None = None,
     team_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[StageTotal]:
-    """Open pipeline by stage (one GROUP BY); the default pipeline's empty stages show as 0."""
-    weighted_minor = func.sum(Deal.amount_minor * Stage.probability)
-    rows = session.execute(
-        select(
-            Stage.id,
-            func.count(Deal.id),
-            func.coalesce(func.sum(Deal.amount_minor), 0),
-            func.coalesce(weighted_minor, 0),
-        )
-        .join(Stage, Stage.id == Deal.stage_id)
-        .where(and_(*owner_filter(workspace_id, owner_ids, team_id)), Deal.status == DealStatus.OPEN)
-        .group_by(Stage.id)
-    ).all()
-    by_stage = {row[0]: row for row in rows}
+    """Open pipeline as of `now` by stage; the default pipeline's empty stages show as 0."""
+    b = basis(session, workspace_id, now or FAR)
+    cells = open_at(session, b, scope(workspace_id, owner_ids, team_id))
+    by_stage = {stage_id: cell for (_key, stage_id), cell in cells.items()}
     stages = session.execute(
         select(Stage, Pipeline.is_default)
         .join(Pipeline, Pipeline.id == Stage.pipeline_id)
@@ -89,20 +121,24 @@ def pipeline_by_stage(
     ).all()
     totals: list[StageTotal] = []
     for stage, is_default in stages:
-        row = by_stage.get(stage.id)
-        if row is None and not is_default:
+        cell = by_stage.get(stage.id)
+        if cell is None and not is_default:
             continue  # other pipelines' stages only when they hold deals
-        count, amount_minor, weighted = (row[1], row[2], row[3]) if row else (0, 0, 0)
+        cell = cell or StageAmount()
+        notes = cell.amount + cell.weighted
         totals.append(
             StageTotal(
                 stage_id=stage.id,
                 stage=stage.name,
                 position=stage.position,
                 probability=stage.probability,
-                count=int(count),
-                amount=minor_to_decimal(amount_minor),
-                # sum(minor x percent) is in ten-thousandths of a unit
-                weighted=(Decimal(weighted or 0) / 10000).quantize(_CENT),
+                count=cell.amount.count,
+                amount=cell.amount.amount,
+                weighted=cell.weighted.amount,
+                approx=notes.approx,
+                missing=dict(cell.amount.missing),
+                exact_amount=cell.amount.exact,
+                exact_weighted=cell.weighted.exact,
             )
         )
     return totals
@@ -114,7 +150,8 @@ class Kpis:
 
     Closed figures count deals closed in the period; `new_*` deals that entered the pipeline
     in it (created, or engaged when an import dates that earlier); `open_*` the pipeline
-    open now. Money is in the workspace currency (amounts are not converted).
+    open now. Money is in the workspace's base currency, each deal converted at the rate of its
+    close day (open deals: today); see core.insight.figures for the definitions.
     """
 
     start: date
@@ -133,6 +170,8 @@ class Kpis:
     activities: dict[str, int] = field(default_factory=dict)
     stages: list[StageFlow] = field(default_factory=list)
     quota: Decimal | None = None
+    approx: bool = False  # some amount was converted from another currency ("≈")
+    missing: dict[str, int] = field(default_factory=dict)  # deals left out of amounts: no rate, by currency
 
     @property
     def closed_count(self) -> int:
@@ -182,32 +221,19 @@ def _grouped(stmt: Select[Any], key: Any) -> Select[Any]:
     return stmt if key is None else stmt.group_by(key)
 
 
-def _closed_rows(
+def _cycle_rows(
     session: Session, conds: list[ColumnElement[bool]], lo: Any, hi: Any, key: Any
-) -> dict[Any, dict[str, Any]]:
-    """Won/lost counts and sums and the mean cycle of deals closed in [lo, hi), by key."""
-    won = Deal.status == DealStatus.WON
+) -> dict[Any, Decimal]:
+    """Mean days from start to close of won deals closed in [lo, hi), by key."""
     cycle = days_between(session, deal_start(), Deal.closed_at)
-    cols: list[Any] = [
-        func.sum(case((won, 1), else_=0)),
-        func.sum(case((Deal.status == DealStatus.LOST, 1), else_=0)),
-        func.coalesce(func.sum(case((won, Deal.amount_minor), else_=0)), 0),
-        func.coalesce(func.sum(case((Deal.status == DealStatus.LOST, Deal.amount_minor), else_=0)), 0),
-        func.avg(case((won, cycle), else_=None)),
-    ]
-    stmt = select(*([key] if key is not None else []), *cols).select_from(Deal).where(
-        *conds, Deal.status != DealStatus.OPEN, Deal.closed_at >= lo, Deal.closed_at < hi
+    stmt = select(*([key] if key is not None else []), func.avg(cycle)).select_from(Deal).where(
+        *conds, Deal.status == DealStatus.WON, Deal.closed_at >= lo, Deal.closed_at < hi
     )
-    out: dict[Any, dict[str, Any]] = {}
+    out: dict[Any, Decimal] = {}
     for row in session.execute(_grouped(stmt, key)).all():
-        k, vals = (row[0], row[1:]) if key is not None else (None, row)
-        out[k] = dict(
-            won_count=int(vals[0] or 0),
-            lost_count=int(vals[1] or 0),
-            won_amount=minor_to_decimal(vals[2]),
-            lost_amount=minor_to_decimal(vals[3]),
-            cycle_mean_days=None if vals[4] is None else Decimal(str(vals[4])).quantize(Decimal("0.01")),
-        )
+        k, value = (row[0], row[1]) if key is not None else (None, row[0])
+        if value is not None:
+            out[k] = Decimal(str(value)).quantize(Decimal("0.01"))
     return out
 
 
@@ -241,40 +267,6 @@ def _median_cycles(
     return out
 
 
-def _new_rows(
-    session: Session, conds: list[ColumnElement[bool]], lo: Any, hi: Any, key: Any
-) -> dict[Any, tuple[int, Decimal]]:
-    stmt = select(
-        *([key] if key is not None else []), func.count(Deal.id), func.coalesce(func.sum(Deal.amount_minor), 0)
-    ).select_from(Deal).where(*conds, deal_start() >= lo, deal_start() < hi)
-    out: dict[Any, tuple[int, Decimal]] = {}
-    for row in session.execute(_grouped(stmt, key)).all():
-        k, vals = (row[0], row[1:]) if key is not None else (None, row)
-        out[k] = (int(vals[0]), minor_to_decimal(vals[1]))
-    return out
-
-
-def _open_rows(
-    session: Session, conds: list[ColumnElement[bool]], key: Any
-) -> dict[Any, tuple[int, Decimal, Decimal]]:
-    stmt = (
-        select(
-            *([key] if key is not None else []),
-            func.count(Deal.id),
-            func.coalesce(func.sum(Deal.amount_minor), 0),
-            func.coalesce(func.sum(Deal.amount_minor * Stage.probability), 0),
-        )
-        .select_from(Deal)
-        .join(Stage, Stage.id == Deal.stage_id)
-        .where(*conds, Deal.status == DealStatus.OPEN)
-    )
-    out: dict[Any, tuple[int, Decimal, Decimal]] = {}
-    for row in session.execute(_grouped(stmt, key)).all():
-        k, vals = (row[0], row[1:]) if key is not None else (None, row)
-        out[k] = (int(vals[0]), minor_to_decimal(vals[1]), (Decimal(vals[2] or 0) / 10000).quantize(_CENT))
-    return out
-
-
 def _activity_rows(
     session: Session, workspace_id: int, user_ids: Any, lo: Any, hi: Any, key: Any
 ) -> dict[Any, dict[str, int]]:
@@ -303,6 +295,25 @@ def _quota_of_period(
     return found[0] if found else None
 
 
+def _money_of(
+    key: Any, closed: dict[Any, dict[DealStatus, Amount]], new: dict[Any, Amount], opened: dict[Any, StageAmount]
+) -> dict[str, Any]:
+    """The Kpis money fields of one group key, from the core figures."""
+    won = closed.get(key, {}).get(DealStatus.WON, Amount())
+    lost = closed.get(key, {}).get(DealStatus.LOST, Amount())
+    n = new.get(key, Amount())
+    o = opened.get(key, StageAmount())
+    parts = [won, lost, n, o.amount, o.weighted]
+    notes = total(parts)
+    return dict(
+        won_count=won.count, won_amount=won.amount, lost_count=lost.count, lost_amount=lost.amount,
+        new_count=n.count, new_amount=n.amount, open_count=o.amount.count, open_amount=o.amount.amount,
+        open_weighted=o.weighted.amount, approx=notes.approx,
+        # a deal is left out once, however many of the figures it is in: the largest count says it
+        missing={c: max(p.missing.get(c, 0) for p in parts) for c in notes.missing},
+    )
+
+
 def kpis(
     session: Session,
     workspace_id: int,
@@ -310,16 +321,25 @@ def kpis(
     end: date,
     owner_ids: list[int] | None = None,
     team_id: int | None = None,
+    now: datetime | None = None,
 ) -> Kpis:
-    """Every KPI of a rep (owner_ids), a team or the workspace over [start, end] (UTC dates)."""
+    """Every KPI of a rep (owner_ids), a team or the workspace over [start, end] as of `now`.
+
+    Dates are the workspace's (its time zone); without `now` the data is taken as it stands
+    (no cut-off at today, open = open now).
+    """
     if end < start:
         raise InvalidInput("The period ends before it starts.", field="period")
-    lo, hi = utc_bounds(start, end)
-    conds = owner_filter(workspace_id, owner_ids, team_id)
-    closed = _closed_rows(session, conds, lo, hi, None).get(None, {})
+    b = basis(session, workspace_id, now or FAR)
+    lo, hi = b.period(start, end)
+    sc = scope(workspace_id, owner_ids, team_id)
+    conds = list(sc.conds)
+    cycles = _cycle_rows(session, conds, lo, hi, None).get(None)
     median = _median_cycles(session, conds, lo, hi, None).get(None)
-    new = _new_rows(session, conds, lo, hi, None).get(None, (0, Decimal("0.00")))
-    open_ = _open_rows(session, conds, None).get(None, (0, Decimal("0.00"), Decimal("0.00")))
+    money = _money_of(
+        None, closed_in(session, b, sc, start, end), created_in(session, b, sc, start, end),
+        open_totals(open_at(session, b, sc)),
+    )
     if team_id is not None:
         user_ids: Any = select(User.id).where(User.team_id == team_id)
         if owner_ids is not None:
@@ -336,60 +356,50 @@ def kpis(
     return Kpis(
         start=start,
         end=end,
-        **closed,
+        **money,
+        cycle_mean_days=cycles,
         cycle_median_days=median,
-        new_count=new[0],
-        new_amount=new[1],
-        open_count=open_[0],
-        open_amount=open_[1],
-        open_weighted=open_[2],
         activities=acts,
         stages=stage_flow(session, workspace_id, lo, hi, owner_ids=owner_ids, team_id=team_id).get(None, []),
         quota=quota,
     )
 
 
-def kpis_by_team(session: Session, workspace_id: int, start: date, end: date) -> dict[int, Kpis]:
+def kpis_by_team(
+    session: Session, workspace_id: int, start: date, end: date, now: datetime | None = None
+) -> dict[int, Kpis]:
     """The KPIs of every team of the workspace at once: each figure one GROUP BY team query."""
-    lo, hi = utc_bounds(start, end)
-    key = User.team_id
-    # Each helper selects from deals; linking the owner row supplies the team key.
-    conds: list[ColumnElement[bool]] = [
-        Deal.workspace_id == workspace_id,
-        User.id == Deal.owner_id,
-        User.team_id.is_not(None),
-    ]
-    closed = _closed_rows(session, conds, lo, hi, key)
+    b = basis(session, workspace_id, now or FAR)
+    lo, hi = b.period(start, end)
+    sc = scope(workspace_id, by_team=True)
+    conds = list(sc.conds)
+    key = sc.key
+    closed = closed_in(session, b, sc, start, end)
+    new = created_in(session, b, sc, start, end)
+    opened = open_totals(open_at(session, b, sc))
+    cycles = _cycle_rows(session, conds, lo, hi, key)
     medians = _median_cycles(session, conds, lo, hi, key)
-    new = _new_rows(session, conds, lo, hi, key)
-    open_ = _open_rows(session, conds, key)
     acts = _activity_rows(session, workspace_id, None, lo, hi, key)
     flows = stage_flow(session, workspace_id, lo, hi, by_team=True)
     label = quarter_label(start)
     quotas: dict[int, Decimal] = {}
     if (start, end) == label_bounds(label):
-        for team_id, total in session.execute(
+        for team_id, amount in session.execute(
             select(Quota.team_id, func.sum(Quota.amount_minor))
             .where(Quota.workspace_id == workspace_id, Quota.period == label, Quota.team_id.is_not(None))
             .group_by(Quota.team_id)
         ).all():
-            quotas[int(team_id or 0)] = minor_to_decimal(total)
-    team_ids = set(closed) | set(new) | set(open_) | set(acts) | set(flows)
+            quotas[int(team_id or 0)] = minor_to_decimal(amount)
+    team_ids = set(closed) | set(new) | set(opened) | set(acts) | set(flows)
     team_ids |= set(session.scalars(select(Team.id).where(Team.workspace_id == workspace_id)))
     result: dict[int, Kpis] = {}
     for team_id in sorted(t for t in team_ids if t is not None):
-        n = new.get(team_id, (0, Decimal("0.00")))
-        o = open_.get(team_id, (0, Decimal("0.00"), Decimal("0.00")))
         result[team_id] = Kpis(
             start=start,
             end=end,
-            **closed.get(team_id, {}),
+            **_money_of(team_id, closed, new, opened),
+            cycle_mean_days=cycles.get(team_id),
             cycle_median_days=medians.get(team_id),
-            new_count=n[0],
-            new_amount=n[1],
-            open_count=o[0],
-            open_amount=o[1],
-            open_weighted=o[2],
             activities=acts.get(team_id, {}),
             stages=flows.get(team_id, []),
             quota=quotas.get(team_id),
@@ -411,4 +421,4 @@ def kpis_for_period(
     from core.dates import parse_period  # the parser is only needed for typed periods
 
     start, end = parse_period(period, now, tz, locale)
-    return kpis(session, workspace_id, start, end, owner_ids=owner_ids, team_id=team_id)
+    return kpis(session, workspace_id, start, end, owner_ids=owner_ids, team_id=team_id, now=now)

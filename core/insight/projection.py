@@ -30,8 +30,8 @@ The range is expected -/+ the larger of 1.28 standard deviations (an 80 % band: 
 as independent Bernoulli outcomes, the run-rate and the top-down figure from their spread
 across the training windows, at least their count noise) and half the gap between the two
 estimates (when two sound methods disagree, the truth is as likely near either). Users see
-it widened further by the model's largest recent error (core.insight.backtest.widened,
-core.insight.forecast.QuarterForecast).
+the range the backtest calibrates instead, once there are past errors: expected -/+ the 80th
+percentile of them (core.insight.backtest.calibrated, core.insight.forecast.QuarterForecast).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ no team) is the sum of its team quotas, or of its rep quotas when no team has on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotAllowed
+from core.insight.figures import FAR, Amount, basis, scope, won_in
 from core.money import MAX_AMOUNT, Money, from_minor, to_minor
-from core.tables import Deal, DealStatus, Quota, Team, User
+from core.tables import Quota, Team, User
 from core.workspace.admin import team_named
 from core.workspace.users import Actor, user_by_slack_id
 
@@ -54,6 +55,8 @@ class Attainment:
     currency: str
     won: Decimal
     won_count: int
+    approx: bool = False
+    missing: dict[str, int] = field(default_factory=dict)
 
     @property
     def ratio(self) -> Decimal | None:
@@ -196,29 +199,30 @@ def quota_for(
 
 
 def attainment(
-    session: Session, workspace_id: int, period: str, user_id: int | None = None, team_id: int | None = None
+    session: Session,
+    workspace_id: int,
+    period: str,
+    user_id: int | None = None,
+    team_id: int | None = None,
+    now: datetime | None = None,
 ) -> Attainment:
-    """Won revenue so far in the quarter `period` (`2026-Q4`) against the quota of the scope."""
+    """Won revenue so far in the quarter `period` (`2026-Q4`) against the quota of the scope.
+
+    Won is core.insight.figures' won-in-period as of `now` (without it, the data as it stands).
+    """
     start, end = label_bounds(period)
-    lo, hi = utc_bounds(start, end)
-    stmt = select(func.count(Deal.id), func.coalesce(func.sum(Deal.amount_minor), 0)).where(
-        Deal.workspace_id == workspace_id,
-        Deal.status == DealStatus.WON,
-        Deal.closed_at >= lo,
-        Deal.closed_at < hi,
-    )
-    if user_id is not None:
-        stmt = stmt.where(Deal.owner_id == user_id)
-    if team_id is not None:
-        stmt = stmt.where(Deal.owner_id.in_(select(User.id).where(User.team_id == team_id)))
-    count, won_minor = session.execute(stmt).one()
+    b = basis(session, workspace_id, now or FAR)
+    won = won_in(session, b, scope(workspace_id, [user_id] if user_id is not None else None, team_id), start, end)
+    got = won.get(None, Amount())
     quota = quota_for(session, workspace_id, period, user_id=user_id, team_id=team_id)
     return Attainment(
         period=period,
         start=start,
         end=end,
         quota=quota[0] if quota else None,
-        currency=quota[1] if quota else "USD",
-        won=from_minor(int(won_minor or 0)),
-        won_count=int(count),
+        currency=quota[1] if quota else b.base,
+        won=got.amount,
+        won_count=got.count,
+        approx=got.approx,
+        missing=dict(got.missing),
     )

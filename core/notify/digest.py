@@ -1,12 +1,10 @@
 """The weekly pipeline digest of a team: plain data, every figure an SQL aggregate.
 
 All teams of a workspace are computed together (core/insight/digest_figures.py: a handful of
-grouped queries, so 100 teams cost what one does). The pipeline a week ago is rebuilt from
-the change history (core.tables.DealChange), so the week-over-week change is right even
-if nobody looked last week: a deal's stage, amount and status at time T are the old
-values of its first change after T, else its current ones. A deal closed after T without
-a status change row (an import) was open at T, in the pipeline's last open stage (the
-stage deals close from; the history holds nothing finer).
+grouped queries, so 100 teams cost what one does). The week is Monday to Sunday
+in the reader's zone (the digest of Monday D covers the week before D); won, lost, new and the
+open pipeline (now and a week ago, rebuilt from the change history the same way) are
+core.insight.figures', the definitions every surface shares (SPEC section 9).
 """
 from __future__ import annotations
 
@@ -18,6 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import UnitOfWork
+from core.errors import NotAllowed
 from core.insight.digest_figures import (
     TOP_DEALS,
     DealLine,
@@ -25,19 +25,30 @@ from core.insight.digest_figures import (
     RepActivity,
     Window,
     activity_by_rep,
-    happened_after,
     in_parallel,
-    pipeline_at,
     ranked_lists,
+    risk_totals,
     stage_moves,
     stage_rows,
     team_quotas,
-    week_totals,
 )
+from core.insight.figures import (
+    Amount,
+    Basis,
+    StageAmount,
+    basis,
+    closed_in,
+    created_in,
+    open_at,
+    scope,
+    won_in,
+)
+from core.insight.quotas import label_bounds
 from core.money import from_minor
 from core.notify import outbox
 from core.notify.local_time import local_at, local_date, parse_hhmm, zone
-from core.tables import Team, User, Workspace
+from core.tables import DealStatus, Team, User, Workspace
+from core.workspace.users import Actor
 
 _CENT = Decimal("0.01")
 
@@ -54,6 +65,12 @@ class StageLine:
     prev_count: int
     prev_amount: Decimal
     prev_weighted: Decimal
+    exact: tuple[Decimal, Decimal, Decimal, Decimal] | None = None  # unrounded amounts, for the totals
+
+    def exact_of(self, i: int) -> Decimal:
+        if self.exact is not None:
+            return self.exact[i]
+        return (self.amount, self.weighted, self.prev_amount, self.prev_weighted)[i]
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,12 @@ class TeamDigest:
     quarter_won: Decimal = Decimal("0.00")
     quota: Decimal | None = None
     activity: list[RepActivity] = field(default_factory=list)
+    approx: bool = False  # some amount was converted from another currency
+    missing: dict[str, int] = field(default_factory=dict)  # deals left out of amounts: no rate
+    now: datetime | None = None  # when it was computed (the open pipeline is as of then)
+
+    def _sum(self, i: int) -> Decimal:
+        return sum((s.exact_of(i) for s in self.stages), Decimal(0)).quantize(_CENT)
 
     @property
     def open_count(self) -> int:
@@ -88,19 +111,19 @@ class TeamDigest:
 
     @property
     def open_amount(self) -> Decimal:
-        return sum((s.amount for s in self.stages), Decimal("0.00"))
+        return self._sum(0)
 
     @property
     def open_weighted(self) -> Decimal:
-        return sum((s.weighted for s in self.stages), Decimal("0.00"))
+        return self._sum(1)
 
     @property
     def prev_amount(self) -> Decimal:
-        return sum((s.prev_amount for s in self.stages), Decimal("0.00"))
+        return self._sum(2)
 
     @property
     def prev_weighted(self) -> Decimal:
-        return sum((s.prev_weighted for s in self.stages), Decimal("0.00"))
+        return self._sum(3)
 
 
 def _minor(value: Any) -> Decimal:
@@ -117,13 +140,24 @@ def quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
+def week_of(now: datetime, tz: str) -> tuple[date, date]:
+    """The week a digest read at `now` covers: Monday to Sunday of the last whole week in `tz`.
+
+    The digest of Monday D covers Monday D-7 00:00 to Sunday D-1 24:00.
+    """
+    today = local_date(now, tz)
+    monday = today - timedelta(days=today.weekday())
+    return monday - timedelta(days=7), monday - timedelta(days=1)
+
+
 def team_digests(
     session: Session, ws_id: int, now: datetime, team_ids: list[int] | None = None, tz: str = "UTC"
 ) -> dict[int | None, TeamDigest]:
-    """The digest of each team in `team_ids` (all teams when None) for the week before `now`.
+    """The digest of each team in `team_ids` (all teams when None) for the last whole week before `now`.
 
     `team_ids=[]` is not allowed; for the whole workspace as one scope use
-    `workspace_digest`. Dates that depend on the day (slipped, the quarter) use `tz`.
+    `workspace_digest`. The week and "today" (slipped deals) are in `tz`, the reader's zone;
+    the quarter's won and the pipeline are core.insight.figures', as on every surface.
     """
     ws = session.get(Workspace, ws_id)
     assert ws is not None
@@ -145,7 +179,7 @@ def team_digests(
 
 
 def workspace_digest(session: Session, ws_id: int, now: datetime, tz: str = "UTC") -> TeamDigest:
-    """The digest of the whole workspace (every owner), for admins without a team."""
+    """The digest of the whole workspace (every owner with a team), for admins without a team."""
     ws = session.get(Workspace, ws_id)
     assert ws is not None
     data = _figures(session, ws, now, None, grouped=False, tz=tz)
@@ -155,72 +189,112 @@ def workspace_digest(session: Session, ws_id: int, now: datetime, tz: str = "UTC
 def _figures(
     session: Session, ws: Workspace, now: datetime, ids: list[int] | None, grouped: bool, tz: str
 ) -> dict[str, Any]:
-    today = local_date(now, tz)
-    q_start = quarter_start(today)
-    w = Window(now=now, start=now - timedelta(days=7), quarter_start=local_at(q_start, parse_hhmm("00:00"), tz),
-               today=today)
-    quarter = f"{q_start.year}-Q{(q_start.month - 1) // 3 + 1}"
+    b = basis(session, ws.id, now)  # the workspace's zone: the quarter, as on every surface
+    reader = Basis(ws.id, now, tz, b.book)  # the reader's zone: the week
+    first, last = week_of(now, tz)
+    w = Window(now=now, start=reader.midnight(first), end=reader.midnight(last + timedelta(days=1)),
+               today=reader.today)
+    quarter = b.quarter()
+    q_start, q_end = label_bounds(quarter)
+    # The figures are keyed by team (grouped) or by None (the workspace): 0 below, like the lists.
+    sc = scope(ws.id, team_ids=ids, by_team=True) if grouped else scope(ws.id, team_ids=None)
 
-    def totals_now(s: Session) -> dict[str, Any]:
-        totals = week_totals(s, ws.id, ids, grouped, w)
-        # The one-scan pipeline is the pipeline at `now` unless the data holds later events
-        # (a digest of the past): then rebuild it from the history like last week's.
-        later = happened_after(s, ws.id, now, totals)
-        totals["now"] = pipeline_at(s, ws.id, now, ids, grouped) if later else totals["open"]
-        return totals
+    def figures(s: Session) -> dict[str, Any]:
+        closed = closed_in(s, reader, sc, first, last)
+        return {
+            "now": open_at(s, b, sc),
+            "prev": open_at(s, b, sc, at=now - timedelta(days=7)),
+            "new": created_in(s, reader, sc, first, last),
+            "won": {k: v[DealStatus.WON] for k, v in closed.items()},
+            "lost": {k: v[DealStatus.LOST] for k, v in closed.items()},
+            "q_won": won_in(s, b, sc, q_start, q_end),
+        }
 
     def the_rest(s: Session) -> dict[str, Any]:
         return {
             "stages": stage_rows(s, ws.id),
-            "prev": pipeline_at(s, ws.id, w.start, ids, grouped),
-            "moves": stage_moves(s, ws.id, ids, grouped, w.start, now),
-            "activity": activity_by_rep(s, ws.id, ids, grouped, w.start, now),
+            "moves": stage_moves(s, ws.id, ids, grouped, w.start, w.end),
+            "activity": activity_by_rep(s, ws.id, ids, grouped, w.start, w.end),
             "quotas": team_quotas(s, ws.id, ids, grouped, quarter),
+            "risks": risk_totals(s, reader, ids, grouped, w),
         }
 
     parts = in_parallel(session, {
-        "totals": totals_now,
+        "figures": figures,
         "lists": lambda s: ranked_lists(s, ws.id, ids, grouped, w),
         "rest": the_rest,
     })
-    totals, lists = parts["totals"], parts["lists"]
+    fig, lists, rest = parts["figures"], parts["lists"], parts["rest"]
+    if not grouped:  # the workspace: figures keyed None, the other parts 0
+        fig = {name: ({(0, k[1]): v for k, v in val.items()} if name in ("now", "prev")
+                      else ({0: val[None]} if None in val else {})) for name, val in fig.items()}
     return {
-        **parts["rest"],
-        "now": totals["now"],
-        **{name: totals[name] for name in ("new", "won", "lost", "q_won", "slipped", "stale")},
+        **{k: v for k, v in rest.items() if k != "risks"},
+        **fig,
+        "slipped": rest["risks"]["slipped"],
+        "stale": rest["risks"]["stale"],
         "slipped_deals": lists["slipped"],
         "stale_deals": lists["stale"],
         "top": lists["top"],
         "quarter": quarter,
         "start": w.start,
+        "end": w.end,
+        "base": b.base,
     }
+
+
+def _pair(amount: Amount | None) -> tuple[int, Decimal]:
+    return (0, Decimal("0.00")) if amount is None else (amount.count, amount.amount)
 
 
 def _assemble(
     data: dict[str, Any], key: Any, team_id: int | None, name: str, manager: str | None, channel: str | None,
     ws: Workspace, now: datetime,
 ) -> TeamDigest:
-    zero = (0, Decimal("0.00"))
     stages = []
+    notes = Amount()
     for stage_id, stage_name, probability, is_default in data["stages"]:
-        n, amount, weighted = data["now"].get((key, stage_id), (0, 0, 0))
-        pn, pamount, pweighted = data["prev"].get((key, stage_id), (0, 0, 0))
-        if not is_default and not (n or pn):
+        cell = data["now"].get((key, stage_id), StageAmount())
+        prev = data["prev"].get((key, stage_id), StageAmount())
+        if not is_default and not (cell.amount.count or prev.amount.count):
             continue  # other pipelines' stages only when they hold deals
+        notes.add(cell.amount)
         stages.append(
-            StageLine(stage_name, probability, n, _minor(amount), _weighted(weighted), pn, _minor(pamount),
-                      _weighted(pweighted))
+            StageLine(stage_name, probability, cell.amount.count, cell.amount.amount, cell.weighted.amount,
+                      prev.amount.count, prev.amount.amount, prev.weighted.amount,
+                      (cell.amount.exact, cell.weighted.exact, prev.amount.exact, prev.weighted.exact))
         )
+    figures = [data[n].get(key) for n in ("new", "won", "lost", "q_won", "slipped", "stale")]
+    approx = notes.approx or any(f.approx for f in figures if f is not None)
+    missing = dict(notes.missing)
+    for f in figures:
+        for cur, n in (f.missing if f is not None else {}).items():
+            missing[cur] = max(missing.get(cur, 0), n)
     return TeamDigest(
         team_id=team_id, team_name=name, manager_slack_id=manager, channel_id=channel,
-        currency=ws.default_currency, start=data["start"], end=now, stages=stages,
-        new=data["new"].get(key, zero), won=data["won"].get(key, zero), lost=data["lost"].get(key, zero),
-        moves=data["moves"].get(key, []), slipped=data["slipped"].get(key, zero),
-        slipped_deals=data["slipped_deals"].get(key, []), stale=data["stale"].get(key, zero),
+        currency=data["base"], start=data["start"], end=data["end"], stages=stages,
+        new=_pair(data["new"].get(key)), won=_pair(data["won"].get(key)), lost=_pair(data["lost"].get(key)),
+        moves=data["moves"].get(key, []), slipped=_pair(data["slipped"].get(key)),
+        slipped_deals=data["slipped_deals"].get(key, []), stale=_pair(data["stale"].get(key)),
         stale_deals=data["stale_deals"].get(key, []), top_deals=data["top"].get(key, [])[:TOP_DEALS],
-        quarter=data["quarter"], quarter_won=data["q_won"].get(key, zero)[1], quota=data["quotas"].get(key),
-        activity=data["activity"].get(key, []),
+        quarter=data["quarter"], quarter_won=_pair(data["q_won"].get(key))[1], quota=data["quotas"].get(key),
+        activity=data["activity"].get(key, []), approx=approx, missing=missing, now=now,
     )
+
+
+def digest_for(uow: UnitOfWork, actor: Actor, now: datetime) -> tuple[TeamDigest, str]:
+    """`/pipeline digest`: the caller's team's digest (a manager's first team; admins without a
+    team get the whole workspace) computed now, and the locale to show it in."""
+    team_id = min(actor.managed_team_ids) if actor.managed_team_ids else actor.team_id
+    with uow.read() as session:
+        if team_id is None:
+            if not actor.is_admin:
+                raise NotAllowed("You are not in a team yet: ask an admin to add you (`/salesbot team add`).")
+            digest = workspace_digest(session, actor.workspace_id, now, tz=actor.tz)
+        else:
+            digest = team_digests(session, actor.workspace_id, now, [team_id], tz=actor.tz)[team_id]
+        ws = session.get(Workspace, actor.workspace_id)
+    return digest, actor.locale or (ws.locale if ws else "en")
 
 
 def digest_data(digest: TeamDigest) -> dict[str, Any]:
@@ -240,7 +314,9 @@ def digest_data(digest: TeamDigest) -> dict[str, Any]:
     data: dict[str, Any] = plain(asdict(digest))
     data["totals"] = plain(
         {"open_count": digest.open_count, "open_amount": digest.open_amount, "open_weighted": digest.open_weighted,
-         "prev_amount": digest.prev_amount, "prev_weighted": digest.prev_weighted}
+         "prev_amount": digest.prev_amount, "prev_weighted": digest.prev_weighted,
+         # where the quarter lands with the weighted pipeline won
+         "landing": digest.quarter_won + digest.open_weighted}
     )
     return data
 
@@ -297,5 +373,5 @@ def digest_sweep(session: Session, now: datetime) -> int:
 
 __all__ = [
     "DealLine", "Move", "RepActivity", "StageLine", "TeamDigest", "digest_data", "digest_key", "digest_sweep",
-    "pipeline_at", "quarter_start", "team_digests", "workspace_digest",
+    "quarter_start", "team_digests", "week_of", "workspace_digest",
 ]

@@ -199,6 +199,9 @@ def _frames(engine: Engine, ws_id: int) -> dict[str, pd.DataFrame]:
 
 def pandas_digest(f: dict[str, pd.DataFrame], now: datetime) -> dict[str, Any]:
     """The same aggregates as core.notify.digest, with pandas, from DataFrames already in memory."""
+    # The week: Monday 00:00 to Monday 00:00 before `now` (UTC readers); the pipeline a week ago is at now - 7 days.
+    monday = pd.Timestamp(now).normalize() - pd.Timedelta(days=now.weekday())
+    week_start, week_end = monday - pd.Timedelta(days=7), monday
     now_ts, start = pd.Timestamp(now), pd.Timestamp(now - timedelta(days=7))
     deals = f["deals"].merge(f["users"].rename(columns={"id": "owner_id"}), on="owner_id")
     stages = f["stages"].set_index("id")
@@ -228,7 +231,7 @@ def pandas_digest(f: dict[str, pd.DataFrame], now: datetime) -> dict[str, Any]:
         return out
 
     def in_week(col: pd.Series) -> pd.Series:
-        return (col >= start) & (col < now_ts)
+        return (col >= week_start) & (col < week_end)
 
     is_open = deals.status == "open"
     rot = stages.rotting_days.reindex(deals.stage_id).to_numpy()

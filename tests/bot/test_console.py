@@ -227,7 +227,8 @@ def test_the_demo_starts_as_its_manager_on_a_monday_inside_the_data(db_url: str,
     # The team's Maven figures at once: open deals, a quarter forecast, the week's digest, the Home.
     assert "TEAM DUSTIN BRINKMANN" in pipeline.upper() and re.search(r"[1-9]\d* open deals", pipeline)
     assert "2017-Q3" in forecast and re.search(r"\$[1-9][\d,]*\.\d\d", forecast)
-    assert "25 Sep" in digest and re.search(r"won [1-9]", digest)
+    # The digest of Monday 25 September covers the week before it (SPEC section 9).
+    assert "week of Mon 18 Sep – Sun 24 Sep 2017" in digest and re.search(r"won [1-9]", digest)
     assert "App Home of UDUSTINBRINKMANN" in home and "TEAM DUSTIN BRINKMANN" in home.upper()
     assert re.search(r"[1-9]\d* open deals", home.upper().split("TEAM DUSTIN BRINKMANN", 1)[1].lower())
 

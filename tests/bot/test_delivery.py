@@ -210,16 +210,17 @@ def test_pipeline_digest_now_for_each_kind_of_caller(
     from bot.views.digest import digest_message
     from core.deals.deals import create_deal
     from core.errors import NotAllowed
+    from core.notify.digest import digest_for
     from tests.conftest import make_actor
 
     create_deal(uow, ana, title="Acme", now=now - timedelta(days=1))
     for actor in (ana, mia, root):
-        msg = digest_message(uow, actor, now)
+        msg = digest_message(*digest_for(uow, actor, now))
         assert_valid_message(msg)
         assert msg["response_type"] == "ephemeral" and "Pipeline digest" in msg["text"]
     loner = make_actor(uow, "ULONE", name="Lone")
     with pytest.raises(NotAllowed, match="not in a team"):
-        digest_message(uow, loner, now)
+        digest_for(uow, loner, now)
 
 
 def test_each_workspace_is_posted_with_its_own_bot_token(

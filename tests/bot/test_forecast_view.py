@@ -8,6 +8,7 @@ from slack_bolt import App
 
 from bot.views.forecast import forecast_message
 from core.db import UnitOfWork
+from core.insight.forecast import forecast_report
 from core.insight.quotas import set_quota
 from core.money import Money
 from core.workspace.users import Actor
@@ -41,7 +42,7 @@ def test_a_manager_sees_the_team_forecast_against_quota(
     assert "Accuracy (backtest): last" in text and "within" in text
     assert "Next quarter 2027-Q1" in text
     assert "Commit* (75 %+)\n$9,000.00" in text  # won so far 4,000 + the Negotiation deal at full amount
-    assert "Won so far*\n$4,000.00 (4 % of quota)" in text
+    assert "Won so far*\n$4,000.00 (4 won) · 4 % of quota" in text
 
 
 def test_a_team_without_history_gets_the_weighted_pipeline_only(
@@ -62,14 +63,21 @@ def test_one_quarter_asked_by_name(app: App, fake_slack: FakeSlack, uow: UnitOfW
 
 
 def test_bad_quarters_are_answered_with_the_reason(app: App, fake_slack: FakeSlack, ana: Actor) -> None:
-    assert "Couldn't read \"someday\"" in text_of(command(app, fake_slack, "/pipeline", "forecast someday"))
-    assert "not one" in text_of(command(app, fake_slack, "/pipeline", "forecast next month"))
-    assert "is over" in text_of(command(app, fake_slack, "/pipeline", "forecast 2026-Q3"))
+    assert "\"someday\" is not a quarter" in text_of(command(app, fake_slack, "/pipeline", "forecast someday"))
+    assert "is not a quarter" in text_of(command(app, fake_slack, "/pipeline", "forecast next month"))
+    assert "is not a quarter" in text_of(command(app, fake_slack, "/pipeline", "forecast 2026-Q9"))
+
+
+def test_a_quarter_that_is_over_shows_how_it_landed(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                     ana: Actor) -> None:
+    _history(uow, ana)
+    text = text_of(command(app, fake_slack, "/pipeline", "forecast 2026-Q3"))
+    assert "2026-Q3 landed at $" in text and "Forecast at its start:" in text
 
 
 def test_the_view_is_valid_block_kit_for_a_rep(uow: UnitOfWork, ana: Actor, now: datetime) -> None:
     _history(uow, ana)
-    body = forecast_message(uow, ana, "", now)
+    body = forecast_message(forecast_report(uow, ana, "", now), ana)
     assert_valid_message(body)
     assert body["text"].startswith("Forecast 2026-Q4 (team East): $")
 

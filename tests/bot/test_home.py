@@ -66,14 +66,14 @@ def test_a_manager_sees_the_teams_quarter_numbers(app: App, fake_slack: FakeSlac
     deals.create_deal(uow, ana, title="Open one", amount=usd("20000"), stage="Proposal", now=now)
     text = text_of(open_home(app, fake_slack, "UMIA"))
     assert "*Win rate 2026-Q4*\n50.0 % (1 won / 1 lost)" in text
-    assert "*Won 2026-Q4 vs quota*\n$12,000.00 of $50,000.00 (24.0 %)" in text
+    assert "*Won 2026-Q4 vs quota*\n$12,000.00 / 1 won of $50,000.00 (24.0 %)" in text
     assert "*Coverage*\n0.3× of quota left" in text  # $10,000 weighted ÷ $38,000 left
     assert "won ÷ (won + lost)" in text, "the win rate is shown with its definition"
 
 
 def test_a_team_without_a_quota_says_so(app: App, fake_slack: FakeSlack, ana: Actor, mia: Actor) -> None:
     text = text_of(open_home(app, fake_slack, "UMIA"))
-    assert "*Won 2026-Q4 vs quota*\n$0.00 · no quota set" in text and "*Win rate 2026-Q4*\n—" in text
+    assert "*Won 2026-Q4 vs quota*\n$0.00 / 0 won · no quota set" in text and "*Win rate 2026-Q4*\n—" in text
 
 
 def test_a_rep_sees_no_team_numbers(app: App, fake_slack: FakeSlack, ana: Actor) -> None:

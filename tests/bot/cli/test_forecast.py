@@ -27,7 +27,16 @@ def test_backtest_by_month_prints_each_period_and_the_mapes(maven_db: str) -> No
     assert code == 0, out
     assert "2017-04" in out and "2017-12" in out and "721,932" in out  # April's won revenue
     assert "MAPE (9)" in out and "12.2 %" in out and "39.9 %" in out  # history vs last month's won
-    assert "Accuracy shown to users: last 3 month(s) within" in out
+    assert "bias (9)" in out
+    # The nominal level of the range beside the coverage measured, for months and for quarters.
+    assert "months: 10 replayed, 9 scored" in out and "range nominal 80 %, held the actual in 8 of 9 (89 %)" in out
+    assert "quarters: 4 replayed, 2 scored" in out and "held the actual in 2 of 2 (100 %)" in out
+
+
+def test_backtest_stops_where_the_data_ends(maven_db: str) -> None:
+    code, out = run(maven_db, "forecast", "backtest", "--until", "2026-11-30")
+    assert code == 0, out
+    assert "2017-12" in out and "2018-01" not in out and "MAPE (9)" in out
 
 
 def test_backtest_by_quarter_for_one_team(maven_db: str) -> None:
@@ -47,8 +56,8 @@ def test_bad_usage_exits_2(maven_db: str, uow: UnitOfWork) -> None:
     assert run(maven_db, "forecast", "backtest", "--period", "week")[0] == 2
     code, out = run(maven_db, "forecast", "backtest", "--team", "Nowhere")
     assert code == 2 and 'no team "Nowhere"' in out
-    code, out = run(maven_db, "forecast", "show", "--quarter", "2017-Q1", "--now", "2018-01-15")
-    assert code == 2 and "is over" in out
+    code, out = run(maven_db, "forecast", "show", "--quarter", "2017-Q9", "--now", "2018-01-15")
+    assert code == 2 and "is not a quarter" in out
     load_demo_org(uow, "TOTHER", datetime(2018, 1, 15, tzinfo=UTC))
     code, out = run(maven_db, "forecast", "backtest")
     assert code == 2 and "2 workspaces" in out and "--team-id" in out

@@ -95,9 +95,26 @@ def test_maven_backtest_by_month(uow: UnitOfWork, demo: int) -> None:  # noqa: F
     assert all(abs(r.history.expected - (r.history.bottom_up + r.history.top_down) / 2) <= Decimal("0.01")
                for r in learned)
     assert learned[3].label == "2017-07" and learned[3].history.top_down == published["2017-04"]
-    # The range users see (the model's band widened by its last 3 errors) held 7 of the 9
-    # actuals (April: no track record yet; September: +15 % after three months within 5 %).
-    assert result.coverage() == (7, 9)
+    # The range users see is the forecast -/+ the 80th percentile of the errors of the months
+    # that had ended before it: it held 8 of the 9 actuals (89 % for a nominal 80 %); April,
+    # with no track record yet, shows the model's own band, and missed (+58 %).
+    assert result.coverage() == (8, 9) and len(result.scored_rows) == 9
+    assert not learned[0].low <= learned[0].actual <= learned[0].high
+    assert result.bias("history") == Decimal("0.0920")  # forecasts ran high on average
+
+
+def test_maven_backtest_replays_only_the_span_of_the_data(uow: UnitOfWork, demo: int) -> None:  # noqa: F811
+    """Asked up to a late date, it still stops with December 2017, where the data ends."""
+    with uow.read() as s:
+        months = backtest(s, demo, "month", date(2026, 11, 30))
+        quarters = backtest(s, demo, "quarter", date(2026, 11, 30))
+    assert months.rows[-1].label == "2017-12" and len(months.rows) == 10
+    assert len(months.scored_rows) == 9 and months.mape("history") == Decimal("0.1215")
+    assert quarters.rows[-1].label == "2017-Q4" and len(quarters.rows) == 4
+    # Two quarters scored; their ranges (calibrated on the months' errors while there are
+    # fewer than 4 quarters) held both actuals.
+    assert len(quarters.scored_rows) == 2 and quarters.coverage() == (2, 2)
+    assert quarters.mape("history") == Decimal("0.0641") == quarters.bias("history")
 
 
 def _rewrite_the_future(h: History, t: date) -> History:

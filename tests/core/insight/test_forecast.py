@@ -2,21 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
-from core.insight.forecast import next_quarter, quarter_forecast
+from core.insight.forecast import forecast_report, nearest_quarter, next_quarter, quarter_forecast
 from core.insight.history import History, day_number
 from core.insight.projection import forecast_window
 from core.insight.quotas import set_quota
 from core.money import Money
-from core.workspace.users import Actor
+from core.tables import User
+from core.workspace.users import Actor, actor_of
 from tests.core.insight.analytics_data import add_deal
+from tests.core.insight.test_kpis_maven import demo  # noqa: F401  (a fixture)
 
 
 def steady_history(months: int = 24, first: date = date(2025, 1, 1)) -> History:
@@ -153,10 +156,28 @@ def test_a_history_makes_the_forecast_learn(uow: UnitOfWork, bob: Actor, now: da
     assert f.accuracy is not None and f.accuracy.periods >= 1
 
 
-@pytest.mark.parametrize("period", ["2026-Q3", "2025-Q1"])
-def test_a_past_quarter_is_refused(uow: UnitOfWork, ana: Actor, now: datetime, period: str) -> None:
-    with uow.read() as s, pytest.raises(InvalidInput, match="is over"):
-        quarter_forecast(s, ana.workspace_id, now, period)
+def test_a_past_quarter_shows_how_it_landed_against_the_forecast_at_its_start(
+    uow: UnitOfWork, demo: int  # noqa: F811
+) -> None:
+    with uow.read() as s:
+        f = quarter_forecast(s, demo, datetime(2017, 12, 29, 13, tzinfo=UTC), "2017-Q3")
+    assert f.is_past and f.actual == Decimal("2982255.00")  # SOURCE.md's 2017-Q3 won revenue
+    # The forecast made on 1 July, as the backtest replays it: +4.7 %.
+    assert f.learned and f.model.expected == Decimal("3121790.93") and f.landed_error == Decimal("0.0468")
+    assert f.model_low <= f.actual <= f.model_high
+
+
+def test_a_quarter_without_a_year_is_the_nearest_one(uow: UnitOfWork, demo: int) -> None:  # noqa: F811
+    with uow.read() as s:
+        dustin = s.scalar(select(User).where(User.workspace_id == demo, User.import_name == "Dustin Brinkmann"))
+        assert dustin is not None
+        actor = actor_of(s, dustin)
+    at = datetime(2017, 12, 29, 13, tzinfo=UTC)
+    assert forecast_report(uow, actor, "Q3", at).forecast.period == "2017-Q3"  # 3 months back, not 6 ahead
+    assert forecast_report(uow, actor, "team q1", at).forecast.period == "2018-Q1"  # 3 days ahead
+    assert nearest_quarter(4, date(2017, 12, 29)) == "2017-Q4"
+    with pytest.raises(InvalidInput, match="is not a quarter"):
+        forecast_report(uow, actor, "Q9", at)
 
 
 def test_a_malformed_quarter_is_refused(uow: UnitOfWork, ana: Actor, now: datetime) -> None:

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from core.db import UnitOfWork
 from core.deals.deals import close_deal_lost, close_deal_won, create_deal, edit_deal, log_activity, move_stage
 from core.deals.demo import load_demo_org
+from core.insight.figures import basis, open_at, scope
 from core.money import Money
-from core.notify.digest import digest_sweep, pipeline_at, team_digests, workspace_digest
+from core.notify.digest import digest_sweep, team_digests, workspace_digest
 from core.tables import OutboxMessage, Quota, Stage, Team, User, Workspace
 from core.workspace.users import Actor
 from tests.conftest import MAVEN_DIR, make_actor
@@ -72,10 +73,11 @@ def test_the_pipeline_today_equals_the_current_pipeline(uow: UnitOfWork, ana: Ac
     create_deal(uow, ana, title="B", amount=usd("250"), stage="Qualified", now=now - timedelta(days=9))
     move_stage(uow, ana, a.ref, "Proposal", now=now - timedelta(days=1))
     with uow.read() as s:
-        rebuilt = pipeline_at(s, ana.workspace_id, now, None, grouped=False)
-        current = pipeline_by_stage(s, ana.workspace_id)
-    assert {sid: (n, amt) for (_, sid), (n, amt, _) in rebuilt.items()} == {
-        t.stage_id: (t.count, int(t.amount * 100)) for t in current if t.count
+        b = basis(s, ana.workspace_id, now)
+        rebuilt = open_at(s, b, scope(ana.workspace_id), replay=True)
+        current = pipeline_by_stage(s, ana.workspace_id, now=now)
+    assert {sid: (c.amount.count, c.amount.amount) for (_, sid), c in rebuilt.items()} == {
+        t.stage_id: (t.count, t.amount) for t in current if t.count
     }
 
 
@@ -130,7 +132,8 @@ def _maven_expected() -> dict[str, dict[str, object]]:
         price = {r["product"].replace(" ", "").lower(): D(r["sales_price"]) for r in csv.DictReader(f)}
     with open(MAVEN_DIR / "sales_teams.csv", newline="") as f:
         manager_of = {r["sales_agent"]: r["manager"] for r in csv.DictReader(f)}
-    week_lo, week_hi = date(2017, 12, 25), date(2017, 12, 31)  # close/engage dates read as 12:00 UTC
+    # The digest read on Sunday 31 Dec covers the last whole week, Monday 18 to Sunday 24 December.
+    week_lo, week_hi = date(2017, 12, 18), date(2017, 12, 24)
     prev_cut = date(2017, 12, 24)  # a week before MAVEN_NOW: 2017-12-24 18:00
     out: dict[str, dict[str, object]] = defaultdict(
         lambda: {"won": [0, D(0)], "lost": [0, D(0)], "new": 0, "open": Counter(), "open_amt": defaultdict(D),
@@ -196,3 +199,44 @@ def test_maven_digest_figures_match_an_independent_computation(uow: UnitOfWork) 
         assert d.slipped == (0, D("0.00")) and d.moves == []
         total_won += d.quarter_won
     assert total_won == D("2802496")  # 2017-Q4 won revenue published for this data set (SOURCE.md)
+
+
+def test_the_digest_of_monday_covers_monday_to_sunday_in_the_readers_zone() -> None:
+    from core.notify.digest import week_of
+
+    monday = datetime(2017, 10, 2, 9, tzinfo=UTC)
+    assert week_of(monday, "UTC") == (date(2017, 9, 25), date(2017, 10, 1))
+    # 09:00 UTC Monday is already Monday evening in Auckland, still Monday 02:00 in Los Angeles.
+    assert week_of(monday, "Pacific/Auckland") == (date(2017, 9, 25), date(2017, 10, 1))
+    assert week_of(monday, "America/Los_Angeles") == (date(2017, 9, 25), date(2017, 10, 1))
+    # Sunday 23:00 in Los Angeles is Monday 06:00 UTC: the reader's week is not over yet.
+    assert week_of(datetime(2017, 10, 2, 6, tzinfo=UTC), "America/Los_Angeles") == (date(2017, 9, 18),
+                                                                                     date(2017, 9, 24))
+
+
+def test_dustins_week_of_25_september_2017_and_no_moves_made_by_the_import(uow: UnitOfWork) -> None:
+    """Issue 10: the digest of Monday 2017-10-02 counts Monday 25 Sep to Sunday 1 Oct, date-only
+    close dates read as those dates; the import a week earlier made no stage moves and no new deals."""
+    load_demo_org(uow, "TDEMO", datetime(2017, 9, 25, 13, tzinfo=UTC))
+    with open(MAVEN_DIR / "sales_teams.csv", newline="") as f:
+        team = {r["sales_agent"] for r in csv.DictReader(f) if r["manager"] == "Dustin Brinkmann"}
+    won, new = [0, D(0)], 0
+    with open(MAVEN_DIR / "sales_pipeline.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            if r["sales_agent"] not in team:
+                continue
+            if r["deal_stage"] == "Won" and "2017-09-25" <= r["close_date"] <= "2017-10-01":
+                won[0] += 1
+                won[1] += D(r["close_value"])
+            if r["engage_date"] and "2017-09-25" <= r["engage_date"] <= "2017-10-01":
+                new += 1
+    with uow.read() as s:
+        ws = s.scalars(select(Workspace).where(Workspace.team_id == "TDEMO")).one()
+        team_id = s.scalar(select(Team.id).where(Team.workspace_id == ws.id, Team.name == "Dustin Brinkmann"))
+        d = team_digests(s, ws.id, datetime(2017, 10, 2, 9, tzinfo=UTC), [team_id])[team_id]  # type: ignore[list-item]
+    assert (d.start, d.end) == (datetime(2017, 9, 25, tzinfo=UTC), datetime(2017, 10, 2, tzinfo=UTC))
+    assert d.won == (won[0], won[1]) == (15, D("26487"))
+    assert d.new[0] == new  # engaged in the week; the 204 undated Prospecting rows are not new
+    prospecting = next(line for line in d.stages if line.stage == "Prospecting")
+    assert prospecting.count == prospecting.prev_count == 204  # no "+204" made by the import
+    assert d.moves == []

@@ -62,7 +62,23 @@ class _Stop(Exception):
     """Raised in the main thread by SIGTERM to leave the serving loop."""
 
 
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
+# SIGTERM only sets this flag; the serving loop checks it at least once a second. Raising from
+# the handler could land inside a finaliser (a socket's __del__), where Python swallows the
+# exception ("Exception ignored in ...") and the process kept serving until SIGKILL.
+_STOP_REQUESTED = threading.Event()
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    _STOP_REQUESTED.set()
+
+
+def _serve_until_stopped(server: Any) -> None:
+    """waitress's loop, one poll (at most a second) at a time, until SIGTERM sets the flag."""
+    from waitress import wasyncore
+
+    socket_map = getattr(server, "_map", None) or getattr(server, "map", None)
+    while not _STOP_REQUESTED.is_set():
+        wasyncore.loop(timeout=1.0, map=socket_map, use_poll=server.adj.asyncore_use_poll, count=1)
     raise _Stop()
 
 
@@ -88,7 +104,8 @@ def serve(settings: Settings) -> int:
     socket_handler: Any = None
     scheduler: Any = None
     server: Any = None
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    _STOP_REQUESTED.clear()
+    previous = signal.signal(signal.SIGTERM, _request_stop)
     try:
         wsgi = SalesbotServer(settings, uow, bolt_app=None if settings.socket_mode else app, clock=utcnow)
         server = make_waitress_server(wsgi, HOST, settings.port)
@@ -113,7 +130,7 @@ def serve(settings: Settings) -> int:
             f"(scheduler {'on' if scheduler is not None else 'off'})",
             err=True,
         )
-        server.run()
+        _serve_until_stopped(server)
     except (_Stop, KeyboardInterrupt):
         click.echo("salesbot: stopping", err=True)
     finally:

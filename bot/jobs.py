@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk import WebClient
 
+from bot.clock import utcnow
 from core.db import UnitOfWork
 
 SWEEP_BATCH = 1000
@@ -92,9 +93,8 @@ def offset_clock(at: datetime) -> Callable[[], datetime]:
     return lambda: at + timedelta(seconds=time.monotonic() - start)
 
 
-def wall_clock() -> datetime:
-    """The real time: leases, claims and retry timers follow it whatever `--at` says."""
-    return datetime.now(UTC)
+# The real time: leases, claims and retry timers follow it whatever `--at` says.
+wall_clock: Callable[[], datetime] = utcnow
 
 
 def _deliver(

@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from core.deals.stage_flow import deal_start
-from core.tables import Deal, DealChange, DealStatus, Stage, User, Workspace
+from core.tables import Activity, Deal, DealChange, DealStatus, Stage, User, Workspace
 from core.workspace.rates import RateBook
 
 _CENT = Decimal("0.01")
@@ -455,16 +455,25 @@ def open_now(session: Session, workspace_id: int, at: datetime, later: bool | No
               target(st)) for st in stages]
     closing = [(Deal.stage_id == st.id, target(st)) for st in stages if st.is_terminal]
     stage_then: Any = case(*named, *closing, else_=Deal.stage_id) if named + closing else Deal.stage_id
-    # The last touch then: the deal's own when not later; else its latest change by a person up to
-    # `at`, or the day it entered the pipeline (imported records keep their own dates).
+    # The last touch then: the deal's own when not later; else its latest touch up to `at` (what
+    # core.deals.deals counts as one: a person moving, closing or re-pricing it, or logging an
+    # activity on it), or the day it entered the pipeline (imported records keep their own dates).
     by_person = (
         select(func.max(DealChange.changed_at))
-        .where(DealChange.deal_id == Deal.id, DealChange.source == "slack", DealChange.changed_at <= at)
+        .where(DealChange.deal_id == Deal.id, DealChange.source == "slack", DealChange.changed_at <= at,
+               DealChange.field.in_(("stage", "status", "amount")))
+        .scalar_subquery()
+    )
+    logged = (
+        select(func.max(Activity.created_at))
+        .where(Activity.deal_id == Deal.id, Activity.created_at <= at)
         .scalar_subquery()
     )
     entered = case((and_(Deal.engaged_at.is_not(None), Deal.engaged_at <= at), Deal.engaged_at),
                    else_=Deal.created_at)
-    touched = case((by_person.is_not(None) & (by_person > entered), by_person), else_=entered)
+    touched: Any = entered
+    for touch in (by_person, logged):
+        touched = case((and_(touch.is_not(None), touch > touched), touch), else_=touched)
     last_touch = case((Deal.last_touch_at <= at, Deal.last_touch_at), else_=touched)
     # The expected close then: the history's, else the deal's; but a close the history does not
     # record (imported data) dates the deal only by that close, which was not known before it.

@@ -6,6 +6,7 @@ Slack is the fake Web API of tests/bot/fake_slack.py (SLACK_API_URL points at it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -251,3 +252,155 @@ def test_socket_mode_refused_exits_2_with_one_line(fake_slack: FakeSlack, sqlite
     assert len(lines) == 1 and "SLACK_APP_TOKEN" in lines[0] and "socket_mode_not_enabled" in lines[0], result.stderr
     assert result.stderr.strip() == lines[0]  # nothing else: no log noise, no traceback
     assert "Traceback" not in result.stderr
+
+
+# -- hostile input over real HTTP (issue 12) --------------------------------------------------
+
+
+def raw_post(port: int, path: str, head: dict[str, str], body: bytes, send: int | None = None) -> int:
+    """POST over a plain socket; `send` bytes of the body only (the rest is never sent). Returns the status."""
+    import socket
+
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
+             *(f"{k}: {v}" for k, v in head.items())]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        with contextlib.suppress(OSError):  # the server may answer and close before the body is all sent
+            conn.sendall(body[:send] if send is not None else body)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def signed_headers(
+    body: bytes, content_type: str, secret: str = SIGNING_SECRET, ts: str | None = None
+) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    stamp = ts or str(int(time.time()))
+    mac = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={mac}"}
+
+
+def deal_count(db_url: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM deals")).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def test_hostile_requests_over_real_http(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    """The probe's reproductions against the real server: sizes, signatures, malformed bodies, replays."""
+    port = free_port()
+    env = http_env(fake_slack, sqlite_url, port, LOG_LEVEL="INFO", SALESBOT_LEAD_WEBHOOK_SECRET="hook")
+    bot = launch(["run"], env, port)
+    bot.wait_for_line("salesbot: running")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    # Unsigned bodies: 1 MB is read and refused (401); 10 MB and 50 MB are refused (413) on their
+    # Content-Length, without the server waiting for (or storing) the body.
+    assert raw_post(port, "/slack/events", {**form, "Content-Length": "1000000"}, b"a" * 1_000_000) == 401
+    for size in (10 * 1024 * 1024, 50 * 1024 * 1024):
+        assert raw_post(port, "/slack/events", {**form, "Content-Length": str(size)}, b"b" * 65536, send=65536) == 413
+    # A chunked body (no Content-Length) is cut by waitress at 1 MiB too.
+    chunk = b"c" * 65536
+    chunked = (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") * 40 + b"0\r\n\r\n"  # 2.5 MiB
+    assert raw_post(port, "/slack/events", {**form, "Transfer-Encoding": "chunked"}, chunked) == 413
+    # A genuine command signed with the wrong secret: 401, and its response_url stays out of the log.
+    leaky = command_body("/deal", "new Leaky Corp 9k", user_id="UANA",
+                         response_url="https://hooks.slack.com/commands/T1/LEAKYURL")
+    assert post_command(bot.url, leaky, secret="wrong")[0] == 401
+    # Malformed requests: 400 or 401, never 500.
+    bad_ts = {**signed_headers(b"x=1", "application/x-www-form-urlencoded"), "X-Slack-Request-Timestamp": "abc"}
+    assert http("POST", f"{bot.url}/slack/events", b"x=1", bad_ts)[0] == 401
+    assert http("POST", f"{bot.url}/slack/events", b"{nope", {"Content-Type": "application/json"})[0] == 401
+    assert http("POST", f"{bot.url}/slack/events", b"\xff\xfe", {"Content-Type": "application/json"})[0] == 401
+    for body, ctype in ((b"\xff\xfe{", "application/json"), (b"{nope", "application/json"),
+                        (b"[" * 100_000 + b"]" * 100_000, "application/json"), (b"hello", "text/plain")):
+        assert http("POST", f"{bot.url}/slack/events", body, signed_headers(body, ctype))[0] == 400
+    from bot.webhooks import sign as hook_sign
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    stamp = str(int(time.time()))
+    hook_headers = {"Content-Type": "application/json", "X-Salesbot-Timestamp": stamp,
+                    "X-Salesbot-Signature": hook_sign("hook", stamp, deep)}
+    assert http("POST", f"{bot.url}/hooks/leads", deep, hook_headers)[0] == 400
+    assert raw_post(port, "/hooks/leads", {"Content-Type": "application/json",
+                                           "Content-Length": str(10 * 1024 * 1024)}, b"{", send=1) == 413
+
+    # Replays and retries: the same signed /deal new three times is one deal; a first delivery
+    # that carries X-Slack-Retry-Num (its original was lost) is processed.
+    fake_slack.add_user("UANA", "Ana")
+    body = command_body("/deal", "new Replay Corp 12k", user_id="UANA", response_url=fake_slack.response_url("r"))
+    headers = signed_headers(body.encode(), "application/x-www-form-urlencoded")
+    for _ in range(3):
+        assert http("POST", f"{bot.url}/slack/events", body.encode(), headers)[0] == 200
+    late = command_body("/deal", "new Late Corp 1k", user_id="UANA", response_url=fake_slack.response_url("l"))
+    late_headers = {**signed_headers(late.encode(), "application/x-www-form-urlencoded"), "X-Slack-Retry-Num": "1",
+                    "X-Slack-Retry-Reason": "http_timeout"}
+    assert http("POST", f"{bot.url}/slack/events", late.encode(), late_headers)[0] == 200
+    fake_slack.wait_for("response_url", 2, timeout=15)
+    time.sleep(0.5)  # give a wrongly processed replay the time to show up
+    assert deal_count(sqlite_url) == 2
+    assert len(fake_slack.calls("response_url")) == 2
+
+    assert bot.stop() == 0
+    log = "\n".join(bot.stderr)
+    assert "Traceback" not in log and " 500 " not in log, log[-2000:]
+    assert len(log) < 4000, log[-2000:]
+    for leaked in ("LEAKYURL", "Leaky Corp", "aaaa", "bbbb", "cccc", "Invalid request signature", "v0="):
+        assert leaked not in log, leaked
+    refused = [ln for ln in bot.stderr if "refused" in ln]
+    assert 1 <= len(refused) <= 6, refused  # one short line each, at most five a minute (+ a count)
+
+
+def test_socket_mode_retries_have_no_second_effect(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    """Issue 11 point 7: Slack resends an envelope (`retry_attempt`); it takes effect once."""
+    ws = FakeSocketMode()
+    fake_slack.socket_mode_url = ws.url
+    try:
+        port = free_port()
+        env = base_env(DATABASE_URL=sqlite_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-1-A1-test",
+                       SLACK_API_URL=fake_slack.url, PORT=str(port))
+        bot = launch(["run"], env, port)
+        bot.wait_for_line("salesbot: running")
+        assert ws.connected.wait(15), bot.stderr
+        fake_slack.add_user("UANA", "Ana")
+        # An event whose first delivery arrives as a retry (the original was lost) counts, once.
+        event = {"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback", "event_id": "Ev0SMR1",
+                 "event_time": 1700000000,
+                 "event": {"type": "app_home_opened", "user": "UANA", "channel": "D1", "tab": "home",
+                           "event_ts": "1700000000.000100"},
+                 "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}]}
+        for attempt in (1, 2):
+            ws.send({"envelope_id": str(uuid.uuid4()), "type": "events_api", "payload": event,
+                     "accepts_response_payload": False, "retry_attempt": attempt, "retry_reason": "timeout"})
+            ws.received.get(timeout=15)
+        fake_slack.wait_for("views.publish", 1, timeout=15)
+        time.sleep(0.5)  # room for a wrong second effect to show
+        assert len(fake_slack.calls("views.publish")) == 1
+        # A command, then Slack's retries of its envelope: one deal, one answer; every envelope is acked.
+        payload = {"token": "x", "team_id": "T1", "team_domain": "acme", "channel_id": "C1", "channel_name": "sales",
+                   "user_id": "UANA", "user_name": "ana", "command": "/deal", "text": "new Socket retry 5k",
+                   "api_app_id": "A1", "response_url": fake_slack.response_url("smr"), "trigger_id": "1.2.smr"}
+        for attempt in (None, 1, 2):
+            envelope: dict[str, Any] = {"envelope_id": str(uuid.uuid4()), "type": "slash_commands",
+                                        "payload": payload, "accepts_response_payload": True}
+            if attempt is not None:
+                envelope |= {"retry_attempt": attempt, "retry_reason": "timeout"}
+            ws.send(envelope)
+            assert ws.received.get(timeout=15)["envelope_id"] == envelope["envelope_id"]
+        fake_slack.wait_for("response_url", 1, timeout=15)
+        time.sleep(0.5)
+        assert len(fake_slack.calls("response_url")) == 1
+        assert deal_count(sqlite_url) == 1
+        assert bot.stop() == 0
+    finally:
+        ws.close()

@@ -12,21 +12,20 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, literal, or_, select, text
+from sqlalchemy import Engine, and_, case, false, func, literal, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from core.deals.queries import stale_clause
-from core.insight.figures import Amount, Basis, no_jit
+from core.insight.figures import Amount, Basis, OpenNow, no_jit, open_now
 from core.money import from_minor
 from core.tables import (
     Activity,
     Deal,
     DealChange,
-    DealStatus,
     Pipeline,
     Quota,
     Reminder,
@@ -84,6 +83,15 @@ def team_key(grouped: bool) -> Any:
 def _scope(query: Any, ws_id: int, team_ids: list[int] | None) -> Any:
     query = query.join(User, User.id == Deal.owner_id).where(Deal.workspace_id == ws_id)
     return query.where(User.team_id.in_(team_ids)) if team_ids is not None else query
+
+
+def _stale(on: OpenNow, rotting: list[tuple[int, int]], now: datetime) -> Any:
+    """core.deals.queries.stale_clause on the stage and last touch as of now (see figures.open_now)."""
+    if on.then is None:
+        return stale_clause(rotting, now)
+    parts = [and_(on.stage_id == stage_id, on.last_touch_at < now - timedelta(days=days))
+             for stage_id, days in rotting if days > 0]
+    return or_(*parts) if parts else false()
 
 
 def _rotting(session: Session, ws_id: int) -> list[tuple[int, int]]:
@@ -152,24 +160,25 @@ def risk_totals(
 ) -> dict[str, dict[Any, Amount]]:
     """Slipped and stale open deals per team: one scan grouped by (team, currency), converted at today's rate.
 
-    Returns {"slipped"|"stale": {team: Amount}}.
+    Returns {"slipped"|"stale": {team: Amount}}. The open deals, their stage, amount and last
+    touch are the open pipeline's as of now (core.insight.figures.open_now).
     """
     fr = _future_reminders(w.now)
     rotting = _rotting(session, b.workspace_id)
-    is_open = Deal.status == DealStatus.OPEN
+    on = open_now(session, b.workspace_id, w.now, b.later(session))
+    is_open = on.is_open
     conds = {
-        "slipped": and_(is_open, Deal.expected_close.is_not(None), Deal.expected_close < w.today),
-        "stale": and_(is_open, stale_clause(rotting, w.now), fr.c.deal_id.is_(None)),
+        "slipped": and_(is_open, on.expected_close.is_not(None), on.expected_close < w.today),
+        "stale": and_(is_open, _stale(on, rotting, w.now), fr.c.deal_id.is_(None)),
     }
     key = team_key(grouped)
     columns: list[Any] = []
     for cond in conds.values():
-        columns += [func.count(Deal.id).filter(cond), func.sum(Deal.amount_minor).filter(cond)]
+        columns += [func.count(Deal.id).filter(cond), func.sum(on.amount_minor).filter(cond)]
     query = (
-        select(key, Deal.currency, *columns)
-        .select_from(Deal)
+        on.join(select(key, Deal.currency, *columns).select_from(Deal))
         .outerjoin(fr, fr.c.deal_id == Deal.id)
-        .where(is_open, Deal.created_at <= w.now)
+        .where(is_open, *([Deal.created_at <= w.now] if on.then is None else []))
         .group_by(key, Deal.currency)
     )
     out: dict[str, dict[Any, Amount]] = {name: {} for name in conds}
@@ -191,27 +200,28 @@ def ranked_lists(
     """
     fr = _future_reminders(w.now)
     rotting = _rotting(session, ws_id)
+    on = open_now(session, ws_id, w.now)  # the open deals as of now, as every surface counts them
     key = team_key(grouped)
-    slipped = and_(Deal.expected_close.is_not(None), Deal.expected_close < w.today)
-    stale = and_(stale_clause(rotting, w.now), fr.c.deal_id.is_(None))
+    slipped = and_(on.expected_close.is_not(None), on.expected_close < w.today)
+    stale = and_(_stale(on, rotting, w.now), fr.c.deal_id.is_(None))
 
     def first(cond: Any, *order: Any) -> Any:
         return func.row_number().over(partition_by=key, order_by=(case((cond, 0), else_=1), *order, Deal.number))
 
     # The deal's own columns ride along, so no second visit to the deals table is needed.
     inner = _scope(
-        select(
-            key.label("team"), Deal.number, Deal.title, Deal.amount_minor, Deal.expected_close,
-            Deal.last_touch_at, Deal.stage_id, Deal.owner_id, Deal.currency,
+        on.join(select(
+            key.label("team"), Deal.number, Deal.title, on.amount_minor.label("amount_minor"),
+            on.expected_close.label("expected_close"),
+            on.last_touch_at.label("last_touch_at"), on.stage_id.label("stage_id"), Deal.owner_id, Deal.currency,
             case((slipped, 1), else_=0).label("is_slipped"), case((stale, 1), else_=0).label("is_stale"),
-            first(slipped, Deal.expected_close).label("r_slipped"),
-            first(stale, Deal.last_touch_at).label("r_stale"),
-            func.row_number().over(partition_by=key, order_by=(Deal.amount_minor.desc().nulls_last(), Deal.number))
+            first(slipped, on.expected_close).label("r_slipped"),
+            first(stale, on.last_touch_at).label("r_stale"),
+            func.row_number().over(partition_by=key, order_by=(on.amount_minor.desc().nulls_last(), Deal.number))
             .label("r_top"),
-        )
-        .select_from(Deal)
+        ).select_from(Deal))
         .outerjoin(fr, fr.c.deal_id == Deal.id)
-        .where(Deal.status == DealStatus.OPEN, Deal.created_at <= w.now),
+        .where(on.is_open, *([Deal.created_at <= w.now] if on.then is None else [])),
         ws_id,
         team_ids,
     ).subquery()

@@ -38,11 +38,12 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    type_coerce,
 )
 from sqlalchemy.orm import Session
 
 from core.deals.stage_flow import deal_start
-from core.tables import Deal, DealChange, DealStatus, Stage, User, Workspace
+from core.tables import Activity, Deal, DealChange, DealStatus, Stage, User, Workspace
 from core.workspace.rates import RateBook
 
 _CENT = Decimal("0.01")
@@ -373,7 +374,7 @@ def open_at(
 
 
 def _values_before(ws_id: int, at: datetime) -> Any:
-    """Per deal changed after `at`: the old stage, amount and status of its first such change."""
+    """Per deal changed after `at`: the old stage, amount, status and expected close of its first such change."""
     ranked = (
         select(
             DealChange.deal_id, DealChange.field, DealChange.old_value,
@@ -382,11 +383,11 @@ def _values_before(ws_id: int, at: datetime) -> Any:
             ).label("rn"),
         )
         .where(DealChange.workspace_id == ws_id, DealChange.changed_at > at,
-               DealChange.field.in_(("stage", "amount", "status")))
+               DealChange.field.in_(("stage", "amount", "status", "expected_close")))
         .subquery()
     )
     columns: list[Any] = [ranked.c.deal_id.label("deal_id")]
-    for name in ("stage", "amount", "status"):
+    for name in ("stage", "amount", "status", "expected_close"):
         columns.append(func.max(case((ranked.c.field == name, ranked.c.old_value))).label(name))
         columns.append(func.max(case((ranked.c.field == name, 1), else_=0)).label(f"has_{name}"))
     return select(*columns).where(ranked.c.rn == 1).group_by(ranked.c.deal_id).subquery()
@@ -400,3 +401,90 @@ def open_totals(cells: dict[tuple[Any, int], StageAmount]) -> dict[Any, StageAmo
         t.amount.add(cell.amount)
         t.weighted.add(cell.weighted)
     return out
+
+
+@dataclass(frozen=True)
+class OpenNow:
+    """The deals of the open pipeline as of `now` (as `open_at` counts them), one row per deal,
+    for queries over Deal that list or filter them (the forecast's weighted, the digest's lists).
+
+    Add `join(query)` to a query selecting from Deal and read the deal's stage, amount and last
+    touch then from the columns below. Without later events (the usual case) these are the
+    deal's own columns and nothing is joined.
+    """
+
+    is_open: ColumnElement[bool]
+    stage_id: Any  # SQL expressions (a Deal column when nothing is rebuilt)
+    amount_minor: Any
+    last_touch_at: Any
+    expected_close: Any
+    then: Any = None  # _values_before's subquery, outer-joined on the deal id, or None
+
+    def join(self, query: Any) -> Any:
+        return query if self.then is None else query.outerjoin(self.then, self.then.c.deal_id == Deal.id)
+
+
+def open_now(session: Session, workspace_id: int, at: datetime, later: bool | None = None) -> OpenNow:
+    """The open pipeline as of `at` (now), per deal: its stage, amount and last touch then (see
+    `OpenNow`). `later`: whether the data holds events after `at` (Basis.later; asked when None)."""
+    if later is None:
+        later = happened_after(session, workspace_id, at)
+    if not later:
+        return OpenNow(Deal.status == DealStatus.OPEN, Deal.stage_id, Deal.amount_minor, Deal.last_touch_at,
+                       Deal.expected_close)
+    before = _values_before(workspace_id, at)
+    status_then = case(
+        (before.c.has_status == 1, before.c.status),
+        (and_(Deal.closed_at.is_not(None), Deal.closed_at > at), literal("open")),
+        else_=Deal.status,
+    )
+    amount_then = case(
+        (before.c.has_amount == 1, cast(func.round(cast(before.c.amount, Numeric(18, 2)) * 100), Integer)),
+        else_=Deal.amount_minor,
+    )
+    # The stage then, as open_at maps it: the name in the history, else the deal's stage; a
+    # closing stage (a close with no stage history) stands for the last open stage before it.
+    stages = sorted(session.scalars(select(Stage).where(Stage.workspace_id == workspace_id)),
+                    key=lambda s: (s.pipeline_id, s.position))
+    last_open = {st.pipeline_id: st.id for st in stages if not st.is_terminal}
+
+    def target(st: Stage) -> int:
+        return last_open.get(st.pipeline_id, st.id) if st.is_terminal else st.id
+
+    named = [(and_(before.c.has_stage == 1, before.c.stage == st.name, Deal.pipeline_id == st.pipeline_id),
+              target(st)) for st in stages]
+    closing = [(Deal.stage_id == st.id, target(st)) for st in stages if st.is_terminal]
+    stage_then: Any = case(*named, *closing, else_=Deal.stage_id) if named + closing else Deal.stage_id
+    # The last touch then: the deal's own when not later; else its latest touch up to `at` (what
+    # core.deals.deals counts as one: a person moving, closing or re-pricing it, or logging an
+    # activity on it), or the day it entered the pipeline (imported records keep their own dates).
+    by_person = (
+        select(func.max(DealChange.changed_at))
+        .where(DealChange.deal_id == Deal.id, DealChange.source == "slack", DealChange.changed_at <= at,
+               DealChange.field.in_(("stage", "status", "amount")))
+        .scalar_subquery()
+    )
+    logged = (
+        select(func.max(Activity.created_at))
+        .where(Activity.deal_id == Deal.id, Activity.created_at <= at)
+        .scalar_subquery()
+    )
+    entered = case((and_(Deal.engaged_at.is_not(None), Deal.engaged_at <= at), Deal.engaged_at),
+                   else_=Deal.created_at)
+    touched: Any = entered
+    for touch in (by_person, logged):
+        touched = case((and_(touch.is_not(None), touch > touched), touch), else_=touched)
+    last_touch = case((Deal.last_touch_at <= at, Deal.last_touch_at), else_=touched)
+    # The expected close then: the history's, else the deal's; but a close the history does not
+    # record (imported data) dates the deal only by that close, which was not known before it.
+    old_close = func.nullif(before.c.expected_close, "")
+    expected_then = case(
+        (before.c.has_expected_close == 1,
+         type_coerce(func.date(old_close), Date) if session.get_bind().dialect.name == "sqlite"
+         else cast(old_close, Date)),
+        (and_(func.coalesce(before.c.has_status, 0) == 0, Deal.closed_at.is_not(None), Deal.closed_at > at),
+         None),
+        else_=Deal.expected_close,
+    )
+    is_open = and_(or_(Deal.created_at <= at, imported_undated()), status_then == DealStatus.OPEN.value)
+    return OpenNow(is_open, stage_then, amount_then, last_touch, expected_then, before)

@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.insight.backtest import replay
-from core.insight.figures import Amount, Basis, basis, scope, won_in
+from core.insight.figures import Amount, Basis, basis, open_now, scope, won_in
 from core.insight.history import History, load_history
 from core.insight.kpis import minor_to_decimal, owner_filter
 from core.insight.projection import ModelForecast, forecast_window
 from core.insight.quotas import label_bounds, parse_quarter, quarter_label, quota_for
-from core.tables import Deal, DealStatus, Quota, Stage
+from core.tables import Deal, Quota, Stage
 from core.workspace.admin import pipeline_scope
 from core.workspace.users import Actor
 
@@ -165,12 +165,18 @@ def _weighted_views(
     owner_ids: list[int] | None,
     team_id: int | None,
 ) -> WeightedViews:
-    """Weighted, commit and best case of open deals closing in [start, end], by currency, converted."""
-    in_period: ColumnElement[bool] = Deal.expected_close.between(start, end)
+    """Weighted, commit and best case of open deals closing in [start, end], by currency, converted.
+
+    The open deals are the open pipeline as of now (core.insight.figures.open_now), in the stage
+    and at the amount they stood at then, like every surface's open pipeline.
+    """
+    on = open_now(session, b.workspace_id, b.now, b.later(session))
+    close = on.expected_close
+    in_period: ColumnElement[bool] = close.between(start, end)
     if is_current:
-        in_period = or_(in_period, Deal.expected_close.is_(None), Deal.expected_close < start)
-    amount = func.coalesce(Deal.amount_minor, 0)
-    rows = session.execute(
+        in_period = or_(in_period, close.is_(None), close < start)
+    amount = func.coalesce(on.amount_minor, 0)
+    query = on.join(
         select(
             Deal.currency,
             func.coalesce(func.sum(amount * Stage.probability), 0),
@@ -178,11 +184,13 @@ def _weighted_views(
             func.sum(case((Stage.probability >= COMMIT_PROBABILITY, 1), else_=0)),
             func.coalesce(func.sum(amount), 0),
             func.count(Deal.id),
-            func.coalesce(func.sum(case((Deal.expected_close.is_(None), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((close.is_(None), 1), else_=0)), 0),
         )
         .select_from(Deal)
-        .join(Stage, Stage.id == Deal.stage_id)
-        .where(*owner_filter(b.workspace_id, owner_ids, team_id), Deal.status == DealStatus.OPEN, in_period)
+    )
+    rows = session.execute(
+        query.join(Stage, Stage.id == on.stage_id)
+        .where(*owner_filter(b.workspace_id, owner_ids, team_id), on.is_open, in_period)
         .group_by(Deal.currency)
     ).all()
     weighted, commit, best = Amount(), Amount(), Amount()

@@ -71,8 +71,14 @@ MONEY = r"(\$[\d,]+\.\d\d)"
 
 # ---- the independent computation -------------------------------------------------------------------------
 
-def pandas_figures(at: datetime, probabilities: dict[str, int]) -> dict[str, Any]:
-    """Dustin's team's figures at `at`, from the CSV files alone (UTC; dates are whole days)."""
+def pandas_figures(at: datetime, probabilities: dict[str, int], rotting: dict[str, int]) -> dict[str, Any]:
+    """Dustin's team's figures at `at`, from the CSV files alone (UTC; dates are whole days).
+
+    Stale (core.deals.queries.stale_clause, as of `at`): open at `at` and last touched longer
+    ago than its stage's rotting days, the last touch being the deal's last event before `at`:
+    its engage date (a date is stored at 12:00 UTC), or the demo's load for the undated
+    Prospecting rows. The demo has no reminders, so none is excused by a next step.
+    """
     deals = pd.read_csv(MAVEN_DIR / "sales_pipeline.csv", parse_dates=["engage_date", "close_date"])
     teams = pd.read_csv(MAVEN_DIR / "sales_teams.csv")
     prices = pd.read_csv(MAVEN_DIR / "products.csv")
@@ -96,13 +102,26 @@ def pandas_figures(at: datetime, probabilities: dict[str, int]) -> dict[str, Any
     open_["stage"] = open_["deal_stage"].where(open_["deal_stage"] == "Prospecting", "Engaging")
     cents = (open_["amount"] * 100).round().astype("int64")
     weighted_units = sum(int(c) * probabilities[s] for c, s in zip(cents, open_["stage"], strict=True))
+    naive = pd.Timestamp(at.replace(tzinfo=None))
+    touched = (open_["engage_date"] + pd.Timedelta(hours=12)).where(
+        open_["deal_stage"] != "Prospecting", pd.Timestamp(LOADED_AT.replace(tzinfo=None)))
+    limit = naive - pd.to_timedelta(open_["stage"].map(rotting), unit="D")
+    stale = (touched < limit) & (open_["stage"].map(rotting) > 0)
+    won_amount = Decimal(int(won["close_value"].sum())).quantize(Decimal("0.01"))
+    open_weighted = (Decimal(weighted_units) / 10000).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
     return {
+        "stale count": int(stale.sum()),
+        "stale amount": (Decimal(int(cents[stale].sum())) / 100).quantize(Decimal("0.01")),
+        "top amount": (Decimal(int(cents.max())) / 100).quantize(Decimal("0.01")),
+        # The current quarter's weighted: won so far + every open deal's weighted (none has a close date).
+        "quarter weighted": won_amount + open_weighted,
+        "quarter best case": won_amount + (Decimal(int(cents.sum())) / 100).quantize(Decimal("0.01")),
         "won count": len(won),
-        "won amount": Decimal(int(won["close_value"].sum())).quantize(Decimal("0.01")),
+        "won amount": won_amount,
         "lost count": len(lost),
         "open count": len(open_),
         "open amount": (Decimal(int(cents.sum())) / 100).quantize(Decimal("0.01")),
-        "open weighted": (Decimal(weighted_units) / 10000).quantize(Decimal("0.01"), ROUND_HALF_EVEN),
+        "open weighted": open_weighted,
     }
 
 
@@ -134,14 +153,25 @@ def surfaces(uow: UnitOfWork, ws_id: int, at: datetime, db_url: str) -> dict[str
 
     fc = "\n".join(texts(forecast_message(forecast_report(uow, actor, "team", at), actor)))
     m = find(r"\*Won so far\*\n" + MONEY + r" \((\d+) won\)", fc)
-    out["/pipeline forecast"] = {"won amount": dollars(m[1]), "won count": int(m[2])}
+    weighted = dollars(find(r"\*Weighted\*\n" + MONEY, fc)[1])  # the first quarter shown: the current one
+    best = dollars(find(r"\*Best case\*\n" + MONEY, fc)[1])
+    undated = find(r"(\d+) open deals? without a close date count in this quarter", fc)
+    # No Maven open deal has a close date: every one counts in the current quarter, so its weighted
+    # (best case) less won so far is the open pipeline's weighted (amount), and the note counts them all.
+    out["/pipeline forecast"] = {"won amount": dollars(m[1]), "won count": int(m[2]), "quarter weighted": weighted,
+                                 "quarter best case": best, "open weighted": weighted - dollars(m[1]),
+                                 "open amount": best - dollars(m[1]), "open count": int(undated[1])}
 
     digest, locale = digest_for(uow, actor, at)
     dg = "\n".join(texts(digest_message(digest, locale)))
     m = find(r"\*Open pipeline:\* (\d+) deals? · " + MONEY + r" .*?weighted " + MONEY, dg)
     q = find(r"\*\d{4}-Q\d:\* won " + MONEY, dg)
+    stale = re.search(r"\*Going stale: (\d+)\* \(" + MONEY + r"\)", dg)
+    top = find(r"\*Top open deals\*\n• [^\n]*? · " + MONEY, dg)
     out["/pipeline digest"] = {"open count": int(m[1]), "open amount": dollars(m[2]), "open weighted": dollars(m[3]),
-                               "won amount": dollars(q[1])}
+                               "won amount": dollars(q[1]), "top amount": dollars(top[1]),
+                               "stale count": int(stale[1]) if stale else 0,
+                               "stale amount": dollars(stale[2]) if stale else Decimal("0.00")}
 
     q_start, q_end = label_bounds(quarter_label(at.date()))
     with uow.read() as s:
@@ -164,7 +194,8 @@ def surfaces(uow: UnitOfWork, ws_id: int, at: datetime, db_url: str) -> dict[str
     return out
 
 
-FIGURES = ["won count", "won amount", "lost count", "open count", "open amount", "open weighted"]
+FIGURES = ["won count", "won amount", "lost count", "open count", "open amount", "open weighted",
+           "quarter weighted", "quarter best case", "stale count", "stale amount", "top amount"]
 
 
 def test_every_surface_gives_the_same_figures_as_pandas(uow: UnitOfWork, db_url: str) -> None:
@@ -175,10 +206,12 @@ def test_every_surface_gives_the_same_figures_as_pandas(uow: UnitOfWork, db_url:
         assert ws_id is not None
         probabilities = {name: p for name, p in s.execute(
             select(Stage.name, Stage.probability).where(Stage.workspace_id == ws_id))}
+        rotting = {name: d for name, d in s.execute(
+            select(Stage.name, Stage.rotting_days).where(Stage.workspace_id == ws_id))}
     rows: list[str] = []
     problems: list[str] = []
     for at in INSTANTS:
-        expected = pandas_figures(at, probabilities)
+        expected = pandas_figures(at, probabilities, rotting)
         shown = surfaces(uow, ws_id, at, db_url)
         for figure in FIGURES:
             for surface, values in shown.items():

@@ -240,3 +240,40 @@ def test_dustins_week_of_25_september_2017_and_no_moves_made_by_the_import(uow: 
     prospecting = next(line for line in d.stages if line.stage == "Prospecting")
     assert prospecting.count == prospecting.prev_count == 204  # no "+204" made by the import
     assert d.moves == []
+
+
+def test_read_at_an_earlier_instant_the_lists_and_forecast_use_the_pipeline_then(
+    uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    """A look at the past (later events in the data): the digest's slipped, stale and top lists and the
+    forecast's weighted, commit and best case see each deal as it stood then, like the open pipeline."""
+    from core.insight.forecast import quarter_forecast
+
+    then = now - timedelta(days=14)  # Monday 2026-11-09
+    x = create_deal(uow, ana, title="X", amount=usd("1000"), now=then - timedelta(days=20),
+                    expected_close=date(2026, 11, 5))  # Prospecting; at `then` slipped and 20 days idle
+    y = create_deal(uow, ana, title="Y", amount=usd("500"), stage="Qualified", now=then - timedelta(days=3))
+    move_stage(uow, ana, x.ref, "Proposal", now=now - timedelta(days=5))  # all after `then`
+    edit_deal(uow, ana, x.ref, now=now - timedelta(days=5), expected_close=date(2026, 12, 15), amount=usd("3000"))
+    close_deal_won(uow, ana, y.ref, now=now - timedelta(days=2))
+    z = create_deal(uow, ana, title="Z", amount=usd("200"), now=now - timedelta(days=3))
+    with uow.read() as s:
+        past = team_digests(s, ana.workspace_id, then, [ana.team_id])[ana.team_id]  # type: ignore[list-item]
+        today = team_digests(s, ana.workspace_id, now, [ana.team_id])[ana.team_id]  # type: ignore[list-item]
+        f_then = quarter_forecast(s, ana.workspace_id, then, team_id=ana.team_id)
+        f_now = quarter_forecast(s, ana.workspace_id, now, team_id=ana.team_id)
+    assert (past.open_count, past.open_amount) == (2, D("1500.00"))
+    assert past.slipped == (1, D("1000.00")) and [d.ref for d in past.slipped_deals] == [x.ref]
+    assert past.slipped_deals[0].expected_close == date(2026, 11, 5)
+    assert past.stale == (1, D("1000.00")) and [d.ref for d in past.stale_deals] == [x.ref]
+    assert (past.stale_deals[0].idle_days, past.stale_deals[0].stage) == (20, "Prospecting")
+    assert [(d.ref, d.stage, d.amount, d.idle_days) for d in past.top_deals] == [
+        (x.ref, "Prospecting", D("1000.00"), 20), (y.ref, "Qualified", D("500.00"), 3)]
+    # Then: 10 % of X's 1000 (closing 5 Nov) + 25 % of Y's 500 (no close date), nothing won yet.
+    assert (f_then.weighted, f_then.commit, f_then.best_case) == (D("225.00"), D("0.00"), D("1500.00"))
+    assert (f_then.deals_in_period, f_then.undated, f_then.won_to_date) == (2, 1, D("0.00"))
+    # Now (no later events): the deals as they stand.
+    assert today.slipped == (0, D("0.00")) and today.stale == (0, D("0.00"))
+    assert [(d.ref, d.stage, d.amount) for d in today.top_deals] == [
+        (x.ref, "Proposal", D("3000.00")), (z.ref, "Prospecting", D("200.00"))]
+    assert (f_now.weighted, f_now.best_case, f_now.undated) == (D("2020.00"), D("3700.00"), 1)  # 500 + 1500 + 20

@@ -299,8 +299,10 @@ class StageAmount:
 def happened_after(session: Session, workspace_id: int, at: datetime) -> bool:
     """Whether the data holds a deal created, closed or changed after `at` (a look at the past)."""
     changed = exists().where(DealChange.workspace_id == workspace_id, DealChange.changed_at > at)  # indexed
-    later = exists().where(Deal.workspace_id == workspace_id, or_(Deal.created_at > at, Deal.closed_at > at))
-    return bool(session.scalar(select(changed))) or bool(session.scalar(select(later)))
+    # Two indexed range probes (ix_deals_ws_created, ix_deals_ws_closed) rather than one OR over every deal.
+    created = exists().where(Deal.workspace_id == workspace_id, Deal.created_at > at)
+    closed = exists().where(Deal.workspace_id == workspace_id, Deal.closed_at > at)
+    return any(bool(session.scalar(select(e))) for e in (changed, created, closed))
 
 
 def open_at(

@@ -339,10 +339,13 @@ def open_at(
         return out
 
     before = _values_before(b.workspace_id, at)
-    status_then = case(
-        (before.c.has_status == 1, before.c.status),
-        (and_(Deal.closed_at.is_not(None), Deal.closed_at > at), literal("open")),
-        else_=Deal.status,
+    # Open then: the old status of its first later status change, else open if it closed after
+    # `at`, else its status now. Spelled as plain comparisons the planner can estimate (as a
+    # CASE it guessed 0.5% of the rows and sorted ~67k rows to group them instead of hashing).
+    open_then = or_(
+        and_(before.c.has_status == 1, before.c.status == DealStatus.OPEN.value),
+        and_(func.coalesce(before.c.has_status, 0) != 1,
+             or_(Deal.closed_at > at, Deal.status == DealStatus.OPEN)),
     )
     amount_then = case(
         (before.c.has_amount == 1, cast(func.round(cast(before.c.amount, Numeric(18, 2)) * 100), Integer)),
@@ -355,7 +358,7 @@ def open_at(
         select(*keys, func.count(Deal.id), func.sum(amount_then))
         .select_from(Deal)
         .outerjoin(before, before.c.deal_id == Deal.id)
-        .where(*sc.conds, or_(Deal.created_at <= at, imported_undated()), status_then == DealStatus.OPEN.value)
+        .where(*sc.conds, or_(Deal.created_at <= at, imported_undated()), open_then)
         .group_by(*(([sc.key] if sc.key is not None else []) + groups))
     )
     by_name = {(st.pipeline_id, st.name): st for st in stages}

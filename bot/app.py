@@ -34,6 +34,7 @@ from bot.commands import deal as deal_command
 from bot.commands import lead as lead_command
 from bot.commands import pipeline as pipeline_command
 from bot.config import DEFAULT_SLACK_API_URL, Settings
+from bot.request_guard import quiet_bolt_signature_log
 from core.db import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class _QuietTokenWarning(logging.Filter):
 
 
 logging.getLogger("slack_bolt.App").addFilter(_QuietTokenWarning())
+quiet_bolt_signature_log()
 
 class ListenerModule(Protocol):
     """A module of Bolt listeners: `register(app)` adds them."""
@@ -84,7 +86,11 @@ HOME_REFRESH_DELAY = 0.5
 HOME_REFRESH_MIN_INTERVAL = 3.0
 
 # The bot scopes the code needs; manifest.yml declares exactly these (tests/bot/test_manifest.py).
-BOT_SCOPES = ("commands", "chat:write", "users:read", "files:write")
+# The history scopes and im:write let delivery look for a message before re-sending it.
+BOT_SCOPES = (
+    "commands", "chat:write", "users:read", "files:write", "channels:history", "groups:history", "im:history",
+    "im:write",
+)
 
 
 def retry_handlers() -> list[RetryHandler]:

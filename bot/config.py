@@ -5,11 +5,15 @@ fix (SPEC section 2), never a traceback: `ConfigError` carries that line.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+MIN_SECRET = 16  # characters of a secret salesbot checks HMACs or OAuth state with
 
 
 class ConfigError(Exception):
@@ -30,6 +34,8 @@ class Settings:
     scheduler: bool = True
     locale: str = "en"
     log_level: str = "INFO"
+    log_format: str = "text"  # text or json (checked; the json formatter is not written yet)
+    encryption_key: str | None = None  # Fernet key for stored tokens (checked; not used yet)
     port: int = 3000
 
     @property
@@ -59,14 +65,32 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
             load_dotenv(override=False)
         env = os.environ
     db = _get(env, "DATABASE_URL") or Settings.database_url
-    if "://" not in db:
-        raise ConfigError(
-            f"DATABASE_URL={db!r} is not a database URL: use sqlite:///salesbot.db or "
-            "postgresql://user@host/dbname"
-        )
+    _check_database_url(db)
     port_text = _get(env, "PORT") or "3000"
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigError(f"PORT={port_text!r} is not a port number: set PORT to 1-65535 (default 3000)")
+    log_format = (_get(env, "LOG_FORMAT") or "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT={log_format!r}: set it to text or json (default text)")
+    key = _get(env, "SALESBOT_ENCRYPTION_KEY")
+    if key is not None and not _is_fernet_key(key):
+        raise ConfigError(
+            "SALESBOT_ENCRYPTION_KEY is not a Fernet key (32 bytes, url-safe base64, 44 characters): make one with "
+            "python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\""
+        )
+    for name in ("SALESBOT_STATE_SECRET", "SALESBOT_LEAD_WEBHOOK_SECRET"):
+        secret = _get(env, name)
+        if secret is not None and len(secret) < MIN_SECRET:
+            raise ConfigError(
+                f"{name} is {len(secret)} characters: use a random secret of at least {MIN_SECRET} "
+                "(e.g. openssl rand -hex 32)"
+            )
+    signing = _get(env, "SLACK_SIGNING_SECRET")
+    if signing is not None and (signing.startswith(("xox", "xapp-")) or any(c.isspace() for c in signing)):
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not a signing secret (that looks like a token, or has spaces): copy the "
+            "Signing Secret from the app's Basic Information page"
+        )
     scheduler = (_get(env, "SALESBOT_SCHEDULER") or "on").lower()
     if scheduler not in ("on", "off"):
         raise ConfigError(f"SALESBOT_SCHEDULER={scheduler!r}: set it to on or off")
@@ -90,6 +114,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
     client_id, client_secret = _get(env, "SLACK_CLIENT_ID"), _get(env, "SLACK_CLIENT_SECRET")
     if bool(client_id) != bool(client_secret):
         raise ConfigError("Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for OAuth install, or neither")
+    if client_id and not re.fullmatch(r"\d+\.\d+", client_id):
+        raise ConfigError(
+            f"SLACK_CLIENT_ID={client_id!r} is not a Slack client id (digits.digits, from the app's Basic "
+            "Information page)"
+        )
     return Settings(
         database_url=db,
         slack_bot_token=bot_token,
@@ -103,5 +132,42 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         scheduler=scheduler == "on",
         locale=locale,
         log_level=level,
+        log_format=log_format,
+        encryption_key=key,
         port=int(port_text),
     )
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse a DATABASE_URL salesbot cannot use, naming the forms it takes."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    accepted = (
+        "sqlite:///path/to/salesbot.db or postgresql+psycopg://user:password@host:5432/dbname "
+        "(postgresql:// and postgres:// are read as psycopg)"
+    )
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL={_redacted(url)!r} is not a database URL: use {accepted}") from None
+    driver = parsed.drivername
+    if driver in ("postgres", "postgresql", "postgresql+psycopg"):
+        if parsed.database:
+            return
+        raise ConfigError(f"DATABASE_URL={_redacted(url)!r} names no database: use {accepted}")
+    if driver in ("sqlite", "sqlite+pysqlite"):
+        return
+    raise ConfigError(f"DATABASE_URL={_redacted(url)!r} is not supported: use {accepted}")
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password (it goes into an error line)."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return False

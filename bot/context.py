@@ -13,9 +13,10 @@
   earlier request (a modal's confirmation to the message its button sat on); the console
   replaces it with one that prints, as it replaces `respond`.
 
-Slack retries (`X-Slack-Retry-Num`): we acknowledge every request at once and do the work
-after the acknowledgement, so a retry only arrives when the first delivery reached us late;
-it is answered 200 and dropped, so a command, click or event never takes effect twice.
+Slack retries and replays (bot/dedupe.py): a request whose event_id (events) or signed
+timestamp and body (commands, interactions) was already taken in is answered 200 and dropped,
+so a command, click or event never takes effect twice; a first delivery that carries
+`X-Slack-Retry-Num` (its original never reached us) is processed like any other.
 """
 
 from __future__ import annotations
@@ -30,20 +31,10 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.after_ack import AfterAck
 from bot.config import Settings
+from bot.dedupe import SeenRequests, request_key
 from bot.home import HomeRefresher
 from bot.slack_users import UserDirectory
 from core.db import UnitOfWork
-
-RETRY_HEADER = "x-slack-retry-num"
-
-
-def slack_retry_number(request: BoltRequest) -> int:
-    """The X-Slack-Retry-Num of a request, 0 for a first delivery."""
-    values = request.headers.get(RETRY_HEADER) or []
-    try:
-        return int(values[0]) if values else 0
-    except ValueError:
-        return 0
 
 
 def install_context_middleware(
@@ -63,12 +54,11 @@ def install_context_middleware(
     `homes` defaults to publishing App Homes at once.
     """
     users = UserDirectory(uow, background=background_refresh)
+    seen = SeenRequests(uow, users.reads, background=background_refresh)
     homes = homes or HomeRefresher(delay=0)
     after_ack = after_ack or AfterAck(workers=0)
 
     def salesbot_context(context: BoltContext, request: BoltRequest, next: Callable[[], Any]) -> Any:
-        if slack_retry_number(request) > 0:
-            return BoltResponse(status=200, body="")
         if client is not None:
             # One shared client for every listener (tests and the console answer it locally).
             context["client"] = client
@@ -84,6 +74,12 @@ def install_context_middleware(
         team_id = context.team_id or context.enterprise_id
         if team_id and context.user_id:
             context["actor"] = users.actor(context.client, team_id, context.user_id, now)
+        key = request_key(request)
+        if key is not None:
+            actor = context["actor"]
+            workspace_id = actor.workspace_id if actor is not None else seen.workspace_id(team_id)
+            if workspace_id is not None and not seen.first_time(workspace_id, key, now):
+                return BoltResponse(status=200, body="")  # a retry or replay of one taken in
         return next()
 
     app.middleware(salesbot_context)

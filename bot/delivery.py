@@ -1,14 +1,21 @@
 """Drain the outbox to Slack: one worker at a time, paced, retried, each message once.
 
 - One worker: the `outbox-delivery` lease (core.notify.outbox), so replicas never send in
-  parallel; claimed rows are hidden from other claims for a while (a visibility timeout).
+  parallel; claimed rows are hidden from other claims for a while (a visibility timeout),
+  both renewed by a heartbeat while the worker lives.
 - Paced: a token bucket per channel (Slack allows about one message a second per
   channel, with short bursts) and one per workspace, so we rarely meet a 429.
 - Retried: 429 waits exactly `Retry-After` (the channel is paused, not the queue) and does
   not count as an attempt; 5xx, timeouts and dropped connections back off exponentially;
   permanent errors (channel_not_found, user_not_found, not_in_channel, ...) mark the
   message failed with the reason, for the admins, and delivery goes on with the rest.
-- Time is injected (`clock`, `sleep`): tests run minutes of backoff in microseconds.
+- Time is injected (`clock`, `sleep`): tests run minutes of backoff in microseconds. Leases,
+  claims and retry timers follow the wall clock (`clock`), never the `--at` clock of
+  `salesbot jobs run deliver` (`due_clock`, which only says which messages are due).
+- Exactly once across crashes: claims are short (20 s) and renewed while sending, so a dead
+  sender's rows come back within seconds; a row that comes back unresolved is first looked
+  for in Slack (`conversations.history` since its claim, by the outbox key every post
+  carries in its metadata) and marked sent when it is there.
 
 The Web API client used here has no retry handlers of its own: a hidden retry inside the
 client would sleep on the wall clock and hide 429s from the pacer.
@@ -19,7 +26,7 @@ import logging
 import os
 import random
 import socket
-import time
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -183,6 +190,12 @@ class Pacer:
 
 # -- the worker -------------------------------------------------------------------------------
 
+OUTBOX_EVENT = "salesbot_outbox"  # the metadata event_type that carries a message's outbox key
+# How far before a claim the history is searched: our clock against Slack's, with room to spare.
+HISTORY_MARGIN = timedelta(seconds=60)
+HISTORY_PAGES = 5  # at most 1,000 messages since the claim
+DM_PREFIXES = ("U", "W")  # a user id as channel: the message goes to the DM with that user
+
 
 @dataclass
 class DeliveryStats:
@@ -192,13 +205,15 @@ class DeliveryStats:
     failed: int = 0
     retried: int = 0
     rate_limited: int = 0
+    found: int = 0  # of `sent`: already in Slack (a sender died between the post and the mark)
     skipped: bool = False  # another worker holds the lease
 
     def __str__(self) -> str:
         if self.skipped:
             return "deliver: another worker is delivering"
+        found = f" ({self.found} found already posted)" if self.found else ""
         return (
-            f"deliver: {self.sent} sent, {self.failed} failed, {self.retried} to retry, "
+            f"deliver: {self.sent} sent{found}, {self.failed} failed, {self.retried} to retry, "
             f"{self.rate_limited} rate-limited"
         )
 
@@ -236,60 +251,124 @@ def _classify(exc: Exception) -> Exception:
     return exc
 
 
+class _Heartbeat:
+    """Calls `beat` every `every` seconds (real time) in a daemon thread until stopped.
+
+    The deliverer renews its lease and claims from here, so a long Slack call (a file upload,
+    a paced burst, a Retry-After) never lets them lapse while the sender is alive.
+    """
+
+    def __init__(self, every: float, beat: Callable[[], None]) -> None:
+        self._every = every
+        self._beat = beat
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            self._beat()
+
+    def start(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+
 @dataclass
 class Deliverer:
-    """Sends what the outbox holds. `drain()` is what the `deliver` job runs."""
+    """Sends what the outbox holds. `drain()` is what the `deliver` job runs.
+
+    Two clocks: `clock` is the wall clock (leases, claims, retry timers, pacing), `due_clock`
+    the time messages are due by (`salesbot jobs run deliver --at`; the wall clock by default).
+    `stop` ends a drain early and cleanly: claimed messages not tried yet go back at once.
+    """
 
     uow: UnitOfWork
     client: WebClient
     clock: Callable[[], datetime] = utcnow
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None  # None: wait on `stop` (a stop cuts the wait short)
+    due_clock: Callable[[], datetime] | None = None
     pacer: Pacer = field(default_factory=Pacer)
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     batch: int = 50
-    hold: timedelta = timedelta(minutes=5)
-    lease_ttl: timedelta = timedelta(seconds=90)
+    hold: timedelta = outbox.CLAIM_HOLD
+    lease_ttl: timedelta = timedelta(seconds=20)
+    renew_every: float | None = None  # seconds between renewals; default a quarter of the shorter hold
     base_backoff: float = 2.0
     max_backoff: float = 600.0
     max_attempts: int = outbox.MAX_ATTEMPTS
     rng: random.Random = field(default_factory=random.Random)
     # Multi-workspace (OAuth) installs: the client holding each workspace's bot token.
     client_for: Callable[[int], WebClient | None] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
     # Where a message already landed when a later step (a file upload) must be retried.
     _landed: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # The claimed rows not resolved yet (renewed by the heartbeat), and whether the lease was lost.
+    _held: set[int] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lost: threading.Event = field(default_factory=threading.Event)
+    # Per drain: DM channel of each user id, outbox keys seen in a channel's history since a time.
+    _dm: dict[tuple[int, str], str] = field(default_factory=dict)
+    _history: dict[tuple[int, str], tuple[datetime, dict[str, tuple[str, str]]]] = field(default_factory=dict)
 
     def _t(self) -> float:
         return self.clock().timestamp()
+
+    def _due(self) -> datetime:
+        return (self.due_clock or self.clock)()
+
+    def _sleep(self, seconds: float) -> None:
+        if self.sleep is not None:
+            self.sleep(seconds)
+        else:
+            self.stop.wait(seconds)
+
+    def _stopping(self) -> bool:
+        return self.stop.is_set() or self._lost.is_set()
 
     def drain(self, max_wait: float = 0.0, max_seconds: float = 300.0) -> DeliveryStats:
         """Send every due message; wait up to `max_wait` seconds for retries coming due.
 
         Returns when nothing is due (and no retry is due within `max_wait`), after
-        `max_seconds`, or at once when another worker holds the delivery lease.
+        `max_seconds`, when `stop` is set, or at once when another worker holds the lease.
         """
         stats = DeliveryStats()
         started = self._t()
+        if self.stop.is_set():
+            return stats
         if not self._lease():
             stats.skipped = True
             return stats
+        self._lost.clear()
+        every = self.renew_every
+        if every is None:
+            every = min(self.hold, self.lease_ttl).total_seconds() / 4
+        heartbeat = _Heartbeat(max(every, 0.01), self._renew).start()
         try:
-            while self._t() - started < max_seconds:
+            while self._t() - started < max_seconds and not self._stopping():
                 with self.uow.transaction() as session:
-                    items = outbox.claim(session, self.clock(), self.batch, self.hold)
+                    items = outbox.claim(
+                        session, self.clock(), self.batch, self.hold, due_by=self._due(), holder=self.holder
+                    )
                 if items:
                     self._send_batch(items, stats, started + max_seconds)
-                    if not self._lease():
+                    if self._stopping() or not self._lease():
                         break
                     continue
                 with self.uow.read() as session:
-                    due = outbox.next_due_at(session)
+                    due = outbox.next_due_at(session, self.clock(), self._due())
                 if due is None:
                     break
                 wait = due.timestamp() - self._t()
                 if wait > max_wait:
                     break
-                self.sleep(max(wait, 0.0))
+                self._sleep(max(wait, 0.0))
         finally:
+            heartbeat.stop()
             with self.uow.transaction() as session:
                 outbox.release_lease(session, LEASE, self.holder, self.clock())
         return stats
@@ -298,33 +377,56 @@ class Deliverer:
         with self.uow.transaction() as session:
             return outbox.acquire_lease(session, LEASE, self.holder, self.clock(), self.lease_ttl)
 
+    def _renew(self) -> None:
+        """Extend the lease and the claims still being worked on (the heartbeat's beat)."""
+        with self._lock:
+            ids = sorted(self._held)
+        try:
+            now = self.clock()
+            with self.uow.transaction() as session:
+                if not outbox.acquire_lease(session, LEASE, self.holder, now, self.lease_ttl):
+                    logger.warning("delivery lease lost to another worker: stopping after this message")
+                    self._lost.set()
+                    return
+                outbox.renew_claims(session, ids, self.holder, now + self.hold)
+        except Exception:  # the database may be away for a moment: the next beat tries again
+            logger.exception("could not renew the delivery lease and claims")
+
     def _send_batch(self, items: list[outbox.OutboxItem], stats: DeliveryStats, deadline: float) -> None:
         queue = list(items)
-        while queue:
-            t = self._t()
-            if t >= deadline:
-                with self.uow.transaction() as session:
-                    outbox.release(session, [i.id for i in queue], self.clock())
-                return
-            # The first message of each channel keeps that channel's order; take whichever is ready first.
-            heads: dict[tuple[int, str], int] = {}
-            for index, item in enumerate(queue):
-                heads.setdefault((item.workspace_id, item.channel), index)
-            ready, index = min(
-                (self.pacer.ready_at(queue[i].workspace_id, queue[i].channel, t), i) for i in heads.values()
-            )
-            item = queue[index]
-            if ready > t:
-                self.sleep(ready - t)
-                continue
-            self.pacer.take(item.workspace_id, item.channel, self._t())
-            if self._send(item, stats):
-                queue.pop(index)
+        with self._lock:
+            self._held = {i.id for i in queue}
+        try:
+            while queue:
+                t = self._t()
+                if t >= deadline or self._stopping():
+                    with self.uow.transaction() as session:
+                        outbox.release(session, queue, self.clock())
+                    return
+                # The first message of each channel keeps that channel's order; take whichever is ready first.
+                heads: dict[tuple[int, str], int] = {}
+                for index, item in enumerate(queue):
+                    heads.setdefault((item.workspace_id, item.channel), index)
+                ready, index = min(
+                    (self.pacer.ready_at(queue[i].workspace_id, queue[i].channel, t), i) for i in heads.values()
+                )
+                item = queue[index]
+                if ready > t:
+                    self._sleep(ready - t)
+                    continue
+                self.pacer.take(item.workspace_id, item.channel, self._t())
+                if self._send(item, stats):
+                    queue.pop(index)
+                    with self._lock:
+                        self._held.discard(item.id)
+        finally:
+            with self._lock:
+                self._held = set()
 
     def _send(self, item: outbox.OutboxItem, stats: DeliveryStats) -> bool:
         """Try one message; False means "keep it queued" (paused by a 429)."""
         try:
-            self._post(item)
+            found = self._post(item)
         except Exception as raw:  # classified below; anything unknown is a bug: fail the message
             exc = _classify(raw)
             if isinstance(exc, _Temporary) and exc.retry_after is None:
@@ -349,6 +451,7 @@ class Deliverer:
                     stats.failed += 1
             return True
         stats.sent += 1
+        stats.found += found
         return True
 
     def _client(self, workspace_id: int) -> WebClient:
@@ -357,7 +460,8 @@ class Deliverer:
             raise _Permanent("no bot token for this workspace (not installed, or uninstalled)")
         return client
 
-    def _post(self, item: outbox.OutboxItem) -> None:
+    def _post(self, item: outbox.OutboxItem) -> bool:
+        """Send one message (and its files); True when it was found already posted."""
         client = self._client(item.workspace_id)
         payload = item.payload
         if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
@@ -367,16 +471,23 @@ class Deliverer:
         files = message.pop("files", None) or []
         update = message.pop("update", None)
         channel, ts = self._landed.get(item.id, (item.slack_channel or "", item.slack_ts or ""))
+        found = False
         if update:
             client.chat_update(channel=update["channel"], ts=update["ts"], **message)
             channel, ts = update["channel"], update["ts"]
         elif not ts:
-            resp = client.chat_postMessage(
-                channel=item.channel,
-                metadata={"event_type": "salesbot_outbox", "event_payload": {"key": item.key}},
-                **message,
-            )
-            channel, ts = str(resp["channel"]), str(resp["ts"])
+            landed = self._already_posted(client, item) if item.unsure_since is not None else None
+            if landed is not None:
+                (channel, ts), found = landed, True
+                logger.info("outbox message %s (%s) was already in Slack: marked sent", item.id, item.key)
+            else:
+                self._history.pop((item.workspace_id, item.channel), None)  # it is about to change
+                resp = client.chat_postMessage(
+                    channel=item.channel,
+                    metadata={"event_type": OUTBOX_EVENT, "event_payload": {"key": item.key}},
+                    **message,
+                )
+                channel, ts = str(resp["channel"]), str(resp["ts"])
             if files:
                 # Remember the post before the upload: a retry then only re-uploads the file.
                 self._landed[item.id] = (channel, ts)
@@ -393,3 +504,57 @@ class Deliverer:
         with self.uow.transaction() as session:
             outbox.mark_sent(session, item.id, self.clock(), channel or None, ts or None)
         self._landed.pop(item.id, None)
+        return found
+
+    def _already_posted(self, client: WebClient, item: outbox.OutboxItem) -> tuple[str, str] | None:
+        """Where Slack already holds this message (its key in a message's metadata), if it does.
+
+        A sender claimed it at `unsure_since` and never marked it: it may have died after Slack
+        accepted the post. The channel's history from that time tells. When the history cannot
+        be read for good (a missing scope after an upgrade, a channel the bot cannot read), the
+        message is sent again: at least once rather than never.
+        """
+        assert item.unsure_since is not None
+        oldest = item.unsure_since - HISTORY_MARGIN
+        cache_key = (item.workspace_id, item.channel)
+        cached = self._history.get(cache_key)
+        if cached is None or cached[0] > oldest:
+            try:
+                cached = (oldest, self._keys_in_history(client, item.workspace_id, item.channel, oldest))
+            except SlackApiError as raw:
+                exc = _classify(raw)
+                if isinstance(exc, _Temporary):
+                    raise
+                logger.warning(
+                    "outbox message %s (%s): cannot read the history of %s (%s); sending it without looking",
+                    item.id, item.key, item.channel, exc,
+                )
+                return None
+            self._history[cache_key] = cached
+        return cached[1].get(item.key)
+
+    def _keys_in_history(
+        self, client: WebClient, workspace_id: int, channel: str, oldest: datetime
+    ) -> dict[str, tuple[str, str]]:
+        conversation = channel
+        if channel.startswith(DM_PREFIXES):
+            conversation = self._dm.get((workspace_id, channel)) or str(
+                client.conversations_open(users=channel)["channel"]["id"]
+            )
+            self._dm[(workspace_id, channel)] = conversation
+        keys: dict[str, tuple[str, str]] = {}
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = client.conversations_history(
+                channel=conversation, oldest=f"{oldest.timestamp():.6f}", include_all_metadata=True, limit=200,
+                cursor=cursor,
+            )
+            for message in page.get("messages") or []:
+                meta = message.get("metadata") or {}
+                key = (meta.get("event_payload") or {}).get("key")
+                if meta.get("event_type") == OUTBOX_EVENT and key:
+                    keys.setdefault(str(key), (conversation, str(message.get("ts"))))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return keys

@@ -147,12 +147,22 @@ class HomeRefresher:
             self._start()
             self._lock.notify()
 
-    def flush(self) -> None:
-        """Publish everything waiting now, on the caller's thread (shutdown, tests)."""
+    def flush(self, budget: float | None = None) -> int:
+        """Publish everything waiting now, on the caller's thread (shutdown, tests).
+
+        With a `budget` (seconds), stop publishing once it is spent and return how many
+        were left (a Home is republished whenever its user opens it).
+        """
         with self._lock:
             waiting, self._pending, self._due = self._pending, {}, []
+        deadline = None if budget is None else time.monotonic() + budget
+        left = len(waiting)
         for key, publish in waiting.items():
+            if deadline is not None and time.monotonic() >= deadline:
+                break
             _logged(key, publish)
+            left -= 1
+        return left
 
     def due_time(self, key: HomeKey) -> float:
         """When a change now gets `key`'s Home published: after the delay, and not sooner

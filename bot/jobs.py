@@ -7,10 +7,12 @@ each rep gets one morning message with both lists, so whichever runs first queue
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -20,6 +22,10 @@ from slack_sdk import WebClient
 from core.db import UnitOfWork
 
 SWEEP_BATCH = 1000
+
+
+class JobSetupError(Exception):
+    """A job cannot run with this configuration; the message names the variable to set."""
 
 
 @dataclass(frozen=True)
@@ -86,16 +92,31 @@ def offset_clock(at: datetime) -> Callable[[], datetime]:
     return lambda: at + timedelta(seconds=time.monotonic() - start)
 
 
+def wall_clock() -> datetime:
+    """The real time: leases, claims and retry timers follow it whatever `--at` says."""
+    return datetime.now(UTC)
+
+
 def _deliver(
     uow: UnitOfWork, at: datetime, client: WebClient | None,
     client_for: Callable[[int], WebClient | None] | None = None,
+    stop: threading.Event | None = None,
+    clock: Callable[[], datetime] = wall_clock,
+    **tuning: Any,
 ) -> str:
+    """Drain the outbox of what is due by `at`; the lease and the claims live on `clock`.
+
+    `tuning` reaches the Deliverer (claim `hold`, `lease_ttl`: a test shortens them).
+    """
     from bot.delivery import Deliverer, delivery_client
 
     if client is None and client_for is None:
-        return "deliver: no Slack client configured (set SLACK_BOT_TOKEN)"
+        raise JobSetupError("deliver needs Slack: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET for OAuth)")
     base = delivery_client(client) if client is not None else WebClient()
-    deliverer = Deliverer(uow, base, clock=offset_clock(at), client_for=client_for)
+    deliverer = Deliverer(
+        uow, base, clock=clock, due_clock=offset_clock(at), client_for=client_for,
+        stop=stop or threading.Event(), **tuning,
+    )
     return str(deliverer.drain(max_wait=0, max_seconds=50))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ class Scheduler:
         self.clock = clock
         self.client_for = client_for  # per-workspace clients of an OAuth install
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stopping = threading.Event()
         self.aps = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
@@ -65,7 +67,11 @@ class Scheduler:
         try:
             if name != "deliver" and not self.is_leader(now):
                 return None
-            options = {"client_for": self.client_for} if name == "deliver" and self.client_for else {}
+            options: dict[str, object] = {}
+            if name == "deliver":
+                options["stop"] = self.stopping  # a shutdown ends a drain at once, handing rows back
+                if self.client_for:
+                    options["client_for"] = self.client_for
             summary = JOBS[name].run(self.uow, now, self.client, **options)
             logger.info("%s", summary)
             return summary
@@ -78,7 +84,13 @@ class Scheduler:
         return self
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop the jobs and give the leadership up so another replica takes over at once."""
+        """Stop the jobs and give the leadership up so another replica takes over at once.
+
+        A running delivery is told to stop first: it finishes the message in hand, hands the
+        rest of its claim back and returns, so waiting for the running job takes a moment,
+        not a whole drain. Sweeps are short transactions and are waited for.
+        """
+        self.stopping.set()
         if self.aps.running:
             self.aps.shutdown(wait=wait)
         try:

@@ -6,12 +6,19 @@ Routes:
 - `POST /hooks/leads`, `POST /hooks/lead-events`: the lead intake webhook (bot/webhooks.py).
 - `GET /healthz`: 200 `{"ok": true, "db": "ok"}` when the database answers, else 503.
 In Socket Mode the same server runs without the Slack routes (webhooks and health only).
+
+Hostile requests (bot/request_guard.py): a body over 1 MiB is refused (413) on its
+Content-Length before a byte is read; a Slack request is signature-checked and shape-checked
+here, before Bolt, so a bad one gets 401 or 400 (never 500) and one short, rate-limited log
+line with the path and the reason — never the body, the signature or a response_url.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -21,9 +28,20 @@ from slack_bolt import App
 
 from bot import webhooks
 from bot.config import Settings
+from bot.request_guard import (
+    MAX_BODY,
+    BadRequest,
+    LogThrottle,
+    check_slack_body,
+    content_length,
+    slack_signature_problem,
+)
 from core.db import UnitOfWork, ping
 
 logger = logging.getLogger(__name__)
+
+# Refused requests are logged in one short line each, at most a few a minute.
+_REFUSED_LOG = LogThrottle(burst=5, window=60.0)
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -32,7 +50,9 @@ SLACK_EVENTS_PATH = "/slack/events"
 OAUTH_PATHS = ("/slack/install", "/slack/oauth_redirect")
 HOOK_PATHS = ("/hooks/leads", "/hooks/lead-events")
 # Webhook bodies over 1 MiB are refused (413) by bot.webhooks; never read more than that.
-MAX_HOOK_BODY = 1024 * 1024
+MAX_HOOK_BODY = MAX_BODY
+# Slack's requests over 1 MiB are refused (413) before a byte of them is read.
+MAX_SLACK_BODY = MAX_BODY
 
 _STATUS_TEXT = {
     200: "OK",
@@ -113,17 +133,50 @@ class SalesbotServer:
             if path == SLACK_EVENTS_PATH and self.bolt_handler is not None:
                 if method != "POST":
                     return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
-                return self.bolt_handler(environ, start_response)
+                return self.slack(environ, start_response)
             if path in OAUTH_PATHS and self.oauth and self.bolt_handler is not None:
                 return self.bolt_handler(environ, start_response)
             if path in HOOK_PATHS:
                 if method != "POST":
                     return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+                length = content_length(environ)
+                if length is None:
+                    return _json(start_response, 400, {"ok": False, "error": "bad Content-Length"})
+                if length > MAX_HOOK_BODY:
+                    return _json(start_response, 413, {"ok": False, "error": "the body is over 1 MiB"})
                 return self.hook(environ, start_response, path)
             return _json(start_response, 404, {"ok": False, "error": "not_found"})
         except Exception:
             logger.exception("%s %s failed", method, path)
             return _json(start_response, 500, {"ok": False, "error": "internal_error"})
+
+    def slack(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        """Check size, signature and shape of a Slack request, then hand it to Bolt.
+
+        Everything refused here is answered without Bolt (which would log the body of a bad
+        signature and answer 500 to a malformed one) and logged in one short line."""
+        assert self.bolt_handler is not None
+        length = content_length(environ)
+        if length is None:
+            return self._refuse(start_response, BadRequest(400, "bad Content-Length"))
+        if length > MAX_SLACK_BODY:
+            return self._refuse(start_response, BadRequest(413, "body over 1 MiB"))
+        body = _read_body(environ, MAX_SLACK_BODY)
+        headers = _headers_of(environ)
+        why = slack_signature_problem(self.settings.slack_signing_secret or "", headers, body, time.time())
+        if why is not None:
+            return self._refuse(start_response, BadRequest(401, why))
+        try:
+            check_slack_body(headers, body)
+        except BadRequest as bad:
+            return self._refuse(start_response, bad)
+        # Bolt reads the body again from wsgi.input: give it the bytes already read.
+        environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        return self.bolt_handler(environ, start_response)
+
+    def _refuse(self, start_response: StartResponse, bad: BadRequest) -> list[bytes]:
+        _REFUSED_LOG.log(logger, "refused %s %s: %s", bad.status, SLACK_EVENTS_PATH, bad.reason)
+        return _json(start_response, bad.status, {"ok": False, "error": bad.reason})
 
     def health(self, start_response: StartResponse) -> list[bytes]:
         """200 when the database answers a query, 503 when it does not."""
@@ -151,4 +204,7 @@ def make_waitress_server(wsgi_app: SalesbotServer, host: str, port: int, threads
     # keeps the collector from rescanning it during requests, which showed in the p99 latency.
     gc.collect()
     gc.freeze()
-    return create_server(wsgi_app, host=host, port=port, threads=threads, ident="salesbot")
+    # max_request_body_size: waitress answers 413 to a larger (e.g. chunked) body without buffering it.
+    return create_server(
+        wsgi_app, host=host, port=port, threads=threads, ident="salesbot", max_request_body_size=MAX_BODY
+    )

@@ -61,7 +61,7 @@ def fetch_profile(client: WebClient, slack_id: str) -> SlackProfile | None:
     return profile_from_users_info(user) if isinstance(user, dict) else None
 
 
-class _SnapshotReads:
+class SnapshotReads:
     """Read-only sessions for the acknowledgement path, apart from the writers.
 
     On SQLite the shared engine's connections can all be busy in write transactions queued on
@@ -105,7 +105,7 @@ class _SnapshotReads:
             session.close()
 
 
-def _cached_actor(reads: _SnapshotReads, team_id: str, slack_id: str, now: datetime) -> tuple[Actor | None, bool]:
+def _cached_actor(reads: SnapshotReads, team_id: str, slack_id: str, now: datetime) -> tuple[Actor | None, bool]:
     """(actor, fresh) from the database alone; (None, False) on first contact."""
     with reads.session() as session:
         found = actor_by_slack_id(session, team_id, slack_id)
@@ -142,7 +142,7 @@ class UserDirectory:
 
     def __init__(self, uow: UnitOfWork, *, background: bool = True) -> None:
         self.uow = uow
-        self.reads = _SnapshotReads(uow)
+        self.reads = SnapshotReads(uow)
         self.background = background
         self._executor: ThreadPoolExecutor | None = None
         # At most one refresh in flight per (team, user); tests wait on these.

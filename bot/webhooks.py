@@ -7,7 +7,8 @@ Order of checks, each answering before anything is read or written:
 1. 404 when the webhook is off (no SALESBOT_LEAD_WEBHOOK_SECRET) or the path is unknown;
 2. 413 for a body over 1 MiB;
 3. 401 for a missing, malformed, wrong or stale (> 5 minutes either way) signature;
-4. 400 for malformed JSON or a lead/event that fails its checks, naming the field.
+4. 400 for malformed JSON (not UTF-8, bad syntax, nested deeper than 64 levels) or a
+   lead/event that fails its checks, naming the field.
 A repeated request (same path and body) returns the first answer and changes nothing: the
 body's hash is kept as an idempotency key in the same transaction as the leads it wrote.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import threading
 from collections.abc import Mapping
@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.request_guard import load_json
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.leads.events import clean_event, intake_events
@@ -71,11 +72,11 @@ def check_signature(secret: str, headers: Mapping[str, str], body: bytes, now: d
     signature = headers.get(SIGNATURE_HEADER, "").strip()
     if not timestamp or not signature:
         return "missing X-Salesbot-Timestamp or X-Salesbot-Signature"
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return "X-Salesbot-Timestamp should be unix seconds"
     if abs(now.timestamp() - int(timestamp)) > MAX_AGE_SECONDS:
         return "the signature is older than 5 minutes (or the sender's clock is off)"
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.encode("utf-8", "replace")):
         return "wrong signature"
     return None
 
@@ -128,8 +129,10 @@ def handle_request(
     if why is not None:
         return _error(401, why)
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = load_json(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _error(400, "malformed JSON: the body is not UTF-8", "body")
+    except ValueError as exc:  # json.JSONDecodeError, or nested deeper than MAX_JSON_DEPTH
         return _error(400, f"malformed JSON: {exc}", "body")
     try:
         items = _items(payload, path)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from core.errors import InvalidInput
 
@@ -97,6 +98,41 @@ def map_columns(headers: list[str], aliases: dict[str, tuple[str, ...]] = DEAL_A
     return ColumnMap(index=index, headers=headers, ignored=ignored)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...), =cmd|...).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_guard(text: str) -> bool:
+    # A cell that already starts with the guard quote before a formula start is guarded too,
+    # so that unguard(guard(x)) == x for every x (a title that really is `'=1+1` included).
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def guard_cell(value: str) -> str:
+    """A CSV cell a spreadsheet opens as text: `'` before a cell that would start a formula.
+
+    Every exported cell goes through this, numbers included: ours never start with a sign
+    (amounts and employee counts are never negative, dates are ISO), and a negative score,
+    written `'-3`, shows as text in a spreadsheet and is recomputed on import anyway.
+    """
+    return "'" + value if _needs_guard(value) else value
+
+
+def unguard_cell(value: str) -> str:
+    """The value `guard_cell` wrote (its one `'` removed); any other cell as it is."""
+    return value[1:] if value.startswith("'") and _needs_guard(value[1:]) else value
+
+
+def write_rows(out: TextIO, rows: Iterable[Sequence[Any]]) -> int:
+    """Write `rows` as CSV with every cell guarded; returns the number of rows written."""
+    writer = csv.writer(out, lineterminator="\n")
+    count = 0
+    for row in rows:
+        writer.writerow([guard_cell("" if cell is None else str(cell)) for cell in row])
+        count += 1
+    return count
+
+
 def read_csv(path_or_file: str | Path | TextIO, what: str = "file") -> tuple[list[str], list[list[str]]]:
     """Header and data rows of a comma-separated file; InvalidInput if it has no data.
 
@@ -118,7 +154,11 @@ def read_csv(path_or_file: str | Path | TextIO, what: str = "file") -> tuple[lis
         name = getattr(path_or_file, "name", what)
     # Blank lines stay in place as [] so that row numbers in error reports match the
     # spreadsheet's; callers skip them with `if not row`.
-    rows = [row if any(c.strip() for c in row) else [] for row in csv.reader(io.StringIO(text, newline=""))]
+    # Cells an export guarded against formulas (guard_cell) get their exact value back.
+    rows = [
+        [unguard_cell(c) for c in row] if any(c.strip() for c in row) else []
+        for row in csv.reader(io.StringIO(text, newline=""))
+    ]
     while rows and not rows[0]:
         rows.pop(0)
     while rows and not rows[-1]:

@@ -500,6 +500,13 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     slack_channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
     slack_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Delivery bookkeeping on the wall clock (never the `--at` clock): hidden from claims until
+    # `held_until` (a claim's visibility timeout, or a retry's backoff); `claimed_at` is when a
+    # sender first took the row without knowing whether it landed (the window searched in
+    # `conversations.history` before a re-send), `claimed_by` the sender that renews the claim.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class Lease(Base):

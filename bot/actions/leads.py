@@ -69,7 +69,7 @@ def _update(req: Request, body: dict[str, Any], lead_id: int, what: str) -> None
     original = (body.get("message") or {}).get("blocks") or []
     if not channel or not ts or not original:
         return
-    who = f"<@{req.actor.slack_id}>" if req.actor.slack_id else req.actor.name
+    who = f"<@{req.actor.slack_id}>" if req.actor.slack_id else escape(req.actor.name)
     line = f"{who} {what} · {when(req.now, req.actor.tz)}"
     text = (body.get("message") or {}).get("text") or "Lead"
     blocks = views.acted_on_lead(original, lead_id, line)
@@ -89,12 +89,12 @@ def on_claim(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
         lead = result.lead
         if result.won:
             _update(req, body, lead_id, f":white_check_mark: claimed {lead.ref}")
-            _tell(req, body, f"{lead.ref} {lead.name} is yours. `/lead show {lead.ref}` for the details.")
+            _tell(req, body, f"{lead.ref} {escape(lead.name)} is yours. `/lead show {lead.ref}` for the details.")
         elif lead.owner_id == req.actor.user_id:
-            _tell(req, body, f"You already have {lead.ref} {lead.name}.")
+            _tell(req, body, f"You already have {lead.ref} {escape(lead.name)}.")
         else:
-            owner = f"<@{lead.owner_slack_id}>" if lead.owner_slack_id else (lead.owner_name or "someone")
-            _tell(req, body, f"Sorry, {lead.ref} {lead.name} was already claimed by {owner}.")
+            owner = f"<@{lead.owner_slack_id}>" if lead.owner_slack_id else escape(lead.owner_name or "someone")
+            _tell(req, body, f"Sorry, {lead.ref} {escape(lead.name)} was already claimed by {owner}.")
 
 
 def on_assign(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:

@@ -1,7 +1,9 @@
 """`salesbot migrate`, `salesbot import deals|leads FILE.csv`, `salesbot export deals|leads|activities`.
 
-Which workspace: `--team-id T` (created if new), else the only workspace in the database,
-else a new local one, `T-LOCAL` (a database with several workspaces needs `--team-id`).
+Which workspace: `--team-id T` (created if new), else the bot token's workspace (Slack's
+auth.test for SLACK_BOT_TOKEN), else the only workspace in the database, else a local one,
+`T-LOCAL`, which the first workspace to use Slack adopts (core.workspace.workspaces). The
+console's default workspace never makes the choice ambiguous; several real ones need `--team-id`.
 Import and export apply pending migrations first, so a fresh database just works; a
 database whose tables were made without Alembic (tests, `create_all`) is used as it is.
 Exit codes: 0 done, 1 bad data (the row error table says which cells), 2 bad usage.
@@ -19,7 +21,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect
 
 from bot.cli import settings_from
 from bot.clock import utcnow
@@ -28,7 +30,6 @@ from core.deals.import_rows import UNKNOWN_STAGE, ErrorGroup, group_errors
 from core.errors import UserError
 from core.leads import csv_io as lead_io
 
-LOCAL_TEAM_ID = "T-LOCAL"
 PROGRESS_MIN_ROWS = 5000  # below this an import is done before a bar would be worth drawing
 SHOWN_ERRORS = 50
 
@@ -66,20 +67,41 @@ def _ready_engine(ctx: click.Context) -> Engine:
 
 
 def _workspace_id(ctx: click.Context, uow: UnitOfWork, team_id: str | None, now: datetime) -> int:
-    from core.tables import Workspace
-    from core.workspace.workspaces import get_or_create_workspace
+    """`--team-id`, else the bot token's workspace (`auth.test`), else the only one (core decides)."""
+    from core.errors import Ambiguous
+    from core.workspace.workspaces import cli_workspace
 
-    with uow.transaction() as s:
-        if team_id:
-            return get_or_create_workspace(s, team_id, now).id
-        found = list(s.execute(select(Workspace.id, Workspace.team_id).order_by(Workspace.id)).all())
-        if len(found) == 1:
-            return int(found[0][0])
-        if not found:
-            return get_or_create_workspace(s, LOCAL_TEAM_ID, now, name="Local").id
-    _fail(ctx, 2, f"this database has {len(found)} workspaces ({', '.join(t for _, t in found)}): "
-          "choose one with --team-id")
+    if not team_id:
+        team_id = _token_team(ctx)
+    try:
+        with uow.transaction() as s:
+            return cli_workspace(s, now, team_id).id
+    except Ambiguous as err:
+        _fail(ctx, 2, err.message)
     raise AssertionError("unreachable")
+
+
+def _token_team(ctx: click.Context) -> str | None:
+    """The team of SLACK_BOT_TOKEN (a single-workspace install), asked of Slack with auth.test."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    settings = settings_from(ctx)
+    if not settings.slack_bot_token:
+        return None
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
+    try:
+        team = client.auth_test().get("team_id")
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else exc
+        _fail(ctx, 2, f"Slack refused SLACK_BOT_TOKEN ({error}): check the token, or name the workspace "
+              "with --team-id")
+    except Exception as exc:  # Slack unreachable: say so, do not guess a workspace
+        _fail(ctx, 1, f"could not ask Slack which workspace SLACK_BOT_TOKEN belongs to ({exc.__class__.__name__}); "
+              "retry, or name the workspace with --team-id")
+    if not team:
+        _fail(ctx, 1, "Slack's auth.test named no team for SLACK_BOT_TOKEN: name the workspace with --team-id")
+    return str(team)
 
 
 def _stderr() -> Console:
@@ -172,7 +194,8 @@ def _finish_import(ctx: click.Context, report: Any, what: str, create_stages_fla
 _FILE = click.Path(exists=True, dir_okay=False, readable=True, path_type=Path)
 _TEAM = click.option(
     "--team-id", default=None,
-    help=f"Slack team id of the workspace (created if new). Default: the only workspace, or {LOCAL_TEAM_ID}.",
+    help="Slack team id of the workspace (created if new). Default: SLACK_BOT_TOKEN's workspace, else the only "
+    "one, else T-LOCAL (adopted by the first workspace that uses Slack).",
 )
 
 

@@ -43,12 +43,16 @@ def register(main: click.Group) -> None:
     @click.pass_context
     def jobs_run(ctx: click.Context, name: str, at_text: str | None) -> None:
         """Run job NAME once (nudges, stale, slipped, digest, route-leads, deliver)."""
-        from bot.jobs import JOBS, run_job
+        from bot.jobs import JOBS, JobSetupError, run_job
 
         if name not in JOBS:
             raise click.BadParameter(f"unknown job {name!r}; jobs: {', '.join(JOBS)}", param_hint="NAME")
         at = _parse_at(at_text)
         settings = settings_from(ctx)
+        if name == "deliver" and not settings.has_slack:
+            click.echo("salesbot: SLACK_BOT_TOKEN is not set: deliver sends to Slack, so set SLACK_BOT_TOKEN "
+                       "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET on a multi-workspace install)", err=True)
+            ctx.exit(2)
         from slack_sdk import WebClient
 
         from core.db import UnitOfWork, make_engine
@@ -56,8 +60,21 @@ def register(main: click.Group) -> None:
         client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url) \
             if settings.slack_bot_token else None
         engine = make_engine(settings.database_url)
+        uow = UnitOfWork(engine)
+        options: dict[str, object] = {}
+        if name == "deliver" and settings.oauth:
+            # Each workspace's bot token is in Bolt's installation store (as the scheduler does).
+            from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+            from bot.delivery import installed_clients
+
+            store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=engine)
+            options["client_for"] = installed_clients(uow, store, settings.slack_api_url)
         try:
-            click.echo(run_job(name, UnitOfWork(engine), at, client))
+            click.echo(run_job(name, uow, at, client, **options))
+        except JobSetupError as exc:
+            click.echo(f"salesbot: {exc}", err=True)
+            ctx.exit(2)
         except Exception as exc:
             click.echo(f"salesbot: job {name} failed: {exc.__class__.__name__}: {exc}", err=True)
             ctx.exit(1)

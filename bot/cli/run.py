@@ -8,10 +8,15 @@ stop it cleanly. Exit codes: 0 stopped, 1 runtime failure, 2 bad configuration.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +29,9 @@ from bot.config import Settings
 logger = logging.getLogger(__name__)
 
 HOST = "0.0.0.0"
+# Seconds a stop spends republishing App Homes changed just before it (each takes queries and
+# a views.publish; on a busy machine a dozen of them held SIGTERM past a supervisor's patience).
+HOME_FLUSH_BUDGET = 2.0
 
 
 def check_slack_settings(settings: Settings) -> str | None:
@@ -54,7 +62,23 @@ class _Stop(Exception):
     """Raised in the main thread by SIGTERM to leave the serving loop."""
 
 
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
+# SIGTERM only sets this flag; the serving loop checks it at least once a second. Raising from
+# the handler could land inside a finaliser (a socket's __del__), where Python swallows the
+# exception ("Exception ignored in ...") and the process kept serving until SIGKILL.
+_STOP_REQUESTED = threading.Event()
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    _STOP_REQUESTED.set()
+
+
+def _serve_until_stopped(server: Any) -> None:
+    """waitress's loop, one poll (at most a second) at a time, until SIGTERM sets the flag."""
+    from waitress import wasyncore
+
+    socket_map = getattr(server, "_map", None) or getattr(server, "map", None)
+    while not _STOP_REQUESTED.is_set():
+        wasyncore.loop(timeout=1.0, map=socket_map, use_poll=server.adj.asyncore_use_poll, count=1)
     raise _Stop()
 
 
@@ -65,7 +89,7 @@ def serve(settings: Settings) -> int:
 
     from bot.app import create_app
     from bot.clock import utcnow
-    from bot.context import after_ack_pool, home_refresher
+    from bot.context import after_ack_pool
     from bot.scheduler import start_scheduler
     from bot.server import SalesbotServer, make_waitress_server
     from core.db import UnitOfWork, make_engine
@@ -80,7 +104,8 @@ def serve(settings: Settings) -> int:
     socket_handler: Any = None
     scheduler: Any = None
     server: Any = None
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    _STOP_REQUESTED.clear()
+    previous = signal.signal(signal.SIGTERM, _request_stop)
     try:
         wsgi = SalesbotServer(settings, uow, bolt_app=None if settings.socket_mode else app, clock=utcnow)
         server = make_waitress_server(wsgi, HOST, settings.port)
@@ -105,25 +130,66 @@ def serve(settings: Settings) -> int:
             f"(scheduler {'on' if scheduler is not None else 'off'})",
             err=True,
         )
-        server.run()
+        _serve_until_stopped(server)
     except (_Stop, KeyboardInterrupt):
         click.echo("salesbot: stopping", err=True)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        closers: tuple[Callable[[], object], ...] = (
-            lambda: scheduler.shutdown() if scheduler is not None else None,
-            lambda: socket_handler.close() if socket_handler is not None else None,
-            lambda: server.close() if server is not None else None,
-            lambda: after_ack_pool(app).shutdown(),  # commands acked just before the stop
-            lambda: home_refresher(app).flush(),  # Homes changed just before the stop
+        # Intake first (no new work arrives), then what is running hands back or finishes:
+        # a running delivery stops after the message in hand and hands its claim back; work
+        # already acked to Slack is finished; App Homes get a short budget (a Home is
+        # republished whenever it is opened, so none is lost by skipping its refresh).
+        closers: tuple[tuple[str, Callable[[], object]], ...] = (
+            ("Socket Mode", lambda: socket_handler.close() if socket_handler is not None else None),
+            ("HTTP server", lambda: _close_http(server) if server is not None else None),
+            ("scheduler", lambda: scheduler.shutdown() if scheduler is not None else None),
+            ("work after acks", lambda: after_ack_pool(app).shutdown()),  # commands acked just before the stop
+            ("App Homes", lambda: _flush_homes(app)),
         )
-        for closer in closers:
+        for name, closer in closers:
+            began = time.monotonic()
             try:
                 closer()
             except Exception:  # shutting down: report, never mask the exit
-                logger.exception("error while stopping")
+                logger.exception("error while stopping the %s", name)
+            logger.debug("stopped the %s in %.2f s", name, time.monotonic() - began)
         engine.dispose()
     return 0
+
+
+def _exit_process(ctx: click.Context, code: int) -> None:
+    """End the `salesbot` process now that every piece of work is finished or handed back.
+
+    The interpreter's own finalisation (a last garbage collection over a large heap, joining
+    idle thread pools) took about a second, and far longer on a busy machine, between the
+    last useful step and the exit: a supervisor's SIGTERM grace ran out on it. So the
+    program leaves with os._exit once its streams are flushed; run in-process (click's test
+    runner), it exits the ordinary way.
+    """
+    if Path(sys.argv[0]).name != "salesbot" or threading.current_thread() is not threading.main_thread():
+        ctx.exit(code)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
+def _close_http(server: Any) -> None:
+    """Let the requests in hand finish (their acks), cancel those not started (Slack retries
+    them), then close the listening socket: closing it first failed the requests in hand."""
+    dispatcher = getattr(server, "task_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.shutdown(cancel_pending=True, timeout=5)
+    server.close()
+
+
+def _flush_homes(app: Any) -> None:
+    from bot.context import home_refresher
+
+    skipped = home_refresher(app).flush(budget=HOME_FLUSH_BUDGET)
+    if skipped:
+        logger.info("stopping: %d App Home refresh(es) left for the next time they are opened", skipped)
 
 
 def register(main: click.Group) -> None:
@@ -150,7 +216,9 @@ def register(main: click.Group) -> None:
         except Exception as exc:
             logger.debug("run failed", exc_info=True)
             _fail(ctx, 1, f"stopped on an error: {_one_line(exc)}")
-        ctx.exit(code)
+        if code == 0:
+            click.echo("salesbot: stopped", err=True)
+        _exit_process(ctx, code)
 
     @main.command("console")
     @click.option(

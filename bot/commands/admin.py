@@ -98,9 +98,9 @@ def quota(req: Request, args: Args) -> None:
     amount, rest = _quota_amount(req, words, usage)
     saved = set_quota(req.uow, req.actor, user_slack_id=user, team_name=team_name, amount=amount,
                       period=" ".join(t.value for t in rest), now=req.now)
-    from bot.views.common import money
+    from bot.views.common import escape, money
 
-    req.answer(done(f"Quota of {saved.whose} for {saved.period}: "
+    req.answer(done(f"Quota of {escape(saved.whose)} for {escape(saved.period)}: "
                     f"{money(saved.amount, saved.currency, req.actor.locale)}."))
 
 

@@ -105,7 +105,7 @@ def _leading_ref(req: Request, args: Args, usage: str, *, min_rest: int = 0) -> 
     try:
         with req.uow.read() as session:
             found, rest = split_ref(session, req.actor.workspace_id, [t.value for t in words[:plain]],
-                                    min_rest=leave)
+                                    min_rest=leave, actor=req.actor)
     except AmbiguousRef as err:
         req.rest = _join(words[plain - len(err.rest):])
         raise

@@ -21,6 +21,7 @@ import json
 import re
 import shlex
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -429,7 +430,8 @@ class ConsoleSession:
             "team_id": self.options.team_id,
             "api_app_id": "A0CONSOLE",
             "type": "event_callback",
-            "event_id": f"Ev{n:08d}",
+            # Unique across sessions, as Slack's are: events are deduplicated on event_id (bot/dedupe.py).
+            "event_id": f"Ev{n:08d}{uuid.uuid4().hex[:10].upper()}",
             "event_time": int(time.time()),
             "event": {
                 "type": "app_home_opened",

@@ -80,7 +80,8 @@ def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
     if s.rates_removed:
         text += (f" The base currency is now {s.default_currency}: the {s.rates_removed} exchange rate(s) into the "
                  f"old one were removed; set rates into {s.default_currency} with `/salesbot rate`.")
-    return message(text, [section(f":gear: {escape(text)}")])
+    text = escape(text)
+    return message(text, [section(f":gear: {text}")])
 
 
 def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -108,8 +109,8 @@ def on_pipeline(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
         actor = actor_of_context(context)
         stages = update_pipeline_stages(context["uow"], actor, field_value(view, "stages") or "",
                                         now=context["now"])
-        text = "Pipeline saved: " + ", ".join(f"{s.name} {s.probability}%" for s in stages)
-        return lambda: tell(context, actor, view, message(text, [section(f":white_check_mark: {escape(text)}")]))
+        text = escape("Pipeline saved: " + ", ".join(f"{s.name} {s.probability}%" for s in stages))
+        return lambda: tell(context, actor, view, message(text, [section(f":white_check_mark: {text}")]))
 
     submit(ack, view, "stages", work, "pipeline modal")
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from babel.numbers import format_decimal
 
-from bot.views.common import Block, Message, context, divider, escape, escape_keep_mentions, fit, message, section
+from bot.views.common import Block, Message, context, divider, escape, fit, message, section
 from core.workspace.admin import LinkResult, TeamMove, TeamView
 from core.workspace.rates import RateInfo
 
@@ -13,8 +13,8 @@ MAX_MEMBERS_SHOWN = 50
 
 
 def done(text: str) -> Message:
-    """A one-line confirmation."""
-    return message(text, [section(f":white_check_mark: {escape_keep_mentions(text)}")])
+    """A one-line confirmation: `text` is mrkdwn the command composed, its user parts escaped."""
+    return message(text, [section(f":white_check_mark: {text}")])
 
 
 def _members(team: TeamView) -> str:
@@ -74,9 +74,9 @@ def teams_listed(teams: Sequence[TeamView], *, is_admin: bool) -> Message:
 
 def linked(result: LinkResult) -> Message:
     """What linking an imported owner moved."""
-    text = (f'"{result.import_name}" is now <@{result.user_slack_id}>: {result.deals} deals, '
+    text = (f'"{escape(result.import_name)}" is now <@{result.user_slack_id}>: {result.deals} deals, '
             f"{result.activities} activities, {result.reminders} reminders and {result.leads} leads moved.")
-    return message(text, [section(f":link: {escape_keep_mentions(text)}")])
+    return message(text, [section(f":link: {text}")])
 
 
 def _rate_text(rate: RateInfo, locale: str) -> str:

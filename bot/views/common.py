@@ -41,11 +41,17 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_ESCAPED_MENTION = re.compile(r"&lt;([@#][UWC][A-Z0-9]+)&gt;")
+# Slack's user and channel ids are a letter and at least eight more characters.
+_ESCAPED_MENTION = re.compile(r"&lt;([@#][UWC][A-Z0-9]{8,})&gt;")
 
 
 def escape_keep_mentions(text: str) -> str:
-    """Like escape, but `<@U123>` and `<#C123>` stay mentions (they cannot do harm)."""
+    """Like escape, but a mention of a real Slack id (`<@U0123ABCD>`, `<#C0123ABCD>`) stays one.
+
+    For error messages: core composes them with mentions of the users it names, and they are
+    ephemeral, seen only by the person who typed the command (an ephemeral message notifies
+    nobody). Broadcasts (`<!channel>`, `<!here>`, `<!subteam^…>`) and links are always escaped.
+    """
     return _ESCAPED_MENTION.sub(r"<\1>", escape(text))
 
 
@@ -153,7 +159,8 @@ def error_message(err: UserError) -> Message:
     if isinstance(err, UnknownUser):
         text = f"<@{err.user_id}> hasn't used salesbot yet."
         return message(text, [section(f":warning: {escape_keep_mentions(text)}")])
-    return message(err.message, [section(f":warning: {escape_keep_mentions(err.message)}")])
+    shown = escape_keep_mentions(err.message)  # errors quote what the user typed
+    return message(shown, [section(f":warning: {shown}")])
 
 
 def apology(error_id: str) -> Message:

@@ -71,7 +71,7 @@ def deal_buttons(deal: DealView, *, full: bool = False) -> Block:
 def deal_list(deals: Sequence[DealView], actor: Actor, title: str, total: int | None = None) -> Message:
     """Open deals with their buttons; cut to Slack's 50 blocks with "and N more"."""
     if not deals:
-        text = f"{title}: no open deals. Create one with `/deal new Acme 12k`."
+        text = f"{escape(title)}: no open deals. Create one with `/deal new Acme 12k`."
         return message(text, [section(text)])
     total = len(deals) if total is None else total
     head = [section(f"*{escape(title)}* — {total} deal{'s' if total != 1 else ''}")]
@@ -80,14 +80,14 @@ def deal_list(deals: Sequence[DealView], actor: Actor, title: str, total: int | 
     # those are rendered (formatting a thousand amounts to show two dozen is the cost).
     groups = [[section(deal_line(d, actor.locale)), deal_buttons(d)] for d in list(deals)[:room]]
     body = fit(groups, room, total, "narrow it with stage: or closing:")
-    return message(f"{title}: {total} deals", head + body)
+    return message(f"{escape(title)}: {total} deals", head + body)
 
 
 def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = ()) -> list[Block]:
     """The blocks of one deal: what it is, where it stands, what happened lately, its buttons."""
     loc = actor.locale
     blocks: list[Block] = [
-        header(f"{deal.ref} {deal.title}"),
+        header(f"{deal.ref} {escape(deal.title)}"),
         fields_section(
             [
                 f"*Amount*\n{money(deal.amount, deal.currency, loc)}",
@@ -114,7 +114,7 @@ def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] =
 
 def deal_shown(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = ()) -> Message:
     """`/deal show`: the deal card as a message."""
-    return message(f"{deal.ref} {deal.title}", deal_card(deal, actor, activities))
+    return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, actor, activities))
 
 
 def deal_changed(deal: DealView, actor: Actor, what: str, *, in_channel: bool = False) -> Message:
@@ -122,7 +122,7 @@ def deal_changed(deal: DealView, actor: Actor, what: str, *, in_channel: bool = 
     details = [money(deal.amount, deal.currency, actor.locale)]
     if deal.status == DealStatus.OPEN and deal.expected_close:
         details.append(f"closes {day(deal.expected_close)}")
-    text = f"{deal.ref} {what} · {' · '.join(details)}"
+    text = f"{deal.ref} {escape(what)} · {' · '.join(details)}"
     blocks = [section(f"*{deal.ref}* {escape(cut(deal.title, 150))} {escape(what)} · {' · '.join(details)}"),
               deal_buttons(deal)]
     return message(text, blocks, in_channel=in_channel)
@@ -131,7 +131,7 @@ def deal_changed(deal: DealView, actor: Actor, what: str, *, in_channel: bool = 
 def deal_won(deal: DealView, actor: Actor) -> Message:
     """The channel announcement of a won deal."""
     amount = money(deal.amount, deal.currency, actor.locale)
-    text = f":trophy: {deal.ref} {deal.title} won by {deal.owner_name or 'the team'} · {amount}"
+    text = f":trophy: {deal.ref} {escape(deal.title)} won by {escape(deal.owner_name or 'the team')} · {amount}"
     blocks = [section(f":trophy: *{deal.ref}* {escape(cut(deal.title, 150))} won by {owner_mention(deal)} · {amount}")]
     return message(text, blocks, in_channel=True)
 
@@ -178,7 +178,7 @@ def candidates(prompt: str, deals: Sequence[DealView], actor: Actor, sub: str, r
         blocks.append(section(deal_line(deal, actor.locale), accessory=accessory))
     if any(pick_value(sub, d.ref, rest) is None for d in deals):
         blocks.append(context(f"Run the command again with the deal's id, e.g. `/deal {sub} {deals[0].ref}`."))
-    return message(prompt, blocks)
+    return message(escape(prompt), blocks)
 
 
 def quiet_note(due_at: datetime, arrives_at: datetime | None, tz: str, now: datetime | None = None) -> str:
@@ -201,7 +201,7 @@ def reminder_set(deal_ref: str | None, due_at: datetime, text: str, actor: Actor
     blocks = [section(f":alarm_clock: I'll remind you *{shown}*{about}: {escape(cut(text, 2000))}")]
     if note:
         blocks.append(context(f":zzz: {shown} is in your {note}."))
-    return message(f"I'll remind you {shown}: {text}" + (f" ({note})" if note else ""), blocks)
+    return message(f"I'll remind you {shown}: {escape(text)}" + (f" ({note})" if note else ""), blocks)
 
 
 def with_acted_line(body: Message, actor: Actor, what: str, at: datetime) -> Message:

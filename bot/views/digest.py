@@ -59,7 +59,8 @@ def _deal_line(item: dict[str, Any], currency: str, locale: str, extra: str = ""
     who = f"<@{item['owner_slack_id']}>" if item.get("owner_slack_id") else escape(item.get("owner") or "")
     # a deal in its own currency
     amount = _m(item["amount"], item.get("currency") or currency, locale) if item.get("amount") is not None else "—"
-    parts = [f"*{item['ref']}* {escape(cut(item.get('title') or '', 80))}", item.get("stage") or "", amount, who]
+    title, stage = escape(cut(item.get("title") or "", 80)), escape(item.get("stage") or "")
+    parts = [f"*{item['ref']}* {title}", stage, amount, who]
     return "• " + " · ".join(p for p in parts if p) + (f" — {extra}" if extra else "")
 
 
@@ -78,7 +79,7 @@ def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
     def _m(value: Any, currency: str, locale: str) -> str:  # figures in the base currency
         return approx + money(_d(value), currency, locale, compact=False)
 
-    title = (f"Pipeline digest · {data['team_name']} · week of {start.strftime('%a %-d %b')} – "
+    title = (f"Pipeline digest · {escape(data['team_name'])} · week of {start.strftime('%a %-d %b')} – "
              f"{last.strftime('%a %-d %b %Y')}")
     blocks: list[Block] = [header(cut(title, 150))]
     open_line = (
@@ -142,7 +143,7 @@ def digest_blocks(data: dict[str, Any], locale: str = "en") -> Message:
              "deal's history."] + ([note] if note else [])
     blocks.append(context(*notes))
     text = (
-        f"Pipeline digest for {data['team_name']}: {totals['open_count']} open deals, "
+        f"Pipeline digest for {escape(data['team_name'])}: {totals['open_count']} open deals, "
         f"{_m(totals['open_amount'], cur, locale)}; won {won[0]}, lost {lost[0]} this week"
     )
     return {"text": text, "blocks": blocks[:MAX_MESSAGE_BLOCKS]}

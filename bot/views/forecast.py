@@ -12,6 +12,7 @@ from bot.views.common import (
     Message,
     amount_text,
     context,
+    escape,
     fields_section,
     header,
     message,
@@ -74,7 +75,7 @@ def quarter_blocks(f: QuarterForecast, actor: Actor, label: str) -> list[dict[st
     m = lambda v: amount_text(v, cur, loc, f.approx)  # noqa: E731
     if f.is_past:
         notes = [n for n in (accuracy_line(f), missing_rates_note(f.missing)) if n]
-        return [header(f"{f.period} · {label}"), section(_headline(f, cur, loc)), context(*notes)]
+        return [header(f"{f.period} · {escape(label)}"), section(_headline(f, cur, loc)), context(*notes)]
     fields = [
         f"*Won so far*\n{m(f.won_to_date)} ({f.won_count} won)"
         + (f" · {percent(f.attainment)} of quota" if f.attainment is not None else ""),
@@ -94,7 +95,7 @@ def quarter_blocks(f: QuarterForecast, actor: Actor, label: str) -> list[dict[st
     if note:
         notes.append(note)
     return [
-        header(f"Forecast {f.period} · {label}"),
+        header(f"Forecast {f.period} · {escape(label)}"),
         section(_headline(f, cur, loc)),
         fields_section(fields),
         context(*notes),
@@ -118,9 +119,9 @@ def forecast_message(report: ForecastReport, actor: Actor) -> Message:
                           "quarters: what the same weeks brought. The range holds the actual about 80 % of the "
                           "time in the backtest. Weighted: stage probability × amount."))
     if f.is_past:
-        fallback = f"{f.period} ({report.scope_label}) landed at {amount_text(f.actual, cur, loc, f.approx)}"
+        fallback = f"{f.period} ({escape(report.scope_label)}) landed at {amount_text(f.actual, cur, loc, f.approx)}"
     else:
         gap = f", gap to quota {money(f.gap, cur, loc)}" if f.gap else ""
-        fallback = (f"Forecast {f.period} ({report.scope_label}): "
+        fallback = (f"Forecast {f.period} ({escape(report.scope_label)}): "
                     f"{amount_text(f.expected, cur, loc, f.approx)}{gap}")
     return message(fallback, blocks)

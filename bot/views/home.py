@@ -150,7 +150,7 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
                      "No hot leads waiting for you."),
     ]
     for team in data.teams[:5]:
-        tail += [divider(), header(f"Team {team.name}"), section(_totals_line(team.stages, cur, loc))]
+        tail += [divider(), header(f"Team {escape(team.name)}"), section(_totals_line(team.stages, cur, loc))]
         lines = [f"*{escape(s.stage)}*\n{s.count} · {amount_text(s.amount, cur, loc, s.approx, compact=True)}"
                  for s in team.stages]
         for start in range(0, min(len(lines), 20), 10):

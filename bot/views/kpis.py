@@ -7,7 +7,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.views.common import Block, amount_text, context, fields_section, header, missing_rates_note, money, section
+from bot.views.common import (
+    Block,
+    amount_text,
+    context,
+    escape,
+    fields_section,
+    header,
+    missing_rates_note,
+    money,
+    section,
+)
 from core.insight.forecast import QuarterForecast
 from core.insight.kpis import WIN_RATE_DEFINITION, Kpis
 from core.workspace.users import Actor
@@ -41,12 +51,12 @@ def kpi_blocks(k: Kpis, actor: Actor, label: str) -> list[Block]:
         "*Activities*\n" + (", ".join(f"{n} {kind}" for kind, n in sorted(k.activities.items())) or "none"),
     ]
     blocks: list[Block] = [
-        header(f"{label}: {k.start:%-d %b %Y} – {k.end:%-d %b %Y}"),
+        header(f"{escape(label)}: {k.start:%-d %b %Y} – {k.end:%-d %b %Y}"),
         fields_section(fields),
     ]
     if k.stages:
         lines = [
-            f"*{f.stage}* → next: {_pct(f.conversion)} of {f.exits} · {_days(f.avg_days)} in stage"
+            f"*{escape(f.stage)}* → next: {_pct(f.conversion)} of {f.exits} · {_days(f.avg_days)} in stage"
             for f in k.stages[:20]
         ]
         blocks.append(section("*Stage conversion*\n" + "\n".join(lines)))

@@ -88,7 +88,7 @@ def reasons_text(reasons: Sequence[Reason], now: datetime, top: int = 3) -> str:
 
 def lead_shown(lead: LeadView, now: datetime, tz: str, prediction: Prediction | None, model_note: str) -> Message:
     """`/lead show`: the lead, its points with reasons, its win probability with top factors."""
-    blocks: list[Block] = [header(f"{lead.ref} {lead.name}"[:150])]
+    blocks: list[Block] = [header(f"{lead.ref} {escape(lead.name)}")]
     facts = [
         f"*Company*\n{escape(lead.company or '—')}",
         f"*Title*\n{escape(lead.title or '—')}",
@@ -111,7 +111,7 @@ def lead_shown(lead: LeadView, now: datetime, tz: str, prediction: Prediction | 
     if lead.owner_id is None and lead.status == LeadStatus.NEW:
         blocks.append(actions([button("Claim", CLAIM, str(lead.id), "primary")], block_id=f"lead_actions:{lead.id}"))
     blocks.append(context(f"Added {when(lead.created_at, tz)} · {lead.events} engagement event(s)"))
-    return message(f"{lead.ref} {lead.name}: score {lead.score}", blocks)
+    return message(f"{lead.ref} {escape(lead.name)}: score {lead.score}", blocks)
 
 
 def leads_listed(leads: Sequence[LeadView], which: str) -> Message:
@@ -127,7 +127,7 @@ def leads_listed(leads: Sequence[LeadView], which: str) -> Message:
 
 
 def lead_changed(lead: LeadView, what: str) -> Message:
-    text = f"{lead.ref} {lead.name} {what}."
+    text = f"{lead.ref} {escape(lead.name)} {escape(what)}."
     return message(text, [section(f":white_check_mark: {lead_line(lead)} — {escape(what)}")])
 
 
@@ -208,8 +208,9 @@ def _reason_lines(card: Mapping[str, Any]) -> str:
 
 
 def _card_title(card: Mapping[str, Any]) -> str:
-    company = f" ({card['company']})" if card.get("company") else ""
-    return f"{card.get('ref', '')} {card.get('name', '')}{company}"
+    """`L-7 Zoe Hart (Acme)`, escaped: the name and company come from web forms."""
+    company = f" ({escape(str(card['company']))})" if card.get("company") else ""
+    return f"{escape(str(card.get('ref', '')))} {escape(str(card.get('name', '')))}{company}"
 
 
 def alert_actions(lead_id: int) -> Block:
@@ -233,7 +234,7 @@ def hot_lead_message(card: Mapping[str, Any]) -> Message:
     predicted = f" · {card['predicted']}% likely to convert" if card.get("predicted") is not None else ""
     blocks: list[Block] = [
         section(
-            f":fire: *Hot lead: {escape(title)}*\nScore *{card.get('score')}*{predicted}",
+            f":fire: *Hot lead: {title}*\nScore *{card.get('score')}*{predicted}",
             block_id=f"lead:{card['lead_id']}",
         ),
         section(_reason_lines(card)),
@@ -251,7 +252,7 @@ def hot_burst_message(data: Mapping[str, Any]) -> Message:
     blocks: list[Block] = [section(f":fire: *{len(cards)} hot leads in {minutes} minutes* — claim the ones you take")]
     groups = []
     for card in cards:
-        line = f"*{escape(_card_title(card))}* · score {card.get('score')}\n{_reason_lines(card)}"
+        line = f"*{_card_title(card)}* · score {card.get('score')}\n{_reason_lines(card)}"
         groups.append(
             [
                 section(
@@ -268,13 +269,14 @@ def hot_burst_message(data: Mapping[str, Any]) -> Message:
 def lead_assigned_message(data: Mapping[str, Any]) -> Message:
     """The DM to a rep who was given a lead."""
     title = _card_title(data)
-    text = f"{title} is yours ({data.get('why', 'assigned')}). Score {data.get('score')}."
+    ref = escape(str(data.get("ref")))
+    text = f"{title} is yours ({escape(str(data.get('why', 'assigned')))}). Score {data.get('score')}."
     blocks = [
         section(
-            f":inbox_tray: *{escape(title)}* is yours — {escape(str(data.get('why', 'assigned')))}.\n"
+            f":inbox_tray: *{title}* is yours — {escape(str(data.get('why', 'assigned')))}.\n"
             f"Score *{data.get('score')}*\n{_reason_lines(data)}"
         ),
-        context(f"`/lead show {data.get('ref')}` · `/lead convert {data.get('ref')}` when it is real"),
+        context(f"`/lead show {ref}` · `/lead convert {ref}` when it is real"),
     ]
     return {"text": text, "blocks": blocks}
 

@@ -64,7 +64,7 @@ def _subject(data: dict[str, Any]) -> str:
     deal, lead = data.get("deal"), data.get("lead")
     if deal:
         parts = [f"*{deal['ref']}* {escape(cut(deal.get('title') or '', 150))}"]
-        extra = [x for x in (deal.get("stage"), _amount(deal)) if x]
+        extra = [x for x in (escape(deal.get("stage") or ""), _amount(deal)) if x]
         if extra:
             parts.append(" · ".join(extra))
         return " · ".join(parts)
@@ -108,7 +108,7 @@ def nudge_message(data: dict[str, Any], outcome: str | None = None) -> Message:
     else:
         blocks.append(nudge_buttons(data, tz))
     ref = (data.get("deal") or data.get("lead") or {}).get("ref")
-    text = f"Follow-up: {data.get('text') or ''}" + (f" ({ref})" if ref else "")
+    text = f"Follow-up: {escape(data.get('text') or '')}" + (f" ({escape(str(ref))})" if ref else "")
     return {"text": cut(text, MAX_MESSAGE_TEXT), "blocks": blocks}
 
 
@@ -120,7 +120,7 @@ def outcome_line(who_slack_id: str | None, what: str, at: datetime, tz: str) -> 
 
 def _deal_line(item: dict[str, Any], why: str) -> str:
     amount = _amount(item)
-    parts = [f"*{item['ref']}* {escape(cut(item.get('title') or '', 120))}", item.get("stage") or ""]
+    parts = [f"*{item['ref']}* {escape(cut(item.get('title') or '', 120))}", escape(item.get("stage") or "")]
     if amount:
         parts.append(amount)
     return " · ".join(p for p in parts if p) + f" — {why}"
@@ -172,5 +172,5 @@ def escalation_message(data: dict[str, Any]) -> Message:
     )
     blocks: list[Block] = [section(intro)]
     blocks.extend(fit([_deal_section(i, _stale_why(i)) for i in deals], MAX_MESSAGE_BLOCKS - 1, total))
-    name = rep.get("name") or rep.get("slack_id") or "a rep"
+    name = escape(rep.get("name") or rep.get("slack_id") or "a rep")
     return {"text": f"{total} stale deal(s) of {name} ignored after {data.get('nudges', 2)} nudges", "blocks": blocks}

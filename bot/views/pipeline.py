@@ -24,7 +24,7 @@ def pipeline_message(stages: Sequence[StageTotal], actor: Actor, label: str) -> 
     ]
     total = (f"*Total* — {t.count} open deal{'s' if t.count != 1 else ''} · {m(t.amount, t.approx)} · "
              f"weighted {m(t.weighted, t.approx)}")
-    blocks = [header(f"Open pipeline: {label}")]
+    blocks = [header(f"Open pipeline: {escape(label)}")]
     # Sections hold 3000 characters: 40 stages of ~120 characters split over a few.
     for start in range(0, len(lines), 20):
         blocks.append(section("\n".join(lines[start : start + 20])))
@@ -34,6 +34,6 @@ def pipeline_message(stages: Sequence[StageTotal], actor: Actor, label: str) -> 
         blocks.append(context(note))
     if t.count == 0:
         blocks.append(context("No open deals here yet. Create one with `/deal new Acme 12k`."))
-    text = (f"Open pipeline ({label}): {t.count} deals, {m(t.amount, t.approx)}, "
+    text = (f"Open pipeline ({escape(label)}): {t.count} deals, {m(t.amount, t.approx)}, "
             f"weighted {m(t.weighted, t.approx)}")
     return message(text, blocks)

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clean import clean_name, clean_text
 from core.db import UnitOfWork
 from core.deals.queries import (
     ActivityView,
@@ -76,6 +77,8 @@ __all__ = [
 MAX_AMOUNT = Decimal("1000000000000")
 MAX_TITLE = 200
 MAX_TEXT = 3000
+# Fields that are names (one line, see core.clean); the others may hold several lines.
+NAME_FIELDS = ("account", "contact", "source")
 EDITABLE_FIELDS = ("title", "account", "contact", "amount", "expected_close", "next_step", "source", "owner_id")
 
 
@@ -83,7 +86,7 @@ EDITABLE_FIELDS = ("title", "account", "contact", "amount", "expected_close", "n
 
 
 def _clean_title(title: str) -> str:
-    title = " ".join((title or "").split())
+    title = clean_name(title or "")
     if not title:
         raise InvalidInput("A deal needs a title, e.g. `/deal new Acme renewal 12k`.", field="title")
     if len(title) > MAX_TITLE:
@@ -105,7 +108,7 @@ def _check_amount(amount: Money | None) -> Money | None:
 def _clean_text(value: str | None, field: str, limit: int = 500) -> str | None:
     if value is None:
         return None
-    value = value.strip()
+    value = clean_name(value) if field in NAME_FIELDS else clean_text(value).strip()
     if len(value) > limit:
         raise InvalidInput(f"The {field.replace('_', ' ')} is too long (over {limit} characters).", field=field)
     return value or None

@@ -2,18 +2,20 @@
 
 Owners are written as their Slack id where linked, else the name they were imported
 under; dates are ISO 8601 (date-times in UTC with their offset); amounts are plain
-decimals with `.`. Rows are streamed in id order, so a 100k-deal export stays small in
-memory.
+decimals with `.`. A cell a spreadsheet would run as a formula is written with a leading `'`
+(core.csv_mapping.guard_cell), which the importers remove again. Rows are streamed in id
+order, so a 100k-deal export stays small in memory.
 """
 from __future__ import annotations
 
-import csv
+import itertools
 from datetime import date, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from core.csv_mapping import write_rows
 from core.db import UnitOfWork
 from core.money import from_minor
 from core.tables import Activity, Deal, Lead, Stage, Team, User
@@ -51,24 +53,20 @@ def export_deals(uow: UnitOfWork, workspace_id: int, out: TextIO) -> int:
         .order_by(Deal.number)
         .execution_options(yield_per=_CHUNK)
     )
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(DEAL_COLUMNS)
-    count = 0
     with uow.read() as s:
-        for (
-            number, title, account, contact, slack_id, import_name, name, team_name, stage, amount_minor,
-            currency, expected_close, next_step, source, created_at, closed_at, lost_reason,
-        ) in s.execute(stmt):
-            writer.writerow(
-                (
-                    f"D-{number}", title, account or "", contact or "", _person(slack_id, import_name, name),
-                    team_name or "", stage, "" if amount_minor is None else str(from_minor(amount_minor)),
-                    currency, _iso(expected_close), next_step or "", source or "", _iso(created_at),
-                    _iso(closed_at), lost_reason or "",
-                )
+        rows = (
+            (
+                f"D-{number}", title, account or "", contact or "", _person(slack_id, import_name, name),
+                team_name or "", stage, "" if amount_minor is None else str(from_minor(amount_minor)),
+                currency, _iso(expected_close), next_step or "", source or "", _iso(created_at),
+                _iso(closed_at), lost_reason or "",
             )
-            count += 1
-    return count
+            for (
+                number, title, account, contact, slack_id, import_name, name, team_name, stage, amount_minor,
+                currency, expected_close, next_step, source, created_at, closed_at, lost_reason,
+            ) in s.execute(stmt)
+        )
+        return write_rows(out, itertools.chain([DEAL_COLUMNS], rows)) - 1
 
 
 def export_activities(uow: UnitOfWork, workspace_id: int, out: TextIO) -> int:
@@ -84,12 +82,9 @@ def export_activities(uow: UnitOfWork, workspace_id: int, out: TextIO) -> int:
         .order_by(Activity.at, Activity.id)
         .execution_options(yield_per=_CHUNK)
     )
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ACTIVITY_COLUMNS)
-    count = 0
     with uow.read() as s:
-        for deal_no, lead_no, kind, slack_id, import_name, name, at, text in s.execute(stmt):
-            row: tuple[Any, ...] = (
+        rows = (
+            (
                 f"D-{deal_no}" if deal_no is not None else "",
                 f"L-{lead_no}" if lead_no is not None else "",
                 str(kind.value if hasattr(kind, "value") else kind),
@@ -97,6 +92,6 @@ def export_activities(uow: UnitOfWork, workspace_id: int, out: TextIO) -> int:
                 _iso(at),
                 text or "",
             )
-            writer.writerow(row)
-            count += 1
-    return count
+            for deal_no, lead_no, kind, slack_id, import_name, name, at, text in s.execute(stmt)
+        )
+        return write_rows(out, itertools.chain([ACTIVITY_COLUMNS], rows)) - 1

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import csv_mapping as cm
+from core.clean import clean_name
 from core.csv_mapping import RowError
 from core.db import UnitOfWork
 from core.deals.import_rows import UNKNOWN_STAGE, ImportReport, ParsedRow, Progress, StageResolver
@@ -201,9 +202,9 @@ def _parse_rows(
         if created is None:
             soft.add("created_at")
         values: dict[str, Any] = {
-            "title": title[:200],
-            "account": val.get("account") or None,
-            "contact": val.get("contact") or None,
+            "title": clean_name(title)[:200],
+            "account": clean_name(val.get("account") or "") or None,
+            "contact": clean_name(val.get("contact") or "") or None,
             "product": val.get("product") or None,
             "amount_minor": None if amount is None else to_minor(amount),
             "currency": currency,

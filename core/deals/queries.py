@@ -124,30 +124,38 @@ def _deal_query(workspace_id: int) -> Select[Deal]:
     return select(Deal).where(Deal.workspace_id == workspace_id).options(joinedload(Deal.stage), joinedload(Deal.owner))
 
 
-def find_deal(session: Session, workspace_id: int, ref: str) -> Deal:
+def _readable_by(actor: Actor) -> ColumnElement[bool]:
+    """The deals `actor` may read (as _can_read), as SQL: what they may not read does not exist for them."""
+    teams = [t for t in (actor.team_id, *actor.managed_team_ids) if t is not None]
+    owners = select(User.id).where(or_(User.team_id.is_(None), User.team_id.in_(teams)))
+    return or_(Deal.owner_id.is_(None), Deal.owner_id == actor.user_id, Deal.owner_id.in_(owners))
+
+
+def find_deal(session: Session, workspace_id: int, ref: str, actor: Actor | None = None) -> Deal:
     """A deal by short id (D-42, 42) or an unambiguous part of its title.
 
     Several title matches prefer an exact title, then the only open one; otherwise
     Ambiguous carries up to ten candidates (as DealViews) for the user to pick from.
+    With `actor`, only the deals they may read are looked at: a ref or title that only
+    matches another team's deals is "no deal", not whose it is.
     """
     text = (ref or "").strip()
     if not text:
         raise InvalidInput("Which deal? Give its id (D-42) or part of its title.", field="ref")
     m = REF_RE.match(text)
     if m:
-        deal = session.scalar(_deal_query(workspace_id).where(Deal.number == int(m.group(1))))
+        by_number = _deal_query(workspace_id).where(Deal.number == int(m.group(1)))
+        if actor is not None and not actor.is_admin:
+            by_number = by_number.where(_readable_by(actor))
+        deal = session.scalar(by_number)
         if deal is None:
             raise NotFound(f"There is no deal D-{int(m.group(1))}. Try `/deal list` to see your deals.")
         return deal
     pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    matches = list(
-        session.scalars(
-            _deal_query(workspace_id)
-            .where(func.lower(Deal.title).like(pattern, escape="\\"))
-            .order_by(Deal.status, Deal.number.desc())
-            .limit(51)
-        ).unique()
-    )
+    by_title = _deal_query(workspace_id).where(func.lower(Deal.title).like(pattern, escape="\\"))
+    if actor is not None and not actor.is_admin:
+        by_title = by_title.where(_readable_by(actor))
+    matches = list(session.scalars(by_title.order_by(Deal.status, Deal.number.desc()).limit(51)).unique())
     if not matches:
         raise NotFound(f'No deal matches "{text}". Give its id (D-42) or part of its title.')
     if len(matches) == 1:
@@ -178,7 +186,7 @@ MAX_REF_WORDS = 20
 
 
 def split_ref(session: Session, workspace_id: int, words: Sequence[str], *,
-              min_rest: int = 0) -> tuple[Deal, list[str]]:
+              min_rest: int = 0, actor: Actor | None = None) -> tuple[Deal, list[str]]:
     """The deal named at the start of `words`, and the words after it.
 
     `/deal note acme renewal budget approved` names the deal "Acme renewal" when the run
@@ -200,13 +208,13 @@ def split_ref(session: Session, workspace_id: int, words: Sequence[str], *,
     if longest < 1:
         raise InvalidInput("Which deal? Give its id (D-42) or part of its title.", field="ref")
     if REF_RE.match(words[0]):
-        return find_deal(session, workspace_id, words[0]), words[1:]
+        return find_deal(session, workspace_id, words[0], actor), words[1:]
     found: Deal | None = None
     ambiguous: Ambiguous | None = None
     used = 0
     for k in range(1, longest + 1):
         try:
-            found, ambiguous = find_deal(session, workspace_id, " ".join(words[:k])), None
+            found, ambiguous = find_deal(session, workspace_id, " ".join(words[:k]), actor), None
         except NotFound:
             if k == 1:
                 raise
@@ -246,7 +254,7 @@ def _require_read(actor: Actor, deal: Deal) -> None:
 
 
 def load_deal(session: Session, actor: Actor, ref: str, for_change: bool) -> Deal:
-    deal = find_deal(session, actor.workspace_id, ref)
+    deal = find_deal(session, actor.workspace_id, ref, actor)
     if for_change:
         require_can_change(actor, deal.owner, deal.ref)
     else:

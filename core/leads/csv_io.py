@@ -12,7 +12,6 @@ Imported leads are scored but raise no hot-lead alerts: history is not news.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -373,12 +372,7 @@ def export_rows(uow: UnitOfWork, workspace_id: int) -> Iterable[list[str]]:
 
 def export_leads(uow: UnitOfWork, workspace_id: int, out: TextIO) -> int:
     """Write the workspace's leads as CSV (SPEC section 2 columns); return how many."""
-    writer = csv.writer(out, lineterminator="\n")
-    count = -1
-    for row in export_rows(uow, workspace_id):
-        writer.writerow(row)
-        count += 1
-    return count
+    return cm.write_rows(out, export_rows(uow, workspace_id)) - 1
 
 
 def as_mapping(report: ImportReport) -> Mapping[str, Any]:

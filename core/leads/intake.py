@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clean import clean_name
 from core.errors import InvalidInput
 from core.leads import predictive
 from core.leads.hot import is_hot
@@ -73,7 +74,7 @@ def clean_lead(data: Any, where: str = "") -> dict[str, Any]:
             continue
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             raise InvalidInput(f"{where}{key} should be text", field=key)
-        text = " ".join(str(value).split())
+        text = clean_name(str(value))
         if len(text) > limit:
             raise InvalidInput(f"{where}{key} is longer than {limit} characters", field=key)
         if text:

@@ -3,9 +3,14 @@
 A job or an alert calls `enqueue` inside the transaction that decided to send; the unique
 (workspace, key) pair makes a second decision about the same thing (a re-run, a second
 replica) a no-op. A single delivery worker at a time (`acquire_lease`) then `claim`s due rows,
-sends them, and marks each `sent` or `failed`. A claim pushes the row's next attempt into
-the future (a visibility timeout), so a worker that dies mid-batch leaves its rows to be
-picked up again after the lease, never lost.
+sends them, and marks each `sent` or `failed`. A claim hides the row for a short while on
+the wall clock (a visibility timeout the sender renews), so a worker that dies mid-batch
+leaves its rows to be picked up again within seconds, never lost; the next sender first
+looks in Slack for the ones the dead worker may have posted (`unsure_since`).
+
+Two clocks: `next_attempt_at` is when a message is due (business time: quiet hours, the
+recipient's morning; `salesbot jobs run deliver --at` moves it), while leases, claims and
+retry timers (`held_until`) follow the wall clock whatever `--at` says.
 
 Payload contract (what bot/delivery.py understands):
 - `{"text": str, "blocks": [...]}` — posted as is, or
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +33,11 @@ from core.tables import Lease, OutboxMessage, OutboxStatus
 MAX_KEY = 200
 # Temporary errors never mark a message failed before this many attempts (429 excluded).
 MAX_ATTEMPTS = 8
+# A claim hides a row from other senders this long; a live sender renews it while it works,
+# so the rows of a sender that died come back within this (SPEC section 5: within 30 s).
+CLAIM_HOLD = timedelta(seconds=20)
+# Leases expiring beyond now + ttl + this were written with a wrong clock and bind nobody.
+LEASE_HORIZON = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,9 @@ class OutboxItem:
     attempts: int
     slack_channel: str | None
     slack_ts: str | None
+    # Set when an earlier claim never resolved (its sender died, or Slack's answer was lost):
+    # the message may be in Slack already, posted at or after this wall-clock time.
+    unsure_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -123,17 +136,35 @@ def withdraw(session: Session, workspace_id: int, key: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def claim(session: Session, now: datetime, limit: int = 100, hold: timedelta = timedelta(minutes=5)) -> list[
-    OutboxItem
-]:
+def claim(
+    session: Session,
+    now: datetime,
+    limit: int = 100,
+    hold: timedelta = CLAIM_HOLD,
+    *,
+    due_by: datetime | None = None,
+    holder: str | None = None,
+) -> list[OutboxItem]:
     """Take up to `limit` due messages, oldest first, hiding them from other claims for `hold`.
+
+    `now` is the wall clock: the hold (`held_until`) and a retry's backoff are wall-clock
+    times, so a run "as if at" another time (`due_by`, `salesbot jobs run deliver --at`)
+    can neither hold rows into the future nor skip another sender's hold. `due_by` (default
+    `now`) decides which messages are due (`next_attempt_at`: quiet hours, mornings).
+    A row claimed before and never marked comes back with `unsure_since` set: its sender may
+    have posted it before dying, so the deliverer looks for it in Slack before re-sending.
 
     On PostgreSQL the rows are locked with SKIP LOCKED, so two claimers never take the same
     row; on SQLite the transaction is BEGIN IMMEDIATE, which serialises claimers anyway.
     """
+    due = now if due_by is None else due_by
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= due,
+            or_(OutboxMessage.held_until.is_(None), OutboxMessage.held_until <= now),
+        )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
@@ -142,7 +173,11 @@ def claim(session: Session, now: datetime, limit: int = 100, hold: timedelta = t
     rows = list(session.scalars(query))
     items = []
     for row in rows:
-        row.next_attempt_at = now + hold
+        unsure_since = row.claimed_at
+        row.held_until = now + hold
+        row.claimed_by = holder
+        if row.claimed_at is None:
+            row.claimed_at = now
         items.append(
             OutboxItem(
                 id=row.id,
@@ -154,10 +189,27 @@ def claim(session: Session, now: datetime, limit: int = 100, hold: timedelta = t
                 attempts=row.attempts,
                 slack_channel=row.slack_channel,
                 slack_ts=row.slack_ts,
+                unsure_since=unsure_since,
             )
         )
     session.flush()
     return items
+
+
+def renew_claims(session: Session, message_ids: list[int], holder: str, until: datetime) -> int:
+    """Keep `holder`'s claimed rows hidden until `until` (a live sender renews while it sends)."""
+    if not message_ids:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.claimed_by == holder,
+        )
+        .values(held_until=until)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def mark_sent(
@@ -174,6 +226,8 @@ def mark_sent(
             slack_channel=slack_channel,
             slack_ts=slack_ts,
             last_error=None,
+            held_until=None,
+            claimed_by=None,
         )
     )
 
@@ -192,33 +246,47 @@ def mark_failed(session: Session, message_id: int, now: datetime, reason: str) -
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(status=OutboxStatus.FAILED, attempts=OutboxMessage.attempts + 1, last_error=reason[:500])
+        .values(
+            status=OutboxStatus.FAILED, attempts=OutboxMessage.attempts + 1, last_error=reason[:500],
+            held_until=None, claimed_by=None,
+        )
     )
 
 
 def retry_later(
     session: Session, message_id: int, at: datetime, reason: str, count_attempt: bool = True
 ) -> None:
-    """Put a message back for another try at `at` (429 does not count as an attempt)."""
+    """Put a message back for another try at `at`, a wall-clock time (429 is not an attempt).
+
+    `claimed_at` stays: a 5xx or a timeout may still have posted it, so the retry looks first.
+    """
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
         .values(
-            next_attempt_at=at,
+            held_until=at,
+            claimed_by=None,
             last_error=reason[:500],
             attempts=OutboxMessage.attempts + (1 if count_attempt else 0),
         )
     )
 
 
-def release(session: Session, message_ids: list[int], now: datetime) -> None:
-    """Hand claimed but untried messages back (the worker stops before reaching them)."""
-    if message_ids:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == OutboxStatus.PENDING)
-            .values(next_attempt_at=now)
-        )
+def release(session: Session, items: list[OutboxItem], now: datetime) -> None:
+    """Hand claimed but untried messages back (the worker stops before reaching them).
+
+    A message that was sure not to be posted before this claim is sure again; one that came
+    back from a dead sender (`unsure_since`) keeps that mark for whoever takes it next.
+    """
+    sure = [i.id for i in items if i.unsure_since is None]
+    unsure = [i.id for i in items if i.unsure_since is not None]
+    for ids, values in ((sure, {"claimed_at": None}), (unsure, {})):
+        if ids:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.PENDING)
+                .values(held_until=None, claimed_by=None, **values)
+            )
 
 
 def failed_messages(session: Session, workspace_id: int, limit: int = 50) -> list[FailedMessage]:
@@ -251,15 +319,30 @@ def pending_count(session: Session, now: datetime | None = None) -> int:
     return int(session.scalar(query) or 0)
 
 
-def next_due_at(session: Session) -> datetime | None:
-    """When the earliest pending message becomes due (None when nothing waits)."""
-    return session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
+def next_due_at(session: Session, now: datetime, due_by: datetime | None = None) -> datetime | None:
+    """The wall-clock time at which the next pending message can be claimed (None: nothing waits).
+
+    A message waits for its due time (`next_attempt_at`, on the `due_by` clock, which runs
+    `due_by - now` ahead of the wall clock) or for its hold (`held_until`, on the wall clock).
+    """
+    due = now if due_by is None else due_by
+    pending = OutboxMessage.status == OutboxStatus.PENDING
+    free = or_(OutboxMessage.held_until.is_(None), OutboxMessage.held_until <= now)
+    first_due = session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(pending, free))
+    first_free = session.scalar(
+        select(func.min(OutboxMessage.held_until)).where(
+            pending, OutboxMessage.held_until > now, OutboxMessage.next_attempt_at <= due
+        )
     )
+    times = [t for t in (first_due - (due - now) if first_due else None, first_free) if t is not None]
+    return min(times) if times else None
 
 
 def acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the named lease; True if `holder` holds it until now + ttl.
+
+    `now` must be the wall clock (never a job's `--at`), so a lease is never held into the
+    future or taken from a live holder by a run "as if" later.
 
     A lease row works on SQLite and PostgreSQL alike; an expired lease may be taken over, so
     a crashed holder blocks the others for at most `ttl`.
@@ -270,9 +353,15 @@ def acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: 
         .values(name=name, holder=holder, expires_at=now + ttl)
         .on_conflict_do_nothing(index_elements=["name"])
     )
+    # A lease expiring further ahead than any holder on the wall clock would set was written
+    # with a wrong clock (an old `jobs run --at` in the future): it binds nobody.
+    horizon = now + ttl + LEASE_HORIZON
     result = session.execute(
         update(Lease)
-        .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at <= now))
+        .where(
+            Lease.name == name,
+            (Lease.holder == holder) | (Lease.expires_at <= now) | (Lease.expires_at > horizon),
+        )
         .values(holder=holder, expires_at=now + ttl)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -125,7 +125,7 @@ def set_reminder(
         if deal_ref:
             from core.deals.deals import find_deal  # the deals service owns ref lookup (numbers, titles)
 
-            deal = find_deal(session, actor.workspace_id, deal_ref)
+            deal = find_deal(session, actor.workspace_id, deal_ref, actor)
             if not can_change_owned(actor, deal.owner_id, _owner_team(session, deal.owner_id)):
                 raise NotAllowed(f"You can't set reminders on {deal.ref}: it is not yours or your team's.")
             if deal.status != DealStatus.OPEN:

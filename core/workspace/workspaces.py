@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound
+from core.errors import Ambiguous, NotFound
 from core.tables import Pipeline, Stage, Workspace
 
 
@@ -31,11 +31,26 @@ DEFAULT_STAGES: tuple[StageSpec, ...] = (
 )
 
 
+# Data imported before anyone used Slack (no token, no --team-id) lives here until the real
+# workspace appears; the console's default workspace is a sandbox, never a CLI target by accident.
+LOCAL_TEAM_ID = "T-LOCAL"
+CONSOLE_TEAM_ID = "T0CONSOLE"
+SANDBOX_TEAM_IDS = frozenset({LOCAL_TEAM_ID, CONSOLE_TEAM_ID})
+
+
 def get_or_create_workspace(session: Session, team_id: str, now: datetime, name: str = "") -> Workspace:
-    """The workspace for a Slack team_id, created with the default pipeline on first contact."""
+    """The workspace for a Slack team_id, created with the default pipeline on first contact.
+
+    On first contact of the first real workspace, a local workspace (`T-LOCAL`, what
+    `salesbot import` made before Slack was used) becomes that workspace: its data was meant
+    for it. With another real workspace already there, nothing is adopted.
+    """
     ws = session.scalar(select(Workspace).where(Workspace.team_id == team_id))
     if ws is not None:
         return ws
+    adopted = _adopt_local(session, team_id, name)
+    if adopted is not None:
+        return adopted
     try:
         with session.begin_nested():
             ws = Workspace(team_id=team_id, name=name, created_at=now)
@@ -47,6 +62,48 @@ def get_or_create_workspace(session: Session, team_id: str, now: datetime, name:
         ws = session.scalar(select(Workspace).where(Workspace.team_id == team_id))
         assert ws is not None
     return ws
+
+
+def _adopt_local(session: Session, team_id: str, name: str) -> Workspace | None:
+    if team_id in SANDBOX_TEAM_IDS:
+        return None
+    teams = {str(row[1]): int(row[0]) for row in session.execute(select(Workspace.id, Workspace.team_id))}
+    if LOCAL_TEAM_ID not in teams or set(teams) - SANDBOX_TEAM_IDS:
+        return None
+    local = session.get(Workspace, teams[LOCAL_TEAM_ID], with_for_update=True)
+    if local is None or local.team_id != LOCAL_TEAM_ID:  # adopted meanwhile by another request
+        return session.scalar(select(Workspace).where(Workspace.team_id == team_id))
+    local.team_id = team_id
+    if name:
+        local.name = name
+    session.flush()
+    return local
+
+
+def cli_workspace(session: Session, now: datetime, team_id: str | None = None) -> Workspace:
+    """The workspace a command-line action without a Slack request targets.
+
+    `team_id` (from `--team-id`, or the bot token's `auth.test`) wins, created if new (adopting
+    `T-LOCAL` as first contact does). Otherwise the only real workspace; with none, the
+    console's when it is the only one, else `T-LOCAL`. Several real workspaces need a choice:
+    `Ambiguous` lists them. The console's and the local workspace never make it ambiguous.
+    """
+    if team_id:
+        return get_or_create_workspace(session, team_id, now)
+    found = list(session.scalars(select(Workspace).order_by(Workspace.id)))
+    real = [w for w in found if w.team_id not in SANDBOX_TEAM_IDS]
+    if len(real) == 1:
+        return real[0]
+    if len(real) > 1:
+        raise Ambiguous(
+            f"This database has {len(real)} workspaces ({', '.join(w.team_id for w in real)}): "
+            "choose one with --team-id.",
+            [w.team_id for w in real],
+        )
+    by_team = {w.team_id: w for w in found}
+    if LOCAL_TEAM_ID not in by_team and CONSOLE_TEAM_ID in by_team:
+        return by_team[CONSOLE_TEAM_ID]
+    return get_or_create_workspace(session, LOCAL_TEAM_ID, now, name="Local")
 
 
 def workspace_by_team(session: Session, team_id: str) -> Workspace:

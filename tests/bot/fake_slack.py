@@ -4,9 +4,13 @@ Modelled on bolt-python's tests/mock_web_api_server: a stdlib HTTP server that a
 `POST /<method>` with `{"ok": true, ...}` and remembers the JSON or form body, so tests
 assert on what the bot sent (`fake.calls("chat.postMessage")`). Response URLs live on the
 same server at `/response_url/<id>` (`fake.response_url("c1")` builds one; posts are recorded
-under the method name "response_url"). `fake.fail_next("chat.postMessage", 2, status=429,
-retry_after=1)` makes the next N calls fail. `fake.wait_for(method, count)` blocks (with a
-deadline, no sleeps) until that many calls arrived, for work done after the ack.
+under the method name "response_url"). Posted messages are kept per conversation (a post to a
+user id lands in the DM `D<id>`, as conversations.open names it) with Slack-like timestamps
+from the real clock, and `conversations.history` answers from them (newest first, `oldest`,
+`limit`/`cursor` paging, `metadata` only with `include_all_metadata`).
+`fake.fail_next("chat.postMessage", 2, status=429, retry_after=1)` makes the next N calls
+fail. `fake.wait_for(method, count)` blocks (with a deadline, no sleeps) until that many
+calls arrived, for work done after the ack.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,6 +91,8 @@ class FakeSlack:
     _failures: dict[str, Failure] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # conversation id -> messages posted there, oldest first
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
     # apps.connections.open answers this WebSocket URL (a Socket Mode test server).
     socket_mode_url: str | None = None
@@ -156,6 +163,31 @@ class FakeSlack:
             )
         return found
 
+    def _next_ts(self) -> str:
+        """A message ts like Slack's: the real time in seconds, unique in its microseconds."""
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _history_page(self, body: dict[str, Any]) -> dict[str, Any]:
+        conversation = str(body.get("channel") or "")
+        with self._cond:
+            if conversation not in self.history and not conversation.startswith(("C", "D", "G")):
+                return {"ok": False, "error": "channel_not_found"}
+            messages = list(self.history.get(conversation, []))
+        oldest = float(body.get("oldest") or 0)
+        with_metadata = str(body.get("include_all_metadata", "")).lower() in ("1", "true")
+        newest_first = [m for m in reversed(messages) if float(m["ts"]) > oldest]
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = newest_first[start : start + limit]
+        shown = [
+            {"type": "message", "user": "UBOT", "bot_id": "BBOT", "text": m.get("text", ""), "ts": m["ts"],
+             **({"metadata": m["metadata"]} if with_metadata and m.get("metadata") else {})}
+            for m in page
+        ]
+        more = start + limit < len(newest_first)
+        return {"ok": True, "messages": shown, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
     # --- the server side -------------------------------------------------------------
 
     def record(self, call: Call) -> None:
@@ -173,7 +205,7 @@ class FakeSlack:
 
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """The JSON answer of a Web API method (shapes follow the real API)."""
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = self._next_ts()
         channel = body.get("channel") or "C0FAKE"
         if method == "auth.test":
             return {
@@ -187,7 +219,9 @@ class FakeSlack:
             }
         if method == "oauth.v2.access":
             return {"ok": True, "app_id": "A1", "access_token": "xoxb-installed-T2", "token_type": "bot",
-                    "scope": "commands,chat:write,users:read,files:write", "bot_user_id": "UBOT2",
+                    "scope": "commands,chat:write,users:read,files:write,channels:history,groups:history,"
+                             "im:history,im:write",
+                    "bot_user_id": "UBOT2",
                     "team": {"id": "T2", "name": "Second"}, "enterprise": None, "is_enterprise_install": False,
                     "authed_user": {"id": "UINSTALLER"}}
         if method == "apps.connections.open":
@@ -202,9 +236,20 @@ class FakeSlack:
         if method == "conversations.open":
             users = str(body.get("users", ""))
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("U")}}
-        if method in ("chat.postMessage", "chat.update", "chat.scheduleMessage"):
+        if method == "chat.postMessage":
+            conversation = dm_channel(str(channel))
+            message = {k: body.get(k) for k in ("text", "blocks") if k in body}
+            metadata = body.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            with self._cond:
+                self.history.setdefault(conversation, []).append({**message, "ts": ts, "metadata": metadata})
+            return {"ok": True, "channel": conversation, "ts": ts, "message": message}
+        if method in ("chat.update", "chat.scheduleMessage"):
             message = {k: body.get(k) for k in ("text", "blocks") if k in body}
             return {"ok": True, "channel": channel, "ts": body.get("ts") or ts, "message": message}
+        if method == "conversations.history":
+            return self._history_page(body)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
@@ -223,6 +268,11 @@ class FakeSlack:
                 files = json.loads(files)
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files or []]}
         return {"ok": True}
+
+
+def dm_channel(channel: str) -> str:
+    """The conversation a post to `channel` lands in: a user id means the DM with that user."""
+    return "D" + channel[1:] if channel.startswith(("U", "W")) else channel
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

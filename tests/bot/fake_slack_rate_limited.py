@@ -8,7 +8,8 @@
 - Time is a `VirtualClock` shared with the code under test: its `sleep` advances the clock,
   so a benchmark of minutes of Slack time runs in seconds, and rates are exact.
 - `posted` keeps every message accepted, with its outbox key (from `metadata`) and the
-  virtual time, to count duplicates and measure the achieved rate.
+  virtual time, to count duplicates and measure the achieved rate; `conversations.history`
+  answers from the same posts (with their metadata), `conversations.open` names DMs `D<id>`.
 """
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ class RateLimitedSlack:
     seed: int = 7
     permanent: dict[str, str] = field(default_factory=dict)
     posted: list[Posted] = field(default_factory=list)
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # conversation -> posts
     uploads: list[dict[str, Any]] = field(default_factory=list)
     answered: dict[int, int] = field(default_factory=dict)  # HTTP status -> count
     server: ThreadingHTTPServer | None = None
@@ -137,7 +139,7 @@ class RateLimitedSlack:
                 wait = self._limit(channel, t)
                 if wait:
                     return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(max(1, math.ceil(wait)))}
-                ts = f"1700000000.{next(self._ts):06d}"
+                ts = f"{int(t)}.{next(self._ts):06d}"  # Slack-like, on the virtual clock
                 if method == "chat.postMessage":
                     meta = body.get("metadata") or {}
                     if isinstance(meta, str):
@@ -146,7 +148,14 @@ class RateLimitedSlack:
                     self.posted.append(Posted(channel, key, t, str(body.get("text", ""))))
                     if channel.startswith("U"):
                         channel = "D" + channel[1:]
+                    self.history.setdefault(channel, []).append({"ts": ts, "metadata": meta})
                 return 200, {"ok": True, "channel": channel, "ts": body.get("ts") or ts}, {}
+            if method == "conversations.open":
+                return 200, {"ok": True, "channel": {"id": "D" + str(body.get("users", "")).split(",")[0][1:]}}, {}
+            if method == "conversations.history":
+                oldest = float(body.get("oldest") or 0)
+                found = [m for m in reversed(self.history.get(channel, [])) if float(m["ts"]) > oldest]
+                return 200, {"ok": True, "messages": found, "response_metadata": {"next_cursor": ""}}, {}
             if method == "files.getUploadURLExternal":
                 file_id = f"F{next(self._ts):08d}"
                 return 200, {"ok": True, "upload_url": f"{self.url}upload/{file_id}", "file_id": file_id}, {}
@@ -177,7 +186,7 @@ def _handler(fake: RateLimitedSlack) -> type[BaseHTTPRequestHandler]:
                 if text.lstrip().startswith("{"):
                     body = json.loads(text)
                 else:
-                    body = {k: v[0] for k, v in parse_qs(text).items()}
+                    body = {k: v[0] for k, v in parse_qs(text or parsed.query).items()}
                 status, payload, headers = fake.handle(method, body)
             with fake._lock:
                 fake.answered[status] = fake.answered.get(status, 0) + 1

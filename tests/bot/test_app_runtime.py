@@ -17,28 +17,32 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext, BoltResponse, Respond
 from sqlalchemy import func, select
 
-from bot.app import LISTENER_MODULES, create_app, make_client, register_listeners
+from bot.app import BOT_SCOPES, LISTENER_MODULES, create_app, make_client, register_listeners
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.context import user_directory
 from bot.server import SalesbotServer
 from core.db import UnitOfWork, make_engine
-from core.tables import Role, User, Workspace
+from core.tables import Deal, IdempotencyKey, Role, User, Workspace
 from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import (
     SIGNING_SECRET,
+    app_home_opened,
     block_actions_payload,
     command_body,
+    event_envelope,
     send_action,
     send_command,
     send_event,
     sign,
+    signed_request,
 )
 from tests.conftest import REPO, make_actor
 
@@ -113,19 +117,109 @@ def test_stale_timestamp_is_refused(app: App, fake_slack: FakeSlack, uow: UnitOf
     assert seen == [] and count_users(uow) == 0 and fake_slack.calls() == []
 
 
-def test_slack_retry_has_no_second_effect(app: App, fake_slack: FakeSlack, uow: UnitOfWork) -> None:
+def _signed(app: App, body: str, content_type: str, timestamp: int, **headers: str) -> BoltResponse:
+    """Dispatch these exact bytes, signed at `timestamp` (what Slack sends, and resends)."""
+    return app.dispatch(signed_request(body, content_type, timestamp=timestamp, extra_headers=headers))
+
+
+def count_deals(uow: UnitOfWork) -> int:
+    with uow.read() as s:
+        return int(s.scalar(select(func.count()).select_from(Deal)) or 0)
+
+
+def test_slack_retry_of_a_processed_command_has_no_second_effect(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork
+) -> None:
     seen = add_probe(app)
-    first = send_command(app, TEST_COMMAND, "once", trigger_id="13345224609.738474920.8088930838d88f008e0")
-    retry = send_command(
-        app,
-        TEST_COMMAND,
-        "once",
-        trigger_id="13345224609.738474920.8088930838d88f008e0",
-        headers={"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"},
-    )
+    body = command_body(TEST_COMMAND, "once", response_url=fake_slack.response_url("once"))
+    stamp = int(time.time())
+    first = _signed(app, body, "application/x-www-form-urlencoded", stamp)
+    retry = _signed(app, body, "application/x-www-form-urlencoded", stamp,
+                    **{"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"})
     assert first.status == 200 and retry.status == 200
     assert len(seen) == 1
     assert len(fake_slack.calls("response_url")) == 1
+
+
+def test_a_first_delivery_carrying_a_retry_number_is_processed(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork
+) -> None:
+    """The original never reached us: Slack's retry is the only delivery, and it counts."""
+    seen = add_probe(app)
+    resp = send_command(app, TEST_COMMAND, "late", headers={"x-slack-retry-num": "1",
+                                                              "x-slack-retry-reason": "http_timeout"})
+    assert resp.status == 200
+    assert [s["text"] for s in seen] == ["late"]
+    assert [c["text"] for c in fake_slack.calls("response_url")] == ["probe late by UANA"]
+
+
+def test_a_replayed_signed_deal_new_creates_one_deal(app: App, fake_slack: FakeSlack, uow: UnitOfWork) -> None:
+    """The probe's reproduction: the same signed `/deal new` body twice within the window."""
+    body = command_body("/deal", "new Replay Corp 12k", response_url=fake_slack.response_url("replay"))
+    stamp = int(time.time())
+    for _ in range(3):
+        assert _signed(app, body, "application/x-www-form-urlencoded", stamp).status == 200
+    assert count_deals(uow) == 1
+    # A new command (new timestamp and trigger_id) with the same words is a new deal.
+    send_command(app, "/deal", "new Replay Corp 12k")
+    assert count_deals(uow) == 2
+
+
+def test_a_replay_to_another_replica_has_no_second_effect(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, slack_settings: Settings, now: datetime
+) -> None:
+    """The keys are in the database: a second process (another Bolt app) sees them too."""
+    other = create_app(slack_settings, uow, clock=lambda: now, process_before_response=True)
+    body = command_body("/deal", "new Replica Corp 5k", response_url=fake_slack.response_url("replica"))
+    stamp = int(time.time())
+    assert _signed(app, body, "application/x-www-form-urlencoded", stamp).status == 200
+    assert _signed(other, body, "application/x-www-form-urlencoded", stamp,
+                   **{"x-slack-retry-num": "1"}).status == 200
+    assert count_deals(uow) == 1
+
+
+def test_a_retried_event_has_no_second_effect_and_a_first_retry_counts(app: App, fake_slack: FakeSlack) -> None:
+    body = json.dumps(event_envelope(app_home_opened("UANA")))
+    stamp = int(time.time())
+    assert _signed(app, body, "application/json", stamp).status == 200
+    # Slack resends the event (new timestamp, same event_id): no second publish.
+    assert _signed(app, body, "application/json", stamp + 1, **{"x-slack-retry-num": "1"}).status == 200
+    assert len(fake_slack.calls("views.publish")) == 1
+    # An event whose first delivery we never saw arrives as retry 2: it is published.
+    other = json.dumps(event_envelope(app_home_opened("UANA")))
+    assert _signed(app, other, "application/json", stamp, **{"x-slack-retry-num": "2"}).status == 200
+    assert len(fake_slack.calls("views.publish")) == 2
+
+
+def test_a_replayed_click_has_no_second_effect(app: App, fake_slack: FakeSlack, uow: UnitOfWork) -> None:
+    clicks: list[str] = []
+
+    def on_click(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        clicks.append(body["actions"][0]["value"])
+
+    app.action("probe_click")(on_click)
+    body = urlencode({"payload": json.dumps(block_actions_payload("probe_click", "v1"))})
+    stamp = int(time.time())
+    assert _signed(app, body, "application/x-www-form-urlencoded", stamp).status == 200
+    assert _signed(app, body, "application/x-www-form-urlencoded", stamp).status == 200
+    assert clicks == ["v1"]
+
+
+def test_seen_request_keys_are_pruned_after_a_day(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                  now: datetime) -> None:
+    from bot.dedupe import SeenRequests
+
+    send_command(app, TEST_COMMAND, "x")
+    keys = SeenRequests(uow)
+    with uow.read() as s:
+        ws_id = s.scalar(select(Workspace.id))
+        before = s.scalar(select(func.count()).select_from(IdempotencyKey)) or 0
+    assert ws_id is not None and before >= 1
+    assert keys.first_time(ws_id, "slack:test:later", now + timedelta(days=2))
+    with uow.read() as s:
+        left = list(s.scalars(select(IdempotencyKey.key)))
+    assert left == ["slack:test:later"]
 
 
 def test_user_created_on_first_contact_with_profile_from_users_info(
@@ -298,8 +392,22 @@ def test_every_cli_module_is_wired_statically() -> None:
 # --- the WSGI server (bot/server.py), called in-process -----------------------------------
 
 
+class CountingInput(io.BytesIO):
+    """A request body that counts the bytes the app read."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
 def wsgi_call(
-    wsgi: Any, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, query: str = ""
+    wsgi: Any, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, query: str = "",
+    stream: io.BytesIO | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """Call a WSGI app the way waitress does; (status, headers, body)."""
     environ: dict[str, Any] = {
@@ -309,7 +417,7 @@ def wsgi_call(
         "QUERY_STRING": query,
         "SERVER_NAME": "localhost",
         "SERVER_PORT": "3000",
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": stream if stream is not None else io.BytesIO(body),
         "wsgi.url_scheme": "http",
         "CONTENT_LENGTH": str(len(body)),
         "CONTENT_TYPE": (headers or {}).get("content-type", ""),
@@ -381,10 +489,11 @@ def test_webhooks_are_delegated_with_query_headers_and_body(
         now,
     )
     assert headers["x-salesbot-signature"] == "v1=ab" and headers["content-type"] == "application/json"
-    # An oversized body is cut one byte past the limit, so the handler can answer 413 without reading it all.
+    # An oversized body is refused (413) on its Content-Length: not a byte of it is read.
     big = b"x" * (server_module.MAX_HOOK_BODY + 10_000)
-    wsgi_call(server, "POST", "/hooks/leads", big, {"content-type": "application/json"})
-    assert len(seen[-1][5]) == server_module.MAX_HOOK_BODY + 1
+    stream = CountingInput(big)
+    status, _, _ = wsgi_call(server, "POST", "/hooks/leads", big, {"content-type": "application/json"}, stream=stream)
+    assert status == 413 and stream.bytes_read == 0 and len(seen) == 1
 
 
 def test_oauth_install_and_callback(fake_slack: FakeSlack, uow: UnitOfWork, db_url: str, now: datetime) -> None:
@@ -404,7 +513,7 @@ def test_oauth_install_and_callback(fake_slack: FakeSlack, uow: UnitOfWork, db_u
     found = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', body.decode())
     location = headers.get("location") or html.unescape(found.group(1) if found else "")
     assert location.startswith("https://slack.com/oauth/v2/authorize?")
-    assert "scope=commands,chat:write,users:read,files:write&" in location
+    assert f"scope={','.join(BOT_SCOPES)}&" in location
     state = re.search(r"state=([^&]+)", location).group(1)  # type: ignore[union-attr]
     cookie = headers["set-cookie"].split(";")[0]
     status, _, body = wsgi_call(

@@ -232,7 +232,7 @@ def test_edit_of_another_reps_deal_is_refused_before_the_modal(app: App, fake_sl
                                                                bob: Actor, cal: Actor, acme: deals.DealView) -> None:
     assert "You can't change D-1: it is Ana's" in text_of(deal(app, fake_slack, "edit D-1", user="UCAL"))
     assert not fake_slack.calls("views.open")
-    assert "D-1 belongs to another team" in text_of(deal(app, fake_slack, "edit D-1", user="UBOB"))
+    assert "There is no deal D-1" in text_of(deal(app, fake_slack, "edit D-1", user="UBOB"))
     assert not fake_slack.calls("views.open")
 
 
@@ -266,7 +266,8 @@ def test_a_rep_cannot_move_another_reps_deal(app: App, fake_slack: FakeSlack, uo
     body = deal(app, fake_slack, "stage D-1 proposal", user="UCAL")
     assert "You can't change D-1: it is Ana's" in text_of(body)
     assert "Reps change their own" in text_of(body)
-    assert "You can't change D-1: it is Ana's" in text_of(deal(app, fake_slack, "stage D-1 proposal", user="UBOB"))
+    # Bob is in another team: for him the deal does not exist (issue 12).
+    assert "There is no deal D-1" in text_of(deal(app, fake_slack, "stage D-1 proposal", user="UBOB"))
     assert snapshot(uow) == before
 
 

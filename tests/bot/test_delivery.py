@@ -198,7 +198,7 @@ def test_the_weekly_digest_is_posted_with_its_chart(
     body = " ".join(b["text"]["text"] for b in post["blocks"] if b.get("text"))
     assert "Proposal" in body and "$12,000.00" in body
     [upload] = fake_slack.calls("files.completeUploadExternal")
-    assert upload.get("channel_id") == "UMIA" or "UMIA" in str(upload.body)
+    assert upload.get("channel_id") == "DMIA"  # the DM the post landed in (Slack answers with it)
     assert fake_slack.calls("upload")[0]["_bytes"] > 1000  # the PNG itself
 
 
@@ -279,8 +279,175 @@ def test_a_timeout_is_retried_later_not_failed(uow: UnitOfWork, ana: Actor, now:
     assert (stats.sent, stats.retried, stats.failed) == (0, 1, 0)
     with uow.read() as s:
         [msg] = s.query(OutboxMessage).all()
-    assert msg.status == OutboxStatus.PENDING and msg.attempts == 1 and msg.next_attempt_at > now
+    # Backoff on the wall clock (`held_until`); the post may have landed, so the retry looks first.
+    assert msg.status == OutboxStatus.PENDING and msg.attempts == 1 and msg.held_until is not None
+    assert msg.held_until > now and msg.claimed_at == now
     assert "timed out" in (msg.last_error or "").lower() or "timeout" in (msg.last_error or "").lower()
+
+
+def _die_holding(uow: UnitOfWork, d: Deliverer, now: datetime) -> list[outbox.OutboxItem]:
+    """What a sender leaves when killed -9 mid-batch: its lease and its claims, unreleased."""
+    assert d._lease()
+    with uow.transaction() as s:
+        return outbox.claim(s, now, d.batch, d.hold, holder=d.holder)
+
+
+def test_a_dead_senders_rows_come_back_within_30_seconds_and_posts_it_made_are_not_repeated(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    from bot.delivery import OUTBOX_EVENT
+    from bot.jobs import JOBS
+
+    _queue(uow, ana.workspace_id, 2, now, channel="CSALES")
+    _queue(uow, ana.workspace_id, 1, now, channel="UANA", prefix="dm")
+    clock = VirtualClock(now)
+    dead = _deliverer(uow, fake_slack.url, clock)
+    claimed = _die_holding(uow, dead, clock.now())
+    # Slack accepted two of its posts (a channel message and a DM) before the sender died unmarked.
+    slack = WebClient(token=TOKEN, base_url=fake_slack.url)
+    for item in claimed:
+        if item.key in ("m0", "dm0"):
+            slack.chat_postMessage(channel=item.channel, text=item.payload["text"],
+                                   metadata={"event_type": OUTBOX_EVENT, "event_payload": {"key": item.key}})
+    clock.sleep(10)
+    assert _deliverer(uow, fake_slack.url, clock).drain().skipped  # the lease still binds
+    # Default claim and lease, plus the scheduler's tick: back within 30 s of the death.
+    tick = JOBS["deliver"].trigger().interval.total_seconds()  # type: ignore[attr-defined]
+    assert max(dead.hold, dead.lease_ttl).total_seconds() + tick <= 30
+    clock.sleep(max(dead.hold, dead.lease_ttl).total_seconds() - 10)
+    stats = _deliverer(uow, fake_slack.url, clock).drain()
+    assert (stats.sent, stats.found, stats.failed) == (3, 2, 0)
+    assert str(stats).startswith("deliver: 3 sent (2 found already posted)")
+    keys = [c["metadata"]["event_payload"]["key"] for c in fake_slack.calls("chat.postMessage")]
+    assert sorted(keys) == ["dm0", "m0", "m1"]  # each once
+    looked = {c["channel"] for c in fake_slack.calls("conversations.history")}
+    assert looked == {"CSALES", "DANA"}  # the DM found through conversations.open
+    with uow.read() as s:
+        rows = {m.key: m for m in s.query(OutboxMessage)}
+    assert {k: (m.status.value, m.slack_channel) for k, m in rows.items()} == {
+        "m0": ("sent", "CSALES"), "m1": ("sent", "CSALES"), "dm0": ("sent", "DANA")}
+    assert rows["m0"].slack_ts == fake_slack.history["CSALES"][0]["ts"]
+
+
+def test_an_unreadable_history_means_sending_again_and_saying_so(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    _queue(uow, ana.workspace_id, 1, now, channel="CPRIVATE")
+    clock = VirtualClock(now)
+    dead = _deliverer(uow, fake_slack.url, clock)
+    _die_holding(uow, dead, clock.now())
+    clock.sleep(25)
+    # Installed before the history scopes were added: Slack says so, and the message still goes.
+    fake_slack.fail_next("conversations.history", 1, status=200, error="missing_scope")
+    stats = _deliverer(uow, fake_slack.url, clock).drain()
+    assert (stats.sent, stats.found) == (1, 0)
+    assert len(fake_slack.calls("chat.postMessage")) == 1
+    assert any("missing_scope" in r.getMessage() and "m0" in r.getMessage() for r in caplog.records)
+
+
+def test_a_rate_limited_history_lookup_waits_and_posts_nothing_before_it_knows(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    _queue(uow, ana.workspace_id, 1, now, channel="CSALES")
+    clock = VirtualClock(now)
+    _die_holding(uow, _deliverer(uow, fake_slack.url, clock), clock.now())
+    clock.sleep(25)
+    fake_slack.fail_next("conversations.history", 1, status=429, retry_after=3)
+    stats = _deliverer(uow, fake_slack.url, clock).drain()
+    assert (stats.sent, stats.rate_limited) == (1, 1)
+    assert fake_slack.methods().count("conversations.history") == 2
+    assert fake_slack.methods().index("chat.postMessage") > fake_slack.methods().index("conversations.history")
+
+
+class _SlowSlack:
+    """A Web API that answers chat.postMessage only when told to (a post that takes long)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.got_request = threading.Event()
+        self.answer = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        conn.recv(65536)
+        self.got_request.set()
+        self.answer.wait(30)
+        body = b'{"ok": true, "channel": "C1", "ts": "1.000001"}'
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        conn.close()
+
+    def close(self) -> None:
+        self.answer.set()
+        self.sock.close()
+
+
+def test_a_live_sender_renews_its_short_claim_and_lease_while_a_post_takes_long(
+    uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    import threading
+    import time as wall
+
+    from bot.delivery import utcnow
+    from core.tables import Lease
+
+    _queue(uow, ana.workspace_id, 2, now, channel="C1")
+    slow = _SlowSlack()
+    hold = timedelta(seconds=0.5)
+    d = Deliverer(uow, delivery_client(WebClient(token=TOKEN, base_url=slow.url), timeout=30),
+                  hold=hold, lease_ttl=hold, renew_every=0.05, pacer=Pacer(channel_rate=100, channel_burst=100))
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(d.drain()))
+    try:
+        worker.start()
+        assert slow.got_request.wait(30)
+        wall.sleep(4 * hold.total_seconds())  # four claim lengths: only renewals keep it
+        with uow.read() as s:
+            held = {m.key: m.held_until for m in s.query(OutboxMessage)}
+            lease = s.get(Lease, "outbox-delivery")
+        real_now = utcnow()
+        assert lease is not None and lease.expires_at > real_now
+        assert all(until is not None and until > real_now for until in held.values()), held
+        other = Deliverer(uow, WebClient(token=TOKEN, base_url=slow.url))
+        assert other.drain().skipped  # nobody sends them in parallel
+    finally:
+        slow.close()
+        worker.join(30)
+    assert len(result) == 1 and not worker.is_alive()
+
+
+def test_stop_ends_a_drain_at_once_and_hands_the_untried_rows_back(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    import threading
+
+    _queue(uow, ana.workspace_id, 5, now, channel="C1")
+    d = Deliverer(uow, delivery_client(WebClient(token=TOKEN, base_url=fake_slack.url)),
+                  pacer=Pacer(channel_rate=0.01, channel_burst=1))  # the second post would wait 100 s
+    result: list[object] = []
+    worker = threading.Thread(target=lambda: result.append(d.drain()))
+    worker.start()
+    fake_slack.wait_for("chat.postMessage", 1, timeout=30)
+    d.stop.set()
+    worker.join(5)
+    assert not worker.is_alive(), "stop did not cut the pacing wait short"
+    assert _statuses(uow) == {"sent": 1, "pending": 4}
+    with uow.read() as s:
+        waiting = [m for m in s.query(OutboxMessage) if m.status == OutboxStatus.PENDING]
+    assert all(m.held_until is None and m.claimed_at is None for m in waiting)  # free at once, nothing to look up
+    clock = VirtualClock(now)
+    assert _deliverer(uow, fake_slack.url, clock).drain(max_wait=60).sent == 4
+    assert len(fake_slack.calls("chat.postMessage")) == 5 and not fake_slack.calls("conversations.history")
 
 
 def test_a_hot_lead_card_shows_the_score_at_delivery_not_when_it_turned_hot(

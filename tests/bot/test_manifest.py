@@ -42,6 +42,10 @@ NEWER_METHODS = {
 COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
 # conversations.open takes any of four scopes; salesbot only opens DMs.
 PREFERRED = {"conversations.open": "im:write"}
+# Methods whose scope depends on the conversation, used on several kinds: each scope is needed.
+# The outbox reads back the history of public and private channels and of DMs it posted to
+# (bot/delivery.py, before a re-send); it never posts to group DMs.
+ALL_OF = {"conversations.history": ("channels:history", "groups:history", "im:history")}
 METHOD_CALL = re.compile(
     r"\.(chat|views|users|conversations|files|reactions|team|usergroups|pins|bookmarks|reminders|dnd|"
     r"emoji|bots|im)_([A-Za-z0-9_]+)\("
@@ -187,6 +191,11 @@ def needed_scopes() -> dict[str, str]:
                 options = table[real]
                 if not options:
                     continue
+                if real in ALL_OF:
+                    assert set(ALL_OF[real]) <= options, f"{real} takes {sorted(options)}, not {ALL_OF[real]}"
+                    for each in ALL_OF[real]:
+                        needs.setdefault(each, f"{real} in {sorted(files)[0]}")
+                    continue
                 scope = PREFERRED.get(real) or sorted(options)[0]
                 assert len(options) == 1 or real in PREFERRED, f"pick the scope for {real}: {sorted(options)}"
             if scope:
@@ -218,6 +227,8 @@ def test_the_core_calls_are_found() -> None:
     methods = called_methods()
     assert "users.info" in methods  # bot/slack_users.py
     assert "chat.postMessage" in methods
+    assert {"conversations.history", "conversations.open"} <= set(methods)  # bot/delivery.py, before a re-send
+    assert {"channels:history", "groups:history", "im:history", "im:write"} <= set(needed_scopes())
 
 
 @pytest.mark.parametrize("module", LISTENER_MODULES, ids=lambda m: m.__name__)

@@ -200,3 +200,41 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "the database is not ready" in done.stderr and "DATABASE_URL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_one_workspace_install_the_cli_targets_the_tokens_workspace(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    from tests.bot.fake_slack import running_fake_slack
+
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    path = tmp_path / "deals.csv"
+    path.write_text("title,stage,amount\nAcme,Qualified,12000\n", encoding="utf-8")
+    # Imported before Slack was set up: a local workspace.
+    assert run(url, "import", "deals", str(path), cwd=tmp_path).returncode == 0
+    # The console's own workspace does not make the CLI ambiguous.
+    console = subprocess.run([SALESBOT, "console"], input="/deal new Sandbox 1k\n", cwd=tmp_path, text=True,
+                             capture_output=True, timeout=300,
+                             env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
+    assert console.returncode == 0, console.stderr
+    assert [r["title"] for r in csv_rows(run(url, "export", "deals", cwd=tmp_path).stdout)] == ["Acme"]
+    with running_fake_slack(team_id="TREAL") as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SALESBOT_"))}
+        env.update(DATABASE_URL=url, LOG_LEVEL="WARNING", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=fake.url)
+        exported = subprocess.run([SALESBOT, "export", "deals"], cwd=tmp_path, env=env, capture_output=True,
+                                  text=True, timeout=300)
+        assert exported.returncode == 0, exported.stderr
+        assert [r["title"] for r in csv_rows(exported.stdout)] == ["Acme"]  # T-LOCAL became the token's workspace
+        assert fake.calls("auth.test")
+        again = subprocess.run([SALESBOT, "import", "deals", str(path)], cwd=tmp_path, env=env, capture_output=True,
+                               text=True, timeout=300)
+        assert again.returncode == 0 and "1 unchanged" in again.stdout, again.stdout + again.stderr
+        fake.fail_next("auth.test", 1, status=200, error="invalid_auth")
+        refused = subprocess.run([SALESBOT, "export", "deals"], cwd=tmp_path, env=env, capture_output=True,
+                                 text=True, timeout=300)
+        assert refused.returncode == 2 and "SLACK_BOT_TOKEN" in refused.stderr and "invalid_auth" in refused.stderr
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        teams = sorted(r[0] for r in conn.execute(text("SELECT team_id FROM workspaces")))
+    engine.dispose()
+    assert teams == ["T0CONSOLE", "TREAL"]

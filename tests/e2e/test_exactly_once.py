@@ -13,17 +13,19 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 
 from core.db import UnitOfWork
 from core.deals.deals import create_deal
 from core.notify import reminders
-from core.tables import OutboxMessage, OutboxStatus, Role
+from core.tables import Lease, OutboxMessage, OutboxStatus, Role
 from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack, running_fake_slack
 from tests.conftest import make_actor
@@ -43,6 +45,25 @@ print(run_job("nudges", uow, at, None), flush=True)
 print("written", flush=True)
 sys.stdin.read()  # parked between writing and sending: the test kills -9 here
 print(run_job("deliver", uow, at, WebClient(token="xoxb-test", base_url=sys.argv[3])), flush=True)
+"""
+
+# A sender with a short claim and lease (so the test waits 2 s, not 20), parked at a chosen point.
+SHORT_CLAIM_SENDER = """
+import sys
+from datetime import datetime, timedelta
+from slack_sdk import WebClient
+from bot.jobs import run_job
+from core.db import UnitOfWork, make_engine
+from core.notify import outbox
+uow = UnitOfWork(make_engine(sys.argv[1]))
+at = datetime.fromisoformat(sys.argv[2])
+if sys.argv[4] == "park-before-mark":
+    def parked(*args, **kwargs):
+        print("answered", flush=True)  # Slack accepted the post; the row is not marked yet
+        sys.stdin.read()  # the test kills -9 here
+    outbox.mark_sent = parked
+client = WebClient(token="xoxb-test", base_url=sys.argv[3], timeout=60)
+print(run_job("deliver", uow, at, client, hold=timedelta(seconds=2), lease_ttl=timedelta(seconds=2)), flush=True)
 """
 
 TICKS = """
@@ -142,6 +163,19 @@ class BlackHole:
         self.sock.close()
 
 
+def _wait_for_the_dead_senders_claims(uow: UnitOfWork, limit: float = 5.0) -> None:
+    """Wait (on the wall clock: that is what a claim is) until the dead sender's lease and claims lapse."""
+    with uow.read() as s:
+        lease = s.get(Lease, "outbox-delivery")
+        holds = [m.held_until for m in s.query(OutboxMessage) if m.held_until is not None]
+    assert lease is not None
+    until = max([lease.expires_at, *holds])
+    delay = (until - datetime.now(UTC)).total_seconds()
+    assert delay <= limit, f"claims held {delay:.1f}s ahead: longer than the sender's 2 s claim"
+    if delay > 0:
+        time.sleep(delay + 0.05)
+
+
 def test_killed_while_the_post_is_in_flight_then_restarted_sends_once(
     uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:
@@ -151,22 +185,62 @@ def test_killed_while_the_post_is_in_flight_then_restarted_sends_once(
     assert "1 queued" in queued.stdout, queued.stderr
     hole = BlackHole()
     try:
-        child = subprocess.Popen([SALESBOT, "jobs", "run", "deliver", "--at", DUE.isoformat()],
-                                 env=_env(db_url, hole.url), cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        child = subprocess.Popen([sys.executable, "-c", SHORT_CLAIM_SENDER, db_url, DUE.isoformat(), hole.url, "-"],
+                                 env=_env(db_url), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert hole.got_request.wait(timeout=60), "the worker never tried to post"
         child.kill()
         child.wait(timeout=30)
     finally:
         hole.close()
-    # The dead worker's claim and lease run out; a restarted worker delivers it, once.
-    early = _deliver(DUE + timedelta(minutes=1), db_url, fake.url, tmp_path)
-    # Still held by the dead worker's lease and claim: nobody sends it in parallel.
-    assert early.stdout.strip() == "deliver: another worker is delivering"
+    # Still held by the dead worker's lease and claim (wall clock), even for a run "as if" in
+    # 2030: nobody sends it in parallel.
+    from bot.jobs import run_job
+
+    early = run_job("deliver", uow, datetime(2030, 1, 1, tzinfo=UTC), WebClient(token="xoxb-test", base_url=fake.url))
+    assert early == "deliver: another worker is delivering"
     assert fake.calls("chat.postMessage") == []
-    late = _deliver(DUE + timedelta(minutes=6), db_url, fake.url, tmp_path)
-    assert "1 sent" in late.stdout, late.stderr
+    # The dead worker's claim and lease run out; a restarted worker looks, finds nothing, sends it once.
+    _wait_for_the_dead_senders_claims(uow)
+    late = _deliver(DUE + timedelta(minutes=1), db_url, fake.url, tmp_path)
+    assert "1 sent," in late.stdout, late.stdout + late.stderr
     assert len(_posted_keys(fake)) == 1
+    [history] = fake.calls("conversations.history")
+    assert history["channel"] == "DANA" and history["include_all_metadata"] in ("1", "true", True)
+
+
+def test_killed_between_slacks_answer_and_the_mark_then_restarted_posts_nothing_twice(
+    uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
+) -> None:
+    reminders.set_reminder(uow, ana, due_at=DUE, text="Call Jo back", now=now)
+    queued = subprocess.run([SALESBOT, "jobs", "run", "nudges", "--at", DUE.isoformat()], capture_output=True,
+                            text=True, env=_env(db_url), cwd=tmp_path, timeout=120)
+    assert "1 queued" in queued.stdout, queued.stderr
+    child = subprocess.Popen(
+        [sys.executable, "-c", SHORT_CLAIM_SENDER, db_url, DUE.isoformat(), fake.url, "park-before-mark"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env(db_url), cwd=tmp_path,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "answered"
+    child.send_signal(signal.SIGKILL)
+    assert child.wait(timeout=30) == -signal.SIGKILL
+    [post] = fake.calls("chat.postMessage")  # Slack has it ...
+    with uow.read() as s:
+        [msg] = s.query(OutboxMessage).all()
+    assert msg.status == OutboxStatus.PENDING and msg.claimed_at is not None  # ... the outbox does not know
+    _wait_for_the_dead_senders_claims(uow)
+    restarted = _deliver(DUE + timedelta(minutes=1), db_url, fake.url, tmp_path)
+    assert restarted.returncode == 0, restarted.stderr
+    assert "1 sent (1 found already posted)" in restarted.stdout, restarted.stdout + restarted.stderr
+    again = _deliver(DUE + timedelta(minutes=10), db_url, fake.url, tmp_path)
+    assert "0 sent" in again.stdout
+    assert _posted_keys(fake) == [msg.key]  # one message in Slack
+    [lookup] = fake.calls("conversations.history")
+    assert lookup["channel"] == "DANA" and float(lookup["oldest"]) <= msg.claimed_at.timestamp()
+    with uow.read() as s:
+        [done] = s.query(OutboxMessage).all()
+    [landed] = fake.history["DANA"]
+    assert (done.status, done.slack_channel, done.slack_ts) == (OutboxStatus.SENT, "DANA", landed["ts"])
+    assert post["channel"] == "UANA"
 
 
 def test_two_schedulers_on_the_same_database_post_each_message_once(

@@ -136,3 +136,66 @@ def test_one_scheduler_leads_the_sweeps_and_hands_over_on_shutdown(uow: UnitOfWo
     first.start()
     first.shutdown()  # stops APScheduler and releases the lease
     assert second.run("nudges") == "nudges: 0 queued"
+
+
+def test_a_future_or_past_at_never_holds_delivery_beyond_the_wall_clock(
+    uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
+) -> None:
+    from datetime import UTC
+
+    from core.notify import outbox
+    from core.tables import Lease
+
+    def queue(key: str) -> None:
+        with uow.transaction() as s:
+            outbox.enqueue(s, ana.workspace_id, key, "test", "UANA", {"text": key}, datetime.now(UTC))
+
+    def bounded() -> None:
+        real = datetime.now(UTC)
+        with uow.read() as s:
+            leases = s.query(Lease).all()
+            holds = [m.held_until for m in s.query(OutboxMessage) if m.held_until is not None]
+        assert all(lease.expires_at <= real + timedelta(seconds=20) for lease in leases)
+        assert all(until <= real + timedelta(seconds=20) for until in holds)
+
+    queue("first")
+    future = salesbot("jobs", "run", "deliver", "--at", "2030-01-01T00:00:00Z", db_url=db_url, api_url=fake.url,
+                      cwd=tmp_path)
+    assert future.returncode == 0 and "1 sent" in future.stdout, future.stdout + future.stderr
+    bounded()
+    queue("second")
+    past = salesbot("jobs", "run", "deliver", "--at", "2020-01-01T00:00:00Z", db_url=db_url, api_url=fake.url,
+                    cwd=tmp_path)
+    assert past.returncode == 0 and past.stdout.startswith("deliver: 0 sent"), past.stdout  # not due in 2020
+    bounded()
+    # A retry timer set by a run "as if" in 2030 is a wall-clock time too: seconds, not years.
+    fake.fail_next("chat.postMessage", 1, status=500)
+    queue("third")
+    retry = salesbot("jobs", "run", "deliver", "--at", "2030-01-01T00:00:00Z", db_url=db_url, api_url=fake.url,
+                     cwd=tmp_path)
+    # "second", held back by the 2020 run, is due by 2030 and goes first: it meets the 500; "third" is sent.
+    assert retry.stdout.startswith("deliver: 1 sent, 0 failed, 1 to retry"), retry.stdout + retry.stderr
+    bounded()
+    with uow.read() as s:
+        [until] = [m.held_until for m in s.query(OutboxMessage) if m.held_until]
+    wait = (until - datetime.now(UTC)).total_seconds()
+    if wait > 0:  # the first backoff is 1-2 s of real time
+        import time
+
+        time.sleep(wait + 0.05)
+    real = salesbot("jobs", "run", "deliver", db_url=db_url, api_url=fake.url, cwd=tmp_path)
+    assert real.returncode == 0 and real.stdout.startswith("deliver: 1 sent"), real.stdout + real.stderr
+    texts = [c["text"] for c in fake.calls("chat.postMessage")]
+    assert sorted(texts) == ["first", "second", "second", "third"]  # the 500 refused "second", then once more
+    with uow.read() as s:
+        assert {m.status for m in s.query(OutboxMessage)} == {OutboxStatus.SENT}
+
+
+def test_deliver_without_slack_credentials_exits_2_naming_the_token(db_url: str, tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SALESBOT_", "DATABASE_"))}
+    environ["DATABASE_URL"] = db_url
+    done = subprocess.run([SALESBOT, "jobs", "run", "deliver"], capture_output=True, text=True, env=environ,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("salesbot: SLACK_BOT_TOKEN")

@@ -6,6 +6,7 @@ Slack is the fake Web API of tests/bot/fake_slack.py (SLACK_API_URL points at it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -101,7 +102,8 @@ def test_http_mode_end_to_end(launch: Launch, fake_slack: FakeSlack, sqlite_url:
 
 def test_lead_webhook_is_routed(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
     port = free_port()
-    bot = launch(["run"], http_env(fake_slack, sqlite_url, port, SALESBOT_LEAD_WEBHOOK_SECRET="hook"), port)
+    env = http_env(fake_slack, sqlite_url, port, SALESBOT_LEAD_WEBHOOK_SECRET="hook-secret-0123456789")
+    bot = launch(["run"], env, port)
     bot.wait_for_line("salesbot: running")
     status, payload = http("POST", f"{bot.url}/hooks/leads", b'{"name": "Jane"}', {"Content-Type": "application/json"})
     assert status == 401, payload  # unsigned: refused by bot.webhooks, not lost in routing
@@ -198,6 +200,29 @@ def run_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"}, ["SLACK_BOT_TOKEN", "xoxb-"]),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong"}, ["SLACK_APP_TOKEN", "xapp-"]),
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "salesbot.db"}, ["DATABASE_URL"]),
+        # Every variable of SPEC section 2, wrong (and missing where missing is an error).
+        *[({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "s", **bad}, names) for bad, names in [
+            ({"DATABASE_URL": "nosuchdb://x"}, ["DATABASE_URL", "sqlite:///", "postgresql+psycopg://"]),
+            ({"DATABASE_URL": "mysql://root:hunter2@db/sales"}, ["DATABASE_URL", "sqlite:///", "postgresql+psycopg://"]),
+            ({"DATABASE_URL": "postgresql://u@127.0.0.1/"}, ["DATABASE_URL", "names no database"]),
+            ({"SLACK_SIGNING_SECRET": "xoxb-pasted-the-token"}, ["SLACK_SIGNING_SECRET", "Basic Information"]),
+            ({"SLACK_CLIENT_ID": "111.222"}, ["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"]),
+            ({"SLACK_CLIENT_SECRET": "c0ffee"}, ["SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"]),
+            ({"SLACK_CLIENT_ID": "my-app", "SLACK_CLIENT_SECRET": "c0ffee"}, ["SLACK_CLIENT_ID", "digits.digits"]),
+            ({"SALESBOT_STATE_SECRET": "short"}, ["SALESBOT_STATE_SECRET", "16"]),
+            ({"SLACK_API_URL": "slack.com/api"}, ["SLACK_API_URL", "http"]),
+            ({"SALESBOT_LEAD_WEBHOOK_SECRET": "hook"}, ["SALESBOT_LEAD_WEBHOOK_SECRET", "16"]),
+            ({"SALESBOT_SCHEDULER": "sometimes"}, ["SALESBOT_SCHEDULER", "on or off"]),
+            ({"SALESBOT_LOCALE": "klingon"}, ["SALESBOT_LOCALE", "en and tr"]),
+            ({"SALESBOT_ENCRYPTION_KEY": "not-a-key"}, ["SALESBOT_ENCRYPTION_KEY", "Fernet"]),
+            ({"LOG_LEVEL": "LOUD"}, ["LOG_LEVEL", "DEBUG"]),
+            ({"LOG_FORMAT": "xml"}, ["LOG_FORMAT", "text or json"]),
+            ({"PORT": "0"}, ["PORT", "1-65535"]),
+            ({"PORT": "70000"}, ["PORT", "1-65535"]),
+        ]],
+        ({"SLACK_APP_TOKEN": "xapp-1-A1-t"}, ["SLACK_BOT_TOKEN", "Socket Mode"]),  # app token without a bot token
+        ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-1-A1-t", "SLACK_CLIENT_ID": "111.222",
+          "SLACK_CLIENT_SECRET": "c0ffee"}, ["SLACK_CLIENT_ID", "HTTP mode"]),
     ],
 )
 def test_bad_settings_exit_2_with_one_line(extra: dict[str, str], names: list[str], sqlite_url: str) -> None:
@@ -210,6 +235,15 @@ def test_bad_settings_exit_2_with_one_line(extra: dict[str, str], names: list[st
     assert lines[0].startswith("salesbot: ")
     for name in names:
         assert name in lines[0]
+    assert "hunter2" not in result.stderr  # a password never reaches the log
+
+
+def test_missing_optional_settings_take_their_defaults(tmp_path: Any) -> None:
+    # No DATABASE_URL: sqlite:///salesbot.db in the working directory; nothing else needed to migrate.
+    env = {k: v for k, v in base_env().items() if k != "SALESBOT_SCHEDULER"}
+    done = subprocess.run([SALESBOT, "migrate"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "salesbot.db").exists() and "Database at revision" in done.stdout
 
 
 def test_port_in_use_exits_1_with_one_line(fake_slack: FakeSlack, sqlite_url: str) -> None:
@@ -251,3 +285,202 @@ def test_socket_mode_refused_exits_2_with_one_line(fake_slack: FakeSlack, sqlite
     assert len(lines) == 1 and "SLACK_APP_TOKEN" in lines[0] and "socket_mode_not_enabled" in lines[0], result.stderr
     assert result.stderr.strip() == lines[0]  # nothing else: no log noise, no traceback
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_exits_promptly_finishing_acked_work_and_handing_queued_messages_back(
+    launch: Launch, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from core.db import UnitOfWork, make_engine, migrate
+    from core.notify import outbox
+    from core.tables import Deal, OutboxMessage, OutboxStatus
+    from core.workspace.workspaces import get_or_create_workspace
+
+    migrate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    uow = UnitOfWork(engine)
+    with uow.transaction() as s:
+        ws = get_or_create_workspace(s, "T1", datetime.now(UTC)).id
+        for i in range(30):  # one channel, paced at one a second: a 30 s drain if nobody stops it
+            outbox.enqueue(s, ws, f"q{i:02d}", "test", "CSALES", {"text": f"queued {i}"}, datetime.now(UTC))
+    port = free_port()
+    bot = launch(["run"], http_env(fake_slack, sqlite_url, port, SALESBOT_SCHEDULER="on"), port)
+    bot.wait_for_line("salesbot: running")
+    fake_slack.wait_for("chat.postMessage", 1, timeout=30)  # the scheduler's delivery is under way
+    fake_slack.add_user("UANA", "Ana")
+    body = command_body("/deal", "new Acme stop 12k", user_id="UANA", team_id="T1",
+                        response_url=fake_slack.response_url("stop"))
+    status, _, _ = post_command(bot.url, body)
+    assert status == 200
+    started = time.monotonic()
+    bot.proc.terminate()  # right after the ack: the deal is being saved after it
+    code = bot.proc.wait(timeout=15)
+    elapsed = time.monotonic() - started
+    assert code == 0 and elapsed < 10, (code, elapsed, bot.stderr)
+    assert not any("Traceback" in line for line in bot.stderr), bot.stderr
+    assert any("salesbot: stopped" in line for line in bot.stderr)
+    with uow.read() as s:
+        assert [d.title for d in s.query(Deal)] == ["Acme stop"]  # acked work was finished
+        rows = s.query(OutboxMessage).all()
+    assert fake_slack.calls("response_url")
+    sent = sorted(r.key for r in rows if r.status == OutboxStatus.SENT)
+    waiting = [r for r in rows if r.status == OutboxStatus.PENDING]
+    assert 1 <= len(sent) < 30 and len(sent) + len(waiting) == 30
+    posted = [c["metadata"]["event_payload"]["key"] for c in fake_slack.calls("chat.postMessage")
+              if c.get("metadata")]
+    assert sorted(posted) == sent  # each sent once, nothing posted unrecorded
+    assert all(r.held_until is None and r.claimed_by is None for r in waiting)  # handed back, free at once
+    engine.dispose()
+
+
+# -- hostile input over real HTTP (issue 12) --------------------------------------------------
+
+
+def raw_post(port: int, path: str, head: dict[str, str], body: bytes, send: int | None = None) -> int:
+    """POST over a plain socket; `send` bytes of the body only (the rest is never sent). Returns the status."""
+    import socket
+
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
+             *(f"{k}: {v}" for k, v in head.items())]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        with contextlib.suppress(OSError):  # the server may answer and close before the body is all sent
+            conn.sendall(body[:send] if send is not None else body)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def signed_headers(
+    body: bytes, content_type: str, secret: str = SIGNING_SECRET, ts: str | None = None
+) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    stamp = ts or str(int(time.time()))
+    mac = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={mac}"}
+
+
+def deal_count(db_url: str) -> int:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM deals")).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def test_hostile_requests_over_real_http(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    """The probe's reproductions against the real server: sizes, signatures, malformed bodies, replays."""
+    port = free_port()
+    env = http_env(fake_slack, sqlite_url, port, LOG_LEVEL="INFO", SALESBOT_LEAD_WEBHOOK_SECRET="hook")
+    bot = launch(["run"], env, port)
+    bot.wait_for_line("salesbot: running")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    # Unsigned bodies: 1 MB is read and refused (401); 10 MB and 50 MB are refused (413) on their
+    # Content-Length, without the server waiting for (or storing) the body.
+    assert raw_post(port, "/slack/events", {**form, "Content-Length": "1000000"}, b"a" * 1_000_000) == 401
+    for size in (10 * 1024 * 1024, 50 * 1024 * 1024):
+        assert raw_post(port, "/slack/events", {**form, "Content-Length": str(size)}, b"b" * 65536, send=65536) == 413
+    # A chunked body (no Content-Length) is cut by waitress at 1 MiB too.
+    chunk = b"c" * 65536
+    chunked = (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") * 40 + b"0\r\n\r\n"  # 2.5 MiB
+    assert raw_post(port, "/slack/events", {**form, "Transfer-Encoding": "chunked"}, chunked) == 413
+    # A genuine command signed with the wrong secret: 401, and its response_url stays out of the log.
+    leaky = command_body("/deal", "new Leaky Corp 9k", user_id="UANA",
+                         response_url="https://hooks.slack.com/commands/T1/LEAKYURL")
+    assert post_command(bot.url, leaky, secret="wrong")[0] == 401
+    # Malformed requests: 400 or 401, never 500.
+    bad_ts = {**signed_headers(b"x=1", "application/x-www-form-urlencoded"), "X-Slack-Request-Timestamp": "abc"}
+    assert http("POST", f"{bot.url}/slack/events", b"x=1", bad_ts)[0] == 401
+    assert http("POST", f"{bot.url}/slack/events", b"{nope", {"Content-Type": "application/json"})[0] == 401
+    assert http("POST", f"{bot.url}/slack/events", b"\xff\xfe", {"Content-Type": "application/json"})[0] == 401
+    for body, ctype in ((b"\xff\xfe{", "application/json"), (b"{nope", "application/json"),
+                        (b"[" * 100_000 + b"]" * 100_000, "application/json"), (b"hello", "text/plain")):
+        assert http("POST", f"{bot.url}/slack/events", body, signed_headers(body, ctype))[0] == 400
+    from bot.webhooks import sign as hook_sign
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    stamp = str(int(time.time()))
+    hook_headers = {"Content-Type": "application/json", "X-Salesbot-Timestamp": stamp,
+                    "X-Salesbot-Signature": hook_sign("hook", stamp, deep)}
+    assert http("POST", f"{bot.url}/hooks/leads", deep, hook_headers)[0] == 400
+    assert raw_post(port, "/hooks/leads", {"Content-Type": "application/json",
+                                           "Content-Length": str(10 * 1024 * 1024)}, b"{", send=1) == 413
+
+    # Replays and retries: the same signed /deal new three times is one deal; a first delivery
+    # that carries X-Slack-Retry-Num (its original was lost) is processed.
+    fake_slack.add_user("UANA", "Ana")
+    body = command_body("/deal", "new Replay Corp 12k", user_id="UANA", response_url=fake_slack.response_url("r"))
+    headers = signed_headers(body.encode(), "application/x-www-form-urlencoded")
+    for _ in range(3):
+        assert http("POST", f"{bot.url}/slack/events", body.encode(), headers)[0] == 200
+    late = command_body("/deal", "new Late Corp 1k", user_id="UANA", response_url=fake_slack.response_url("l"))
+    late_headers = {**signed_headers(late.encode(), "application/x-www-form-urlencoded"), "X-Slack-Retry-Num": "1",
+                    "X-Slack-Retry-Reason": "http_timeout"}
+    assert http("POST", f"{bot.url}/slack/events", late.encode(), late_headers)[0] == 200
+    fake_slack.wait_for("response_url", 2, timeout=15)
+    time.sleep(0.5)  # give a wrongly processed replay the time to show up
+    assert deal_count(sqlite_url) == 2
+    assert len(fake_slack.calls("response_url")) == 2
+
+    assert bot.stop() == 0
+    log = "\n".join(bot.stderr)
+    assert "Traceback" not in log and " 500 " not in log, log[-2000:]
+    assert len(log) < 4000, log[-2000:]
+    for leaked in ("LEAKYURL", "Leaky Corp", "aaaa", "bbbb", "cccc", "Invalid request signature", "v0="):
+        assert leaked not in log, leaked
+    refused = [ln for ln in bot.stderr if "refused" in ln]
+    assert 1 <= len(refused) <= 6, refused  # one short line each, at most five a minute (+ a count)
+
+
+def test_socket_mode_retries_have_no_second_effect(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    """Issue 11 point 7: Slack resends an envelope (`retry_attempt`); it takes effect once."""
+    ws = FakeSocketMode()
+    fake_slack.socket_mode_url = ws.url
+    try:
+        port = free_port()
+        env = base_env(DATABASE_URL=sqlite_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-1-A1-test",
+                       SLACK_API_URL=fake_slack.url, PORT=str(port))
+        bot = launch(["run"], env, port)
+        bot.wait_for_line("salesbot: running")
+        assert ws.connected.wait(15), bot.stderr
+        fake_slack.add_user("UANA", "Ana")
+        # An event whose first delivery arrives as a retry (the original was lost) counts, once.
+        event = {"token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback", "event_id": "Ev0SMR1",
+                 "event_time": 1700000000,
+                 "event": {"type": "app_home_opened", "user": "UANA", "channel": "D1", "tab": "home",
+                           "event_ts": "1700000000.000100"},
+                 "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}]}
+        for attempt in (1, 2):
+            ws.send({"envelope_id": str(uuid.uuid4()), "type": "events_api", "payload": event,
+                     "accepts_response_payload": False, "retry_attempt": attempt, "retry_reason": "timeout"})
+            ws.received.get(timeout=15)
+        fake_slack.wait_for("views.publish", 1, timeout=15)
+        time.sleep(0.5)  # room for a wrong second effect to show
+        assert len(fake_slack.calls("views.publish")) == 1
+        # A command, then Slack's retries of its envelope: one deal, one answer; every envelope is acked.
+        payload = {"token": "x", "team_id": "T1", "team_domain": "acme", "channel_id": "C1", "channel_name": "sales",
+                   "user_id": "UANA", "user_name": "ana", "command": "/deal", "text": "new Socket retry 5k",
+                   "api_app_id": "A1", "response_url": fake_slack.response_url("smr"), "trigger_id": "1.2.smr"}
+        for attempt in (None, 1, 2):
+            envelope: dict[str, Any] = {"envelope_id": str(uuid.uuid4()), "type": "slash_commands",
+                                        "payload": payload, "accepts_response_payload": True}
+            if attempt is not None:
+                envelope |= {"retry_attempt": attempt, "retry_reason": "timeout"}
+            ws.send(envelope)
+            assert ws.received.get(timeout=15)["envelope_id"] == envelope["envelope_id"]
+        fake_slack.wait_for("response_url", 1, timeout=15)
+        time.sleep(0.5)
+        assert len(fake_slack.calls("response_url")) == 1
+        assert deal_count(sqlite_url) == 1
+        assert bot.stop() == 0
+    finally:
+        ws.close()

@@ -13,6 +13,7 @@ from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
 from core.money import Money
 from core.tables import Deal, DealChange, DealStatus
 from core.workspace.users import Actor
+from tests.conftest import make_actor
 
 
 def usd(x: str) -> Money:
@@ -143,17 +144,24 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(uow: UnitOfWork, ana: 
 
 
 def test_a_rep_cannot_change_another_reps_deal(uow: UnitOfWork, ana: Actor, bob: Actor, now: datetime) -> None:
+    cal = make_actor(uow, "UCAL", name="Cal", team="East")  # Ana's team: may read, not change
     deals.create_deal(uow, ana, title="Acme", now=now)
     before = snapshot(uow)
-    for action in (
-        lambda: deals.move_stage(uow, bob, "D-1", "Proposal", now=now),
-        lambda: deals.close_deal_won(uow, bob, "D-1", now=now),
-        lambda: deals.add_note(uow, bob, "D-1", "mine now", now=now),
-        lambda: deals.edit_deal(uow, bob, "D-1", now=now, title="Hijacked"),
-    ):
-        with pytest.raises(NotAllowed) as err:
-            action()
-        assert "Ana" in err.value.message
+    for other, ref in ((cal, "D-1"), (cal, "acme"), (bob, "D-1"), (bob, "acme")):
+        for action in (
+            lambda who=other, r=ref: deals.move_stage(uow, who, r, "Proposal", now=now),
+            lambda who=other, r=ref: deals.close_deal_won(uow, who, r, now=now),
+            lambda who=other, r=ref: deals.add_note(uow, who, r, "mine now", now=now),
+            lambda who=other, r=ref: deals.edit_deal(uow, who, r, now=now, title="Hijacked"),
+        ):
+            if other is cal:
+                with pytest.raises(NotAllowed) as refused:
+                    action()
+                assert "Ana" in refused.value.message
+            else:  # another team's deal does not exist for Bob: not whose it is, not even that it exists
+                with pytest.raises(NotFound) as missing:
+                    action()
+                assert "Ana" not in missing.value.message and "team" not in missing.value.message
     assert snapshot(uow) == before
 
 
@@ -163,7 +171,7 @@ def test_managers_change_their_teams_deals_and_admins_all(
     deals.create_deal(uow, ana, title="Acme", now=now)
     deals.create_deal(uow, bob, title="Globex", now=now)
     assert deals.move_stage(uow, mia, "D-1", "Proposal", now=now).stage == "Proposal"
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound):  # Globex is West's: Mia manages East
         deals.move_stage(uow, mia, "D-2", "Proposal", now=now)
     assert deals.move_stage(uow, root, "D-2", "Proposal", now=now).stage == "Proposal"
 
@@ -215,7 +223,7 @@ def test_list_filters_by_owner_team_stage_and_closing(
     assert [d.title for d in deals.list_deals(uow, ana, status="won")] == ["A3"]
     with pytest.raises(NotAllowed):
         deals.list_deals(uow, ana, owner_ids=[bob.user_id])
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound, match='No deal matches "B1"'):
         deals.get_deal(uow, ana, "B1")
 
 
@@ -261,9 +269,12 @@ def test_owner_manager_and_admin_may_reopen_others_are_told_why(
         assert deals.reopen_deal(uow, who, "D-1", now=now).status == DealStatus.OPEN
     deals.close_deal_won(uow, ana, "D-1", now=now)
     before = snapshot(uow)
+    cal = make_actor(uow, "UCAL", name="Cal", team="East")  # Ana's team: sees the deal, may not reopen it
     with pytest.raises(NotAllowed) as err:
-        deals.reopen_deal(uow, bob, "D-1", now=now)
+        deals.reopen_deal(uow, cal, "D-1", now=now)
     assert "D-1" in err.value.message and len(err.value.message) > 20
+    with pytest.raises(NotFound):  # another team's deal does not exist for Bob
+        deals.reopen_deal(uow, bob, "D-1", now=now)
     assert snapshot(uow) == before
 
 

@@ -11,6 +11,7 @@ from core.errors import InvalidInput, NotAllowed, NotFound
 from core.notify import outbox, reminders
 from core.tables import Reminder, ReminderStatus
 from core.workspace.users import Actor
+from tests.conftest import make_actor
 
 
 def _count(uow: UnitOfWork) -> int:
@@ -62,8 +63,15 @@ def test_a_rep_cannot_set_reminders_on_another_teams_deal(
     uow: UnitOfWork, ana: Actor, bob: Actor, now: datetime
 ) -> None:
     deal = create_deal(uow, bob, title="Bob's deal", now=now)
+    # Another team's deal does not exist for Ana (issue 12), by ref or by title.
+    for ref in (deal.ref, "bob's deal"):
+        with pytest.raises(NotFound):
+            reminders.set_reminder(uow, ana, deal_ref=ref, due_at=now + timedelta(hours=1), text="x", now=now)
+    # A teammate's deal exists but is not hers to remind about.
+    cal = make_actor(uow, "UCAL", name="Cal", team="East")
+    mate = create_deal(uow, cal, title="Cal's deal", now=now)
     with pytest.raises(NotAllowed, match="not yours"):
-        reminders.set_reminder(uow, ana, deal_ref=deal.ref, due_at=now + timedelta(hours=1), text="x", now=now)
+        reminders.set_reminder(uow, ana, deal_ref=mate.ref, due_at=now + timedelta(hours=1), text="x", now=now)
     assert _count(uow) == 0
 
 

@@ -1,7 +1,7 @@
 """figures indexes: deals by close and by creation instant, for the figures' periods
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004 (0004_outbox_claims)
 Create Date: 2026-12-01 00:10:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -236,6 +236,10 @@ class Deal(Base):
         # reads its first rows straight off the index, no sort.
         Index("ix_deals_owner_status", "workspace_id", "owner_id", "status", "expected_close", "number"),
         Index("ix_deals_status_close", "workspace_id", "status", "expected_close"),
+        # The figures' periods (closed in a week or a quarter) and "anything after now?" (a
+        # replay of the past) read a range of close or creation instants, not every deal.
+        Index("ix_deals_ws_closed", "workspace_id", "closed_at"),
+        Index("ix_deals_ws_created", "workspace_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.deals.stage_flow import StageFlow, days_between, deal_start, stage_flow
 from core.errors import InvalidInput
+from core.insight.digest_figures import in_parallel
 from core.insight.figures import (
     FAR,
     Amount,
@@ -374,13 +375,19 @@ def kpis_by_team(
     sc = scope(workspace_id, by_team=True)
     conds = list(sc.conds)
     key = sc.key
-    closed = closed_in(session, b, sc, start, end)
-    new = created_in(session, b, sc, start, end)
-    opened = open_totals(open_at(session, b, sc))
-    cycles = _cycle_rows(session, conds, lo, hi, key)
-    medians = _median_cycles(session, conds, lo, hi, key)
-    acts = _activity_rows(session, workspace_id, None, lo, hi, key)
-    flows = stage_flow(session, workspace_id, lo, hi, by_team=True)
+
+    def money(s: Session) -> tuple[Any, Any, Any]:
+        return closed_in(s, b, sc, start, end), created_in(s, b, sc, start, end), open_totals(open_at(s, b, sc))
+
+    def the_rest(s: Session) -> tuple[Any, Any, Any, Any]:
+        return (_cycle_rows(s, conds, lo, hi, key), _median_cycles(s, conds, lo, hi, key),
+                _activity_rows(s, workspace_id, None, lo, hi, key),
+                stage_flow(s, workspace_id, lo, hi, by_team=True))
+
+    # On PostgreSQL the two groups run side by side on the same snapshot (as the digest's do).
+    parts = in_parallel(session, {"money": money, "rest": the_rest})
+    closed, new, opened = parts["money"]
+    cycles, medians, acts, flows = parts["rest"]
     label = quarter_label(start)
     quotas: dict[int, Decimal] = {}
     if (start, end) == label_bounds(label):

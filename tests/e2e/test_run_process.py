@@ -379,7 +379,8 @@ def deal_count(db_url: str) -> int:
 def test_hostile_requests_over_real_http(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
     """The probe's reproductions against the real server: sizes, signatures, malformed bodies, replays."""
     port = free_port()
-    env = http_env(fake_slack, sqlite_url, port, LOG_LEVEL="INFO", SALESBOT_LEAD_WEBHOOK_SECRET="hook-secret-0123456789")
+    hook = "hook-secret-0123456789"
+    env = http_env(fake_slack, sqlite_url, port, LOG_LEVEL="INFO", SALESBOT_LEAD_WEBHOOK_SECRET=hook)
     bot = launch(["run"], env, port)
     bot.wait_for_line("salesbot: running")
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -410,7 +411,7 @@ def test_hostile_requests_over_real_http(launch: Launch, fake_slack: FakeSlack, 
     deep = b"[" * 100_000 + b"]" * 100_000
     stamp = str(int(time.time()))
     hook_headers = {"Content-Type": "application/json", "X-Salesbot-Timestamp": stamp,
-                    "X-Salesbot-Signature": hook_sign("hook-secret-0123456789", stamp, deep)}
+                    "X-Salesbot-Signature": hook_sign(hook, stamp, deep)}
     assert http("POST", f"{bot.url}/hooks/leads", deep, hook_headers)[0] == 400
     assert raw_post(port, "/hooks/leads", {"Content-Type": "application/json",
                                            "Content-Length": str(10 * 1024 * 1024)}, b"{", send=1) == 413

@@ -26,7 +26,7 @@ from core.deals.import_rows import ImportReport
 from core.errors import InvalidInput, NotFound
 from core.leads import predictive
 from core.leads.hot import is_hot
-from core.leads.intake import ScoringContext, clean_lead, lead_fields
+from core.leads.intake import ScoringContext, apply_fields, clean_lead, lead_fields
 from core.leads.routing import TeamPicker
 from core.tables import Lead, LeadEvent, LeadStatus, User, Workspace
 from core.workspace.users import owner_by_name
@@ -246,13 +246,7 @@ def import_leads(
             if existing_id is not None:
                 row = session.get_one(Lead, existing_id)
                 before = lead_fields(row)
-                for field, value in lead.items():
-                    if field == "attributes":
-                        row.attributes = {**(row.attributes or {}), **value}
-                    elif field == "email":
-                        row.email, row.email_key = value, value.casefold()
-                    else:
-                        setattr(row, field, value)
+                apply_fields(row, lead)
                 old_status = row.status
                 if "status" in extra:
                     row.status = extra["status"]

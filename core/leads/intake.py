@@ -189,7 +189,8 @@ def _known(session: Session, workspace_id: int, fields: Mapping[str, Any]) -> bo
     )
 
 
-def _apply(lead: Lead, fields: Mapping[str, Any]) -> None:
+def apply_fields(lead: Lead, fields: Mapping[str, Any]) -> None:
+    """Set checked lead fields: attributes merge, the email keeps its case-folded key beside it."""
     for key, value in fields.items():
         if key == "attributes":
             lead.attributes = {**(lead.attributes or {}), **value}
@@ -213,7 +214,7 @@ def upsert_lead(
     """
     lead = _find_existing(session, ws.id, fields)
     if lead is not None:
-        _apply(lead, fields)
+        apply_fields(lead, fields)
         lead.updated_at = now
         return lead, False
     # SQLite transactions here take the write lock up front (BEGIN IMMEDIATE), so nobody can
@@ -235,7 +236,7 @@ def upsert_lead(
                 created_at=now,
                 updated_at=now,
             )
-            _apply(lead, fields)
+            apply_fields(lead, fields)
             if not lead.name:
                 lead.name = (lead.email or "").split("@")[0]
             for key, value in extra.items():
@@ -251,7 +252,7 @@ def upsert_lead(
         lead = _find_existing(session, ws.id, fields)
         if lead is None:
             raise
-        _apply(lead, fields)
+        apply_fields(lead, fields)
         lead.updated_at = now
         return lead, False
 

@@ -134,14 +134,14 @@ class Backtest:
 def period_starts(history: History, step: int, until: date) -> list[date]:
     """Starts of the periods of `step` months that ended by `until` and by the end of the data.
 
-    The data ends at its last event (a deal started or closed): periods after it have no
-    actuals to score, so they are not replayed.
+    The data ends at its last close: periods after it have no actuals to score, so they are
+    not replayed (an imported history that ended years ago replays its own span only).
     """
     if not history.size:
         return []
     first = day_to_date(float(history.start.min()))
-    if history.last_event is not None:
-        until = min(until, day_to_date(history.last_event) + relativedelta(days=1))
+    if history.last_close is not None:
+        until = min(until, day_to_date(history.last_close) + relativedelta(days=1))
     month = (first.month - 1) // step * step + 1
     s = date(first.year, month, 1)
     out = []

@@ -67,7 +67,9 @@ class History:
     change_at: np.ndarray
     change_old: np.ndarray  # stage code before the change (-1 when unknown)
     first_close: float | None = None
-    last_event: float | None = None  # day number of the latest start or close: where the data ends
+    # Day number of the latest close: where the actuals end. Not the latest start: an import dates
+    # the deals it cannot date (Maven's Prospecting rows) at the import, which is no actual to score.
+    last_close: float | None = None
     missing: dict[str, int] = field(default_factory=dict)  # deals without a rate, by currency
     _stages: dict[float, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -192,8 +194,7 @@ def load_history(
         start=start, close=close, won=won, amount=amount, stage=stage, probability=probability,
         stage_names=names, change_deal=change_deal, change_at=change_at, change_old=change_old,
         first_close=float(closed_days.min()) if closed_days.size else None,
-        last_event=float(max(np.nanmax(start) if start.size else 0, closed_days.max() if closed_days.size else 0))
-        if start.size else None,
+        last_close=float(closed_days.max()) if closed_days.size else None,
         missing=missing,
     )
 

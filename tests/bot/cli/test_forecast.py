@@ -39,6 +39,16 @@ def test_backtest_stops_where_the_data_ends(maven_db: str) -> None:
     assert "2017-12" in out and "2018-01" not in out and "MAPE (9)" in out
 
 
+def test_backtest_of_data_imported_today_replays_the_span_of_its_closes(uow: UnitOfWork, db_url: str) -> None:
+    # An import dates the deals it cannot date (Maven's Prospecting rows have no engage date) at
+    # the import: that is no actual to score, so the replay still ends with the last close.
+    load_demo_org(uow, "TDEMO", datetime(2026, 11, 30, 9, tzinfo=UTC))
+    code, out = run(db_url, "forecast", "backtest", "--until", "2026-11-30")
+    assert code == 0, out
+    assert "months: 10 replayed, 9 scored" in out and "quarters: 4 replayed, 2 scored" in out
+    assert "2018-01" not in out and "2026-" not in out
+
+
 def test_backtest_by_quarter_for_one_team(maven_db: str) -> None:
     code, out = run(maven_db, "forecast", "backtest", "--period", "quarter", "--until", "2018-01-01",
                     "--team", "cara losch")

@@ -3,14 +3,26 @@
 `handle_request` is transport-free (the WSGI server in bot/server.py passes the raw request
 in and writes the answer out), so it is tested without a socket and served by any server.
 
-Order of checks, each answering before anything is read or written:
-1. 404 when the webhook is off (no SALESBOT_LEAD_WEBHOOK_SECRET) or the path is unknown;
-2. 413 for a body over 1 MiB;
+Order of checks, each answering before anything is written:
+1. 404 for an unknown path; 413 for a body over 1 MiB;
+2. the workspace (`?team=<team_id>`, or the only one) and its secret: the workspace's own
+   lead-webhook secret when an admin set one in `/salesbot setup`, else the install's
+   SALESBOT_LEAD_WEBHOOK_SECRET; 404 when neither is set (the webhook is off). A workspace
+   with its own secret accepts only that one, so one workspace's secret (or the install's)
+   cannot add leads to another's;
 3. 401 for a missing, malformed, wrong or stale (> 5 minutes either way) signature;
-4. 400 for malformed JSON (not UTF-8, bad syntax, nested deeper than 64 levels) or a
-   lead/event that fails its checks, naming the field.
+4. 400 for malformed JSON (not UTF-8, bad syntax, nested deeper than 64 levels); 413 for more
+   than 500 leads (1,000 events) in one request; 400 when any lead or event fails its checks,
+   listing every bad item (`errors`: index, field, message) and writing nothing.
+A body is one lead, a list of them, or `{"leads": [...]}` (`{"events": [...]}`). Batches are
+all-or-nothing for validity (a sender fixes and re-sends the whole batch, with no guessing
+which half landed); a valid batch is written in one transaction, and each item is answered
+in order with its ref, score, hot flag and `status`: `created`, `updated` (a known email or
+external id) or `duplicate` (of an earlier item of the same request, `duplicate_of` its index).
 A repeated request (same path and body) returns the first answer and changes nothing: the
 body's hash is kept as an idempotency key in the same transaction as the leads it wrote.
+The 1 MiB body cap stays for batches: 500 leads of a typical size take 100-300 KB, so a full
+batch leaves each lead about 2 KB.
 """
 
 from __future__ import annotations
@@ -25,7 +37,6 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.request_guard import load_json
@@ -33,21 +44,32 @@ from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.leads.events import clean_event, intake_events
 from core.leads.intake import clean_lead, intake
-from core.tables import IdempotencyKey, Workspace
+from core.tables import IdempotencyKey, Workspace, WorkspaceConfig
+from core.workspace.setup import LEAD_WEBHOOK_CONFIG
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 MAX_AGE_SECONDS = 300
-MAX_ITEMS = 1000
+MAX_LEADS = 500
+MAX_EVENTS = 1000
+MAX_LISTED_ERRORS = 50
 PATHS = ("/hooks/leads", "/hooks/lead-events")
 TIMESTAMP_HEADER = "x-salesbot-timestamp"
 SIGNATURE_HEADER = "x-salesbot-signature"
 
 Answer = tuple[int, dict[str, Any]]
 _SQLITE_WRITER = threading.Lock()
-_WORKSPACE_BY_TEAM = select(Workspace).where(Workspace.team_id == bindparam("team"))
-_ANY_TWO_WORKSPACES = select(Workspace).limit(2)
+_WORKSPACES = cast(Table, Workspace.__table__)
+_CONFIGS = cast(Table, WorkspaceConfig.__table__)
+# A workspace with its own webhook secret, if any: one Core read before the signature check.
+_WITH_SECRET = select(_WORKSPACES.c.id, _CONFIGS.c.data).select_from(
+    _WORKSPACES.outerjoin(
+        _CONFIGS, (_CONFIGS.c.workspace_id == _WORKSPACES.c.id) & (_CONFIGS.c.name == LEAD_WEBHOOK_CONFIG)
+    )
+)
+_WORKSPACE_BY_TEAM = _WITH_SECRET.where(_WORKSPACES.c.team_id == bindparam("team"))
+_ANY_TWO_WORKSPACES = _WITH_SECRET.order_by(_WORKSPACES.c.id).limit(2)
 _KEYS = cast(Table, IdempotencyKey.__table__)
 # A Core read (no ORM object): it runs on every request.
 _DONE = select(_KEYS.c.result).where(_KEYS.c.workspace_id == bindparam("ws"), _KEYS.c.key == bindparam("key"))
@@ -81,30 +103,65 @@ def check_signature(secret: str, headers: Mapping[str, str], body: bytes, now: d
     return None
 
 
-def _workspace(session: Session, query: Mapping[str, str]) -> Workspace | Answer:
+def _workspace(uow: UnitOfWork, query: Mapping[str, str]) -> tuple[int | None, str | None, Answer | None]:
+    """The workspace a request is for, its own webhook secret (None: none set), or why none."""
     team = (query.get("team") or "").strip()
-    if team:
-        ws = session.scalar(_WORKSPACE_BY_TEAM, {"team": team})
-        if ws is None:
-            return _error(404, f"no workspace {team}", "team")
-        return ws
-    found = session.scalars(_ANY_TWO_WORKSPACES).all()
-    if len(found) == 1:
-        only: Workspace = found[0]
-        return only
-    return _error(400, "several workspaces here: add ?team=<team_id>" if found else "no workspace yet", "team")
+    with uow.engine.connect() as conn:
+        if team:
+            row = conn.execute(_WORKSPACE_BY_TEAM, {"team": team[:64]}).first()
+            if row is None:
+                return None, None, _error(404, f"no workspace {team[:64]}", "team")
+            rows = [row]
+        else:
+            rows = list(conn.execute(_ANY_TWO_WORKSPACES))
+            if len(rows) != 1:
+                why = "several workspaces here: add ?team=<team_id>" if rows else "no workspace yet"
+                return None, None, _error(400, why, "team")
+    ws_id, data = rows[0]
+    own = (data or {}).get("secret") if isinstance(data, dict) else None
+    return int(ws_id), (str(own) if own else None), None
 
 
-def _items(payload: Any, path: str) -> list[Any]:
-    items = payload if isinstance(payload, list) else [payload]
-    if not items:
-        raise InvalidInput("the list is empty: send one lead or a list of leads", field="body")
-    if len(items) > MAX_ITEMS:
-        raise InvalidInput(f"at most {MAX_ITEMS} per request", field="body")
+def _items(payload: Any, path: str) -> tuple[list[Any], bool]:
+    """The items of a body: one, a list, or `{"leads": [...]}`; and whether it was a batch."""
+    what = "leads" if path == "/hooks/leads" else "events"
+    if isinstance(payload, dict) and what in payload:
+        if set(payload) != {what} or not isinstance(payload[what], list):
+            raise InvalidInput(f"send {{\"{what}\": [...]}} with a list and nothing beside it", field=what)
+        payload = payload[what]
+    if not isinstance(payload, list):
+        return [payload], False
+    if not payload:
+        raise InvalidInput(f"the list is empty: send one of the {what} or a list of them", field="body")
+    return payload, True
+
+
+def _check_items(items: list[Any], path: str, many: bool) -> list[Any] | Answer:
+    """Every item checked; 400 listing every bad one (index, field, message) when any fails."""
     what = "leads" if path == "/hooks/leads" else "events"
     check = clean_lead if path == "/hooks/leads" else clean_event
-    many = isinstance(payload, list)
-    return [check(item, f"{what}[{i}]: " if many else "") for i, item in enumerate(items)]
+    cleaned: list[Any] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            cleaned.append(check(item, f"{what}[{index}]: " if many else ""))
+        except InvalidInput as err:
+            errors.append({"index": index, "field": err.field, "error": err.message})
+    if not errors:
+        return cleaned
+    if not many:
+        return _error(400, errors[0]["error"], errors[0]["field"])
+    first = errors[0]
+    status, body = _error(
+        400,
+        f"{len(errors)} of {len(items)} {what} are not valid, so none was added (fix them and send the "
+        f"batch again): {first['error']}",
+        first["field"],
+    )
+    body["errors"] = errors[:MAX_LISTED_ERRORS]
+    if len(errors) > MAX_LISTED_ERRORS:
+        body["errors_not_listed"] = len(errors) - MAX_LISTED_ERRORS
+    return status, body
 
 
 def handle_request(
@@ -117,17 +174,20 @@ def handle_request(
     now: datetime,
 ) -> Answer:
     """Answer one webhook request: (HTTP status, JSON body)."""
-    secret = settings.lead_webhook_secret
     if path not in PATHS:
         return _error(404, "unknown path")
-    if not secret:
-        return _error(404, "the lead webhook is off: set SALESBOT_LEAD_WEBHOOK_SECRET")
     if len(body) > MAX_BODY:
         return _error(413, "the body is over 1 MiB: send fewer leads per request")
+    ws_id, own_secret, problem = _workspace(uow, query)
+    secret = own_secret or settings.lead_webhook_secret
+    if not secret:
+        return problem or _error(404, "the lead webhook is off: set SALESBOT_LEAD_WEBHOOK_SECRET or a secret in /salesbot setup")
     lowered = {k.lower(): v for k, v in headers.items()}
     why = check_signature(secret, lowered, body, now)
     if why is not None:
         return _error(401, why)
+    if problem is not None or ws_id is None:
+        return problem or _error(400, "no workspace yet", "team")
     try:
         payload = load_json(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -135,36 +195,46 @@ def handle_request(
     except ValueError as exc:  # json.JSONDecodeError, or nested deeper than MAX_JSON_DEPTH
         return _error(400, f"malformed JSON: {exc}", "body")
     try:
-        items = _items(payload, path)
+        raw, many = _items(payload, path)
     except InvalidInput as err:
         return _error(400, err.message, err.field)
+    limit = MAX_LEADS if path == "/hooks/leads" else MAX_EVENTS
+    if len(raw) > limit:
+        what = "leads" if path == "/hooks/leads" else "events"
+        return _error(413, f"{len(raw)} {what} in one request: send at most {limit} a request", "body")
+    checked = _check_items(raw, path, many)
+    if isinstance(checked, tuple):
+        return checked
+    items = checked
     key = "hook:" + hashlib.sha256(path.encode() + b"\n" + body).hexdigest()
     try:
         if uow.dialect == "sqlite":
             # SQLite has one writer at a time and makes the others poll with sleeps of up to
             # 100 ms: queueing our own threads on a lock instead keeps the p99 in milliseconds.
             with _SQLITE_WRITER:
-                return _apply(uow, query, path, items, key, now)
-        return _apply(uow, query, path, items, key, now)
+                return _apply(uow, ws_id, path, items, key, now)
+        return _apply(uow, ws_id, path, items, key, now)
     except IntegrityError:
         # The same request is being handled in parallel and committed first: answer as it did.
         with uow.read() as session:
-            done = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+            done = session.scalar(
+                select(IdempotencyKey).where(IdempotencyKey.workspace_id == ws_id, IdempotencyKey.key == key)
+            )
             if done is not None:
                 return 200, dict(done.result)
         raise
 
 
-def _apply(uow: UnitOfWork, query: Mapping[str, str], path: str, items: list[Any], key: str, now: datetime) -> Answer:
+def _apply(uow: UnitOfWork, ws_id: int, path: str, items: list[Any], key: str, now: datetime) -> Answer:
     with uow.transaction() as session:
-        ws = _workspace(session, query)
-        if not isinstance(ws, Workspace):
-            return ws
+        ws = session.get(Workspace, ws_id)
+        if ws is None:  # deleted since the look-up
+            return _error(404, "no such workspace", "team")
         done = session.connection().execute(_DONE, {"ws": ws.id, "key": key}).first()
         if done is not None:
             return 200, dict(done.result)
         results = intake(session, ws, items, now) if path == "/hooks/leads" else intake_events(session, ws, items, now)
-        answer = {"ok": True, "leads": [r.to_json() for r in results]}
+        answer = {"ok": True, "leads": [{"index": i, **r.to_json()} for i, r in enumerate(results)]}
         session.connection().execute(
             _KEYS.insert(), {"workspace_id": ws.id, "key": key, "result": answer, "created_at": now}
         )

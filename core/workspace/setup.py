@@ -1,6 +1,11 @@
 """Workspace setup: the settings of `/salesbot setup` and the stages of `/salesbot pipeline`.
 
 Admins only. Every value is checked before anything is saved; an error names its field.
+
+The lead webhook's own secret of a workspace (SPEC section 6) lives in a WorkspaceConfig row
+named `lead_webhook`. It is an HMAC key, so it must be readable to check a signature: it
+cannot be hashed. It is stored as given until token encryption (SALESBOT_ENCRYPTION_KEY,
+issue 14 point 1) lands; then it should be encrypted the same way.
 """
 from __future__ import annotations
 
@@ -9,17 +14,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.money import check_currency
-from core.tables import Deal, ExchangeRate, Stage, Workspace
+from core.tables import Deal, ExchangeRate, Stage, Workspace, WorkspaceConfig
 from core.workspace.users import Actor, require_admin
 from core.workspace.workspaces import default_pipeline, stages_of
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LOCALES = ("en", "tr")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+LEAD_WEBHOOK_CONFIG = "lead_webhook"
+REMOVE_SECRET = "-"
+SECRET_MIN, SECRET_MAX = 16, 200
+_SECRET = re.compile(r"[!-~]+")  # printable ASCII, no spaces: it is typed into other systems' settings
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class WorkspaceSettings:
     quiet_end: str
     # exchange rates dropped because the base currency changed (they were into the old base)
     rates_removed: int = 0
+    # whether the lead webhook has a secret of this workspace's own (never shown back)
+    lead_webhook_secret_set: bool = False
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -57,7 +69,37 @@ def workspace_settings(uow: UnitOfWork, actor: Actor) -> WorkspaceSettings:
     with uow.read() as session:
         ws = session.get_one(Workspace, actor.workspace_id)
         return WorkspaceSettings(ws.default_currency, ws.locale, ws.digest_weekday, ws.digest_time,
-                                 ws.hot_lead_threshold, ws.quiet_start, ws.quiet_end)
+                                 ws.hot_lead_threshold, ws.quiet_start, ws.quiet_end,
+                                 lead_webhook_secret_set=_webhook_config(session, ws.id) is not None)
+
+
+def _webhook_config(session: Session, workspace_id: int) -> WorkspaceConfig | None:
+    return session.scalar(select(WorkspaceConfig).where(WorkspaceConfig.workspace_id == workspace_id,
+                                                        WorkspaceConfig.name == LEAD_WEBHOOK_CONFIG))
+
+
+def check_webhook_secret(value: str | None) -> str | None:
+    """The secret to save: None keeps the current one (blank), REMOVE_SECRET removes it."""
+    text = (value or "").strip()
+    if not text or text == REMOVE_SECRET:
+        return text or None
+    if not SECRET_MIN <= len(text) <= SECRET_MAX or not _SECRET.fullmatch(text):
+        raise InvalidInput(f"A webhook secret is {SECRET_MIN} to {SECRET_MAX} letters, digits or symbols, "
+                           f"without spaces (or {REMOVE_SECRET} to remove it).", field="lead_webhook_secret")
+    return text
+
+
+def _save_webhook_secret(session: Session, workspace_id: int, secret: str, now: datetime) -> None:
+    cfg = _webhook_config(session, workspace_id)
+    if secret == REMOVE_SECRET:
+        if cfg is not None:
+            session.delete(cfg)
+        return
+    if cfg is None:
+        session.add(WorkspaceConfig(workspace_id=workspace_id, name=LEAD_WEBHOOK_CONFIG,
+                                    data={"secret": secret}, updated_at=now))
+    else:
+        cfg.data, cfg.updated_at = {"secret": secret}, now
 
 
 def update_workspace_settings(
@@ -72,8 +114,13 @@ def update_workspace_settings(
     hot_lead_threshold: int | str,
     quiet_start: str,
     quiet_end: str,
+    lead_webhook_secret: str | None = None,
 ) -> WorkspaceSettings:
-    """Check every value first (errors name their field), then save them all."""
+    """Check every value first (errors name their field), then save them all.
+
+    `lead_webhook_secret`: blank keeps the workspace's own webhook secret, `-` removes it
+    (the install's SALESBOT_LEAD_WEBHOOK_SECRET applies again), anything else replaces it.
+    """
     require_admin(actor, "change the workspace settings")
     currency = check_currency(default_currency, field="default_currency")
     locale = (locale or "").strip().lower()
@@ -89,6 +136,7 @@ def update_workspace_settings(
         raise InvalidInput("The hot-lead threshold is a score from 1 to 100.", field="hot_lead_threshold") from None
     if not 1 <= threshold <= 100:
         raise InvalidInput("The hot-lead threshold is a score from 1 to 100.", field="hot_lead_threshold")
+    secret = check_webhook_secret(lead_webhook_secret)
     with uow.transaction() as session:
         ws = session.get_one(Workspace, actor.workspace_id)
         removed = 0
@@ -100,6 +148,8 @@ def update_workspace_settings(
         ws.default_currency, ws.locale, ws.digest_weekday = currency, locale, weekday
         ws.digest_time, ws.quiet_start, ws.quiet_end = digest_time.strip(), quiet_start.strip(), quiet_end.strip()
         ws.hot_lead_threshold = threshold
+        if secret is not None:
+            _save_webhook_secret(session, ws.id, secret, now)
         session.flush()
     return replace(workspace_settings(uow, actor), rates_removed=removed)
 

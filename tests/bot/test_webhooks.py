@@ -49,7 +49,8 @@ def lead_count(uow: UnitOfWork) -> int:
 def test_one_lead_is_added_and_answered_with_its_ref_score_and_hot_flag(uow, ana, now):
     status, body = post(uow, now, {"name": "Zoe Hart", "email": "zoe@acme.io", "company": "Acme", "employees": 300})
     assert status == 200 and body["ok"] is True
-    assert body["leads"] == [{"ref": "L-1", "score": body["leads"][0]["score"], "hot": False}]
+    score = body["leads"][0]["score"]
+    assert body["leads"] == [{"index": 0, "ref": "L-1", "score": score, "hot": False, "status": "created"}]
     assert body["leads"][0]["score"] > 0
 
 

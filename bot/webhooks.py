@@ -181,7 +181,8 @@ def handle_request(
     ws_id, own_secret, problem = _workspace(uow, query)
     secret = own_secret or settings.lead_webhook_secret
     if not secret:
-        return problem or _error(404, "the lead webhook is off: set SALESBOT_LEAD_WEBHOOK_SECRET or a secret in /salesbot setup")
+        off = "the lead webhook is off: set SALESBOT_LEAD_WEBHOOK_SECRET, or a workspace's secret in /salesbot setup"
+        return problem or _error(404, off)
     lowered = {k.lower(): v for k, v in headers.items()}
     why = check_signature(secret, lowered, body, now)
     if why is not None:

@@ -10,8 +10,10 @@ from slack_sdk import WebClient
 from bot.modals.deal_forms import field_value, modal, select_input, text_input
 from bot.modals.submissions import actor_of_context, submit, tell
 from bot.views.common import Block, context, escape, message, plain, section
+from core.i18n import _
 from core.workspace.setup import (
     LOCALES,
+    SECRET_MAX,
     WEEKDAYS,
     StageInfo,
     WorkspaceSettings,
@@ -50,8 +52,22 @@ def setup_view(settings: WorkspaceSettings) -> Block:
         threshold,
         _time_input("quiet_start", "Quiet hours start (no nudges)", settings.quiet_start),
         _time_input("quiet_end", "Quiet hours end", settings.quiet_end),
+        _secret_input(settings.lead_webhook_secret_set),
     ]
     return modal(SETUP, "Salesbot setup", "Save", blocks, {})
+
+
+def _secret_input(is_set: bool) -> Block:
+    """The workspace's own lead-webhook secret: never shown back, only whether one is set."""
+    if is_set:
+        placeholder = _("Set. Leave blank to keep it, type - to remove it")
+    else:
+        placeholder = _("Not set: the install's secret applies")
+    block = text_input("lead_webhook_secret", _("Lead webhook secret (this workspace's own)"),
+                       placeholder=placeholder, max_length=SECRET_MAX)
+    block["hint"] = plain(_("Senders sign POST /hooks/leads?team=<team id> with it. Once set, only this "
+                            "secret adds leads to this workspace."))
+    return block
 
 
 def stage_lines(stages: list[StageInfo]) -> str:
@@ -80,6 +96,8 @@ def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
     if s.rates_removed:
         text += (f" The base currency is now {s.default_currency}: the {s.rates_removed} exchange rate(s) into the "
                  f"old one were removed; set rates into {s.default_currency} with `/salesbot rate`.")
+    if s.lead_webhook_secret_set:
+        text += " " + _("The lead webhook takes this workspace's own secret.")
     text = escape(text)
     return message(text, [section(f":gear: {text}")])
 
@@ -97,6 +115,7 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
             hot_lead_threshold=field_value(view, "hot_lead_threshold") or "",
             quiet_start=field_value(view, "quiet_start") or "",
             quiet_end=field_value(view, "quiet_end") or "",
+            lead_webhook_secret=field_value(view, "lead_webhook_secret"),
         )
         return lambda: tell(context, actor, view, _settings_message(saved))
 

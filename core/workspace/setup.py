@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
+from core.i18n import _
 from core.money import check_currency
 from core.tables import Deal, ExchangeRate, Stage, Workspace, WorkspaceConfig
 from core.workspace.users import Actor, require_admin
@@ -84,8 +85,10 @@ def check_webhook_secret(value: str | None) -> str | None:
     if not text or text == REMOVE_SECRET:
         return text or None
     if not SECRET_MIN <= len(text) <= SECRET_MAX or not _SECRET.fullmatch(text):
-        raise InvalidInput(f"A webhook secret is {SECRET_MIN} to {SECRET_MAX} letters, digits or symbols, "
-                           f"without spaces (or {REMOVE_SECRET} to remove it).", field="lead_webhook_secret")
+        raise InvalidInput(_("A webhook secret is {low} to {high} letters, digits or symbols, without spaces "
+                             "(or {remove} to remove it).").format(low=SECRET_MIN, high=SECRET_MAX,
+                                                                    remove=REMOVE_SECRET),
+                           field="lead_webhook_secret")
     return text
 
 

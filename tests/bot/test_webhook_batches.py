@@ -1,0 +1,324 @@
+"""POST /hooks/leads with batches (issue 14 point 7) and per-workspace webhook secrets (point 4).
+
+Batches: up to 500 leads, as a list or `{"leads": [...]}`, answered item by item in order;
+all-or-nothing for validity (every bad item listed, nothing written). Secrets: a workspace
+with its own secret accepts only that one, so no other secret adds leads to it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.webhooks import MAX_BODY, MAX_LEADS, handle_request, sign
+from core.db import UnitOfWork
+from core.errors import InvalidInput, NotAllowed
+from core.leads.alerts import BURST_KIND, HOT_KIND
+from core.leads.intake import clean_lead, intake
+from core.tables import IdempotencyKey, Lead, OutboxMessage, Team, Workspace
+from core.workspace import setup
+from core.workspace.users import Actor
+from tests.conftest import NOW, make_actor
+
+SECRET = "install-wide-secret"
+SETTINGS = Settings(lead_webhook_secret=SECRET)
+
+
+def post(
+    uow: UnitOfWork,
+    now: datetime,
+    payload: Any,
+    *,
+    secret: str = SECRET,
+    team: str | None = None,
+    settings: Settings = SETTINGS,
+    raw: bytes | None = None,
+) -> tuple[int, dict[str, Any]]:
+    body = raw if raw is not None else json.dumps(payload).encode()
+    stamp = str(int(now.timestamp()))
+    headers = {"X-Salesbot-Timestamp": stamp, "X-Salesbot-Signature": sign(secret, stamp, body)}
+    return handle_request(uow, settings, "/hooks/leads", {"team": team} if team else {}, headers, body, now)
+
+
+def leads_of(uow: UnitOfWork, team_id: str = "T1") -> list[Lead]:
+    with uow.read() as s:
+        ws = s.scalar(select(Workspace).where(Workspace.team_id == team_id))
+        assert ws is not None
+        return list(s.scalars(select(Lead).where(Lead.workspace_id == ws.id).order_by(Lead.number)))
+
+
+def total_leads(uow: UnitOfWork) -> int:
+    with uow.read() as s:
+        return int(s.scalar(select(func.count()).select_from(Lead)) or 0)
+
+
+def a_lead(i: int) -> dict[str, Any]:
+    return {
+        "name": f"Lead {i}",
+        "email": f"lead{i}@example.com",
+        "company": f"Company {i % 7}",
+        "title": "VP Sales" if i % 3 == 0 else "Engineer",
+        "employees": (i * 37) % 3000,
+        "source": "referral" if i % 4 == 0 else "ads",
+        "attributes": {"campaign": f"c{i % 5}"},
+    }
+
+
+# -- good batches ---------------------------------------------------------------------------------
+
+
+def test_a_full_batch_of_500_is_written_scored_and_answered_in_order(uow, ana, now):
+    batch = [a_lead(i) for i in range(MAX_LEADS)]
+    body = json.dumps(batch).encode()
+    assert len(body) < MAX_BODY / 4  # 500 leads of a usual size are far below the 1 MiB cap
+    status, answer = post(uow, now, batch)
+    assert status == 200 and answer["ok"] is True
+    assert [r["index"] for r in answer["leads"]] == list(range(MAX_LEADS))
+    assert [r["ref"] for r in answer["leads"]] == [f"L-{i + 1}" for i in range(MAX_LEADS)]
+    assert {r["status"] for r in answer["leads"]} == {"created"}
+    stored = leads_of(uow)
+    assert [(lead.email, lead.score, lead.hot) for lead in stored] == [
+        (f"lead{i}@example.com", r["score"], r["hot"]) for i, r in enumerate(answer["leads"])
+    ]
+    # Each lead is scored and routed exactly as a lead sent alone: compare with the one-by-one path.
+    with uow.transaction() as s:
+        other = make_actor(uow, "UOTHER", team_id="T9", team="East")
+        ws9 = s.get_one(Workspace, other.workspace_id)
+        alone = [intake(s, ws9, [clean_lead(a_lead(i))], now)[0] for i in (0, 1, 3, 250, 499)]
+    assert [a.score for a in alone] == [answer["leads"][i]["score"] for i in (0, 1, 3, 250, 499)]
+    assert all(lead.team_id is not None and lead.score_reasons for lead in stored)
+    assert stored[3].attributes == {"campaign": "c3"} and stored[3].employees == 111
+
+
+def test_the_leads_object_form_is_the_same_as_a_list(uow, ana, now):
+    status, answer = post(uow, now, {"leads": [a_lead(1), a_lead(2)]})
+    assert status == 200 and [r["ref"] for r in answer["leads"]] == ["L-1", "L-2"]
+    assert len(leads_of(uow)) == 2
+
+
+def test_known_emails_update_and_repeats_within_a_batch_merge(uow, ana, now):
+    post(uow, now, {"name": "Zoe", "email": "zoe@acme.io"})
+    batch = [
+        {"name": "Kim", "email": "kim@b.io"},  # new
+        {"email": "ZOE@acme.io", "title": "CEO"},  # known before the request
+        {"email": "KIM@B.IO", "company": "B Corp"},  # repeats item 0
+        {"name": "Ext", "external_id": "crm-1"},  # new, by external id
+        {"name": "Ext again", "external_id": "crm-1", "email": "ext@c.io"},  # repeats item 3
+    ]
+    status, answer = post(uow, now + timedelta(minutes=1), batch)
+    assert status == 200
+    assert [(r["ref"], r["status"], r.get("duplicate_of")) for r in answer["leads"]] == [
+        ("L-2", "created", None),
+        ("L-1", "updated", None),
+        ("L-2", "duplicate", 0),
+        ("L-3", "created", None),
+        ("L-3", "duplicate", 3),
+    ]
+    stored = {lead.number: lead for lead in leads_of(uow)}
+    assert len(stored) == 3
+    assert stored[1].title == "CEO" and stored[2].company == "B Corp"
+    assert stored[3].name == "Ext again" and stored[3].email == "ext@c.io"
+
+
+def test_hot_leads_of_a_batch_are_alerted_through_the_outbox_as_one_burst(uow, ana, now):
+    with uow.transaction() as s:
+        s.scalars(select(Team)).one().channel_id = "CEAST"
+        s.scalars(select(Workspace)).one().hot_lead_threshold = 20
+    batch = [a_lead(i) for i in range(30)]
+    status, answer = post(uow, now, batch)
+    hot = [r["ref"] for r in answer["leads"] if r["hot"]]
+    assert status == 200 and 3 <= len(hot) < 30
+    with uow.read() as s:
+        messages = s.scalars(select(OutboxMessage).where(OutboxMessage.kind.in_((HOT_KIND, BURST_KIND)))).all()
+    # More hot leads than the burst size in one team: one grouped message holding every one of them.
+    assert [(m.kind, m.channel) for m in messages] == [(BURST_KIND, "CEAST")]
+    assert [card["ref"] for card in messages[0].payload["data"]["leads"]] == hot
+
+
+def test_a_few_hot_leads_get_one_alert_each(uow, ana, now):
+    with uow.transaction() as s:
+        s.scalars(select(Team)).one().channel_id = "CEAST"
+        s.scalars(select(Workspace)).one().hot_lead_threshold = 20
+    hot_lead = {"name": "Big", "email": "big@x.io", "title": "VP Sales", "employees": 2000, "source": "referral"}
+    cold = {"name": "Small", "email": "small@x.io", "title": "Student"}
+    status, answer = post(uow, now, [cold, hot_lead])
+    assert status == 200 and [r["hot"] for r in answer["leads"]] == [False, True]
+    with uow.read() as s:
+        messages = s.scalars(select(OutboxMessage)).all()
+    assert [(m.kind, m.payload["data"]["ref"]) for m in messages] == [(HOT_KIND, "L-2")]
+
+
+def test_the_same_batch_twice_has_the_effect_of_one(uow, ana, now):
+    batch = [a_lead(i) for i in range(20)]
+    first = post(uow, now, batch)
+    second = post(uow, now + timedelta(seconds=40), batch)
+    assert first == second and first[0] == 200
+    assert total_leads(uow) == 20
+
+
+# -- bad batches: a clear answer, nothing written -------------------------------------------------
+
+
+def test_over_500_leads_gets_413_naming_the_limit_and_writes_nothing(uow, ana, now):
+    status, answer = post(uow, now, [{"name": f"L{i}"} for i in range(MAX_LEADS + 1)])
+    assert status == 413 and answer["ok"] is False
+    assert answer["error"] == "501 leads in one request: send at most 500 a request"
+    status, answer = post(uow, now, {"leads": [{"name": f"L{i}"} for i in range(MAX_LEADS + 1)]})
+    assert status == 413
+    assert total_leads(uow) == 0
+
+
+@pytest.mark.parametrize("payload", [[], {"leads": []}], ids=["list", "object"])
+def test_an_empty_batch_gets_400(uow, ana, now, payload):
+    status, answer = post(uow, now, payload)
+    assert status == 400 and answer["field"] == "body" and "empty" in answer["error"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"leads": {"name": "A"}}, {"leads": "A"}, {"leads": [{"name": "A"}], "name": "B"}],
+    ids=["object-not-list", "text", "extra-key"],
+)
+def test_a_leads_key_must_hold_a_list_and_nothing_else(uow, ana, now, payload):
+    status, answer = post(uow, now, payload)
+    assert status == 400 and answer["field"] == "leads" and '{"leads": [...]}' in answer["error"]
+    assert total_leads(uow) == 0
+
+
+def test_every_bad_item_is_listed_with_its_index_and_nothing_is_written(uow, ana, now):
+    batch = [
+        a_lead(0),
+        "just a name",
+        a_lead(2),
+        {"name": "No", "email": "not-an-email"},
+        None,
+        {"name": ["a", "list"]},
+        {"company": "Acme"},
+        {"name": "A", "employees": "lots"},
+        {"name": "A", "colour": "red"},
+        a_lead(9),
+    ]
+    status, answer = post(uow, now, batch)
+    assert status == 400 and answer["ok"] is False
+    assert [(e["index"], e["field"]) for e in answer["errors"]] == [
+        (1, "leads[1]"),
+        (3, "email"),
+        (4, "leads[4]"),
+        (5, "name"),
+        (6, "name"),
+        (7, "employees"),
+        (8, "colour"),
+    ]
+    assert answer["errors"][1]["error"] == "leads[3]: email 'not-an-email' is not an email address"
+    assert answer["error"].startswith("7 of 10 leads are not valid, so none was added")
+    assert answer["field"] == "leads[1]"
+    assert total_leads(uow) == 0
+    with uow.read() as s:  # a refused batch leaves no idempotency key: fixed and re-sent, it is new
+        assert s.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+def test_a_long_list_of_errors_is_cut_and_counted(uow, ana, now):
+    status, answer = post(uow, now, [{"company": "no name"} for _ in range(120)])
+    assert status == 400 and len(answer["errors"]) == 50 and answer["errors_not_listed"] == 70
+    assert answer["error"].startswith("120 of 120 leads are not valid")
+
+
+def test_a_single_bad_lead_answers_as_before(uow, ana, now):
+    status, answer = post(uow, now, {"company": "Acme"})
+    assert (status, answer) == (400, {"ok": False, "error": "a lead needs a name or an email", "field": "name"})
+
+
+# -- per-workspace secrets ------------------------------------------------------------------------
+
+OWN = "t2-own-secret-0123456789"
+
+
+@pytest.fixture
+def two(uow: UnitOfWork, ana: Actor) -> Actor:
+    """An admin of workspace T2, which has set its own webhook secret."""
+    from core.tables import Role
+
+    admin = make_actor(uow, "UADM2", team_id="T2", role=Role.ADMIN)
+    settings = setup.workspace_settings(uow, admin)
+    saved = setup.update_workspace_settings(
+        uow, admin, now=NOW, default_currency=settings.default_currency, locale=settings.locale,
+        digest_weekday=settings.digest_weekday, digest_time=settings.digest_time,
+        hot_lead_threshold=settings.hot_lead_threshold, quiet_start=settings.quiet_start,
+        quiet_end=settings.quiet_end, lead_webhook_secret=OWN,
+    )
+    assert saved.lead_webhook_secret_set is True
+    return admin
+
+
+def test_a_workspace_secret_adds_leads_to_that_workspace_only(uow, ana, two, now):
+    assert post(uow, now, a_lead(1), secret=OWN, team="T2")[0] == 200
+    assert [lead.email for lead in leads_of(uow, "T2")] == ["lead1@example.com"]
+    # T2's secret aimed at T1 (which uses the install's secret) is refused and T1 is untouched.
+    status, answer = post(uow, now, [a_lead(2)], secret=OWN, team="T1")
+    assert (status, answer["error"]) == (401, "wrong signature")
+    # The install's secret no longer opens T2: its own secret replaced it there.
+    assert post(uow, now, [a_lead(3)], secret=SECRET, team="T2")[0] == 401
+    # The install's secret still serves T1.
+    assert post(uow, now, [a_lead(4)], secret=SECRET, team="T1")[0] == 200
+    assert [lead.email for lead in leads_of(uow, "T1")] == ["lead4@example.com"]
+    assert [lead.email for lead in leads_of(uow, "T2")] == ["lead1@example.com"]
+
+
+def test_without_an_install_secret_only_workspaces_with_their_own_take_leads(uow, ana, two, now):
+    off = Settings()
+    assert post(uow, now, a_lead(1), secret=OWN, team="T2", settings=off)[0] == 200
+    status, answer = post(uow, now, a_lead(2), secret=OWN, team="T1", settings=off)
+    assert status == 404 and "lead webhook is off" in answer["error"]
+    status, answer = post(uow, now, a_lead(3), secret=OWN, settings=off)  # no ?team among two workspaces
+    assert status == 400 and answer["field"] == "team"
+    assert total_leads(uow) == 1
+
+
+def test_an_unknown_team_is_refused_without_the_right_signature_first(uow, ana, two, now):
+    assert post(uow, now, a_lead(1), secret="guess", team="T404")[0] == 401
+    status, answer = post(uow, now, a_lead(1), team="T404")
+    assert status == 404 and answer["field"] == "team"
+    assert total_leads(uow) == 0
+
+
+def test_removing_a_workspace_secret_brings_the_install_secret_back(uow, ana, two, now):
+    s = setup.workspace_settings(uow, two)
+    values = dict(default_currency=s.default_currency, locale=s.locale, digest_weekday=s.digest_weekday,
+                  digest_time=s.digest_time, hot_lead_threshold=s.hot_lead_threshold, quiet_start=s.quiet_start,
+                  quiet_end=s.quiet_end)
+    # Blank keeps it.
+    assert setup.update_workspace_settings(uow, two, now=now, **values, lead_webhook_secret="").lead_webhook_secret_set
+    assert post(uow, now, a_lead(1), secret=OWN, team="T2")[0] == 200
+    saved = setup.update_workspace_settings(uow, two, now=now, **values, lead_webhook_secret=" - ")
+    assert saved.lead_webhook_secret_set is False
+    assert post(uow, now, a_lead(2), secret=OWN, team="T2")[0] == 401
+    assert post(uow, now, a_lead(2), secret=SECRET, team="T2")[0] == 200
+
+
+@pytest.mark.parametrize("bad", ["short", "has spaces in the middle of it", "x" * 201, "ünïcödé-secret-long-enough"])
+def test_a_bad_secret_is_refused_naming_the_field_and_changes_nothing(uow, ana, two, now, bad):
+    s = setup.workspace_settings(uow, two)
+    with pytest.raises(InvalidInput) as caught:
+        setup.update_workspace_settings(
+            uow, two, now=now, default_currency="EUR", locale=s.locale, digest_weekday=s.digest_weekday,
+            digest_time=s.digest_time, hot_lead_threshold=s.hot_lead_threshold, quiet_start=s.quiet_start,
+            quiet_end=s.quiet_end, lead_webhook_secret=bad,
+        )
+    assert caught.value.field == "lead_webhook_secret" and "16 to 200" in caught.value.message
+    assert setup.workspace_settings(uow, two).default_currency == "USD"
+    assert post(uow, now, a_lead(1), secret=OWN, team="T2")[0] == 200  # the old secret still holds
+
+
+def test_only_admins_set_a_webhook_secret(uow, ana, two, now):
+    rep = make_actor(uow, "UREP2", team_id="T2")
+    with pytest.raises(NotAllowed):
+        setup.update_workspace_settings(
+            uow, rep, now=now, default_currency="USD", locale="en", digest_weekday=0, digest_time="09:00",
+            hot_lead_threshold=70, quiet_start="20:00", quiet_end="08:00", lead_webhook_secret="r" * 20,
+        )
+    assert post(uow, now, a_lead(1), secret="r" * 20, team="T2")[0] == 401

@@ -15,7 +15,7 @@ from bot.modals.admin_modals import pipeline_view, setup_view
 from core.db import UnitOfWork
 from core.deals import deals
 from core.money import Money
-from core.tables import DealStatus, Reminder, Workspace
+from core.tables import DealStatus, Reminder, Workspace, WorkspaceConfig
 from core.workspace import setup as setup
 from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_view
@@ -267,3 +267,27 @@ def test_edit_from_a_button_updates_that_message(app: App, fake_slack: FakeSlack
     update = fake_slack.calls("response_url")
     assert update and update[0]["replace_original"] is True
     assert "<@UANA> edited D-1" in text_of(update[0].body) and "Acme 2027" in text_of(update[0].body)
+
+
+def test_setup_modal_sets_the_workspace_webhook_secret_and_never_shows_it(
+        app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor) -> None:
+    secret = "ws-own-secret-abcdef123456"
+    before = setup_view(setup.workspace_settings(uow, root))
+    field = next(b for b in input_blocks(before) if b["block_id"] == "lead_webhook_secret")
+    assert field["optional"] is True and "Not set" in field["element"]["placeholder"]["text"]
+    ack = submit(app, fake_slack, "salesbot_setup", {**setup_values(), "lead_webhook_secret": text_value("short")},
+                 user="UROOT", blocks=before["blocks"])
+    assert list(ack["errors"]) == ["lead_webhook_secret"]
+    assert setup.workspace_settings(uow, root).lead_webhook_secret_set is False
+    assert submit(app, fake_slack, "salesbot_setup", {**setup_values(), "lead_webhook_secret": text_value(secret)},
+                  user="UROOT") == {}
+    with uow.read() as s:
+        stored = s.scalars(select(WorkspaceConfig).where(WorkspaceConfig.name == setup.LEAD_WEBHOOK_CONFIG)).one()
+        assert stored.data == {"secret": secret}
+    after = setup_view(setup.workspace_settings(uow, root))
+    assert_valid_view(after)
+    assert secret not in json.dumps(after)
+    field = next(b for b in input_blocks(after) if b["block_id"] == "lead_webhook_secret")
+    assert "Leave blank to keep it" in field["element"]["placeholder"]["text"]
+    told = json.dumps([c.body for c in fake_slack.calls()])
+    assert "own secret" in told and secret not in told

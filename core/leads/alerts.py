@@ -165,6 +165,109 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
     return key
 
 
+def on_hot_many(session: Session, ws: Workspace, leads: list[Lead], now: datetime) -> None:
+    """Queue the alerts of several leads that turned hot at `now` together (a webhook batch).
+
+    The same outcome as `on_hot` lead by lead, in a few queries per team instead of a few per
+    lead and per recent hot lead: below the burst size each lead gets its own alert; at or
+    above it the team's new hot leads join one grouped message (the pending one of the window,
+    else a new one), and single alerts of the window not sent yet are folded into it.
+    """
+    by_target: dict[tuple[int, str], list[Lead]] = {}
+    targets: dict[int, str | None] = {}  # one look-up per team (the session keeps no strong references)
+    for lead in leads:
+        if lead.owner_id is not None or lead.team_id is None:
+            continue
+        if lead.team_id not in targets:
+            targets[lead.team_id] = alert_target(session, lead)
+        channel = targets[lead.team_id]
+        if channel is not None:
+            by_target.setdefault((lead.team_id, channel), []).append(lead)
+    since = now - timedelta(minutes=ws.alert_burst_minutes)
+    for (team_id, channel), group in by_target.items():
+        recent = session.scalar(
+            select(func.count())
+            .select_from(Lead)
+            .where(
+                Lead.workspace_id == ws.id,
+                Lead.team_id == team_id,
+                Lead.hot.is_(True),
+                Lead.hot_since >= since,
+                Lead.owner_id.is_(None),
+            )
+        )
+        if int(recent or 0) < ws.alert_burst_size:
+            for lead in group:
+                on_hot(session, ws, lead, now)
+            continue
+        _burst(session, ws, team_id, channel, group, since, now)
+
+
+def _burst(
+    session: Session, ws: Workspace, team_id: int, channel: str, group: list[Lead], since: datetime, now: datetime
+) -> None:
+    """Put `group` (new hot leads of one team) and the team's waiting single alerts in one message."""
+    team = session.get(Team, team_id)
+    team_name = team.name if team else None
+    # Single alerts still waiting: few (a burst folds them), so they are checked one by one.
+    waiting = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.workspace_id == ws.id,
+            OutboxMessage.kind == HOT_KIND,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.created_at >= since,
+        )
+    ).all()
+    mine = {lead.id for lead in group}
+    folded: list[Lead] = []
+    for message in waiting:
+        lead_id = (message.payload.get("data") or {}).get("lead_id")
+        other = session.get(Lead, lead_id) if isinstance(lead_id, int) and lead_id not in mine else None
+        if (
+            other is not None
+            and other.workspace_id == ws.id
+            and other.team_id == team_id
+            and other.hot
+            and other.owner_id is None
+            and other.hot_since is not None
+            and other.hot_since >= since
+            and message.key == alert_key(other)
+        ):
+            folded.append(other)
+            session.delete(message)
+    folded.sort(key=lambda lead: (lead.hot_since or now, lead.id))
+    cards = [lead_card(lead, team_name) for lead in (*folded, *group)]
+    pending = session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.workspace_id == ws.id,
+            OutboxMessage.kind == BURST_KIND,
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == 0,
+            OutboxMessage.created_at >= since,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if pending is not None:
+        data = dict(pending.payload.get("data", {}))
+        data["leads"] = [*data.get("leads", []), *cards]
+        pending.payload = {"view": BURST_KIND, "data": data}
+        return
+    key = f"hot-burst:{team_id}:{group[0].id}:{now.isoformat()}"
+    outbox.enqueue(
+        session,
+        ws.id,
+        key,
+        BURST_KIND,
+        channel,
+        {"view": BURST_KIND, "data": {"team": team_name, "window_minutes": ws.alert_burst_minutes, "leads": cards}},
+        now,
+    )
+
+
 def pending_alert_count(session: Session, workspace_id: int) -> int:
     """Hot-lead messages still waiting to be delivered (for tests and the console)."""
     return int(

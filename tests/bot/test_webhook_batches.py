@@ -322,3 +322,30 @@ def test_only_admins_set_a_webhook_secret(uow, ana, two, now):
             hot_lead_threshold=70, quiet_start="20:00", quiet_end="08:00", lead_webhook_secret="r" * 20,
         )
     assert post(uow, now, a_lead(1), secret="r" * 20, team="T2")[0] == 401
+
+
+def test_a_batch_folds_waiting_single_alerts_into_its_burst_and_the_next_batch_joins_it(uow, ana, now):
+    with uow.transaction() as s:
+        s.scalars(select(Team)).one().channel_id = "CEAST"
+        s.scalars(select(Workspace)).one().hot_lead_threshold = 20
+    hot = {"title": "VP Sales", "employees": 2000, "source": "referral"}
+    for i in (1, 2):  # two hot leads alone: two single alerts, below the burst size of 3
+        assert post(uow, now, {**hot, "name": f"H{i}", "email": f"h{i}@x.io"})[1]["leads"][0]["hot"] is True
+    with uow.read() as s:
+        assert [m.kind for m in s.scalars(select(OutboxMessage))] == [HOT_KIND, HOT_KIND]
+    later = now + timedelta(seconds=30)
+    status, _ = post(uow, later, [{**hot, "name": "H3", "email": "h3@x.io"}, {**hot, "name": "H4", "email": "h4@x.io"}])
+    assert status == 200
+    with uow.read() as s:
+        messages = s.scalars(select(OutboxMessage)).all()
+        assert [m.kind for m in messages] == [BURST_KIND]
+        assert [c["ref"] for c in messages[0].payload["data"]["leads"]] == ["L-1", "L-2", "L-3", "L-4"]
+    post(uow, later + timedelta(seconds=10), [{**hot, "name": "H5", "email": "h5@x.io"}, {"name": "cold"}])
+    with uow.read() as s:
+        messages = s.scalars(select(OutboxMessage)).all()
+        assert [m.kind for m in messages] == [BURST_KIND]
+        assert [c["ref"] for c in messages[0].payload["data"]["leads"]] == ["L-1", "L-2", "L-3", "L-4", "L-5"]
+    # Outside the window, a new batch starts afresh: single alerts again.
+    post(uow, later + timedelta(minutes=10), [{**hot, "name": "H7", "email": "h7@x.io"}])
+    with uow.read() as s:
+        assert [m.kind for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))] == [BURST_KIND, HOT_KIND]

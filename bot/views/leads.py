@@ -248,8 +248,10 @@ def hot_lead_message(card: Mapping[str, Any]) -> Message:
 def hot_burst_message(data: Mapping[str, Any]) -> Message:
     """Several hot leads at once: one message, a Claim button on each."""
     cards = list(data.get("leads") or [])
+    # A flood keeps its first cards only and counts the rest (core.leads.alerts.MAX_BURST_CARDS).
+    total = len(cards) + int(data.get("more") or 0)
     minutes = data.get("window_minutes", 2)
-    blocks: list[Block] = [section(f":fire: *{len(cards)} hot leads in {minutes} minutes* — claim the ones you take")]
+    blocks: list[Block] = [section(f":fire: *{total} hot leads in {minutes} minutes* — claim the ones you take")]
     groups = []
     for card in cards:
         line = f"*{_card_title(card)}* · score {card.get('score')}\n{_reason_lines(card)}"
@@ -262,8 +264,8 @@ def hot_burst_message(data: Mapping[str, Any]) -> Message:
                 )
             ]
         )
-    blocks.extend(fit(groups, 48, hint="see /lead list hot"))
-    return {"text": f"{len(cards)} hot leads", "blocks": blocks}
+    blocks.extend(fit(groups, 48, total=total, hint="see /lead list hot"))
+    return {"text": f"{total} hot leads", "blocks": blocks}
 
 
 def lead_assigned_message(data: Mapping[str, Any]) -> Message:

@@ -23,6 +23,16 @@ from core.tables import Lead, OutboxMessage, OutboxStatus, Team, User, Workspace
 
 HOT_KIND = "hot_lead"
 BURST_KIND = "hot_lead_burst"
+# A grouped message shows at most this many leads (Slack allows 50 blocks) and counts the rest
+# in `more`: a flood of thousands (a webhook batch after batch) keeps the payload small.
+MAX_BURST_CARDS = 45
+
+
+def _burst_data(data: dict[str, Any], cards: list[dict[str, Any]]) -> dict[str, Any]:
+    """A grouped message's data with `cards` added: the first MAX_BURST_CARDS kept, the rest counted."""
+    every = [*data.get("leads", []), *cards]
+    kept = every[:MAX_BURST_CARDS]
+    return {**data, "leads": kept, "more": int(data.get("more") or 0) + len(every) - len(kept)}
 
 
 def alert_target(session: Session, lead: Lead) -> str | None:
@@ -148,9 +158,7 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
             cards.append(lead_card(other, card["team"]))
     cards.append(card)
     if group is not None:
-        data = dict(group.payload.get("data", {}))
-        data["leads"] = [*data.get("leads", []), *cards]
-        group.payload = {"view": BURST_KIND, "data": data}
+        group.payload = {"view": BURST_KIND, "data": _burst_data(dict(group.payload.get("data", {})), cards)}
         return group.key
     key = f"hot-burst:{lead.team_id}:{lead.id}:{now.isoformat()}"
     outbox.enqueue(
@@ -159,7 +167,10 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
         key,
         BURST_KIND,
         channel,
-        {"view": BURST_KIND, "data": {"team": card["team"], "window_minutes": ws.alert_burst_minutes, "leads": cards}},
+        {
+            "view": BURST_KIND,
+            "data": _burst_data({"team": card["team"], "window_minutes": ws.alert_burst_minutes}, cards),
+        },
         now,
     )
     return key
@@ -252,9 +263,7 @@ def _burst(
         .with_for_update()
     )
     if pending is not None:
-        data = dict(pending.payload.get("data", {}))
-        data["leads"] = [*data.get("leads", []), *cards]
-        pending.payload = {"view": BURST_KIND, "data": data}
+        pending.payload = {"view": BURST_KIND, "data": _burst_data(dict(pending.payload.get("data", {})), cards)}
         return
     key = f"hot-burst:{team_id}:{group[0].id}:{now.isoformat()}"
     outbox.enqueue(
@@ -263,7 +272,10 @@ def _burst(
         key,
         BURST_KIND,
         channel,
-        {"view": BURST_KIND, "data": {"team": team_name, "window_minutes": ws.alert_burst_minutes, "leads": cards}},
+        {
+            "view": BURST_KIND,
+            "data": _burst_data({"team": team_name, "window_minutes": ws.alert_burst_minutes}, cards),
+        },
         now,
     )
 

@@ -349,3 +349,25 @@ def test_a_batch_folds_waiting_single_alerts_into_its_burst_and_the_next_batch_j
     post(uow, later + timedelta(minutes=10), [{**hot, "name": "H7", "email": "h7@x.io"}])
     with uow.read() as s:
         assert [m.kind for m in s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))] == [BURST_KIND, HOT_KIND]
+
+
+def test_a_flood_of_hot_leads_keeps_one_small_grouped_message_that_counts_them_all(uow, ana, now):
+    from bot.views.leads import hot_burst_message
+    from core.leads.alerts import MAX_BURST_CARDS
+    from tests.bot.blockkit import assert_valid_message
+
+    with uow.transaction() as s:
+        s.scalars(select(Team)).one().channel_id = "CEAST"
+        s.scalars(select(Workspace)).one().hot_lead_threshold = 20
+    hot = {"title": "VP Sales", "employees": 2000, "source": "referral"}
+    post(uow, now, [{**hot, "name": f"H{i}", "email": f"h{i}@x.io"} for i in range(60)])
+    post(uow, now + timedelta(seconds=20), [{**hot, "name": f"G{i}", "email": f"g{i}@x.io"} for i in range(40)])
+    with uow.read() as s:
+        [burst] = s.scalars(select(OutboxMessage)).all()
+    data = burst.payload["data"]
+    assert len(data["leads"]) == MAX_BURST_CARDS and data["more"] == 100 - MAX_BURST_CARDS
+    assert [c["ref"] for c in data["leads"]] == [f"L-{i}" for i in range(1, MAX_BURST_CARDS + 1)]
+    message = hot_burst_message(data)
+    assert_valid_message(message)
+    assert message["text"] == "100 hot leads" and "100 hot leads in 2 minutes" in json.dumps(message)
+    assert "and 55 more" in json.dumps(message["blocks"][-1])

@@ -36,7 +36,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.config import Settings
 from bot.request_guard import load_json
@@ -63,7 +65,7 @@ _SQLITE_WRITER = threading.Lock()
 _WORKSPACES = cast(Table, Workspace.__table__)
 _CONFIGS = cast(Table, WorkspaceConfig.__table__)
 # A workspace with its own webhook secret, if any: one Core read before the signature check.
-_WITH_SECRET = select(_WORKSPACES.c.id, _CONFIGS.c.data).select_from(
+_WITH_SECRET = select(_WORKSPACES, _CONFIGS.c.data.label("webhook_config")).select_from(
     _WORKSPACES.outerjoin(
         _CONFIGS, (_CONFIGS.c.workspace_id == _WORKSPACES.c.id) & (_CONFIGS.c.name == LEAD_WEBHOOK_CONFIG)
     )
@@ -103,23 +105,23 @@ def check_signature(secret: str, headers: Mapping[str, str], body: bytes, now: d
     return None
 
 
-def _workspace(uow: UnitOfWork, query: Mapping[str, str]) -> tuple[int | None, str | None, Answer | None]:
-    """The workspace a request is for, its own webhook secret (None: none set), or why none."""
+def _workspace(conn: Connection, query: Mapping[str, str]) -> tuple[dict[str, Any] | None, str | None, Answer | None]:
+    """The workspace a request is for (its row), its own webhook secret (None: none set), or why none."""
     team = (query.get("team") or "").strip()
-    with uow.engine.connect() as conn:
-        if team:
-            row = conn.execute(_WORKSPACE_BY_TEAM, {"team": team[:64]}).first()
-            if row is None:
-                return None, None, _error(404, f"no workspace {team[:64]}", "team")
-            rows = [row]
-        else:
-            rows = list(conn.execute(_ANY_TWO_WORKSPACES))
-            if len(rows) != 1:
-                why = "several workspaces here: add ?team=<team_id>" if rows else "no workspace yet"
-                return None, None, _error(400, why, "team")
-    ws_id, data = rows[0]
-    own = (data or {}).get("secret") if isinstance(data, dict) else None
-    return int(ws_id), (str(own) if own else None), None
+    if team:
+        row = conn.execute(_WORKSPACE_BY_TEAM, {"team": team[:64]}).first()
+        if row is None:
+            return None, None, _error(404, f"no workspace {team[:64]}", "team")
+        rows = [row]
+    else:
+        rows = list(conn.execute(_ANY_TWO_WORKSPACES))
+        if len(rows) != 1:
+            why = "several workspaces here: add ?team=<team_id>" if rows else "no workspace yet"
+            return None, None, _error(400, why, "team")
+    found = dict(rows[0]._mapping)
+    data = found.pop("webhook_config")
+    own = data.get("secret") if isinstance(data, dict) else None
+    return found, (str(own) if own else None), None
 
 
 def _items(payload: Any, path: str) -> tuple[list[Any], bool]:
@@ -178,7 +180,45 @@ def handle_request(
         return _error(404, "unknown path")
     if len(body) > MAX_BODY:
         return _error(413, "the body is over 1 MiB: send fewer leads per request")
-    ws_id, own_secret, problem = _workspace(uow, query)
+    key = "hook:" + hashlib.sha256(path.encode() + b"\n" + body).hexdigest()
+    try:
+        if uow.dialect == "sqlite":
+            # The look-up and the checks run in a plain read (no write lock for a request that
+            # may be refused); the writing is queued on a lock of our own: SQLite has one writer
+            # and makes the others poll with sleeps of up to 100 ms, which would show in the p99.
+            with uow.read() as session:
+                checked = _checked(session.connection(), settings, path, query, headers, body, now)
+            if not isinstance(checked[0], dict):
+                return checked
+            with _SQLITE_WRITER, uow.transaction() as session:
+                return _apply(session, checked[0], path, checked[1], key, now)
+        # PostgreSQL: one connection and one transaction for the look-up, the checks and the
+        # writing (a SELECT takes no lock; a refused request ends with an empty commit).
+        with uow.transaction() as session:
+            checked = _checked(session.connection(), settings, path, query, headers, body, now)
+            if not isinstance(checked[0], dict):
+                return checked
+            return _apply(session, checked[0], path, checked[1], key, now)
+    except IntegrityError:
+        # The same request is being handled in parallel and committed first: answer as it did.
+        with uow.read() as session:
+            done = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+            if done is not None:
+                return 200, dict(done.result)
+        raise
+
+
+def _checked(
+    conn: Connection,
+    settings: Settings,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+) -> Answer | tuple[dict[str, Any], list[Any]]:
+    """The workspace row and the checked items of a request, or the answer refusing it."""
+    ws_row, own_secret, problem = _workspace(conn, query)
     secret = own_secret or settings.lead_webhook_secret
     if not secret:
         off = "the lead webhook is off: set SALESBOT_LEAD_WEBHOOK_SECRET, or a workspace's secret in /salesbot setup"
@@ -187,7 +227,7 @@ def handle_request(
     why = check_signature(secret, lowered, body, now)
     if why is not None:
         return _error(401, why)
-    if problem is not None or ws_id is None:
+    if problem is not None or ws_row is None:
         return problem or _error(400, "no workspace yet", "team")
     try:
         payload = load_json(body.decode("utf-8"))
@@ -206,37 +246,20 @@ def handle_request(
     checked = _check_items(raw, path, many)
     if isinstance(checked, tuple):
         return checked
-    items = checked
-    key = "hook:" + hashlib.sha256(path.encode() + b"\n" + body).hexdigest()
-    try:
-        if uow.dialect == "sqlite":
-            # SQLite has one writer at a time and makes the others poll with sleeps of up to
-            # 100 ms: queueing our own threads on a lock instead keeps the p99 in milliseconds.
-            with _SQLITE_WRITER:
-                return _apply(uow, ws_id, path, items, key, now)
-        return _apply(uow, ws_id, path, items, key, now)
-    except IntegrityError:
-        # The same request is being handled in parallel and committed first: answer as it did.
-        with uow.read() as session:
-            done = session.scalar(
-                select(IdempotencyKey).where(IdempotencyKey.workspace_id == ws_id, IdempotencyKey.key == key)
-            )
-            if done is not None:
-                return 200, dict(done.result)
-        raise
+    return ws_row, checked
 
 
-def _apply(uow: UnitOfWork, ws_id: int, path: str, items: list[Any], key: str, now: datetime) -> Answer:
-    with uow.transaction() as session:
-        ws = session.get(Workspace, ws_id)
-        if ws is None:  # deleted since the look-up
-            return _error(404, "no such workspace", "team")
-        done = session.connection().execute(_DONE, {"ws": ws.id, "key": key}).first()
-        if done is not None:
-            return 200, dict(done.result)
-        results = intake(session, ws, items, now) if path == "/hooks/leads" else intake_events(session, ws, items, now)
-        answer = {"ok": True, "leads": [{"index": i, **r.to_json()} for i, r in enumerate(results)]}
-        session.connection().execute(
-            _KEYS.insert(), {"workspace_id": ws.id, "key": key, "result": answer, "created_at": now}
-        )
-        return 200, answer
+def _apply(session: Session, ws_row: dict[str, Any], path: str, items: list[Any], key: str, now: datetime) -> Answer:
+    # The row read with the request stands for the workspace (no second look-up): intake only
+    # reads its settings, and a workspace deleted meanwhile fails the first INSERT's key.
+    ws = Workspace(**ws_row)
+    make_transient_to_detached(ws)
+    session.add(ws)
+    done = session.connection().execute(_DONE, {"ws": ws.id, "key": key}).first()
+    if done is not None:
+        return 200, dict(done.result)
+    results = intake(session, ws, items, now) if path == "/hooks/leads" else intake_events(session, ws, items, now)
+    answer = {"ok": True, "leads": [{"index": i, **r.to_json()} for i, r in enumerate(results)]}
+    row = {"workspace_id": ws.id, "key": key, "result": answer, "created_at": now}
+    session.connection().execute(_KEYS.insert(), row)
+    return 200, answer

@@ -236,7 +236,8 @@ def test_single_lead_requests_at_200_a_second(pg_url: str) -> None:
     leads, _ = stored_counts(pg_url)
     print(
         f"\nsingle-lead intake (postgresql, paced at {SINGLE_RATE:.0f}/s): {SINGLE_REQUESTS:,} requests in "
-        f"{elapsed:.1f} s = {rate:,.0f} leads/s; p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {1000 * latencies[-1]:.0f} ms; "
+        f"{elapsed:.1f} s = {rate:,.0f} leads/s; p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"max {1000 * latencies[-1]:.0f} ms; "
         f"server CPU {1000 * server_cpu / SINGLE_REQUESTS:.2f} ms a request; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )

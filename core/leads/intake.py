@@ -9,6 +9,7 @@ hot-lead alert in the same transaction.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -117,6 +118,8 @@ def clean_lead(data: Any, where: str = "") -> dict[str, Any]:
         for k, v in attributes.items():
             if not isinstance(v, str | int | float | bool) and v is not None:
                 raise InvalidInput(f"{where}attributes.{k} should be text, a number or true/false", field="attributes")
+            if isinstance(v, float) and not math.isfinite(v):  # JSON has no NaN or Infinity
+                raise InvalidInput(f"{where}attributes.{k} should be a finite number", field="attributes")
         out["attributes"] = {str(k)[:100]: v for k, v in attributes.items()}
     if data.get("external_id") not in (None, ""):
         out["external_id"] = clean_name(str(data["external_id"]))[:100]

@@ -371,3 +371,12 @@ def test_a_flood_of_hot_leads_keeps_one_small_grouped_message_that_counts_them_a
     assert_valid_message(message)
     assert message["text"] == "100 hot leads" and "100 hot leads in 2 minutes" in json.dumps(message)
     assert "and 55 more" in json.dumps(message["blocks"][-1])
+
+
+def test_nan_or_infinity_in_attributes_is_refused_naming_the_lead(uow, ana, now):
+    raw = b'[{"name": "A"}, {"name": "B", "attributes": {"x": NaN}}, {"name": "C", "attributes": {"y": -Infinity}}]'
+    status, answer = post(uow, now, None, raw=raw)
+    assert status == 400
+    assert [(e["index"], e["field"]) for e in answer["errors"]] == [(1, "attributes"), (2, "attributes")]
+    assert answer["errors"][0]["error"] == "leads[1]: attributes.x should be a finite number"
+    assert total_leads(uow) == 0

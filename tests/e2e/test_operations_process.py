@@ -31,6 +31,10 @@ def test_readyz_metrics_and_json_logs_of_a_running_bot(launch: Launch, fake_slac
     lead = command_body("/lead", f"new Zoe Hart Acme {EMAIL}", user_id="UANA", response_url=url)
     assert post_command(bot.url, lead)[0] == 200
     fake_slack.wait_for("response_url", 3, timeout=15)
+    show = command_body("/lead", "show L-1", user_id="UANA", response_url=fake_slack.response_url("s"))
+    assert post_command(bot.url, show)[0] == 200
+    [*_, card] = fake_slack.wait_for("response_url", 4, timeout=15)
+    assert EMAIL in json.dumps(card.body)  # the card shows the e-mail to the user; the logs must not
 
     status, text = http("GET", f"{bot.url}/metrics")
     assert status == 200
@@ -39,7 +43,7 @@ def test_readyz_metrics_and_json_logs_of_a_running_bot(launch: Launch, fake_slac
         for family in text_string_to_metric_families(text) for s in family.samples
     }
     assert samples[("salesbot_ack_seconds_count", (("kind", "command"), ("name", "/deal")))] == 2
-    assert samples[("salesbot_ack_seconds_count", (("kind", "command"), ("name", "/lead")))] == 1
+    assert samples[("salesbot_ack_seconds_count", (("kind", "command"), ("name", "/lead")))] == 2
     assert samples[("salesbot_database_up", ())] == 1
     assert bot.stop() == 0
 

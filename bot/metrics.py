@@ -199,22 +199,27 @@ def request_kind(headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
         content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type == FORM and not text.startswith("{"):
             form = dict(parse_qsl(text, keep_blank_values=True))
-            if "command" in form:
-                return "command", form["command"][:_NAME_LIMIT]
             if "payload" not in form:
-                return "other", ""
+                return payload_kind(form) if "command" in form else ("other", "")
             parsed = load_json(form["payload"])
         else:
             parsed = load_json(text)
     except ValueError:
         return "other", ""
+    return payload_kind(parsed)
+
+
+def payload_kind(parsed: Any) -> tuple[str, str]:
+    """(kind, name) of a parsed Slack payload (a slash command's form as a dict, an interaction
+    payload, an Events API envelope): what `request_kind` reads, and Socket Mode hands over."""
     if not isinstance(parsed, dict):
         return "other", ""
+    if "command" in parsed:
+        return "command", str(parsed["command"])[:_NAME_LIMIT]
     kind = str(parsed.get("type") or "other")[:_NAME_LIMIT]
     if kind == "event_callback":
         event = parsed.get("event")
         return "event", (str(event.get("type") or "")[:_NAME_LIMIT] if isinstance(event, dict) else "")
     return kind, ""
-
 
 METRICS = Metrics()

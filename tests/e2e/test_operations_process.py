@@ -9,7 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import BOT_TOKEN, SIGNING_SECRET, command_body
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import base_env, free_port
+from tests.e2e.fake_socket_mode import FakeSocketMode
 from tests.e2e.test_run_process import Launch, http, http_env, post_command
 
 EMAIL = "zoe.hart@acme-corp.io"
@@ -59,3 +60,30 @@ def test_readyz_metrics_and_json_logs_of_a_running_bot(launch: Launch, fake_slac
         assert secret not in everything
     assert "[redacted-email]" in everything  # it was logged (the reply's body, at DEBUG), redacted
     assert not re.search(r"xox[a-z]-|[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+\.[a-z]", everything)
+
+
+def test_socket_mode_acks_are_measured_too(launch: Launch, fake_slack: FakeSlack, sqlite_url: str) -> None:
+    ws = FakeSocketMode()
+    fake_slack.socket_mode_url = ws.url
+    try:
+        port = free_port()
+        env = base_env(DATABASE_URL=sqlite_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-1-A1-test",
+                       SLACK_API_URL=fake_slack.url, PORT=str(port))
+        bot = launch(["run"], env, port)
+        assert "Socket Mode" in bot.wait_for_line("salesbot: running")
+        assert ws.connected.wait(15), bot.stderr
+        payload = {"team_id": "T1", "channel_id": "C1", "user_id": "UANA", "command": "/pipeline", "text": "",
+                   "api_app_id": "A1", "response_url": fake_slack.response_url("sm"), "trigger_id": "1.2.sm"}
+        ws.send({"envelope_id": "e1", "type": "slash_commands", "payload": payload, "accepts_response_payload": True})
+        assert ws.received.get(timeout=15)["envelope_id"] == "e1"
+        status, text = http("GET", f"{bot.url}/metrics")
+        assert status == 200
+        [count] = [
+            s.value for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "salesbot_ack_seconds_count" and s.labels == {"kind": "command", "name": "/pipeline"}
+        ]
+        assert count == 1
+        assert status == 200 and http("GET", f"{bot.url}/readyz")[0] == 200
+        assert bot.stop() == 0
+    finally:
+        ws.close()

@@ -85,9 +85,8 @@ class Redactor(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
+            # Formatters print exc_text when it is set: the redacted text stands for the exception.
             record.exc_text = self.redact(record.exc_text)
-            # The text stands for the exception from here on: no formatter renders the original.
-            record.exc_info = None
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         for key, value in list(vars(record).items()):
@@ -127,9 +126,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class _Stderr(logging.StreamHandler[IO[str]]):
+    """Writes to whatever sys.stderr is at the time (a test runner may swap and close it)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str]) -> None:
+        pass
+
+
 def make_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
-    """A stream handler in the configured format, with the Redactor for these settings."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    """A stream handler in the configured format (stderr by default), with the Redactor."""
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(Redactor(settings_secrets(settings)))
     return handler

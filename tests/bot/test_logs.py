@@ -183,9 +183,10 @@ def test_the_redactor_cleans_messages_arguments_exceptions_and_extras() -> None:
     record.who = {"email": "ann@b.co", "n": 1}
     assert redactor.filter(record) is True
     assert record.getMessage() == f"token {TOKEN} for {EMAIL} in postgresql://u:***@db:5432/x"
-    assert record.exc_text is not None and "ValueError" in record.exc_text
+    assert record.exc_text is not None and "ValueError" in record.exc_text and record.exc_info is not None
     assert "s3cret" not in record.exc_text and "xoxb-9" not in record.exc_text and "p%40ss" not in record.exc_text
     assert record.who == {"email": EMAIL, "n": 1}
+    assert "s3cret" not in logging.Formatter().format(record)  # the redacted text is what formatters print
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == record.getMessage() and line["who"] == {"email": EMAIL, "n": 1}
     assert line["level"] == "INFO" and line["logger"] == "x" and line["time"].endswith("+00:00")

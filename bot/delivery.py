@@ -38,12 +38,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.clock import utcnow
+from bot.metrics import METRICS, Metrics
 from bot.views import digest as digest_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
 from core.db import UnitOfWork
+from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import outbox
+from core.workspace.locales import recipient_locale
 
 logger = logging.getLogger(__name__)
 
@@ -305,6 +308,7 @@ class Deliverer:
     # Multi-workspace (OAuth) installs: the client holding each workspace's bot token.
     client_for: Callable[[int], WebClient | None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    metrics: Metrics = field(default_factory=lambda: METRICS)  # deliveries by workspace and outcome
     # Where a message already landed when a later step (a file upload) must be retried.
     _landed: dict[int, tuple[str, str]] = field(default_factory=dict)
     # The claimed rows not resolved yet (renewed by the heartbeat), and whether the lease was lost.
@@ -415,7 +419,7 @@ class Deliverer:
                     self._sleep(ready - t)
                     continue
                 self.pacer.take(item.workspace_id, item.channel, self._t())
-                if self._send(item, stats):
+                if self.metrics.observe_send(self._send, item, stats):
                     queue.pop(index)
                     with self._lock:
                         self._held.discard(item.id)
@@ -467,7 +471,10 @@ class Deliverer:
         if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
             with self.uow.read() as session:
                 payload = alerts.current_payload(session, item.workspace_id, payload)
-        message = render(payload)
+        with self.uow.read() as session:  # built in the recipient's language, not the job's
+            language = recipient_locale(session, item.workspace_id, item.channel)
+        with use_locale(language):
+            message = render(payload)
         files = message.pop("files", None) or []
         update = message.pop("update", None)
         channel, ts = self._landed.get(item.id, (item.slack_channel or "", item.slack_ts or ""))

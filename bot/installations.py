@@ -370,7 +370,7 @@ def pause_workspace(uow: UnitOfWork, workspace_id: int, team_id: str | None, err
     with uow.transaction() as session:
         changed = core_installations.pause_workspace(session, workspace_id, f"Slack answered {error}", now)
         waiting = outbox.pending_count_of(session, workspace_id)
-        team_id = team_id or core_installations.team_of(session, workspace_id)
+        team_id = team_id or core_installations.slack_team_id(session, workspace_id)
     if changed:
         logger.warning(
             "workspace %s paused: Slack answered %s to its bot token; %d message(s) wait until it is "

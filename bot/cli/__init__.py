@@ -6,6 +6,8 @@
 - bot/cli/leads.py: leads evaluate / rules / train
 - bot/cli/forecast.py: forecast backtest / show
 - bot/cli/rates.py: rates import
+- bot/cli/keys.py: keys generate / rotate (the key stored Slack tokens are encrypted with)
+- bot/cli/installs.py: installs list / set-aside (workspace status, messages set aside)
 Each has `register(main)`, called at the bottom of this file (the modules import
 `settings_from` from here, so they are imported after it is defined).
 Exit codes (SPEC section 8): 0 success, 1 runtime failure, 2 bad usage or configuration.
@@ -46,9 +48,9 @@ def main() -> None:
 
 
 # The subcommand modules import settings_from above: they come after it, on purpose.
-from bot.cli import data, forecast, jobs, leads, rates, run  # noqa: E402
+from bot.cli import data, forecast, installs, jobs, keys, leads, rates, run  # noqa: E402
 
-SUBCOMMAND_MODULES = (data, run, jobs, leads, forecast, rates)
+SUBCOMMAND_MODULES = (data, run, jobs, leads, forecast, rates, keys, installs)
 for _module in SUBCOMMAND_MODULES:
     _module.register(main)
 

@@ -169,7 +169,7 @@ def mark_uninstalled(session: Session, team_id: str, reason: str, now: datetime)
     return ws.id
 
 
-def team_of(session: Session, workspace_id: int) -> str | None:
+def slack_team_id(session: Session, workspace_id: int) -> str | None:
     return session.scalar(select(Workspace.team_id).where(Workspace.id == workspace_id))
 
 

@@ -290,7 +290,7 @@ def oauth_settings(settings: Settings, uow: UnitOfWork, scopes: list[str]) -> OA
         raise ValueError("SALESBOT_STATE_SECRET is not set: OAuth install signs its states with it")
     cipher = TokenCipher.from_setting(settings.encryption_key)
     state_store = StateStore(uow, settings.state_secret)
-    return OAuthSettings(
+    oauth = OAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
         scopes=scopes,
@@ -301,6 +301,13 @@ def oauth_settings(settings: Settings, uow: UnitOfWork, scopes: list[str]) -> OA
         callback_options=callback_options(state_store),
         authorization_url="https://slack.com/oauth/v2/authorize",
     )
+    # Bolt's authorize refreshes expiring tokens with a client of its own on slack.com: use ours
+    # (SLACK_API_URL), as every other call does.
+    oauth.authorize.token_rotator = TokenRotator(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
+        client=WebClient(base_url=settings.slack_api_url, timeout=15),
+    )
+    return oauth
 
 
 # -- clients for the jobs -------------------------------------------------------------------

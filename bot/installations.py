@@ -31,7 +31,7 @@ from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, Succ
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackTokenRotationError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store import InstallationStore as BaseInstallationStore
 from slack_sdk.oauth.state_store import OAuthStateStore
@@ -389,3 +389,26 @@ def pause_workspace(uow: UnitOfWork, workspace_id: int, team_id: str | None, err
 def _slack_error(exc: SlackApiError) -> str:
     data = exc.response.data if exc.response is not None else None
     return str(data.get("error") or "error") if isinstance(data, dict) else "error"
+
+
+def reactivate_single_workspace(uow: UnitOfWork, client: WebClient, now: datetime) -> str | None:
+    """Single-workspace mode, at start: SLACK_BOT_TOKEN's workspace is active again if Slack takes it.
+
+    After an uninstall (or a revoked token) the operator reinstalls and sets the new token; the
+    workspace it belongs to then sends again (what was set aside stays aside). Asks Slack only
+    when some workspace is not active. Returns the team id made active, if any.
+    """
+    with uow.read() as session:
+        if not core_installations.inactive_teams(session):
+            return None
+    try:
+        team_id = str(client.auth_test()["team_id"])
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        logger.warning("SLACK_BOT_TOKEN could not be checked (%s): inactive workspaces stay inactive",
+                       exc.__class__.__name__)
+        return None
+    with uow.transaction() as session:
+        changed = core_installations.reactivate(session, team_id, now)
+    if changed:
+        logger.info("workspace %s is active again: Slack accepts SLACK_BOT_TOKEN", team_id)
+    return team_id if changed else None

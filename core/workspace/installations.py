@@ -155,6 +155,19 @@ def resume_workspace(session: Session, team_id: str, now: datetime) -> bool:
     return set_status(session, ws, WorkspaceStatus.ACTIVE, None, now)
 
 
+def inactive_teams(session: Session) -> list[str]:
+    """Team ids of the workspaces messages do not go out to (paused or uninstalled)."""
+    return list(session.scalars(select(Workspace.team_id).where(Workspace.status != WorkspaceStatus.ACTIVE)))
+
+
+def reactivate(session: Session, team_id: str, now: datetime) -> bool:
+    """Make a paused or uninstalled workspace active again (its token works); True when it changed."""
+    ws = session.scalar(select(Workspace).where(Workspace.team_id == team_id))
+    if ws is None or ws.status == WorkspaceStatus.ACTIVE:
+        return False
+    return set_status(session, ws, WorkspaceStatus.ACTIVE, None, now)
+
+
 def mark_uninstalled(session: Session, team_id: str, reason: str, now: datetime) -> int | None:
     """The app was uninstalled (or its bot token revoked): tokens deleted, workspace uninstalled.
 

@@ -280,7 +280,7 @@ def test_two_workspaces_one_token_revoked_the_other_delivers_exactly_once(
     assert (t2.status, t2.status_reason) == (WorkspaceStatus.PAUSED, "Slack answered token_revoked")
     assert workspace(uow, "T1").status == WorkspaceStatus.ACTIVE
     with uow.read() as s:
-        statuses = dict(s.execute(select(OutboxMessage.key, OutboxMessage.status)).tuples().all())
+        statuses = {k: v for k, v in s.execute(select(OutboxMessage.key, OutboxMessage.status))}
     assert {statuses[k] for k in two} == {OutboxStatus.PENDING} and {statuses[k] for k in one} == {OutboxStatus.SENT}
     [line] = [r.getMessage() for r in caplog.records if "paused" in r.getMessage()]
     assert "T2" in line and "token_revoked" in line and "3 message(s) wait" in line
@@ -416,3 +416,47 @@ def test_keys_rotate_reencrypts_every_token_all_or_nothing(
     assert tokens(newer) == clear
     with pytest.raises(Exception, match="cannot be decrypted"):
         tokens(new)
+
+
+def test_a_refresh_slack_refuses_pauses_that_workspace_only(
+    server: SalesbotServer, oauth_settings: Settings, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime
+) -> None:
+    install(server, fake_slack, "c1", Grant("T1", "Acme", "xoxe.xoxb-T1-a", "xoxe-1-refresh-T1-a", expires_in=60))
+    install(server, fake_slack, "c2", Grant("T2", "Beta", "xoxb-T2-a"))
+    fake_slack.refresh_tokens.clear()  # Slack no longer knows T1's refresh token
+    one, two = queue(uow, "T1", 2, now), queue(uow, "T2", 2, now)
+    fake_slack.clear()
+    deliver(oauth_settings, uow, now)
+    assert sorted(posted_keys(fake_slack)) == [(k, "xoxb-T2-a") for k in two]
+    t1 = workspace(uow, "T1")
+    assert (t1.status, t1.status_reason) == (WorkspaceStatus.PAUSED, "Slack answered invalid_refresh_token")
+    with uow.read() as s:
+        assert set(s.scalars(select(OutboxMessage.status).where(OutboxMessage.key.in_(one)))) == {
+            OutboxStatus.PENDING
+        }
+
+
+def test_single_workspace_mode_honours_an_uninstall_and_a_new_token_brings_it_back(
+    app: App, slack_settings: Settings, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime
+) -> None:
+    from bot.app import make_client
+    from bot.installations import reactivate_single_workspace
+
+    make_actor(uow, "UANA", name="Ana", team_id="T1")
+    waiting = queue(uow, "T1", 2, now)
+    send_event(app, {"type": "app_uninstalled"}, team_id="T1")
+    assert workspace(uow, "T1").status == WorkspaceStatus.UNINSTALLED
+    fake_slack.clear()
+    assert "0 sent" in run_job("deliver", uow, now, make_client(slack_settings))
+    assert fake_slack.calls("chat.postMessage") == []
+    with uow.read() as s:
+        assert [m.key for m in outbox.set_aside_messages(s)] == waiting
+    # The operator reinstalls and restarts with the new token: `salesbot run` checks it and the
+    # workspace is active again; new messages go out, the ones set aside stay aside.
+    assert reactivate_single_workspace(uow, make_client(slack_settings), now) == "T1"
+    assert workspace(uow, "T1").status == WorkspaceStatus.ACTIVE
+    fresh = queue(uow, "T1", 1, now, tag="fresh")
+    run_job("deliver", uow, now, make_client(slack_settings))
+    assert [k for k, _ in posted_keys(fake_slack)] == fresh
+    assert reactivate_single_workspace(uow, make_client(slack_settings), now) is None  # nothing inactive: no call
+    assert len(fake_slack.calls("auth.test")) == 1

@@ -9,6 +9,7 @@ console, where dispatch returns only when everything is done).
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,8 @@ class AfterAck:
         if self._pool is None:
             _logged(work)
             return
-        self._pool.submit(_logged, work)
+        # The work runs in the request's context: its language (core.i18n) comes along.
+        self._pool.submit(contextvars.copy_context().run, _logged, work)
 
     def shutdown(self) -> None:
         """Finish the queued work (at server stop)."""

@@ -8,11 +8,12 @@ bot/context.py) and never read the wall clock themselves: bot/clock.py `utcnow` 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
@@ -24,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
-from bot import home, modals, uninstall
+from bot import functions, home, modals, shortcuts, uninstall
 from bot.actions import deal as deal_actions
 from bot.actions import leads as lead_actions
 from bot.actions import nudges as nudge_actions
@@ -71,6 +72,8 @@ LISTENER_MODULES: tuple[ListenerModule, ...] = (
     deal_actions,
     nudge_actions,
     lead_actions,
+    shortcuts,
+    functions,
     uninstall,
 )
 
@@ -133,6 +136,17 @@ def _local_authorize(token: str) -> Callable[..., AuthorizeResult]:
     return authorize
 
 
+_T = TypeVar("_T")
+
+
+class ContextCarryingExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, running each listener in the context the middleware set up (the
+    user's language, core.i18n): a plain pool would run it in the thread's own, empty context."""
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
 def register_listeners(app: App, modules: tuple[ListenerModule, ...] = LISTENER_MODULES) -> list[str]:
     """Call each listener module's register(app); return the module names, in order."""
     for module in modules:
@@ -181,7 +195,7 @@ def create_app(
             process_before_response=process_before_response,
             request_verification_enabled=True,
             token_verification_enabled=real_slack,
-            listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
+            listener_executor=ContextCarryingExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener"),
             **kwargs,
         )
     finally:

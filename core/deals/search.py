@@ -6,7 +6,7 @@ most recently changed.
 """
 from __future__ import annotations
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import ColumnElement, case, or_, select
 
 from core.db import UnitOfWork
 from core.deals.queries import _VIEW_COLUMNS, REF_RE, DealView, _readable_by, _view_of_row
@@ -28,7 +28,9 @@ def search_deals(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = 20) 
     if not actor.is_admin:
         conds.append(_readable_by(actor))
     if text:
-        words = [Deal.title.ilike(_like(text), escape="\\"), Deal.account.ilike(_like(text), escape="\\")]
+        pattern = _like(text)
+        words: list[ColumnElement[bool]] = [Deal.title.ilike(pattern, escape="\\"),
+                                            Deal.account.ilike(pattern, escape="\\")]
         ref = REF_RE.match(text)
         if ref:
             words.append(Deal.number == int(ref[1]))

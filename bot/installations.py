@@ -302,7 +302,9 @@ def oauth_settings(settings: Settings, uow: UnitOfWork, scopes: list[str]) -> OA
         authorization_url="https://slack.com/oauth/v2/authorize",
     )
     # Bolt's authorize refreshes expiring tokens with a client of its own on slack.com: use ours
-    # (SLACK_API_URL), as every other call does.
+    # (SLACK_API_URL), as every other call does. Its auth.test answer is kept per token (a rotated
+    # token is a new entry), so an acknowledgement does not wait for an auth.test every request.
+    oauth.authorize.cache_enabled = True
     oauth.authorize.token_rotator = TokenRotator(
         client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
         client=WebClient(base_url=settings.slack_api_url, timeout=15),

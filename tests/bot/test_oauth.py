@@ -146,6 +146,7 @@ def test_install_stores_tokens_encrypted_and_rotates_them(
     # Good for 12 hours now: the next request does not refresh again.
     send_command(oauth_app, "/deal", "help", user_id="UNEW", team_id="T1")
     assert len(fake_slack.calls("oauth.v2.access")) == 1
+    assert len(fake_slack.calls("auth.test")) == 1  # Bolt's auth.test answer is kept per token
 
 
 def test_oauth_mode_refuses_to_start_without_its_key_or_state_secret() -> None:

@@ -83,7 +83,8 @@ def downgrade() -> None:
         "UPDATE outbox SET status = 'failed', last_error = 'set aside: the workspace uninstalled the app' "
         "WHERE status = 'set_aside'"
     )
-    with op.batch_alter_table("workspaces", schema=None) as batch_op:
-        batch_op.drop_column("status_changed_at")
-        batch_op.drop_column("status_reason")
-        batch_op.drop_column("status")
+    # Plain ALTER TABLE ... DROP COLUMN on both backends (SQLite 3.35+): a batch copy of
+    # `workspaces` on SQLite would drop the old table, and with foreign keys on, that deletes
+    # every row that cascades from a workspace.
+    for column in ("status_changed_at", "status_reason", "status"):
+        op.drop_column("workspaces", column)

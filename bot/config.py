@@ -34,7 +34,7 @@ class Settings:
     scheduler: bool = True
     locale: str = "en"
     log_level: str = "INFO"
-    log_format: str = "text"  # text or json (checked; the json formatter is not written yet)
+    log_format: str = "text"  # text or json (bot/logs.py)
     # Fernet key(s) for stored Slack tokens (bot/secrets.py): "KEY" or, while rotating, "NEW,OLD".
     encryption_key: str | None = None
     port: int = 3000

@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.jobs import JOBS, SCHEDULED
+from bot.metrics import METRICS, Metrics
 from core.db import UnitOfWork
 from core.notify import outbox
 
@@ -42,7 +43,9 @@ class Scheduler:
         clock: Callable[[], datetime] = utcnow,
         client_for: Callable[[int], WebClient | None] | None = None,
         pause: Callable[[int, str], None] | None = None,
+        metrics: Metrics = METRICS,
     ) -> None:
+        self.metrics = metrics  # job runs and durations (bot/metrics.py)
         self.uow = uow
         self.client = client
         self.clock = clock
@@ -68,6 +71,7 @@ class Scheduler:
         now = self.clock()
         try:
             if name != "deliver" and not self.is_leader(now):
+                self.metrics.job_runs.labels(job=name, outcome="skipped").inc()
                 return None
             options: dict[str, object] = {}
             if name == "deliver":
@@ -76,7 +80,8 @@ class Scheduler:
                     options["client_for"] = self.client_for
                 if self.pause:
                     options["pause"] = self.pause
-            summary = JOBS[name].run(self.uow, now, self.client, **options)
+            with self.metrics.job(name):
+                summary = JOBS[name].run(self.uow, now, self.client, **options)
             logger.info("%s", summary)
             return summary
         except Exception:  # one failed tick must not stop the scheduler

@@ -41,7 +41,9 @@ from bot.clock import utcnow
 from bot.views import digest as digest_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
+from bot.views import prefs as prefs_views
 from core.db import UnitOfWork
+from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import outbox
 
@@ -72,6 +74,7 @@ RENDERERS: dict[str, Renderer] = {
     "hot_lead": leads_views.hot_lead_message,
     "hot_lead_burst": leads_views.hot_burst_message,
     "lead_assigned": leads_views.lead_assigned_message,
+    "away_summary": prefs_views.away_summary_message,
 }
 
 
@@ -83,7 +86,8 @@ def render(payload: dict[str, Any]) -> dict[str, Any]:
     renderer = RENDERERS.get(view)
     if renderer is None:
         raise LookupError(f"no renderer for outbox view {view!r}")
-    return renderer(payload.get("data") or {})
+    with use_locale(payload.get("locale")):  # the recipient's language, decided in core when queued
+        return renderer(payload.get("data") or {})
 
 
 def installed_clients(uow: UnitOfWork, installation_store: Any, base_url: str) -> Callable[[int], WebClient | None]:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.notify import outbox
+from core.notify.preferences import HOT_LEADS, is_muted, prefs_of
 from core.tables import Lead, OutboxMessage, OutboxStatus, Team, User, Workspace
 
 HOT_KIND = "hot_lead"
@@ -37,8 +38,18 @@ def alert_target(session: Session, lead: Lead) -> str | None:
     if team.manager_id is not None:
         manager = session.get(User, team.manager_id)
         if manager is not None and manager.slack_id:
-            return manager.slack_id
+            # The manager's own preferences: muted hot leads, or their channel instead of the DM.
+            mine = prefs_of(session, [manager.id]).get(manager.id)
+            if is_muted(mine, HOT_LEADS):
+                return None
+            return mine.channel_id if mine is not None and mine.channel_id else manager.slack_id
     return None
+
+
+def alert_locale(session: Session, ws: Workspace, channel: str) -> str:
+    """The language of an alert: the manager's own for their DM, else the workspace's (a channel)."""
+    user = session.scalar(select(User).where(User.workspace_id == ws.id, User.slack_id == channel))
+    return (user.locale if user is not None and user.locale else None) or ws.locale or "en"
 
 
 def lead_card(lead: Lead, team_name: str | None = None) -> dict[str, Any]:
@@ -125,7 +136,8 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
     )
     if len(recent) < ws.alert_burst_size:
         key = alert_key(lead)
-        outbox.enqueue(session, ws.id, key, HOT_KIND, channel, {"view": HOT_KIND, "data": card}, now)
+        outbox.enqueue(session, ws.id, key, HOT_KIND, channel,
+                       {"view": HOT_KIND, "data": card, "locale": alert_locale(session, ws, channel)}, now)
         return key
     group = session.scalar(
         select(OutboxMessage)
@@ -150,7 +162,7 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
     if group is not None:
         data = dict(group.payload.get("data", {}))
         data["leads"] = [*data.get("leads", []), *cards]
-        group.payload = {"view": BURST_KIND, "data": data}
+        group.payload = {**group.payload, "view": BURST_KIND, "data": data}
         return group.key
     key = f"hot-burst:{lead.team_id}:{lead.id}:{now.isoformat()}"
     outbox.enqueue(
@@ -159,7 +171,8 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
         key,
         BURST_KIND,
         channel,
-        {"view": BURST_KIND, "data": {"team": card["team"], "window_minutes": ws.alert_burst_minutes, "leads": cards}},
+        {"view": BURST_KIND, "data": {"team": card["team"], "window_minutes": ws.alert_burst_minutes, "leads": cards},
+         "locale": alert_locale(session, ws, channel)},
         now,
     )
     return key

@@ -96,8 +96,8 @@ def on_restore(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respo
         req = request_from(context, client, respond, body)
         kind = str(((body.get("actions") or [{}])[0]).get("value") or "")
         restore_daily(req.uow, req.actor, kind, req.now)
-        text = _("{kind} reminders come daily again.").format(kind=kind_label(kind))
-        req.answer(message(text, [section(f":white_check_mark: {text}")]))
+        text = _("*{kind}*: daily again.").format(kind=kind_label(kind))
+        req.answer(message(text.replace("*", ""), [section(f":white_check_mark: {text}")]))
 
 
 def note_morning_click(context: BoltContext, body: dict[str, Any]) -> None:

@@ -169,8 +169,8 @@ def weekly_note(data: dict[str, Any]) -> list[Block]:
     for kind in data.get("weekly") or []:
         if kind not in (STALE, SLIPPED):
             continue
-        text = _(":zzz: You left the last three {kind} reminders alone, so they now come weekly.").format(
-            kind=kind_label(kind).lower())
+        text = _(":zzz: *{kind}*: you left the last three alone, so they now come weekly.").format(
+            kind=kind_label(kind))
         blocks.append(section(text, accessory=button(_("Back to daily"), RESTORE, kind), block_id=f"weekly:{kind}"))
     return blocks
 

@@ -346,5 +346,5 @@ def test_a_turkish_user_gets_turkish_nudge_text(uow: UnitOfWork, ana: Actor, now
     last = _mornings_of(uow)[-1]
     assert last.payload["locale"] == "tr"
     shown = str(render(last.payload)["blocks"])
-    assert "artık haftada bir" in shown and "Yeniden her gün" in shown
+    assert "artık haftada bir geliyor" in shown and "Yeniden her gün" in shown
     assert "now come weekly" not in shown

@@ -348,3 +348,66 @@ def test_a_turkish_user_gets_turkish_nudge_text(uow: UnitOfWork, ana: Actor, now
     shown = str(render(last.payload)["blocks"])
     assert "artık haftada bir geliyor" in shown and "Yeniden her gün" in shown
     assert "now come weekly" not in shown
+
+
+# --- hot leads: the manager's alert, the assignee's DM ----------------------------------------------
+
+HOT_RULES = "fit:\n  - {field: title, eq: ceo, points: 90}\n"
+
+
+def _hot_lead(uow: UnitOfWork, actor: Actor, now: datetime, name: str) -> None:
+    from core.leads.intake import clean_lead, intake
+    from core.leads.rules import save_rules
+
+    with uow.transaction() as s:
+        save_rules(s, actor.workspace_id, HOT_RULES, now)
+        intake(s, s.get_one(Workspace, actor.workspace_id), [clean_lead({"name": name, "title": "CEO"})], now)
+
+
+def test_hot_lead_alerts_to_the_manager_honour_mute_channel_and_language(uow: UnitOfWork, mia: Actor,
+                                                                          now: datetime) -> None:
+    with uow.transaction() as s:  # East has no channel: alerts go to its manager
+        s.get_one(User, mia.user_id).locale = "tr"
+    _hot_lead(uow, mia, now, "Zoe")
+    [dm] = _messages(uow, "hot_lead")
+    assert (dm.channel, dm.payload["locale"]) == ("UMIA", "tr")
+    set_prefs(uow, mia, PrefsChange(channel="C0HOTLEADS"), now)
+    _hot_lead(uow, mia, now + timedelta(hours=1), "Yan")
+    assert [(m.channel, m.payload["locale"]) for m in _messages(uow, "hot_lead")][1] == ("C0HOTLEADS", "en")
+    set_prefs(uow, mia, PrefsChange(mute=("hot",)), now)
+    _hot_lead(uow, mia, now + timedelta(hours=2), "Xi")
+    assert len(_messages(uow, "hot_lead")) == 2
+
+
+def test_the_assignees_dm_honours_mute_and_channel(uow: UnitOfWork, mia: Actor, ana: Actor, now: datetime) -> None:
+    from core.leads.routing import route_unclaimed
+
+    with uow.transaction() as s:
+        s.get_one(User, mia.user_id).is_away = True  # only Ana takes leads
+    set_prefs(uow, ana, PrefsChange(channel="C0ANALEADS"), now)
+    _hot_lead(uow, mia, now, "One")
+    assert [r.user_id for r in route_unclaimed(uow, now + timedelta(hours=1))] == [ana.user_id]
+    [dm] = _messages(uow, "lead_assigned")
+    assert dm.channel == "C0ANALEADS"
+    set_prefs(uow, ana, PrefsChange(mute=("hot",)), now)
+    _hot_lead(uow, mia, now + timedelta(hours=1), "Two")
+    assert [r.user_id for r in route_unclaimed(uow, now + timedelta(hours=2))] == [ana.user_id]  # still assigned
+    assert len(_messages(uow, "lead_assigned")) == 1  # but not told
+
+
+def test_every_nudge_is_queued_in_its_recipients_language(uow: UnitOfWork, ana: Actor, bob: Actor,
+                                                          now: datetime) -> None:
+    # The one-statement PostgreSQL sweep and the portable one write the same locale.
+    with uow.transaction() as s:
+        s.get_one(User, ana.user_id).locale = "tr"
+        s.scalar(select(Workspace)).locale = "tr"  # type: ignore[union-attr]
+        s.get_one(User, bob.user_id).locale = "en"
+    for who in (ana, bob):
+        reminders.set_reminder(uow, who, due_at=now, text="call", now=now)
+    assert _sweep(uow, now) == 2
+    assert {m.channel: m.payload["locale"] for m in _messages(uow, "nudge")} == {"UANA": "tr", "UBOB": "en"}
+    with uow.transaction() as s:
+        s.get_one(User, ana.user_id).locale = None  # no Slack locale: the workspace's
+    reminders.set_reminder(uow, ana, due_at=now + timedelta(minutes=1), text="again", now=now)
+    _sweep(uow, now + timedelta(minutes=1))
+    assert _messages(uow, "nudge")[-1].payload["locale"] == "tr"

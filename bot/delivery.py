@@ -46,6 +46,7 @@ from core.db import UnitOfWork
 from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import outbox
+from core.workspace.locales import recipient_locale
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,7 @@ def render(payload: dict[str, Any]) -> dict[str, Any]:
     renderer = RENDERERS.get(view)
     if renderer is None:
         raise LookupError(f"no renderer for outbox view {view!r}")
-    with use_locale(payload.get("locale")):  # the recipient's language, decided in core when queued
-        return renderer(payload.get("data") or {})
+    return renderer(payload.get("data") or {})
 
 
 def installed_clients(uow: UnitOfWork, installation_store: Any, base_url: str) -> Callable[[int], WebClient | None]:
@@ -471,7 +471,10 @@ class Deliverer:
         if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
             with self.uow.read() as session:
                 payload = alerts.current_payload(session, item.workspace_id, payload)
-        message = render(payload)
+        with self.uow.read() as session:  # built in the recipient's language, not the job's
+            language = recipient_locale(session, item.workspace_id, item.channel)
+        with use_locale(language):
+            message = render(payload)
         files = message.pop("files", None) or []
         update = message.pop("update", None)
         channel, ts = self._landed.get(item.id, (item.slack_channel or "", item.slack_ts or ""))

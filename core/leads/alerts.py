@@ -46,12 +46,6 @@ def alert_target(session: Session, lead: Lead) -> str | None:
     return None
 
 
-def alert_locale(session: Session, ws: Workspace, channel: str) -> str:
-    """The language of an alert: the manager's own for their DM, else the workspace's (a channel)."""
-    user = session.scalar(select(User).where(User.workspace_id == ws.id, User.slack_id == channel))
-    return (user.locale if user is not None and user.locale else None) or ws.locale or "en"
-
-
 def lead_card(lead: Lead, team_name: str | None = None) -> dict[str, Any]:
     """Plain data of one hot lead, as the bot's views render it."""
     return {
@@ -137,7 +131,7 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
     if len(recent) < ws.alert_burst_size:
         key = alert_key(lead)
         outbox.enqueue(session, ws.id, key, HOT_KIND, channel,
-                       {"view": HOT_KIND, "data": card, "locale": alert_locale(session, ws, channel)}, now)
+                       {"view": HOT_KIND, "data": card}, now)
         return key
     group = session.scalar(
         select(OutboxMessage)
@@ -162,7 +156,7 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
     if group is not None:
         data = dict(group.payload.get("data", {}))
         data["leads"] = [*data.get("leads", []), *cards]
-        group.payload = {**group.payload, "view": BURST_KIND, "data": data}
+        group.payload = {"view": BURST_KIND, "data": data}
         return group.key
     key = f"hot-burst:{lead.team_id}:{lead.id}:{now.isoformat()}"
     outbox.enqueue(
@@ -171,8 +165,7 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
         key,
         BURST_KIND,
         channel,
-        {"view": BURST_KIND, "data": {"team": card["team"], "window_minutes": ws.alert_burst_minutes, "leads": cards},
-         "locale": alert_locale(session, ws, channel)},
+        {"view": BURST_KIND, "data": {"team": card["team"], "window_minutes": ws.alert_burst_minutes, "leads": cards}},
         now,
     )
     return key

@@ -163,14 +163,14 @@ def notify_assignee(session: Session, lead: Lead, user: User, why: str, now: dat
     mine = prefs_of(session, [user.id]).get(user.id)
     if user.slack_id and not is_muted(mine, HOT_LEADS):
         ws = session.get_one(Workspace, lead.workspace_id)
-        channel, locale = destination(ws, user, mine)
+        channel = destination(ws, user, mine)
         outbox.enqueue(
             session,
             lead.workspace_id,
             f"lead-assigned:{lead.id}:{user.id}:{now.isoformat()}",
             "lead_assigned",
             channel,
-            {**assignment_payload(lead, user, why), "locale": locale},
+            assignment_payload(lead, user, why),
             now,
         )
 

@@ -72,7 +72,7 @@ def return_sweep(session: Session, now: datetime) -> int:
         ).all()
         refs = {d.id: d.ref for d in session.scalars(select(Deal).where(Deal.id.in_([r.deal_id for r in held
                                                                                       if r.deal_id])))}
-        channel, locale = destination(ws, user, prefs)
+        channel = destination(ws, user, prefs)
         prefs.away_until = None
         prefs.custom_delivery = bool(prefs.muted or prefs.channel_id or prefs.work_days or prefs.work_start)
         prefs.updated_at = now
@@ -94,7 +94,7 @@ def return_sweep(session: Session, now: datetime) -> int:
         }
         send_at = next_allowed_send(now, user.tz, window_for(ws, prefs))
         queued += outbox.enqueue(session, ws.id, summary_key(user.id, until), "away_summary", channel,
-                                 {"view": "away_summary", "data": data, "locale": locale}, now, send_at)
+                                 {"view": "away_summary", "data": data}, now, send_at)
     return queued
 
 

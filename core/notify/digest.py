@@ -339,7 +339,7 @@ def digest_sweep(session: Session, now: datetime) -> int:
     """
     queued = 0
     for ws in list(session.scalars(select(Workspace))):
-        due: list[tuple[Team, str, date, list[tuple[str, str, str]]]] = []
+        due: list[tuple[Team, str, date, list[tuple[str, str]]]] = []
         send_time = parse_hhmm(ws.digest_time or "09:00")
         teams = session.execute(
             select(Team, User).outerjoin(User, User.id == Team.manager_id).where(Team.workspace_id == ws.id)
@@ -354,15 +354,14 @@ def digest_sweep(session: Session, now: datetime) -> int:
             local = now.astimezone(zone(tz))
             if now < local_at(local.date(), send_time, tz):
                 continue
-            # (key, channel, locale): the manager's copy on their own day, by DM or in the channel
-            # they chose, unless they muted it; the team channel's copy on the workspace's day.
-            targets: list[tuple[str, str, str]] = []
+            # (key, channel): the manager's copy on their own day, by DM or in the channel they
+            # chose, unless they muted it; the team channel's copy on the workspace's day.
+            targets: list[tuple[str, str]] = []
             own_day = mine.digest_weekday if mine is not None and mine.digest_weekday is not None else ws.digest_weekday
             if manager is not None and manager_slack and local.weekday() == own_day and not is_muted(mine, DIGEST):
-                channel, locale = destination(ws, manager, mine)
-                targets.append((digest_key(team.id, local.date(), "dm"), channel, locale))
+                targets.append((digest_key(team.id, local.date(), "dm"), destination(ws, manager, mine)))
             if team.channel_id and local.weekday() == ws.digest_weekday:
-                targets.append((digest_key(team.id, local.date(), "channel"), team.channel_id, ws.locale or "en"))
+                targets.append((digest_key(team.id, local.date(), "channel"), team.channel_id))
             targets = [t for t in targets if not outbox.is_queued(session, ws.id, t[0])]
             if targets:
                 due.append((team, tz, local.date(), targets))
@@ -376,9 +375,9 @@ def digest_sweep(session: Session, now: datetime) -> int:
             data = digest_data(digests[team.id])
             # The manager's reps who are away, with their deals going stale meanwhile.
             data["away"] = away_reps_at_risk(session, ws, team.id, now)
-            for key, channel, locale in targets:
+            for key, channel in targets:
                 queued += outbox.enqueue(
-                    session, ws.id, key, "digest", channel, {"view": "digest", "data": data, "locale": locale}, now
+                    session, ws.id, key, "digest", channel, {"view": "digest", "data": data}, now
                 )
     return queued
 

@@ -109,7 +109,6 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
             Lead.number,
             Lead.name,
             User.id,
-            User.locale,
         )
         .join(User, User.id == Reminder.user_id)
         .outerjoin(Deal, Deal.id == Reminder.deal_id)
@@ -136,7 +135,7 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
     messages: list[dict[str, Any]] = []
     decided: list[int] = []
     for (rid, ws_id, due_at, body, deal_id, slack_id, tz, d_num, d_title, d_amount, d_cur, stage, l_num, l_name,
-         uid, user_locale) in rows:
+         uid) in rows:
         mine = prefs.get(uid)
         if mine is not None and mine.away_until is not None:
             continue  # held for the summary on return (core.notify.away)
@@ -144,8 +143,7 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
         if not slack_id or is_muted(mine, FOLLOWUPS):
             continue  # an owner known only from an import cannot get a DM; a muted kind is not sent
         ws = spaces[ws_id]
-        channel, locale = (mine.channel_id, ws.locale) if mine and mine.channel_id else (slack_id, user_locale
-                                                                                         or ws.locale)
+        channel = mine.channel_id if mine is not None and mine.channel_id else slack_id
         data: dict[str, Any] = {
             "reminder_id": rid, "text": body, "tz": tz, "deal": None, "lead": None,
             "due_at": due_at.astimezone(UTC).strftime(DUE_FORMAT),
@@ -169,7 +167,7 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
                 "key": nudge_key(rid, due_at),
                 "kind": "nudge",
                 "channel": channel,
-                "payload": {"view": "nudge", "data": data, "locale": locale or "en"},
+                "payload": {"view": "nudge", "data": data},
                 "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": arrives,
@@ -203,8 +201,7 @@ WITH zones AS (
     SELECT * FROM unnest(CAST(:zws AS integer[]), CAST(:ztz AS text[]), CAST(:zat AS timestamptz[]))
         AS z(ws, tz, send_at)
 ), due AS (
-    SELECT r.id, r.workspace_id, r.due_at, r.text, r.deal_id, r.lead_id, u.slack_id, u.tz, z.send_at,
-           COALESCE(u.locale, (SELECT w.locale FROM workspaces w WHERE w.id = r.workspace_id), 'en') AS locale
+    SELECT r.id, r.workspace_id, r.due_at, r.text, r.deal_id, r.lead_id, u.slack_id, u.tz, z.send_at
     FROM reminders r JOIN users u ON u.id = r.user_id JOIN zones z ON z.ws = r.workspace_id AND z.tz = u.tz
     WHERE r.status IN ('pending', 'snoozed') AND r.due_at <= :now
       AND (r.deal_id IS NULL OR EXISTS (SELECT 1 FROM deals rd WHERE rd.id = r.deal_id AND rd.status = 'open'))
@@ -223,7 +220,7 @@ WITH zones AS (
                    'ref', 'D-' || d.number, 'title', d.title, 'stage', s.name, 'currency', d.currency,
                    'amount', CAST(CAST(d.amount_minor AS numeric) / 100 AS numeric(20, 2))::text) END,
                'lead', CASE WHEN l.id IS NOT NULL THEN json_build_object('ref', 'L-' || l.number, 'name', l.name) END
-           ), 'locale', due.locale),
+           )),
            'pending', 0, due.send_at, :now
     FROM due
     LEFT JOIN deals d ON d.id = due.deal_id
@@ -382,7 +379,7 @@ def _morning_for_workspace(session: Session, ws: Workspace, now: datetime) -> Mo
         stale[uid], slipped[uid] = lists[STALE], lists[SLIPPED]
         if not (lists[STALE] or lists[SLIPPED]):
             continue
-        channel, locale = destination(ws, user, mine)
+        channel = destination(ws, user, mine)
         data = {
             "rep": {"slack_id": user.slack_id, "name": user.name, "tz": user.tz},
             "date": day.isoformat(),
@@ -394,8 +391,7 @@ def _morning_for_workspace(session: Session, ws: Workspace, now: datetime) -> Mo
         }
         # Only the sweep that wins the key counts the nudge (another replica may race us).
         if not outbox.enqueue(
-            session, ws.id, morning_key(uid, day), "morning", channel, {**_payload("morning", data), "locale": locale},
-            now,
+            session, ws.id, morning_key(uid, day), "morning", channel, _payload("morning", data), now
         ):
             continue
         sent += 1
@@ -454,7 +450,7 @@ def _escalate(
         mine = prefs_of(session, [manager.id]).get(manager.id)
         if is_muted(mine, STALE) or (mine is not None and mine.away_until is not None):
             continue
-        channel, locale = destination(ws, manager, mine)
+        channel = destination(ws, manager, mine)
         data = {
             "rep": {"slack_id": rep.slack_id, "name": rep.name},
             "manager": {"slack_id": manager.slack_id, "name": manager.name, "tz": manager.tz},
@@ -466,7 +462,6 @@ def _escalate(
         key = f"escalation:m{manager.id}:u{uid}:{day.isoformat()}"
         send_at = next_allowed_send(now, manager.tz, window_for(ws, mine) if mine is not None else window)
         count += outbox.enqueue(
-            session, ws.id, key, "escalation", channel, {**_payload("escalation", data), "locale": locale}, now,
-            send_at,
+            session, ws.id, key, "escalation", channel, _payload("escalation", data), now, send_at
         )
     return count

@@ -5,8 +5,9 @@ A user changes only their own preferences; admins may read anyone's (SPEC sectio
 refused action says why and changes nothing). No row means the workspace's defaults: its
 quiet hours and weekends, DMs, every kind, the workspace's digest day.
 
-The jobs ask this module where a message for a user goes and in which language
-(`destination`), when it may arrive (`window_for`), whether a kind is muted, and who is away.
+The jobs ask this module where a message for a user goes (`destination`; its language
+follows the recipient at delivery, core.workspace.locales), when it may arrive
+(`window_for`), whether a kind is muted, and who is away.
 `User.is_away` follows `away_until`: set when a user says they are away, cleared by the
 return sweep (core.notify.away) the day after the last day away.
 """
@@ -197,12 +198,12 @@ def away_user_ids(session: Session, workspace_id: int, now: datetime) -> set[int
             if (until is not None and local_date(now, tz) <= until) or (until is None and flagged)}
 
 
-def destination(ws: Workspace, user: User, prefs: UserPrefs | None) -> tuple[str, str]:
-    """Where a message for `user` goes and its language: their channel (the workspace's
-    language, as every channel post) or their DM (their own language, else the workspace's)."""
+def destination(ws: Workspace, user: User, prefs: UserPrefs | None) -> str:
+    """Where a message for `user` goes: the channel they chose, else their DM. (Its language
+    follows the recipient at delivery, core.workspace.locales: a channel reads the workspace's.)"""
     if prefs is not None and prefs.channel_id:
-        return prefs.channel_id, ws.locale or "en"
-    return user.slack_id or "", user.locale or ws.locale or "en"
+        return prefs.channel_id
+    return user.slack_id or ""
 
 
 def _view(ws: Workspace, user: User, prefs: UserPrefs | None, is_manager: bool) -> PrefsView:

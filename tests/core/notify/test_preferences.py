@@ -13,6 +13,7 @@ from bot.delivery import render
 from core.db import UnitOfWork
 from core.deals.deals import create_deal
 from core.errors import InvalidInput, NotAllowed
+from core.i18n import use_locale
 from core.leads.routing import next_rep
 from core.notify import outbox, reminders
 from core.notify.away import return_sweep
@@ -20,6 +21,7 @@ from core.notify.digest import digest_sweep
 from core.notify.nudges import morning_sweep, sweep_due_reminders
 from core.notify.preferences import PrefsChange, get_prefs, note_click, restore_daily, set_prefs
 from core.tables import Deal, OutboxMessage, ReminderStatus, Team, User, UserPrefs, Workspace
+from core.workspace.locales import recipient_locale
 from core.workspace.users import Actor
 from tests.conftest import make_actor
 
@@ -42,6 +44,12 @@ def _sweep(uow: UnitOfWork, at: datetime) -> int:
 def _morning(uow: UnitOfWork, at: datetime) -> int:
     with uow.transaction() as s:
         return morning_sweep(s, at).messages
+
+
+def _language(uow: UnitOfWork, msg: OutboxMessage) -> str:
+    """The language delivery builds a queued message in (its recipient's)."""
+    with uow.read() as s:
+        return recipient_locale(s, msg.workspace_id, msg.channel)
 
 
 def _prefs_row(uow: UnitOfWork, actor: Actor) -> dict[str, Any] | None:
@@ -161,7 +169,7 @@ def test_a_chosen_channel_gets_the_nudge_in_the_workspaces_language(uow: UnitOfW
     reminders.set_reminder(uow, ana, due_at=now + timedelta(minutes=5), text="call Jo", now=now)
     assert _sweep(uow, now + timedelta(minutes=5)) == 1
     [msg] = _messages(uow, "nudge")
-    assert (msg.channel, msg.payload["locale"]) == ("C0ALERTS", "en")
+    assert (msg.channel, _language(uow, msg)) == ("C0ALERTS", "en")
 
 
 def test_nudges_wait_for_the_users_own_working_days_and_hours_and_arrive_once(uow: UnitOfWork,
@@ -344,8 +352,9 @@ def test_a_turkish_user_gets_turkish_nudge_text(uow: UnitOfWork, ana: Actor, now
     for at in MORNINGS:
         _morning(uow, at)
     last = _mornings_of(uow)[-1]
-    assert last.payload["locale"] == "tr"
-    shown = str(render(last.payload)["blocks"])
+    assert _language(uow, last) == "tr"
+    with use_locale(_language(uow, last)):
+        shown = str(render(last.payload)["blocks"])
     assert "artık haftada bir geliyor" in shown and "Yeniden her gün" in shown
     assert "now come weekly" not in shown
 
@@ -370,10 +379,10 @@ def test_hot_lead_alerts_to_the_manager_honour_mute_channel_and_language(uow: Un
         s.get_one(User, mia.user_id).locale = "tr"
     _hot_lead(uow, mia, now, "Zoe")
     [dm] = _messages(uow, "hot_lead")
-    assert (dm.channel, dm.payload["locale"]) == ("UMIA", "tr")
+    assert (dm.channel, _language(uow, dm)) == ("UMIA", "tr")
     set_prefs(uow, mia, PrefsChange(channel="C0HOTLEADS"), now)
     _hot_lead(uow, mia, now + timedelta(hours=1), "Yan")
-    assert [(m.channel, m.payload["locale"]) for m in _messages(uow, "hot_lead")][1] == ("C0HOTLEADS", "en")
+    assert [(m.channel, _language(uow, m)) for m in _messages(uow, "hot_lead")][1] == ("C0HOTLEADS", "en")
     set_prefs(uow, mia, PrefsChange(mute=("hot",)), now)
     _hot_lead(uow, mia, now + timedelta(hours=2), "Xi")
     assert len(_messages(uow, "hot_lead")) == 2
@@ -395,9 +404,8 @@ def test_the_assignees_dm_honours_mute_and_channel(uow: UnitOfWork, mia: Actor, 
     assert len(_messages(uow, "lead_assigned")) == 1  # but not told
 
 
-def test_every_nudge_is_queued_in_its_recipients_language(uow: UnitOfWork, ana: Actor, bob: Actor,
-                                                          now: datetime) -> None:
-    # The one-statement PostgreSQL sweep and the portable one write the same locale.
+def test_every_nudge_is_built_in_its_recipients_language(uow: UnitOfWork, ana: Actor, bob: Actor,
+                                                         now: datetime) -> None:
     with uow.transaction() as s:
         s.get_one(User, ana.user_id).locale = "tr"
         s.scalar(select(Workspace)).locale = "tr"  # type: ignore[union-attr]
@@ -405,9 +413,9 @@ def test_every_nudge_is_queued_in_its_recipients_language(uow: UnitOfWork, ana: 
     for who in (ana, bob):
         reminders.set_reminder(uow, who, due_at=now, text="call", now=now)
     assert _sweep(uow, now) == 2
-    assert {m.channel: m.payload["locale"] for m in _messages(uow, "nudge")} == {"UANA": "tr", "UBOB": "en"}
+    assert {m.channel: _language(uow, m) for m in _messages(uow, "nudge")} == {"UANA": "tr", "UBOB": "en"}
     with uow.transaction() as s:
         s.get_one(User, ana.user_id).locale = None  # no Slack locale: the workspace's
     reminders.set_reminder(uow, ana, due_at=now + timedelta(minutes=1), text="again", now=now)
     _sweep(uow, now + timedelta(minutes=1))
-    assert _messages(uow, "nudge")[-1].payload["locale"] == "tr"
+    assert _language(uow, _messages(uow, "nudge")[-1]) == "tr"

@@ -14,7 +14,7 @@ from bot.commands import Request
 from bot.commands.parsing import Args
 from bot.views.prefs import prefs_message, prefs_saved
 from core.errors import InvalidInput
-from core.i18n import _, use_locale
+from core.i18n import _
 from core.notify.preferences import PrefsChange, get_prefs, set_prefs
 
 
@@ -63,16 +63,7 @@ def change_of(args: Args) -> PrefsChange | None:
 
 
 def run(req: Request, args: Args) -> None:
-    """`/salesbot prefs …` (the rest of the text after `prefs`), in the caller's language.
-
-    The language is set here too: Bolt's middleware `next()` does not wrap the listener, so
-    the context the middleware sets is gone by the time the listener runs.
-    """
-    with use_locale(req.actor.locale):
-        _run(req, args)
-
-
-def _run(req: Request, args: Args) -> None:
+    """`/salesbot prefs …` (the rest of the text after `prefs`)."""
     if len(args.users) > 1:
         raise InvalidInput(_("Mention one person."), "user")
     whose = args.users[0] if args.users else None

@@ -6,7 +6,6 @@ Each listener parses, calls one core function (core.notify.preferences), and ans
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -18,9 +17,8 @@ from bot.modals.submissions import actor_of_context, submit, tell
 from bot.views.common import message, section
 from bot.views.prefs import MODAL, OPEN_SETTINGS, RESTORE, kind_label, prefs_modal, prefs_saved
 from core.errors import InvalidInput, UserError
-from core.i18n import _, use_locale
+from core.i18n import _
 from core.notify.preferences import DIGEST, KINDS, PrefsChange, get_prefs, note_click, restore_daily, set_prefs
-from core.workspace.users import Actor
 
 DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Where a core error about a field is shown in the modal.
@@ -39,7 +37,7 @@ def on_open_settings(ack: Ack, body: dict[str, Any], client: WebClient, respond:
                      context: BoltContext) -> None:
     """Open the preferences modal, filled with the user's current choices."""
     ack()
-    with answering(respond, "prefs settings"), in_language(context):
+    with answering(respond, "prefs settings"):
         req = request_from(context, client, respond, body)
         client.views_open(trigger_id=body["trigger_id"], view=prefs_modal(get_prefs(req.uow, req.actor)))
 
@@ -78,10 +76,6 @@ def on_submit(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCo
     """Save the preferences; a refused value is shown on its field and nothing is saved."""
     def work() -> Callable[[], None]:
         actor = actor_of_context(context)
-        with use_locale(actor.locale):
-            return save(actor)
-
-    def save(actor: Actor) -> Callable[[], None]:
         try:
             change = change_from_modal(view)
             if change.hours is not None and not change.days:
@@ -99,19 +93,12 @@ def on_submit(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCo
 def on_restore(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
     """"Back to daily" under a backed-off nudge: that kind comes daily again."""
     ack()
-    with answering(respond, "prefs restore"), in_language(context):
+    with answering(respond, "prefs restore"):
         req = request_from(context, client, respond, body)
         kind = str(((body.get("actions") or [{}])[0]).get("value") or "")
         restore_daily(req.uow, req.actor, kind, req.now)
         text = _("*{kind}*: daily again.").format(kind=kind_label(kind))
         req.answer(message(text.replace("*", ""), [section(f":white_check_mark: {text}")]))
-
-
-def in_language(context: BoltContext) -> AbstractContextManager[str]:
-    """The actor's language for a listener (Bolt's middleware `next()` does not wrap the listener,
-    so the language the middleware sets does not reach it)."""
-    actor = context.get("actor")
-    return use_locale(actor.locale if actor is not None else None)
 
 
 def note_morning_click(context: BoltContext, body: dict[str, Any]) -> None:

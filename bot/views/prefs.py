@@ -103,7 +103,11 @@ def prefs_saved(view: PrefsView) -> Message:
     """The answer to a change."""
     text = _("Saved. Your notification preferences now:")
     body = "\n".join(prefs_lines(view))
-    return message(f"{text}\n{body}", [section(f":white_check_mark: {text}\n{body}")])
+    blocks: list[Block] = [section(f":white_check_mark: {text}\n{body}")]
+    if view.channel_id:  # salesbot posts only where it is a member (no chat:write.public)
+        blocks.append(context(_("Salesbot must be in <#{channel}> to post there: `/invite @salesbot` in it.")
+                              .format(channel=view.channel_id)))
+    return message(f"{text}\n{body}", blocks)
 
 
 def _checkbox(text: str, value: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from core.notify.preferences import (
     STALE,
     backoff_step,
     destination,
+    ensure_prefs,
     is_muted,
     prefs_of,
     window_for,
@@ -123,6 +124,9 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
     )
     if only_custom:
         query = query.where(Reminder.user_id.in_(select(UserPrefs.user_id).where(UserPrefs.custom_delivery.is_(True))))
+    # An away user's reminders wait for their return summary: left out here, so a long absence
+    # never fills the batch and holds up everyone else's.
+    query = query.where(Reminder.user_id.not_in(select(UserPrefs.user_id).where(UserPrefs.away_until.is_not(None))))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Reminder, skip_locked=True)
     rows = session.execute(query).all()
@@ -357,12 +361,8 @@ def _morning_for_workspace(session: Session, ws: Workspace, now: datetime) -> Mo
     prefs = prefs_of(session, set(stale) | set(slipped))
     for uid in sorted(set(stale) | set(slipped)):
         user, day = due[uid]
-        mine = prefs.get(uid)
-        if mine is None and not outbox.is_queued(session, ws.id, morning_key(uid, day)):
-            mine = UserPrefs(workspace_id=ws.id, user_id=uid, muted=[], backoff={}, updated_at=now)
-            session.add(mine)  # the back-off of ignored nudges is kept per user
-        if mine is None:
-            continue  # another sweep queued it
+        # The back-off of ignored nudges is kept per user, in their preferences row.
+        mine = prefs.get(uid) or ensure_prefs(session, ws.id, uid, now)
         weekly: list[str] = []
         lists = {STALE: stale[uid], SLIPPED: slipped[uid]}
         for kind, items in lists.items():

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.dates import parse_date
@@ -158,6 +159,19 @@ def _row(session: Session, user: User) -> UserPrefs | None:
     return session.scalar(select(UserPrefs).where(UserPrefs.user_id == user.id))
 
 
+def ensure_prefs(session: Session, workspace_id: int, user_id: int, now: datetime) -> UserPrefs:
+    """The user's preference row, created (with the defaults) when missing; safe when two
+    transactions create it at once (ON CONFLICT DO NOTHING, then read)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(UserPrefs)
+        .values(workspace_id=workspace_id, user_id=user_id, muted=[], backoff={}, custom_delivery=False,
+                updated_at=now)
+        .on_conflict_do_nothing(index_elements=["user_id"])
+    )
+    return session.scalars(select(UserPrefs).where(UserPrefs.user_id == user_id)).one()
+
+
 def prefs_of(session: Session, user_ids: list[int] | set[int]) -> dict[int, UserPrefs]:
     """The preference rows of these users (users without one are left out: the defaults)."""
     if not user_ids:
@@ -276,10 +290,7 @@ def set_prefs(uow: UnitOfWork, actor: Actor, change: PrefsChange, now: datetime,
         if change.away_until is not None and _fold(change.away_until) not in ("off", "back", "none", "kapali"):
             today = local_date(now, actor.tz)
             away = check_away(parse_date(change.away_until, now, actor.tz, actor.locale), today)
-        prefs = _row(session, user)
-        if prefs is None:
-            prefs = UserPrefs(workspace_id=ws.id, user_id=user.id, muted=[], backoff={}, updated_at=now)
-            session.add(prefs)
+        prefs = ensure_prefs(session, ws.id, user.id, now)
         prefs.muted = sorted((set(prefs.muted or []) | muted) - unmuted)
         if change.channel is not None:
             prefs.channel_id = channel
@@ -317,11 +328,7 @@ def note_click(uow: UnitOfWork, actor: Actor, kind: str, now: datetime) -> None:
     if kind not in BACKOFF_KINDS:
         return
     with uow.transaction() as session:
-        prefs = session.scalar(select(UserPrefs).where(UserPrefs.user_id == actor.user_id))
-        if prefs is None:
-            prefs = UserPrefs(workspace_id=actor.workspace_id, user_id=actor.user_id, muted=[], backoff={},
-                              updated_at=now)
-            session.add(prefs)
+        prefs = ensure_prefs(session, actor.workspace_id, actor.user_id, now)
         backoff = dict(prefs.backoff or {})
         backoff[kind] = {**backoff.get(kind, {}), "clicked": now.isoformat()}
         prefs.backoff = backoff

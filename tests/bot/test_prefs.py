@@ -39,7 +39,8 @@ def test_prefs_shows_and_changes_ones_own(app: App, fake_slack: FakeSlack, uow: 
     assert "Your notification preferences" in shown and "direct message" in shown and "(the workspace's)" in shown
     saved = prefs(app, fake_slack, "mute stale slipped")
     assert "Saved" in saved and "Stale deals" not in saved and get_prefs(uow, ana).muted == ("stale", "slipped")
-    assert "<#C0ALERTS>" in prefs(app, fake_slack, "channel <#C0ALERTS|sales-alerts>")
+    saved = prefs(app, fake_slack, "channel <#C0ALERTS|sales-alerts>")
+    assert "<#C0ALERTS>" in saved and "/invite @salesbot" in saved
     assert "10:00-18:00" in prefs(app, fake_slack, "hours 10:00-18:00 mon-thu")
     assert "2026-12-24" in prefs(app, fake_slack, "away until 2026-12-24")
     view = get_prefs(uow, ana)

@@ -287,6 +287,18 @@ def test_away_no_nudges_then_one_summary_on_return_routing_skips_and_the_manager
     assert "call Jo" in str(message["blocks"]) and "2 follow-ups came due" in message["text"]
 
 
+def test_an_away_users_held_reminders_never_fill_the_sweeps_batch(uow: UnitOfWork, ana: Actor, bob: Actor,
+                                                                  now: datetime) -> None:
+    set_prefs(uow, ana, PrefsChange(away_until="2026-12-20", channel="C0ANA0001"), now)
+    set_prefs(uow, bob, PrefsChange(channel="C0BOB0001"), now)
+    for i in range(3):
+        reminders.set_reminder(uow, ana, due_at=now + timedelta(minutes=i), text=f"held {i}", now=now)
+    reminders.set_reminder(uow, bob, due_at=now + timedelta(minutes=5), text="bob's", now=now)
+    with uow.transaction() as s:
+        assert sweep_due_reminders(s, now + timedelta(minutes=10), limit=2) == 1
+    assert [m.channel for m in _messages(uow, "nudge")] == ["C0BOB0001"]
+
+
 # --- back-off ------------------------------------------------------------------------------------------
 
 MORNINGS = [datetime(2026, 11, d, 9, 5, tzinfo=UTC) for d in (24, 25, 26, 27)]  # Tue-Fri

@@ -196,11 +196,6 @@ def is_muted(prefs: UserPrefs | None, kind: str) -> bool:
     return prefs is not None and kind in (prefs.muted or [])
 
 
-def is_away(prefs: UserPrefs | None, today: date) -> bool:
-    """Away on `today` (the user's local date): up to and including the last day away."""
-    return prefs is not None and prefs.away_until is not None and today <= prefs.away_until
-
-
 def away_user_ids(session: Session, workspace_id: int, now: datetime) -> set[int]:
     """The users of a workspace away at `now` (each in their own zone), or flagged away."""
     rows = session.execute(

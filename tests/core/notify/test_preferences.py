@@ -199,6 +199,43 @@ def test_inside_the_users_hours_a_nudge_goes_at_once(uow: UnitOfWork, ana: Actor
     assert _messages(uow)[0].next_attempt_at == now
 
 
+def test_the_morning_list_comes_in_the_users_own_hours_without_the_muted_kind(uow: UnitOfWork, ana: Actor,
+                                                                               now: datetime) -> None:
+    _stale_deal(uow, ana, "Globex", 40, now)
+    late = create_deal(uow, ana, title="Initech", now=now)
+    with uow.transaction() as s:
+        row = s.scalar(select(Deal).where(Deal.number == int(late.ref[2:])))
+        assert row is not None
+        row.expected_close = date(2026, 11, 20)
+    set_prefs(uow, ana, PrefsChange(hours="11:00-17:00", mute=("stale",)), now)
+    tuesday = datetime(2026, 11, 24, 9, 5, tzinfo=UTC)
+    assert _morning(uow, tuesday) == 0  # 09:05: before her day starts
+    assert _morning(uow, tuesday + timedelta(hours=2)) == 1  # 11:05
+    [msg] = _mornings_of(uow)
+    assert msg.payload["data"]["stale"] == [] and [d["title"] for d in msg.payload["data"]["slipped"]] == ["Initech"]
+    set_prefs(uow, ana, PrefsChange(mute=("slipped",)), now)
+    assert _morning(uow, tuesday + timedelta(days=1, hours=2)) == 0  # both muted: nothing
+
+
+def test_the_managers_escalation_honours_their_channel_and_mute(uow: UnitOfWork, mia: Actor, ana: Actor,
+                                                                 now: datetime) -> None:
+    _stale_deal(uow, ana, "Globex", 40, now)
+    set_prefs(uow, mia, PrefsChange(channel="C0MIAESC1"), now)
+    for at in MORNINGS[:3]:  # nudged twice in vain: the third morning tells her manager
+        _morning(uow, at)
+    [esc] = _messages(uow, "escalation")
+    assert esc.channel == "C0MIAESC1"
+    set_prefs(uow, mia, PrefsChange(mute=("stale",)), now)
+    hooli = _stale_deal(uow, ana, "Hooli", 40, now)
+    for at in (datetime(2026, 11, 30, 9, 5, tzinfo=UTC), datetime(2026, 12, 1, 9, 5, tzinfo=UTC),
+               datetime(2026, 12, 2, 9, 5, tzinfo=UTC)):
+        note_click(uow, ana, "stale", at - timedelta(hours=1))  # she looks: no back-off in the way
+        assert _morning(uow, at) == 1
+    with uow.read() as s:  # Hooli went through the nudges that escalate it...
+        assert s.scalars(select(Deal.stale_nudges).where(Deal.number == int(hooli[2:]))).one() == 3
+    assert len(_messages(uow, "escalation")) == 1  # ...but its manager muted stale deals
+
+
 # --- the digest's day ---------------------------------------------------------------------------------
 
 def test_the_manager_gets_the_digest_on_their_own_day(uow: UnitOfWork, mia: Actor, ana: Actor,

@@ -125,10 +125,11 @@ def prefs_modal(view: PrefsView) -> Block:
     days_el: Block = {"type": "checkboxes", "action_id": "value", "options": days}
     if view.work_days:
         days_el["initial_options"] = [days[d] for d in view.work_days]
-    channel_el: Block = {"type": "channels_select", "action_id": "value",
-                         "placeholder": plain(_("Direct message"), 150)}
+    channel_el: Block = {"type": "conversations_select", "action_id": "value",
+                         "placeholder": plain(_("Direct message"), 150),
+                         "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
     if view.channel_id:
-        channel_el["initial_channel"] = view.channel_id
+        channel_el["initial_conversation"] = view.channel_id
     away_el: Block = {"type": "datepicker", "action_id": "value", "placeholder": plain(_("Not away"), 150)}
     if view.away_until is not None:
         away_el["initial_date"] = view.away_until.isoformat()

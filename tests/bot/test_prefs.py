@@ -106,7 +106,7 @@ def test_the_home_settings_button_opens_the_modal_and_it_saves(
         return {
             "kinds": {"value": {"type": "checkboxes", "selected_options": [
                 {"text": {"type": "plain_text", "text": "x"}, "value": k} for k in ("followups", "hot_leads")]}},
-            "channel": {"value": {"type": "channels_select", "selected_channel": "C0MIA0001"}},
+            "channel": {"value": {"type": "conversations_select", "selected_conversation": "G0MIA0001"}},
             "days": {"value": {"type": "checkboxes", "selected_options": [
                 {"text": {"type": "plain_text", "text": "x"}, "value": d} for d in ("0", "1", "2")]}},
             "start": {"value": {"type": "timepicker", "selected_time": start}},
@@ -129,7 +129,7 @@ def test_the_home_settings_button_opens_the_modal_and_it_saves(
     assert submit(app, fake_slack, MODAL, values("09:00", "17:00", "2026-12-24"), user="UMIA", metadata=meta,
                   blocks=view["blocks"]) == {}
     saved = get_prefs(uow, mia)
-    assert saved.muted == ("stale", "slipped", "digest") and saved.channel_id == "C0MIA0001"
+    assert saved.muted == ("stale", "slipped", "digest") and saved.channel_id == "G0MIA0001"
     assert (saved.work_days, saved.work_start, saved.work_end) == ((0, 1, 2), "09:00", "17:00")
     assert (saved.digest_weekday, saved.away_until) == (4, date(2026, 12, 24))
     assert_valid_view(prefs_modal(saved))
@@ -142,7 +142,7 @@ def test_keeping_the_workspace_hours_in_the_modal_keeps_following_them(
     assert "digest_day" not in str(view["blocks"])  # reps get no digest
     values = {
         "kinds": {"value": {"type": "checkboxes", "selected_options": []}},
-        "channel": {"value": {"type": "channels_select", "selected_channel": None}},
+        "channel": {"value": {"type": "conversations_select", "selected_conversation": None}},
         "days": {"value": {"type": "checkboxes", "selected_options": [
             {"text": {"type": "plain_text", "text": "x"}, "value": str(d)} for d in range(5)]}},
         "start": {"value": {"type": "timepicker", "selected_time": "08:00"}},

@@ -1,7 +1,7 @@
 """OAuth on our own tables: installations (encrypted tokens), OAuth states, workspace status
 
-Revision ID: 0006_oauth
-Revises: 0005
+Revision ID: 0007_oauth
+Revises: 0006_prefs
 Create Date: 2026-12-01 01:40:00
 
 `installations` replaces the tables Bolt's SQLAlchemy stores made for themselves (slack_*,
@@ -18,8 +18,8 @@ from alembic import op
 
 import core.tables
 
-revision: str = "0006_oauth"
-down_revision: str | None = "0005"
+revision: str = "0007_oauth"
+down_revision: str | None = "0006_prefs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,10 @@ Admins only. Every value is checked before anything is saved; an error names its
 
 The lead webhook's own secret of a workspace (SPEC section 6) lives in a WorkspaceConfig row
 named `lead_webhook`. It is an HMAC key, so it must be readable to check a signature: it
-cannot be hashed. It is stored as given until token encryption (SALESBOT_ENCRYPTION_KEY,
-issue 14 point 1) lands; then it should be encrypted the same way.
+cannot be hashed. It is stored as given for now (NOT encrypted): the Fernet helper of issue 14
+point 1 (bot/secrets.TokenCipher, SALESBOT_ENCRYPTION_KEY) landed after this was written. To
+encrypt it: seal it in bot/modals/admin_modals.py before saving, open it in bot/webhooks.py,
+and re-encrypt it in `salesbot keys rotate` with the tokens (else a rotation would strand it).
 """
 from __future__ import annotations
 

@@ -279,7 +279,7 @@ def _read_number(number: str, currency: str, named: bool, magnitude: bool, loc: 
         groups = kinds - {mark} | hard
         if mark not in _SOFT or soft.count(mark) != 1 or len(groups) != 1:
             raise bad
-        whole, _, fraction = number.rpartition(mark)
+        whole, __, fraction = number.rpartition(mark)
         grouped = _grouped(whole, groups.pop())
         if grouped is None:
             raise bad
@@ -290,7 +290,7 @@ def _read_number(number: str, currency: str, named: bool, magnitude: bool, loc: 
         if grouped is None:
             raise bad
         return Decimal(grouped)
-    whole, _, fraction = number.partition(mark)
+    whole, __, fraction = number.partition(mark)
     if whole in ("", "0"):  # `.5m`, `0,50`: no thousands mark starts a number
         return _decimal(whole, fraction)
     if len(fraction) == 3 and _precision(currency) <= 2:

@@ -78,11 +78,14 @@ def same_name(a: str, b: str, locale: str | None = None) -> bool:
 
 
 def matching(items: Iterable[T], wanted: str, name: Callable[[T], str], locale: str | None = None) -> list[T]:
-    """The items whose name equals `wanted` in `locale`; if none, those equal under `loose_key`."""
+    """The items whose name equals `wanted` in `locale`; if none, those equal under `loose_key`.
+
+    The fallback runs whatever the reader's language, so a Turkish name ("İzmir", "Işık")
+    is found by someone writing in English too; what matched before still matches first."""
     items = list(items)
     key = casefold_for_match(wanted, locale)
     exact = [item for item in items if casefold_for_match(name(item), locale) == key]
-    if exact or not is_turkish(locale):
+    if exact:
         return exact
     loose = loose_key(wanted, locale)
     return [item for item in items if loose_key(name(item), locale) == loose]
@@ -109,7 +112,7 @@ def sort_key(text: str, locale: str | None = None) -> tuple[tuple[int, ...], tup
     folded = lower(composed, locale)
     pairs = [_rank(c, ranks) for c in folded]
     cases = tuple(0 if c == f else 1 for c, f in zip(composed, folded, strict=False))
-    return tuple(p for p, _ in pairs), tuple(a for _, a in pairs), cases, composed
+    return tuple(p for p, __ in pairs), tuple(a for __, a in pairs), cases, composed
 
 
 def sorted_names(items: Iterable[T], name: Callable[[T], str], locale: str | None = None) -> list[T]:

@@ -296,7 +296,7 @@ def quarter_forecast(
 
 def next_quarter(label: str) -> str:
     """`2026-Q4` -> `2027-Q1`."""
-    _, end = label_bounds(label)
+    __, end = label_bounds(label)
     return quarter_label(end + timedelta(days=1))
 
 

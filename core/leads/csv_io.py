@@ -165,7 +165,7 @@ def read_leads(source: Source) -> tuple[list[dict[str, Any]], list[RowError], cm
 
 def training_rows(source: Source, exclude: Sequence[str] = ()) -> tuple[list[dict[str, Any]], list[int]]:
     """Feature rows and outcomes (converted = 1, disqualified = 0) of a leads CSV, for `leads evaluate`."""
-    parsed, errors, _ = read_leads(source)
+    parsed, errors, __ = read_leads(source)
     if errors:
         first = errors[0]
         raise InvalidInput(f"row {first.row}, {first.column}: {first.reason} ({len(errors)} bad row(s))")
@@ -203,7 +203,7 @@ def import_leads(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import leads from a CSV: all-or-nothing unless `skip_bad_rows`; row errors in the report."""
-    parsed, errors, _ = read_leads(path)
+    parsed, errors, __ = read_leads(path)
     report = ImportReport(errors=errors, ignored_columns=[])
     total = len(parsed) + len({e.row for e in errors})
     if progress:

@@ -169,7 +169,7 @@ class Scorer:
                 group_totals[group] = group_totals.get(group, 0.0) + acc[0]
         total = 0.0
         for kind, acc in per_kind.items():
-            _, group, label = self.events[kind]
+            __, group, label = self.events[kind]
             value = acc[0]
             if group is not None and value > 0:
                 cap = self.caps.get(group)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import NotAllowed, UnknownUser
+from core.i18n import _
 from core.tables import Role, Team, User, Workspace
 from core.workspace.workspaces import get_or_create_workspace
 
@@ -54,20 +55,25 @@ def require_can_change(actor: Actor, owner: User | None, what: str) -> None:
     """Raise NotAllowed, saying why, unless the actor may change a record owned by `owner`."""
     if can_change_owned(actor, owner.id if owner else None, owner.team_id if owner else None):
         return
-    whose = f"{owner.name}'s" if owner else "an unowned"
+    if owner is None:
+        raise NotAllowed(_("You can't change {what}: it has no owner. Reps change their own, managers their "
+                           "team's.").format(what=what))
     raise NotAllowed(
-        f"You can't change {what}: it is {whose}. Reps change their own, managers their team's."
+        _("You can't change {what}: it is {owner}'s. Reps change their own, managers their team's.").format(
+            what=what, owner=owner.name)
     )
 
 
 def require_admin(actor: Actor, what: str) -> None:
+    """NotAllowed unless an admin; `what` is an action marked with N_() ("create teams"), translated here."""
     if not actor.is_admin:
-        raise NotAllowed(f"Only admins can {what}.")
+        raise NotAllowed(_("Only admins can {what}.").format(what=_(what)))
 
 
 def require_manager_of(actor: Actor, team: Team, what: str) -> None:
+    """NotAllowed unless the team's manager or an admin; `what` as for require_admin."""
     if not actor.manages_team(team.id):
-        raise NotAllowed(f"Only admins and the manager of {team.name} can {what}.")
+        raise NotAllowed(_("Only admins and the manager of {team} can {what}.").format(team=team.name, what=_(what)))
 
 
 def ensure_user(
@@ -154,7 +160,7 @@ def actor_by_slack_id(session: Session, team_id: str, slack_id: str) -> tuple[Ac
     if not rows:
         return None
     (user_id, role, user_team_id, tz, locale, user_slack_id, name, refreshed_at,
-     ws_id, ws_tz, ws_locale, currency, _) = rows[0]
+     ws_id, ws_tz, ws_locale, currency, __) = rows[0]
     role = Role(role)
     managed = frozenset(int(row[12]) for row in rows if row[12] is not None)
     if role == Role.MANAGER and user_team_id is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.deals.stage_flow import StageFlow, days_between, deal_start, stage_flow
 from core.errors import InvalidInput
+from core.i18n import _
 from core.insight.digest_figures import in_parallel
 from core.insight.figures import (
     FAR,
@@ -330,7 +331,7 @@ def kpis(
     (no cut-off at today, open = open now).
     """
     if end < start:
-        raise InvalidInput("The period ends before it starts.", field="period")
+        raise InvalidInput(_("The period ends before it starts."), field="period")
     b = basis(session, workspace_id, now or FAR)
     lo, hi = b.period(start, end)
     sc = scope(workspace_id, owner_ids, team_id)

@@ -149,7 +149,8 @@ def read_csv(path_or_file: str | Path | TextIO, what: str = N_("file")) -> tuple
         except FileNotFoundError:
             raise InvalidInput(_("No such file: {path}").format(path=path)) from None
         except UnicodeDecodeError:
-            raise InvalidInput(_("{path} is not UTF-8 text: save it as CSV UTF-8 and try again.").format(path=path)) from None
+            raise InvalidInput(_("{path} is not UTF-8 text: save it as CSV UTF-8 and try again.").format(
+                path=path)) from None
         name = path.name
     else:
         text = path_or_file.read().lstrip("\ufeff")

@@ -351,7 +351,8 @@ def _time_of_day(m: re.Match[str], text: str) -> time:
     if m["ampm"]:
         hour, minute = int(m["h12"]), int(m["m12"] or 0)
         if not 1 <= hour <= 12 or minute > 59:
-            raise InvalidInput(_('"{text}": {time} is not a time of day. Try 3pm or 15:00.').format(text=text, time=m[0]))
+            raise InvalidInput(_('"{text}": {time} is not a time of day. Try 3pm or 15:00.').format(
+                text=text, time=m[0]))
         return time(hour % 12 + (12 if m["ampm"].startswith("p") else 0), minute)
     hour, minute = int(m["h24"]), int(m["m24"])
     if hour > 23 or minute > 59:

@@ -208,7 +208,8 @@ def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -
         raise _unreadable(original, loc, default)
     prefix, number, rest = s[: found.start()], found.group(), s[found.end():]
     if "-" in prefix or "−" in prefix or s.endswith("-"):
-        raise InvalidInput(_('Amounts cannot be negative ("{text}"). Enter 0 or more, like 12000.').format(text=original))
+        raise InvalidInput(_('Amounts cannot be negative ("{text}"). Enter 0 or more, like 12000.').format(
+            text=original))
     prefix = prefix.removeprefix("+").strip()
     multiplier, rest = _take_magnitude(rest.strip(), marks)
     if any(c.isdigit() for c in prefix + rest):
@@ -321,7 +322,8 @@ def _ambiguous(original: str, whole: str, fraction: str, loc: Locale) -> Invalid
     as_whole = format_decimal(int(whole + fraction), locale=loc).replace("\u00a0", " ").replace("\u202f", " ")
     plain = whole + fraction
     return InvalidInput(
-        _('"{text}" can be read two ways: {as_decimal} or {as_whole}. Write {as_decimal} or {plain} to say which.').format(
+        _('"{text}" can be read two ways: {as_decimal} or {as_whole}. '
+          "Write {as_decimal} or {plain} to say which.").format(
             text=original, as_decimal=as_decimal, as_whole=as_whole, plain=plain), field=None)
 
 
@@ -338,14 +340,16 @@ def _currency_code(token: str, locale: Locale, default: str) -> str:
         code = token.upper()
         if code in iso_currencies():
             return code
-        raise InvalidInput(_('Unknown currency "{token}": use an ISO 4217 code such as USD, EUR or TRY.').format(token=token))
+        raise InvalidInput(_('Unknown currency "{token}": use an ISO 4217 code such as USD, EUR or TRY.').format(
+            token=token))
     folded = token.casefold()
     if folded == _default_symbol(default, locale):
         return default
     code_for = _symbols(locale).get(folded)
     if code_for:
         return code_for
-    raise InvalidInput(_('Unknown currency "{token}". Use a three-letter code like USD, EUR or TRY.').format(token=token))
+    raise InvalidInput(_('Unknown currency "{token}". Use a three-letter code like USD, EUR or TRY.').format(
+        token=token))
 
 
 def _default_symbol(default: str, locale: Locale) -> str:

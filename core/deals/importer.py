@@ -319,7 +319,8 @@ def read_teams(source: Source) -> list[tuple[str, str]]:
             continue
         agent, manager = cm.cell(row, cmap, "agent"), cm.cell(row, cmap, "manager")
         if not agent or not manager:
-            raise InvalidInput(_("Teams file, row {row}: both sales_agent and manager are needed.").format(row=offset + 2))
+            raise InvalidInput(_("Teams file, row {row}: both sales_agent and manager are needed.").format(
+                row=offset + 2))
         pairs.append((agent, manager))
     return pairs
 

@@ -83,7 +83,8 @@ def label_bounds(label: str) -> tuple[date, date]:
     """First and last day of a quarter label like `2026-Q4`; InvalidInput otherwise."""
     m = _LABEL.fullmatch(label.strip().upper())
     if not m:
-        raise InvalidInput(_('"{label}" is not a quarter. Use a label like 2026-Q4.').format(label=label), field="period")
+        raise InvalidInput(_('"{label}" is not a quarter. Use a label like 2026-Q4.').format(
+            label=label), field="period")
     year, q = int(m[1]), int(m[2])
     start = date(year, 3 * q - 2, 1)
     end = (date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)) - timedelta(days=1)

@@ -269,7 +269,8 @@ def list_leads(uow: UnitOfWork, actor: Actor, which: str = "open", *, limit: int
     elif which == "open":
         q = q.where(Lead.status.in_(OPEN_STATUSES))
     else:
-        raise InvalidInput(_("/lead list takes hot, mine or new, not {which}.").format(which=repr(which)), field="which")
+        raise InvalidInput(_("/lead list takes hot, mine or new, not {which}.").format(
+            which=repr(which)), field="which")
     with uow.read() as session:
         rows = session.scalars(q.order_by(Lead.score.desc(), Lead.number.desc()).limit(limit)).all()
         return [lead_view(session, lead) for lead in rows]

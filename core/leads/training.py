@@ -75,7 +75,8 @@ def model_status(session: Session, workspace_id: int) -> dict[str, Any]:
     if data.get("fields"):
         return {"ready": True, "n": data.get("n"), "trained_at": data.get("trained_at")}
     if "positives" in data and "negatives" in data:  # said again in the reader's language
-        return {"ready": False, "message": str(predictive.NotEnoughData(int(data["positives"]), int(data["negatives"])))}
+        short = predictive.NotEnoughData(int(data["positives"]), int(data["negatives"]))
+        return {"ready": False, "message": str(short)}
     return {"ready": False, "message": data.get("message") or _("Not trained yet.")}
 
 

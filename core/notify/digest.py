@@ -356,8 +356,8 @@ def digest_sweep(session: Session, now: datetime) -> int:
             continue
         # "Today" (slipped deals) and the quarter are the manager's: one batch per time zone.
         digests: dict[int | None, TeamDigest] = {}
-        for tz in {tz for __, tz, __ in due}:
-            digests.update(team_digests(session, ws.id, now, [t.id for t, z, __ in due if z == tz], tz=tz))
+        for tz in {tz for _team, tz, _day in due}:
+            digests.update(team_digests(session, ws.id, now, [t.id for t, z, _day in due if z == tz], tz=tz))
         for team, _tz, day in due:
             digest = digests[team.id]
             payload = {"view": "digest", "data": digest_data(digest)}

@@ -43,7 +43,8 @@ def parse_hhmm(text: str) -> time:
         hours, minutes = text.strip().split(":")
         return time(int(hours), int(minutes))
     except (ValueError, AttributeError) as exc:
-        raise InvalidInput(_("{text} is not a time of day: write it as HH:MM, e.g. 09:00.").format(text=repr(text))) from exc
+        raise InvalidInput(_("{text} is not a time of day: write it as HH:MM, e.g. 09:00.").format(
+            text=repr(text))) from exc
 
 
 def zone(tz: str | None) -> ZoneInfo:

@@ -130,7 +130,8 @@ def set_reminder(
 
             deal = find_deal(session, actor.workspace_id, deal_ref, actor)
             if not can_change_owned(actor, deal.owner_id, _owner_team(session, deal.owner_id)):
-                raise NotAllowed(_("You can't set reminders on {ref}: it is not yours or your team's.").format(ref=deal.ref))
+                raise NotAllowed(_("You can't set reminders on {ref}: it is not yours or your team's.").format(
+                    ref=deal.ref))
             if deal.status != DealStatus.OPEN:
                 # a closed deal's reminders never fire (core.notify.nudges): refuse rather than drop it
                 raise InvalidInput(_("{ref} is {status}: its reminders are off. Reopen it first with "
@@ -141,7 +142,8 @@ def set_reminder(
         if lead_ref:
             lead = _find_lead(session, actor.workspace_id, lead_ref)
             if not can_change_owned(actor, lead.owner_id, _owner_team(session, lead.owner_id)):
-                raise NotAllowed(_("You can't set reminders on {ref}: it is not yours or your team's.").format(ref=lead.ref))
+                raise NotAllowed(_("You can't set reminders on {ref}: it is not yours or your team's.").format(
+                    ref=lead.ref))
             lead_id = lead.id
             text = text or _("Follow up with {name}").format(name=lead.name or lead.ref)
         if not text:
@@ -193,7 +195,8 @@ def snooze_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, until: date
     with uow.transaction() as session:
         reminder = _own_reminder(session, actor, reminder_id, "snooze")
         if reminder.status in (ReminderStatus.DONE, ReminderStatus.CANCELLED):
-            raise InvalidInput(_("This reminder is already {status}.").format(status=status_word(reminder.status)), "reminder")
+            raise InvalidInput(_("This reminder is already {status}.").format(
+                status=status_word(reminder.status)), "reminder")
         _withdraw_queued_nudge(session, reminder)
         reminder.due_at = until
         reminder.status = ReminderStatus.SNOOZED

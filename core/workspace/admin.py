@@ -160,7 +160,8 @@ def add_to_team(uow: UnitOfWork, actor: Actor, name: str, slack_ids: list[str], 
             user = _member(session, actor.workspace_id, slack_id, now)
             if user.team_id not in (None, team.id):
                 if not actor.is_admin:
-                    raise NotAllowed(_("{name} is in another team; only an admin can move them.").format(name=user.name))
+                    raise NotAllowed(_("{name} is in another team; only an admin can move them.").format(
+                        name=user.name))
                 old = session.get_one(Team, user.team_id)
                 moved.append(TeamMove(slack_id, user.name, old.name))
             user.team_id = team.id
@@ -281,7 +282,8 @@ def pipeline_scope(uow: UnitOfWork, actor: Actor, word: str | None, slack_id: st
             allowed = (actor.is_admin or user.id == actor.user_id or actor.manages_team(user.team_id)
                        or (user.team_id is not None and user.team_id == actor.team_id))
             if not allowed:
-                raise NotAllowed(_("{name} is in another team; you can see your own team's pipeline.").format(name=user.name))
+                raise NotAllowed(_("{name} is in another team; you can see your own team's pipeline.").format(
+                    name=user.name))
             return Scope(user.name, owner_ids=[user.id])
         if word == "mine":
             return Scope(_("your deals"), owner_ids=[actor.user_id])

@@ -139,7 +139,8 @@ def parse_rate(text: str | Decimal, field: str | None = "rate") -> Decimal:
     if rate <= 0:
         raise InvalidInput(_("A rate must be above zero, not {text}.").format(text=shown), field=field)
     if rate >= MAX_RATE:
-        raise InvalidInput(_("{text} is too large for a rate (under {limit}).").format(text=shown, limit=f"{MAX_RATE:,}"),
+        raise InvalidInput(_("{text} is too large for a rate (under {limit}).").format(
+            text=shown, limit=f"{MAX_RATE:,}"),
                            field=field)
     return rate
 
@@ -240,8 +241,8 @@ def read_rates_csv(text: str, base: str) -> list[tuple[int, str, date, Decimal]]
             continue
         first = seen.setdefault((code, day), number)
         if first != number:
-            errors.append(RowError(number, "date", cell["date"], _("{code} on {day} is already given in row {row}").format(
-                code=code, day=day, row=first)))
+            reason = _("{code} on {day} is already given in row {row}").format(code=code, day=day, row=first)
+            errors.append(RowError(number, "date", cell["date"], reason))
             continue
         rows.append((number, code, day, value))
     if errors:

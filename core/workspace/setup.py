@@ -158,7 +158,8 @@ def parse_stage_lines(text: str) -> list[StageInfo]:
         if not 0 <= probability <= 100:
             raise InvalidInput(_("Line {number}: a probability is 0 to 100%.").format(number=number), field="stages")
         if not 1 <= days <= 3650:
-            raise InvalidInput(_("Line {number}: rotting days go from 1 to 3650.").format(number=number), field="stages")
+            raise InvalidInput(_("Line {number}: rotting days go from 1 to 3650.").format(
+                number=number), field="stages")
         name = m["name"].strip()
         previous = None
         for arrow in ("->", "→"):

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from core.csv_mapping import read_csv
-from core.db import UnitOfWork
 from core.dates import parse_date
+from core.db import UnitOfWork
 from core.deals import deals, importer
 from core.deals.queries import get_deal
 from core.errors import InvalidInput, NotAllowed, NotFound
@@ -69,7 +69,8 @@ def test_workspace_refusals_in_turkish(uow: UnitOfWork, root: Actor, ana: Actor,
 
 def test_a_turkish_weekday_name_sets_the_digest_day(uow: UnitOfWork, root: Actor, now: datetime) -> None:
     for day, number in (("Cuma", 4), ("CUMARTESİ", 5), ("çarşamba", 2), ("friday", 4)):
-        saved = setup.update_workspace_settings(uow, root, now=now, default_currency="TRY", locale="tr", digest_weekday=day,
+        saved = setup.update_workspace_settings(uow, root, now=now, default_currency="TRY", locale="tr",
+                                                digest_weekday=day,
                                       digest_time="09:00", hot_lead_threshold=70, quiet_start="20:00",
                                       quiet_end="08:00")
         assert saved.digest_weekday == number, day
@@ -213,7 +214,8 @@ def test_quota_errors_in_turkish(uow: UnitOfWork, mia: Actor, ana: Actor, now: d
         with pytest.raises(NotAllowed) as not_theirs:
             quotas.set_quota(uow, ana, team_name="East", amount=tl("5"), period="Q4", now=now)
     assert negative.value.message == "Kota negatif olamaz. 0 ya da daha fazlasını girin, ör. 250 bin."
-    assert not_a_quarter.value.message == ('Kotalar çeyrek başınadır ve "this month" bir çeyrek değil. Q4, 2026-Q4 ya da '
+    assert not_a_quarter.value.message == ('Kotalar çeyrek başınadır ve "this month" bir çeyrek değil. '
+                                           "Q4, 2026-Q4 ya da "
                                            "gelecek çeyrek deneyin.")
     assert not_theirs.value.message == "East ekibinin kotasını yalnızca yetkililer ve ekibin yöneticisi belirleyebilir."
     with uow.read() as s:
@@ -228,7 +230,8 @@ def test_parsing_errors_in_turkish_name_the_month_in_turkish(now: datetime) -> N
         with pytest.raises(InvalidInput) as amount:
             parse_amount("on iki bin", "tr", "TRY")
     assert feb.value.message == '"2026-02-30" diye bir gün yok: Şubat 2026 28 gün çeker.'
-    assert amount.value.message == ('"on iki bin" bir tutar olarak okunamadı. Örneğin 12000, 12 bin, 1,5 milyon ya da ₺12.000 yazın.')
+    assert amount.value.message == ('"on iki bin" bir tutar olarak okunamadı. '
+                                    "Örneğin 12000, 12 bin, 1,5 milyon ya da ₺12.000 yazın.")
     with pytest.raises(InvalidInput, match=r'does not exist: February 2026 has 28 days\.$'):
         parse_date("2026-02-30", now, "UTC", "en")
 

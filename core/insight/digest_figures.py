@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from core.deals.queries import stale_clause
 from core.insight.figures import Amount, Basis, OpenNow, no_jit, open_now
 from core.money import from_minor
+from core.text import sort_key
 from core.tables import (
     Activity,
     Deal,
@@ -327,7 +328,7 @@ def activity_by_rep(
         if kind_name in rep.counts:
             rep.counts[kind_name] += int(n)
     return {
-        team: sorted(by_rep.values(), key=lambda r: (-sum(r.counts.values()), r.name))
+        team: sorted(by_rep.values(), key=lambda r: (-sum(r.counts.values()), sort_key(r.name)))
         for team, by_rep in reps.items()
     }
 

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, aliased
 from core.deals.queries import stale_clause
 from core.insight.figures import Amount, Basis, OpenNow, no_jit, open_now
 from core.money import from_minor
-from core.text import sort_key
 from core.tables import (
     Activity,
     Deal,
@@ -34,6 +33,7 @@ from core.tables import (
     Stage,
     User,
 )
+from core.text import sort_key
 
 LISTED = 10
 TOP_DEALS = 5

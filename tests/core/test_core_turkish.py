@@ -337,3 +337,16 @@ def test_every_user_facing_class_of_user_error_has_its_turkish(uow: UnitOfWork, 
     assert en_err.value.message == "There is no deal D-77. Try `/deal list` to see your deals."
     with uow.read() as s:
         assert s.scalars(select(User).where(User.slack_id == "UANA")).one().role == Role.REP
+
+
+def test_the_deal_picker_finds_a_title_or_account_whatever_the_turkish_case(uow: UnitOfWork, ana: Actor,
+                                                                           bob: Actor, now: datetime) -> None:
+    from core.deals.search import search_deals
+
+    mine = deals.create_deal(uow, ana, title="İSTANBUL Bayi Ağı", account="IŞIK Tekstil", now=now)
+    deals.create_deal(uow, bob, title="İstanbul Batı", now=now)  # another team's: not readable by Ana
+    with use_locale("tr"):
+        assert [d.ref for d in search_deals(uow, ana, "istanbul")] == [mine.ref]
+        assert [d.ref for d in search_deals(uow, ana, "ışık")] == [mine.ref]
+    assert [d.ref for d in search_deals(uow, ana, "IŞIK TEKSTİL")] == [mine.ref]  # an English reader, Turkish capitals
+    assert search_deals(uow, ana, "Ankara") == []

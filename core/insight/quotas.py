@@ -42,7 +42,7 @@ class QuotaView:
 
     @property
     def whose(self) -> str:
-        return self.user_name or self.team_name or "the workspace"
+        return self.user_name or self.team_name or _("the workspace")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from core.db import UnitOfWork
 from core.errors import NotAllowed, UnknownUser
 from core.i18n import _
 from core.tables import Role, Team, User, Workspace
+from core.text import casefold_for_match, is_turkish
 from core.workspace.workspaces import get_or_create_workspace
 
 
@@ -196,9 +197,18 @@ def user_by_slack_id(session: Session, workspace_id: int, slack_id: str) -> User
 
 
 def owner_by_name(session: Session, workspace_id: int, name: str, now: datetime) -> User:
-    """An owner known by name only (from an import), created unlinked if new."""
+    """An owner known by name only (from an import), created unlinked if new.
+
+    In a Turkish workspace the name matches by Turkish case rules: "IŞIL İNCE" and "Işıl İnce"
+    are one owner. Elsewhere the name matches exactly, as it always has."""
     name = name.strip()
     user = session.scalar(select(User).where(User.workspace_id == workspace_id, User.import_name == name))
+    locale = session.scalar(select(Workspace.locale).where(Workspace.id == workspace_id)) if user is None else None
+    if user is None and is_turkish(locale or "en"):
+        key = casefold_for_match(name, locale)
+        user = next((u for u in session.scalars(
+            select(User).where(User.workspace_id == workspace_id, User.import_name.is_not(None)).order_by(User.id))
+            if casefold_for_match(u.import_name or "", locale or "en") == key), None)
     if user is None:
         user = User(workspace_id=workspace_id, import_name=name, name=name, created_at=now)
         session.add(user)

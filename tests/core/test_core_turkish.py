@@ -350,3 +350,18 @@ def test_the_deal_picker_finds_a_title_or_account_whatever_the_turkish_case(uow:
         assert [d.ref for d in search_deals(uow, ana, "ışık")] == [mine.ref]
     assert [d.ref for d in search_deals(uow, ana, "IŞIK TEKSTİL")] == [mine.ref]  # an English reader, Turkish capitals
     assert search_deals(uow, ana, "Ankara") == []
+
+
+@pytest.mark.parametrize(("locale", "owners"), [("tr", 1), ("en", 2)])
+def test_an_imported_owner_written_in_two_turkish_cases_is_one_owner_in_a_turkish_workspace(
+        uow: UnitOfWork, root: Actor, now: datetime, locale: str, owners: int) -> None:
+    with uow.transaction() as s:
+        from core.tables import Workspace
+        s.get_one(Workspace, root.workspace_id).locale = locale
+    csv_text = "title,stage,amount,owner\nEge Gıda,Prospecting,100,IŞIL İNCE\nTrakya,Prospecting,200,Işıl İnce\n"
+    report = importer.import_deals(uow, root.workspace_id, io.StringIO(csv_text), now=now)
+    assert report.created == 2
+    with uow.read() as s:
+        names = s.scalars(select(User.import_name).where(User.import_name.is_not(None))).all()
+        assert len(names) == owners  # English keeps comparing names exactly, as before
+        assert len(set(s.scalars(select(Deal.owner_id)).all())) == owners

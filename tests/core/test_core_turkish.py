@@ -365,3 +365,23 @@ def test_an_imported_owner_written_in_two_turkish_cases_is_one_owner_in_a_turkis
         names = s.scalars(select(User.import_name).where(User.import_name.is_not(None))).all()
         assert len(names) == owners  # English keeps comparing names exactly, as before
         assert len(set(s.scalars(select(Deal.owner_id)).all())) == owners
+
+
+def test_a_leads_csv_reports_bad_rows_in_turkish_and_writes_nothing(uow: UnitOfWork, root: Actor,
+                                                                   now: datetime) -> None:
+    from core.leads.csv_io import import_leads
+
+    csv_text = ("name,email,employees,status,created_at\n"
+                "Işıl İnce,isil@example.com,çok,new,2026-11-01\n"
+                "Can Öz,can@example.com,12,belki,dün\n")
+    with use_locale("tr"):
+        report = import_leads(uow, root.workspace_id, io.StringIO(csv_text), now=now)
+    reasons = {(e.row, e.column): e.reason for e in report.errors}
+    assert reasons == {
+        (2, "employees"): "employees bir tam sayı olmalı; 'çok' değil",
+        (3, "status"): ("durum şunlardan biri olmalı: new, assigned, working, converted, disqualified "
+                        "(ya da 1/0)"),
+        (3, "created_at"): "ISO biçiminde bir tarih ya da saat değil",
+    }
+    with uow.read() as s:
+        assert s.scalars(select(Lead)).all() == []

@@ -24,6 +24,7 @@ from core.leads.hot import OPEN_STATUSES
 from core.leads.rules import load_rules
 from core.notify import outbox
 from core.tables import Lead, LeadStatus, Team, User, Workspace, WorkspaceConfig
+from core.text import loose_key
 
 STATE_CONFIG = "routing_state"
 
@@ -73,7 +74,7 @@ class TeamPicker:
         self.by_name: dict[str, int] = {}
         self.first: int | None = None
         for team_id, name in rows:
-            self.by_name.setdefault(name.casefold(), int(team_id))
+            self.by_name.setdefault(loose_key(name, "tr"), int(team_id))  # any case, Turkish İ/ı too
             if self.first is None:
                 self.first = int(team_id)
 
@@ -81,7 +82,7 @@ class TeamPicker:
         """The team a lead belongs to: its territory's, else the first team created (None: no teams)."""
         for territory in self.territories:
             if territory_matches(territory, fields):
-                team_id: int | None = self.by_name.get(str(territory.get("team", "")).casefold())
+                team_id: int | None = self.by_name.get(loose_key(str(territory.get("team", "")), "tr"))
                 if team_id is not None:
                     return team_id
         return self.first

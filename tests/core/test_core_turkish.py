@@ -385,3 +385,14 @@ def test_a_leads_csv_reports_bad_rows_in_turkish_and_writes_nothing(uow: UnitOfW
     }
     with uow.read() as s:
         assert s.scalars(select(Lead)).all() == []
+
+
+def test_a_territory_names_its_team_in_any_turkish_case(uow: UnitOfWork, root: Actor, mia: Actor,
+                                                       now: datetime) -> None:
+    from core.leads.routing import team_for
+    from core.leads.rules import save_rules
+
+    istanbul = admin.create_team(uow, root, "İstanbul", "UIST", now=now)
+    with uow.transaction() as s:
+        save_rules(s, root.workspace_id, "territories:\n  - {country: [Türkiye], team: ISTANBUL}\n", now)
+        assert team_for(s, root.workspace_id, {"country": "Türkiye"}) == istanbul.id

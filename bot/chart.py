@@ -16,14 +16,15 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from core import formatting
+from core.i18n import _
+
 _LOCK = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
 
 
 def _short(value: float, _pos: int = 0) -> str:
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            return f"{value / size:.1f}".rstrip("0").rstrip(".") + suffix
-    return f"{value:.0f}"
+    """An axis tick: `75K`, `1.2M` / `75 bin`, `1,2 milyon` (core.formatting, the current language)."""
+    return formatting.compact_number(Decimal(str(round(value, 2))))
 
 
 def pipeline_chart(
@@ -33,7 +34,11 @@ def pipeline_chart(
     title: str,
     currency: str = "USD",
 ) -> bytes:
-    """A grouped bar chart (PNG bytes) of the open amount per stage, this week vs last week."""
+    """A grouped bar chart (PNG bytes) of the open amount per stage, this week vs last week.
+
+    Its legend, axis label and ticks are in the language the text is being built in (the
+    caller's `use_locale`); `title` comes translated.
+    """
     if not (len(stages) == len(this_week) == len(last_week)):
         raise ValueError("one amount per stage for each week")
     figure = Figure(figsize=(8, 4.2), dpi=100)  # a Figure of its own: no pyplot global state
@@ -41,13 +46,13 @@ def pipeline_chart(
         ax = figure.add_subplot(1, 1, 1)
         positions = list(range(len(stages)))
         width = 0.38
-        ax.bar([p - width / 2 for p in positions], [float(v) for v in last_week], width, label="Last week",
+        ax.bar([p - width / 2 for p in positions], [float(v) for v in last_week], width, label=_("Last week"),
                color="#b0bec5")
-        ax.bar([p + width / 2 for p in positions], [float(v) for v in this_week], width, label="This week",
+        ax.bar([p + width / 2 for p in positions], [float(v) for v in this_week], width, label=_("This week"),
                color="#1e88e5")
         ax.set_xticks(positions, list(stages), rotation=20 if len(stages) > 5 else 0)
         ax.yaxis.set_major_formatter(FuncFormatter(_short))
-        ax.set_ylabel(f"Open amount ({currency})")
+        ax.set_ylabel(_("Open amount ({currency})").format(currency=currency))
         ax.set_title(title)
         ax.legend(frameon=False)
         ax.spines[["top", "right"]].set_visible(False)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.deals.stage_flow import StageFlow, days_between, deal_start, stage_flow
 from core.errors import InvalidInput
+from core.i18n import N_
 from core.insight.digest_figures import in_parallel
 from core.insight.figures import (
     FAR,
@@ -33,7 +34,7 @@ from core.insight.figures import (
 from core.insight.quotas import label_bounds, quarter_label, quota_for
 from core.tables import Activity, Deal, DealStatus, Pipeline, Quota, Stage, Team, User
 
-WIN_RATE_DEFINITION = "win rate = won ÷ (won + lost), of deals closed in the period"
+WIN_RATE_DEFINITION = N_("win rate = won ÷ (won + lost), of deals closed in the period")  # shown as _(…)
 
 _CENT = Decimal("0.01")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta, get_day_names, get_month_names
@@ -62,7 +63,7 @@ _PERCENT_PATTERNS: dict[str, tuple[str, str]] = {
 # Compact amounts: Babel's short Turkish form (`₺75 B`) reads as nothing to a Turkish
 # reader (B would be "bin", but also looks like billion): the long words (`₺75 bin`,
 # `₺1,2 milyon`, `₺3 milyar`) are what one writes. English keeps `$75K`, `$1.2M`.
-_COMPACT_WIDTH = {"en": "short", "tr": "long"}
+_COMPACT_WIDTH: dict[str, Literal["short", "long"]] = {"en": "short", "tr": "long"}
 
 
 def language(locale: str | None = None) -> str:
@@ -191,12 +192,14 @@ def clock_time(at: datetime, locale: str | None = None) -> str:
     return str(format_datetime(at, pattern, tzinfo=at.tzinfo, locale=loc))
 
 
-def weekday_name(weekday: int, locale: str | None = None, width: str = "wide") -> str:
+def weekday_name(weekday: int, locale: str | None = None,
+                 width: Literal["abbreviated", "narrow", "short", "wide"] = "wide") -> str:
     """Monday is 0: `Monday` / `Pazartesi` (`abbreviated`: `Mon` / `Pzt`)."""
     return str(get_day_names(width, locale=babel_locale(language(locale)))[weekday])
 
 
-def month_name(month: int, locale: str | None = None, width: str = "wide") -> str:
+def month_name(month: int, locale: str | None = None,
+               width: Literal["abbreviated", "narrow", "wide"] = "wide") -> str:
     """January is 1: `January` / `Ocak`."""
     return str(get_month_names(width, locale=babel_locale(language(locale)))[month])
 

@@ -5,16 +5,17 @@ Every text that reaches Slack goes through `mrkdwn`/`plain` here, so an over-lon
 """
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from core import formatting
 from core.dates import local_now
 from core.errors import UnknownUser, UserError
-from core.i18n import N_, _, ngettext
+from core.i18n import N_, _, current_locale, ngettext, use_locale
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -239,3 +240,21 @@ def activity_count(kind: str, n: int) -> str:
     }
     form = forms.get(kind)
     return (form() if form else "{n} " + kind).format(n=formatting.number(n))
+
+
+Renderer = TypeVar("Renderer", bound=Callable[..., Message])
+
+
+def in_recipient_language(render: Renderer) -> Renderer:
+    """A renderer of outbox data, run in its recipient's language.
+
+    Queued data may name it (`data["locale"]`, put there by whoever queued it: the user's
+    language for a DM, the workspace's for a channel post); otherwise the language already
+    set (core.i18n.use_locale) by whoever renders it.
+    """
+    @functools.wraps(render)
+    def rendered(data: dict[str, Any], *args: Any, **kwargs: Any) -> Message:
+        with use_locale(data.get("locale") or current_locale()):
+            return render(data, *args, **kwargs)
+
+    return rendered  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from bot.views.common import (
     divider,
     escape,
     header,
+    in_recipient_language,
     message,
     missing_rates_note,
     money,
@@ -180,16 +181,15 @@ def digest_chart(data: dict[str, Any], locale: str | None = None) -> bytes:
         )
 
 
+@in_recipient_language
 def digest_from_payload(data: dict[str, Any]) -> Message:
     """The outbox renderer: the message plus the chart to upload after it.
 
     In the recipient's language (`data["locale"]`, put there by core.notify.digest.digest_sweep:
     the manager's for a DM, the workspace's for a channel), else the current one.
     """
-    with use_locale(data.get("locale") or current_locale()):
-        msg = digest_blocks(data)
-        msg["files"] = [{"content": digest_chart(data), "filename": "pipeline.png",
-                         "title": _("Pipeline by stage")}]
+    msg = digest_blocks(data)
+    msg["files"] = [{"content": digest_chart(data), "filename": "pipeline.png", "title": _("Pipeline by stage")}]
     return msg
 
 

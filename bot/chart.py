@@ -27,6 +27,12 @@ def _short(value: float, _pos: int = 0) -> str:
     return formatting.compact_number(Decimal(str(round(value, 2))))
 
 
+def chart_labels(currency: str) -> dict[str, str]:
+    """The legend and axis words, in the language the text is being built in."""
+    return {"last": _("Last week"), "this": _("This week"),
+            "amount": _("Open amount ({currency})").format(currency=currency)}
+
+
 def pipeline_chart(
     stages: Sequence[str],
     this_week: Sequence[Decimal],
@@ -41,18 +47,19 @@ def pipeline_chart(
     """
     if not (len(stages) == len(this_week) == len(last_week)):
         raise ValueError("one amount per stage for each week")
+    labels = chart_labels(currency)
     figure = Figure(figsize=(8, 4.2), dpi=100)  # a Figure of its own: no pyplot global state
     with _LOCK:
         ax = figure.add_subplot(1, 1, 1)
         positions = list(range(len(stages)))
         width = 0.38
-        ax.bar([p - width / 2 for p in positions], [float(v) for v in last_week], width, label=_("Last week"),
+        ax.bar([p - width / 2 for p in positions], [float(v) for v in last_week], width, label=labels["last"],
                color="#b0bec5")
-        ax.bar([p + width / 2 for p in positions], [float(v) for v in this_week], width, label=_("This week"),
+        ax.bar([p + width / 2 for p in positions], [float(v) for v in this_week], width, label=labels["this"],
                color="#1e88e5")
         ax.set_xticks(positions, list(stages), rotation=20 if len(stages) > 5 else 0)
         ax.yaxis.set_major_formatter(FuncFormatter(_short))
-        ax.set_ylabel(_("Open amount ({currency})").format(currency=currency))
+        ax.set_ylabel(labels["amount"])
         ax.set_title(title)
         ax.legend(frameon=False)
         ax.spines[["top", "right"]].set_visible(False)

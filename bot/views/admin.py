@@ -86,15 +86,13 @@ def teams_listed(teams: Sequence[TeamView], *, is_admin: bool) -> Message:
 
 def linked(result: LinkResult) -> Message:
     """What linking an imported owner moved."""
-    def count(singular: str, plural: str, n: int) -> str:
-        return ngettext(singular, plural, n).format(n=formatting.number(n))
-
+    n = formatting.number
     text = _("{name} is now {user}: {deals}, {activities}, {reminders} and {leads} moved.").format(
         name=f'"{escape(result.import_name)}"', user=f"<@{result.user_slack_id}>",
-        deals=count("{n} deal", "{n} deals", result.deals),
-        activities=count("{n} activity", "{n} activities", result.activities),
-        reminders=count("{n} reminder", "{n} reminders", result.reminders),
-        leads=count("{n} lead", "{n} leads", result.leads))
+        deals=ngettext("{n} deal", "{n} deals", result.deals).format(n=n(result.deals)),
+        activities=ngettext("{n} activity", "{n} activities", result.activities).format(n=n(result.activities)),
+        reminders=ngettext("{n} reminder", "{n} reminders", result.reminders).format(n=n(result.reminders)),
+        leads=ngettext("{n} lead", "{n} leads", result.leads).format(n=n(result.leads)))
     return message(text, [section(f":link: {text}")])
 
 

@@ -5,17 +5,16 @@ Every text that reaches Slack goes through `mrkdwn`/`plain` here, so an over-lon
 """
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from core import formatting
 from core.dates import local_now
 from core.errors import UnknownUser, UserError
-from core.i18n import N_, _, current_locale, ngettext, use_locale
+from core.i18n import N_, _, ngettext
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -214,10 +213,7 @@ def when(at: datetime, tz: str) -> str:
     return formatting.moment(local_now(at, tz))
 
 
-# Words for the values core keeps in English (enum values): shown through these, translated.
-DEAL_STATUS = {"open": N_("open"), "won": N_("won"), "lost": N_("lost")}
-LEAD_STATUS = {"new": N_("new"), "assigned": N_("assigned"), "working": N_("working"),
-               "converted": N_("converted"), "disqualified": N_("disqualified")}
+# Activity kinds are stored in English (data): shown through these, translated.
 ACTIVITY_KIND = {"call": N_("call"), "email": N_("email"), "meeting": N_("meeting"), "demo": N_("demo"),
                  "proposal": N_("proposal"), "note": N_("note")}
 
@@ -241,20 +237,3 @@ def activity_count(kind: str, n: int) -> str:
     form = forms.get(kind)
     return (form() if form else "{n} " + kind).format(n=formatting.number(n))
 
-
-Renderer = TypeVar("Renderer", bound=Callable[..., Message])
-
-
-def in_recipient_language(render: Renderer) -> Renderer:
-    """A renderer of outbox data, run in its recipient's language.
-
-    Queued data may name it (`data["locale"]`, put there by whoever queued it: the user's
-    language for a DM, the workspace's for a channel post); otherwise the language already
-    set (core.i18n.use_locale) by whoever renders it.
-    """
-    @functools.wraps(render)
-    def rendered(data: dict[str, Any], *args: Any, **kwargs: Any) -> Message:
-        with use_locale(data.get("locale") or current_locale()):
-            return render(data, *args, **kwargs)
-
-    return rendered  # type: ignore[return-value]

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from bot.views.common import (
     ACTIVITY_KIND,
-    DEAL_STATUS,
     MAX_BUTTON_VALUE,
     MAX_MESSAGE_BLOCKS,
     Block,
@@ -32,7 +31,8 @@ from core.dates import local_now
 from core.deals.deals import ActivityView, DealView
 from core.i18n import _, ngettext
 from core.tables import DealStatus
-from core.text import capitalize
+from core.text import upper
+from core.words import status_word
 from core.workspace.users import Actor
 
 SHOW, EDIT, WON, LOST, PICK = "deal_show", "deal_edit", "deal_won", "deal_lost", "deal_pick"
@@ -56,7 +56,7 @@ def deal_line(deal: DealView, locale: str | None = None) -> str:
         f"*{deal.ref}* {escape(cut(deal.title, 120))}",
         money(deal.amount, deal.currency, locale),
         f"{escape(deal.stage)} {formatting.probability(deal.probability, locale)}" if deal.status == DealStatus.OPEN
-        else label(DEAL_STATUS, deal.status.value),
+        else status_word(deal.status.value),
     ]
     if deal.status == DealStatus.OPEN:
         parts.append(_("closes {date}").format(date=day(deal.expected_close)) if deal.expected_close
@@ -153,12 +153,17 @@ def deal_won(deal: DealView, actor: Actor) -> Message:
     return message(text, blocks, in_channel=True)
 
 
+def _first_upper(text: str) -> str:
+    """`call logged on D-1` -> `Call logged on D-1` (Turkish: `ilgi` -> `İlgi`)."""
+    return upper(text[:1]) + text[1:]
+
+
 def activity_logged(activity: ActivityView, actor: Actor) -> Message:
     """`Call logged on D-42: …`."""
     kind = label(ACTIVITY_KIND, activity.kind.value)
     what = _("Note added to {ref}") if activity.kind.value == "note" else _("{kind} logged on {ref}")
-    text = capitalize(what.format(kind=kind, ref=activity.deal_ref))
-    body = capitalize(what.format(kind=kind, ref=f"*{activity.deal_ref}*"))
+    text = _first_upper(what.format(kind=kind, ref=activity.deal_ref))
+    body = _first_upper(what.format(kind=kind, ref=f"*{activity.deal_ref}*"))
     body += f": {escape(cut(activity.text, 2500))}" if activity.text else ""
     return message(text, [section(body)])
 

@@ -22,7 +22,6 @@ from bot.views.common import (
     divider,
     escape,
     header,
-    in_recipient_language,
     message,
     missing_rates_note,
     money,
@@ -181,12 +180,11 @@ def digest_chart(data: dict[str, Any], locale: str | None = None) -> bytes:
         )
 
 
-@in_recipient_language
 def digest_from_payload(data: dict[str, Any]) -> Message:
     """The outbox renderer: the message plus the chart to upload after it.
 
-    In the recipient's language (`data["locale"]`, put there by core.notify.digest.digest_sweep:
-    the manager's for a DM, the workspace's for a channel), else the current one.
+    In the current language: bot/delivery.py sets the recipient's (the manager's for a DM,
+    the workspace's in a channel) around every render.
     """
     msg = digest_blocks(data)
     msg["files"] = [{"content": digest_chart(data), "filename": "pipeline.png", "title": _("Pipeline by stage")}]

@@ -13,7 +13,6 @@ from typing import Any
 
 from bot.modals.deal_forms import modal, text_input
 from bot.views.common import (
-    LEAD_STATUS,
     Block,
     Message,
     actions,
@@ -24,8 +23,6 @@ from bot.views.common import (
     fields_section,
     fit,
     header,
-    in_recipient_language,
-    label,
     message,
     plain,
     section,
@@ -37,6 +34,7 @@ from core.leads.leads import LeadView
 from core.leads.points import Reason, describe
 from core.leads.predictive import Prediction, describe_factor
 from core.tables import LeadStatus
+from core.words import status_word
 
 CLAIM = "lead_claim"
 ASSIGN = "lead_assign"
@@ -86,7 +84,7 @@ def lead_line(lead: LeadView) -> str:
         parts.append(_("{percent} likely").format(percent=formatting.probability(lead.predicted)))
     parts.append(_who(lead.owner_slack_id, lead.owner_name) if lead.owner_id else _("unclaimed"))
     if lead.status not in (LeadStatus.NEW, LeadStatus.ASSIGNED):
-        parts.append(label(LEAD_STATUS, lead.status.value))
+        parts.append(status_word(lead.status.value))
     return " · ".join(parts)
 
 
@@ -98,7 +96,7 @@ def reasons_text(reasons: Sequence[Reason], now: datetime, top: int = 3) -> str:
 def lead_shown(lead: LeadView, now: datetime, tz: str, prediction: Prediction | None, model_note: str) -> Message:
     """`/lead show`: the lead, its points with reasons, its win probability with top factors."""
     blocks: list[Block] = [header(f"{lead.ref} {escape(lead.name)}")]
-    status = label(LEAD_STATUS, lead.status.value)
+    status = status_word(lead.status.value)
     facts = [
         "*{}*\n{}".format(_("Company"), escape(lead.company or "—")),
         "*{}*\n{}".format(_("Title"), escape(lead.title or "—")),
@@ -253,7 +251,6 @@ def alert_actions(lead_id: int) -> Block:
     )
 
 
-@in_recipient_language
 def hot_lead_message(card: Mapping[str, Any]) -> Message:
     """One hot lead: who, score, top reasons, and Claim / Assign / Not a fit."""
     title = _card_title(card)
@@ -285,7 +282,6 @@ def _score_of(card: Mapping[str, Any]) -> str:
     return _("score {score}").format(score=_number(card.get("score")))
 
 
-@in_recipient_language
 def hot_burst_message(data: Mapping[str, Any]) -> Message:
     """Several hot leads at once: one message, a Claim button on each."""
     cards = list(data.get("leads") or [])
@@ -309,7 +305,6 @@ def hot_burst_message(data: Mapping[str, Any]) -> Message:
     return {"text": leads, "blocks": blocks}
 
 
-@in_recipient_language
 def lead_assigned_message(data: Mapping[str, Any]) -> Message:
     """The DM to a rep who was given a lead."""
     title = _card_title(data)

@@ -22,7 +22,6 @@ from bot.views.common import (
     escape,
     fit,
     header,
-    in_recipient_language,
     money,
     section,
     when,
@@ -98,7 +97,6 @@ def nudge_buttons(data: dict[str, Any], tz: str) -> Block:
     return actions(elements, block_id=f"{NUDGE_BLOCK}:{rid}")
 
 
-@in_recipient_language
 def nudge_message(data: dict[str, Any], outcome: str | None = None) -> Message:
     """A follow-up that is due; with `outcome` (who did what), the acted-on version, no buttons."""
     tz = data.get("tz") or "UTC"
@@ -147,7 +145,6 @@ def _deal_section(item: dict[str, Any], why: str) -> list[Block]:
     return [section(_deal_line(item, why), accessory=button(_("Open"), OPEN, item["ref"]))]
 
 
-@in_recipient_language
 def morning_message(data: dict[str, Any]) -> Message:
     """One rep's morning list: stale deals and deals whose close date slipped."""
     stale, slipped = data.get("stale") or [], data.get("slipped") or []
@@ -173,7 +170,6 @@ def morning_message(data: dict[str, Any]) -> Message:
     return {"text": f"{title}: " + ", ".join(parts), "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
 
 
-@in_recipient_language
 def escalation_message(data: dict[str, Any]) -> Message:
     """The manager's note: a rep's deals stayed untouched after N nudges."""
     rep = data["rep"]

@@ -335,10 +335,10 @@ def digest_sweep(session: Session, now: datetime) -> int:
     """
     queued = 0
     for ws in list(session.scalars(select(Workspace))):
-        due: list[tuple[Team, str, date, str | None]] = []
+        due: list[tuple[Team, str, date]] = []
         send_time = parse_hhmm(ws.digest_time or "09:00")
-        for team, manager_slack, manager_tz, manager_locale in session.execute(
-            select(Team, User.slack_id, User.tz, User.locale).outerjoin(User, User.id == Team.manager_id)
+        for team, manager_slack, manager_tz in session.execute(
+            select(Team, User.slack_id, User.tz).outerjoin(User, User.id == Team.manager_id)
             .where(Team.workspace_id == ws.id)
         ).all():
             if not manager_slack and not team.channel_id:
@@ -350,24 +350,21 @@ def digest_sweep(session: Session, now: datetime) -> int:
             keys = [digest_key(team.id, local.date(), w) for w in ("dm", "channel")]
             if any(outbox.is_queued(session, ws.id, k) for k in keys):
                 continue
-            due.append((team, tz, local.date(), manager_locale))
+            due.append((team, tz, local.date()))
         if not due:
             continue
         # "Today" (slipped deals) and the quarter are the manager's: one batch per time zone.
         digests: dict[int | None, TeamDigest] = {}
-        for tz in {tz for _, tz, _, _ in due}:
-            digests.update(team_digests(session, ws.id, now, [t.id for t, z, _, _ in due if z == tz], tz=tz))
-        for team, _tz, day, manager_locale in due:
+        for tz in {tz for _, tz, _ in due}:
+            digests.update(team_digests(session, ws.id, now, [t.id for t, z, _ in due if z == tz], tz=tz))
+        for team, _tz, day in due:
             digest = digests[team.id]
-            data = digest_data(digest)
-            # In the reader's language: the manager's own for the DM, the workspace's in the channel.
+            payload = {"view": "digest", "data": digest_data(digest)}
             if digest.manager_slack_id:
-                payload = {"view": "digest", "data": {**data, "locale": manager_locale or ws.locale}}
                 queued += outbox.enqueue(
                     session, ws.id, digest_key(team.id, day, "dm"), "digest", digest.manager_slack_id, payload, now
                 )
             if team.channel_id:
-                payload = {"view": "digest", "data": {**data, "locale": ws.locale}}
                 queued += outbox.enqueue(
                     session, ws.id, digest_key(team.id, day, "channel"), "digest", team.channel_id, payload, now
                 )

@@ -59,11 +59,8 @@ def test_the_scheduled_digest_and_pipeline_digest_show_one_figure_the_turkish_wa
                 now=MONDAY_NINE - timedelta(days=3))
     with uow.transaction() as s:
         assert digest_sweep(s, MONDAY_NINE) == 1  # Mia's DM
-    clock = VirtualClock(MONDAY_NINE)
-    client = delivery_client(WebClient(token="xoxb-test", base_url=fake_slack.url), timeout=5)
-    deliverer = Deliverer(uow, client, clock=clock.now, sleep=clock.sleep)  # type: ignore[arg-type]
     with use_locale("en"):  # the delivery job's own language must not matter
-        assert deliverer.drain().sent == 1
+        assert _deliverer(uow, fake_slack).drain().sent == 1
     [post] = fake_slack.calls("chat.postMessage")
     scheduled = {"text": post["text"], "blocks": post["blocks"]}
     assert_valid_message(scheduled)
@@ -81,22 +78,25 @@ def test_the_scheduled_digest_and_pipeline_digest_show_one_figure_the_turkish_wa
 
 
 def test_a_channel_digest_is_in_the_workspace_language_and_the_dm_in_the_managers(
-        uow: UnitOfWork, ana: Actor, mia: Actor) -> None:
-    from core.tables import OutboxMessage, Team
+        uow: UnitOfWork, ana: Actor, mia: Actor, fake_slack: FakeSlack) -> None:
+    from core.tables import Team
 
     [mia] = _turkish(uow, mia, currency="USD", workspace_locale="en")  # Mia reads Turkish, the workspace English
     with uow.transaction() as s:
-        team = s.get_one(Team, mia.managed_team_ids and min(mia.managed_team_ids))
-        team.channel_id = "C0EAST0001"
+        s.get_one(Team, min(mia.managed_team_ids)).channel_id = "C0EAST0001"
     create_deal(uow, ana, title="Acme", amount=Money(Decimal("12000"), "USD"), now=MONDAY_NINE - timedelta(days=3))
     with uow.transaction() as s:
         assert digest_sweep(s, MONDAY_NINE) == 2
-        payloads = {m.channel: m.payload for m in s.query(OutboxMessage).all()}
-    from bot.delivery import render
+    assert _deliverer(uow, fake_slack).drain().sent == 2
+    posts = {p["channel"]: p for p in fake_slack.calls("chat.postMessage")}
+    assert "$12.000,00" in posts["UMIA"]["text"] and "satış hattı özeti" in posts["UMIA"]["text"]
+    assert "$12,000.00" in posts["C0EAST0001"]["text"] and "Pipeline digest" in posts["C0EAST0001"]["text"]
 
-    dm, channel = render(payloads["UMIA"]), render(payloads["C0EAST0001"])
-    assert "$12.000,00" in dm["text"] and "satış hattı özeti" in dm["text"]
-    assert "$12,000.00" in channel["text"] and "Pipeline digest" in channel["text"]
+
+def _deliverer(uow: UnitOfWork, fake_slack: FakeSlack) -> Deliverer:
+    clock = VirtualClock(MONDAY_NINE)
+    client = delivery_client(WebClient(token="xoxb-test", base_url=fake_slack.url), timeout=5)
+    return Deliverer(uow, client, clock=clock.now, sleep=clock.sleep)  # type: ignore[arg-type]
 
 
 def test_the_app_home_of_a_turkish_rep_reads_turkish_amounts_and_quota(

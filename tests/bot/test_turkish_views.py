@@ -374,11 +374,11 @@ def test_the_chart_speaks_turkish_with_turkish_ticks() -> None:
     assert chart_labels("USD")["amount"] == "Open amount (USD)"  # English outside use_locale
 
 
-def test_the_digest_renderer_follows_the_language_its_data_names() -> None:
-    """The outbox renders a digest for a Turkish manager in Turkish, whatever the sender's language."""
-    with use_locale("en"):
-        msg = render({"view": "digest", "data": {**digest_data(), "locale": "tr"}})
-        english = render({"view": "digest", "data": {**digest_data(), "locale": "en"}})
+def test_the_outbox_renderers_follow_the_language_delivery_sets() -> None:
+    """bot/delivery.py renders each message inside use_locale(the recipient's language)."""
+    with use_locale("tr"):
+        msg = render({"view": "digest", "data": digest_data()})
+    english = render({"view": "digest", "data": digest_data()})
     assert "₺75.000,00" in shown_text(msg) and "satış hattı özeti" in msg["text"]
     assert msg["files"][0]["title"] == "Aşamalara göre satış hattı"
     assert "TRY75,000.00" in shown_text(english) and "Pipeline digest" in english["text"]

@@ -159,7 +159,8 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
     tail: list[Block] = [
         *_short_list(_("Follow-ups due"), follow_ups, max(data.follow_ups_total, len(data.follow_ups)),
                      _("Nothing due. Set one with {command}.").format(
-                         command="`/deal remind D-42 tomorrow call back`")),
+                         # Translators: a command a user can type: keep `/deal remind D-42`, translate the rest.
+                         command="`{}`".format(_("/deal remind D-42 tomorrow call back")))),
         *_short_list(_("Hot leads waiting"), hot_leads, max(data.hot_leads_total, len(data.hot_leads)),
                      _("No hot leads waiting for you.")),
     ]

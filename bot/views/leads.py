@@ -205,7 +205,8 @@ def undo_actions(lead_id: int) -> Block:
 def new_lead_view(channel_id: str | None) -> Block:
     """The New lead modal."""
     blocks = [
-        text_input("name", _("Name"), optional=False, placeholder="Zoe Hart", max_length=200),
+        # Translators: an example person's name, as a placeholder.
+        text_input("name", _("Name"), optional=False, placeholder=_("Zoe Hart"), max_length=200),
         text_input("email", _("Email"), placeholder="zoe@acme.io", max_length=254),
         text_input("company", _("Company"), max_length=200),
         text_input("title", _("Job title"), max_length=200),

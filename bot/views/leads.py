@@ -163,6 +163,13 @@ def lead_converted(lead: LeadView, deal_ref: str, deal_title: str, terms: str = 
     ])
 
 
+def _modal(callback_id: str, title: str, submit: str, blocks: list[Block], metadata: dict[str, Any]) -> Block:
+    """bot/modals/deal_forms.modal, its Cancel button in the reader's language too."""
+    view = modal(callback_id, title, submit, blocks, metadata)
+    view["close"] = plain(_("Cancel"), 24)
+    return view
+
+
 def convert_lead_view(lead: LeadView, *, title: str, currency: str, owner_slack_id: str | None,
                       channel_id: str | None) -> Block:
     """The Convert lead modal: prefilled from the lead; amount and expected close are required."""
@@ -180,7 +187,7 @@ def convert_lead_view(lead: LeadView, *, title: str, currency: str, owner_slack_
          "element": {"type": "datepicker", "action_id": "value"}},
         {"type": "input", "block_id": "owner", "label": plain(_("Owner")), "optional": True, "element": owner},
     ]
-    return modal(CONVERT_LEAD, cut(_("Convert {ref}").format(ref=lead.ref), 24), _("Create deal"), blocks,
+    return _modal(CONVERT_LEAD, cut(_("Convert {ref}").format(ref=lead.ref), 24), _("Create deal"), blocks,
                  {"lead": lead.ref, "channel": channel_id})
 
 
@@ -193,7 +200,7 @@ def not_a_fit_view(lead: LeadView, channel_id: str | None, message_ts: str | Non
         text_input("reason", _("Why is it not a fit?"), optional=False, multiline=True,
                    placeholder=_("Student; no budget; competitor…"), max_length=500),
     ]
-    return modal(NOT_A_FIT_FORM, cut(_("Not a fit: {ref}").format(ref=lead.ref), 24), _("Not a fit"), blocks,
+    return _modal(NOT_A_FIT_FORM, cut(_("Not a fit: {ref}").format(ref=lead.ref), 24), _("Not a fit"), blocks,
                  {"lead_id": lead.id, "channel": channel_id, "ts": message_ts})
 
 
@@ -216,7 +223,7 @@ def new_lead_view(channel_id: str | None) -> Block:
         text_input("industry", _("Industry"), max_length=100),
         text_input("employees", _("Employees"), placeholder="250", max_length=9),
     ]
-    return modal(NEW_LEAD, _("New lead"), _("Add lead"), blocks, {"channel": channel_id})
+    return _modal(NEW_LEAD, _("New lead"), _("Add lead"), blocks, {"channel": channel_id})
 
 
 # -- alerts (rendered from outbox data) --------------------------------------------------------

@@ -128,3 +128,25 @@ def test_a_home_republished_after_someone_elses_change_is_in_its_owners_language
     ana_home = shown_text(by_user["UANA"])
     assert "Satış hattınız" in ana_home and "Your pipeline" not in ana_home
     assert untranslated(by_user["UANA"]) == []
+
+
+def test_the_console_upper_cases_a_turkish_title_the_turkish_way(db_url: str, uow: UnitOfWork) -> None:
+    """`/deal show` in `salesbot console` for a Turkish workspace: "KARADENİZ", not "KARADENIZ"."""
+    import io
+
+    from rich.console import Console
+
+    from bot.config import Settings
+    from bot.console import ConsoleOptions, parse_now, run_console
+    from tests.conftest import make_actor
+
+    _turkish(uow, make_actor(uow, "UCON", name="Ayşe"))
+    buffer = io.StringIO()
+    out = Console(file=buffer, width=120, highlight=False, soft_wrap=True, color_system=None)
+    options = ConsoleOptions(user_id="UCON", team_id="T1", now=parse_now("2026-11-23T14:00Z"))
+    script = io.StringIO("/deal new Karadeniz 75000\n/deal show D-1\n")
+    code = run_console(Settings(database_url=db_url, scheduler=False), options, script, out)
+    text = buffer.getvalue()
+    assert code == 0, text
+    assert "D-1 KARADENİZ" in text and "KARADENIZ" not in text
+    assert "Tutar" in text and "₺75.000,00" in text

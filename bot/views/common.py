@@ -235,5 +235,5 @@ def activity_count(kind: str, n: int) -> str:
         "note": lambda: ngettext("{n} note", "{n} notes", n),
     }
     form = forms.get(kind)
-    return (form() if form else "{n} " + kind).format(n=formatting.number(n))
+    return form().format(n=formatting.number(n)) if form else f"{formatting.number(n)} {kind}"
 

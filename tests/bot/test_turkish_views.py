@@ -349,14 +349,16 @@ def test_each_surface_reads_turkish_with_turkish_figures_and_no_english_left(nam
 
 def test_the_english_check_finds_english() -> None:
     """The check above can fail: the same builders in English are full of the catalog's English."""
-    found = untranslated(SURFACES["deal_shown"][0]())
+    with use_locale("en"):
+        found = untranslated(SURFACES["deal_shown"][0]())
     assert "Expected close" in " ".join(found) and "Log activity" in " ".join(found)
     assert untranslated({"text": "`/deal new Acme` · <@U1> :fire: 15 Aralık"}) == []
 
 
 def test_english_is_unchanged_by_the_formatter() -> None:
     """English stays the source: salesbot's own forms, not Babel's en_US defaults."""
-    text = shown_text(SURFACES["deal_shown"][0]())
+    with use_locale("en"):
+        text = shown_text(SURFACES["deal_shown"][0]())
     assert "*Amount*\nTRY75,000.00" in text and "*Expected close*\nTue 15 Dec 2026" in text
     assert "Mon 23 Nov 17:00 · call by Ayşe" in text and "Proposal" not in text
 
@@ -371,14 +373,16 @@ def test_the_chart_speaks_turkish_with_turkish_ticks() -> None:
     assert labels == {"last": "Geçen hafta", "this": "Bu hafta", "amount": "Açık tutar (TRY)"}
     assert ticks == ["0", "75 bin", "1,5 milyon"]
     assert png.startswith(b"\x89PNG")
-    assert chart_labels("USD")["amount"] == "Open amount (USD)"  # English outside use_locale
+    with use_locale("en"):
+        assert chart_labels("USD")["amount"] == "Open amount (USD)"
 
 
 def test_the_outbox_renderers_follow_the_language_delivery_sets() -> None:
     """bot/delivery.py renders each message inside use_locale(the recipient's language)."""
     with use_locale("tr"):
         msg = render({"view": "digest", "data": digest_data()})
-    english = render({"view": "digest", "data": digest_data()})
+    with use_locale("en"):
+        english = render({"view": "digest", "data": digest_data()})
     assert "₺75.000,00" in shown_text(msg) and "satış hattı özeti" in msg["text"]
     assert msg["files"][0]["title"] == "Aşamalara göre satış hattı"
     assert "TRY75,000.00" in shown_text(english) and "Pipeline digest" in english["text"]

@@ -108,7 +108,7 @@ def test_the_app_home_of_a_turkish_rep_reads_turkish_amounts_and_quota(
     assert send_event(app, app_home_opened("UMIA")).status == 200
     [view] = published_views(fake_slack)
     text = shown_text(view)
-    assert "Ekip East" in text and "1 · $75 bin" in text  # the compact figure, in Turkish words
+    assert "East ekibi" in text and "1 · $75 bin" in text  # the compact figure, in Turkish words
     assert "$0,00 / 0 kazanılan · kota $300.000,00 (%0,0)" in text  # was "$0,00 of $300.000,00"
     assert " B" not in text and " of " not in text
     assert untranslated(view) == []

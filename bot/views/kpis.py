@@ -20,7 +20,7 @@ from bot.views.common import (
     section,
 )
 from core import formatting
-from core.i18n import _, ngettext
+from core.i18n import _, ngettext, pgettext
 from core.insight.forecast import QuarterForecast
 from core.insight.kpis import WIN_RATE_DEFINITION, Kpis
 from core.workspace.users import Actor
@@ -53,7 +53,7 @@ def kpi_blocks(k: Kpis, actor: Actor, label: str) -> list[Block]:
     coverage = "—" if k.coverage is None else formatting.times(k.coverage)
     fields = [
         field(_("Win rate"), f"{_pct(k.win_rate)} ({won_lost})"),
-        field(_("Won"), m(k.won_amount)),
+        field(pgettext("figure", "Won"), m(k.won_amount)),
         field(_("Average won deal"), m(k.avg_won)),
         field(_("Sales cycle"), _("median {median} · mean {mean}").format(
             median=_days(k.cycle_median_days), mean=_days(k.cycle_mean_days))),

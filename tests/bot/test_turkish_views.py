@@ -211,7 +211,7 @@ SURFACES: dict[str, tuple[Callable[[], Any], str, list[str]]] = {
     "kpis": (lambda: {"blocks": kpis.kpi_blocks(kpi(), ayse(), "Karadeniz")}, "message",
              ["Karadeniz: 1 Ekim 2026 – 31 Aralık 2026", "*Kazanma oranı*\n%66,7 (2 kazanılan / 1 kaybedilen)",
               "medyan 38 gün · ortalama 40 gün", "3 arama, 1 toplantı", "sonraki: 3 çıkışın %66,7 kadarı",
-              "kazanma oranı = kazanılan ÷ (kazanılan + kaybedilen)"]),
+              "kazanma oranı = kazanılan ÷ (kazanılan + kaybedilen)", "*Kazanılan*\n₺90.000,00"]),
     "forecast_line": (lambda: {"blocks": [{"type": "section", "text": {
         "type": "mrkdwn", "text": kpis.forecast_line(quarter(), "TRY")}}]}, "message",
         ["*2026-Q4 tahmini* ₺170 bin (muhtemelen ₺152 bin–₺188 bin) · kota ₺300 bin"]),

@@ -36,11 +36,23 @@ from tests.bot.test_turkish_views import shown_text, untranslated
 MONDAY_NINE = datetime.fromisoformat("2026-11-30T09:00:00+00:00")
 
 
+TURKISH_STAGES = {"Prospecting": "Keşif", "Qualified": "Nitelikli", "Proposal": "Teklif", "Negotiation": "Pazarlık",
+                  "Won": "Kazanıldı", "Lost": "Kaybedildi"}
+
+
 def _turkish(uow: UnitOfWork, *actors: Actor, currency: str = "TRY", workspace_locale: str = "tr") -> list[Actor]:
-    """The workspace in Turkish with `currency`; each actor's own Slack language Turkish."""
+    """The workspace in Turkish with `currency` and its stages named in Turkish (data, as a Turkish
+    team names them); each actor's own Slack language Turkish."""
+    from sqlalchemy import select
+
+    from core.tables import Pipeline, Stage
+
     with uow.transaction() as s:
         ws = s.get_one(Workspace, actors[0].workspace_id)
         ws.locale, ws.default_currency = workspace_locale, currency
+        if workspace_locale == "tr":
+            for stage in s.scalars(select(Stage).join(Pipeline).where(Pipeline.workspace_id == ws.id)):
+                stage.name = TURKISH_STAGES.get(stage.name, stage.name)
         users = [s.get_one(User, a.user_id) for a in actors]
         for user in users:
             user.locale = "tr-TR"

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.db import UnitOfWork, make_engine
+from core.i18n import use_locale
 from core.tables import Base, Role, Team
 from core.workspace.users import Actor, actor_for, actor_of
 
@@ -110,6 +111,14 @@ def db_url(engine: Engine) -> str:
 @pytest.fixture
 def uow(engine: Engine) -> UnitOfWork:
     return UnitOfWork(engine)
+
+
+@pytest.fixture(autouse=True)
+def _source_language() -> Iterator[None]:
+    """Each test starts in English and leaves no language behind: a request handled on the
+    test's thread (process_before_response) activates its user's language in this context."""
+    with use_locale(None):
+        yield
 
 
 @pytest.fixture

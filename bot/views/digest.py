@@ -27,6 +27,7 @@ from bot.views.common import (
     money,
     section,
 )
+from bot.views.prefs import away_digest_blocks
 from core import formatting
 from core.i18n import _, current_locale, ngettext, use_locale
 from core.notify.digest import TeamDigest, digest_data
@@ -187,6 +188,8 @@ def digest_from_payload(data: dict[str, Any]) -> Message:
     the workspace's in a channel) around every render.
     """
     msg = digest_blocks(data)
+    away = away_digest_blocks(data)  # the manager's away reps and their deals going stale
+    msg["blocks"] = [*msg["blocks"][:MAX_MESSAGE_BLOCKS - len(away)], *away]
     msg["files"] = [{"content": digest_chart(data), "filename": "pipeline.png", "title": _("Pipeline by stage")}]
     return msg
 

@@ -24,6 +24,7 @@ from bot.views.common import (
     when,
 )
 from bot.views.deals import SHOW, deal_line
+from bot.views.prefs import settings_button
 from core import formatting
 from core.deals.deals import DealView
 from core.i18n import N_, _, ngettext
@@ -178,7 +179,7 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
         tail.append(context(quarter_definitions()))
     tail.append(context(_("Updated {when}").format(when=when(now, actor.tz))))
 
-    head: list[Block] = [header(_("Your pipeline")), section(_totals_line(data.stages, cur))]
+    head: list[Block] = [header(_("Your pipeline")), section(_totals_line(data.stages, cur)), settings_button()]
     room = MAX_VIEW_BLOCKS - len(head) - len(tail)
     by_stage: dict[str, list[DealView]] = {}
     for deal in data.deals:

@@ -26,6 +26,7 @@ from bot.views.common import (
     section,
     when,
 )
+from bot.views.prefs import weekly_note
 from core import formatting
 from core.i18n import _, ngettext
 from core.notify.reminders import ReminderView
@@ -141,8 +142,10 @@ def _slipped_why(item: dict[str, Any]) -> str:
     return _("was to close {date}, {ago}").format(date=closed, ago=formatting.days_ago(late))
 
 
-def _deal_section(item: dict[str, Any], why: str) -> list[Block]:
-    return [section(_deal_line(item, why), accessory=button(_("Open"), OPEN, item["ref"]))]
+def _deal_section(item: dict[str, Any], why: str, kind: str | None = None) -> list[Block]:
+    # A morning list's block says its kind: a click on it counts against the back-off (core.notify.preferences).
+    block_id = f"morning:{kind}:{item['ref']}" if kind else None
+    return [section(_deal_line(item, why), accessory=button(_("Open"), OPEN, item["ref"]), block_id=block_id)]
 
 
 def morning_message(data: dict[str, Any]) -> Message:
@@ -155,19 +158,21 @@ def morning_message(data: dict[str, Any]) -> Message:
     if stale:
         going = ngettext("{n} going stale", "{n} going stale", n_stale).format(n=formatting.number(n_stale))
         blocks.append(section(f":hourglass: *{going}* — " + _("log a call, a note or a next step")))
-        blocks.extend(fit([_deal_section(i, _stale_why(i)) for i in stale], room_each, n_stale))
+        blocks.extend(fit([_deal_section(i, _stale_why(i), "stale") for i in stale], room_each, n_stale))
     if slipped:
         past = ngettext("{n} past its close date", "{n} past their close date", n_slipped).format(
             n=formatting.number(n_slipped))
         blocks.append(section(f":calendar: *{past}* — " + _("move the date or close them")))
-        blocks.extend(fit([_deal_section(i, _slipped_why(i)) for i in slipped], room_each, n_slipped))
+        blocks.extend(fit([_deal_section(i, _slipped_why(i), "slipped") for i in slipped], room_each, n_slipped))
     parts = []
     if n_stale:
         parts.append(ngettext("{n} stale", "{n} stale", n_stale).format(n=formatting.number(n_stale)))
     if n_slipped:
         parts.append(ngettext("{n} past close date", "{n} past close date", n_slipped).format(
             n=formatting.number(n_slipped)))
-    return {"text": f"{title}: " + ", ".join(parts), "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
+    note = weekly_note(data)  # a kind that just backed off to weekly says so, with a button back
+    blocks = blocks[:MAX_MESSAGE_BLOCKS - len(note)] + note
+    return {"text": f"{title}: " + ", ".join(parts), "blocks": blocks}
 
 
 def escalation_message(data: dict[str, Any]) -> Message:

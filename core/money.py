@@ -27,7 +27,6 @@ from itertools import pairwise
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import (
-    format_compact_currency,
     format_currency,
     format_decimal,
     get_currency_precision,
@@ -37,6 +36,7 @@ from babel.numbers import (
     list_currencies,
 )
 
+from core import formatting
 from core.errors import InvalidInput
 from core.i18n import _
 
@@ -366,15 +366,12 @@ def _precision(currency: str) -> int:
         return MAX_DECIMALS
 
 
-def format_money(amount: Decimal, currency: str, locale: str = "en", compact: bool = False) -> str:
-    """`$12,000.00` / `₺12.000,00`, or with compact=True `$12K` / `₺12 B` where Babel has it."""
-    loc = _locale(locale)
-    if compact:
-        try:
-            return str(format_compact_currency(amount, currency, locale=loc, fraction_digits=1))
-        except Exception:  # no compact pattern for this locale: the full form is still right
-            pass
-    return str(format_currency(amount, currency, locale=loc))
+def format_money(amount: Decimal, currency: str, locale: str | None = None, compact: bool = False) -> str:
+    """`$12,000.00` / `₺12.000,00`, or with compact=True `$12K` / `₺12 bin` (core.formatting.money).
+
+    Without `locale`, in the language the text is being built in (core.i18n.current_locale()).
+    """
+    return formatting.money(amount, currency, locale, compact=compact)
 
 
 def to_minor(amount: Decimal) -> int:

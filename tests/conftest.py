@@ -122,6 +122,14 @@ def uow(engine: Engine) -> UnitOfWork:
     return UnitOfWork(engine)
 
 
+@pytest.fixture(autouse=True)
+def _source_language() -> Iterator[None]:
+    """Each test starts in English and leaves no language behind: a request handled on the
+    test's thread (process_before_response) activates its user's language in this context."""
+    with use_locale(None):
+        yield
+
+
 @pytest.fixture
 def now() -> datetime:
     return NOW

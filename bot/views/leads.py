@@ -33,6 +33,7 @@ from core.i18n import N_, _, ngettext
 from core.leads.leads import LeadView
 from core.leads.points import Reason, describe
 from core.leads.predictive import Prediction, describe_factor
+from core.leads.routing import why_text
 from core.tables import LeadStatus
 from core.words import status_word
 
@@ -317,7 +318,7 @@ def lead_assigned_message(data: Mapping[str, Any]) -> Message:
     """The DM to a rep who was given a lead."""
     title = _card_title(data)
     ref = escape(str(data.get("ref")))
-    why = escape(str(data.get("why") or _("assigned")))
+    why = escape(why_text(data))  # in the reader's language (core keeps the reason as data)
     score = _number(data.get("score"))
     text = (_("{lead} is yours ({why}).").format(lead=title, why=why) + " "
             + _("Score {score}").format(score=score) + ".")

@@ -306,6 +306,9 @@ def english_fragments() -> tuple[tuple[str, re.Pattern[str]], ...]:
     with po_path("tr").open("rb") as po:
         catalog = read_po(po, locale="tr")
     pieces: set[str] = set()
+    # A one-word piece that is also a Turkish word ("not" is a note) proves nothing.
+    turkish_words = {w.lower() for m in catalog if m.id for t in ([m.string] if isinstance(m.string, str)
+                     else list(m.string)) for w in re.findall(r"\w+", t or "")}
     for message in catalog:
         if not message.id:
             continue
@@ -316,7 +319,7 @@ def english_fragments() -> tuple[tuple[str, re.Pattern[str]], ...]:
                 continue
             for piece in re.split(r"\{[^{}]*\}", _KEPT.sub(" ", msgid)):
                 piece = piece.strip(" .,:;()·—–-*\n")
-                if re.search(r"[A-Za-z]{3}", piece):
+                if re.search(r"[A-Za-z]{3}", piece) and piece.lower() not in turkish_words:
                     pieces.add(piece)
     return tuple((p, re.compile(rf"(?<![\w]){re.escape(p)}(?![\w])")) for p in sorted(pieces))
 

@@ -17,7 +17,7 @@ from core.money import check_currency
 from core.tables import Deal, ExchangeRate, Stage, Workspace
 from core.text import casefold_for_match as key
 from core.workspace.users import Actor, require_admin
-from core.workspace.workspaces import default_pipeline, stages_of
+from core.workspace.workspaces import default_pipeline, stage_names_follow, stages_of
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_TR = ("pazartesi", "salı", "çarşamba", "perşembe", "cuma", "cumartesi", "pazar")
@@ -100,6 +100,7 @@ def update_workspace_settings(
             removed = session.execute(
                 delete(ExchangeRate).where(ExchangeRate.workspace_id == actor.workspace_id)
             ).rowcount  # type: ignore[attr-defined]
+        stage_names_follow(session, ws.id, ws.locale, locale)
         ws.default_currency, ws.locale, ws.digest_weekday = currency, locale, weekday
         ws.digest_time, ws.quiet_start, ws.quiet_end = digest_time.strip(), quiet_start.strip(), quiet_end.strip()
         ws.hot_lead_threshold = threshold

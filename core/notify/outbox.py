@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
+from core.i18n import _
 from core.tables import Lease, OutboxMessage, OutboxStatus, Workspace, WorkspaceStatus
 
 MAX_KEY = 200
@@ -96,9 +97,9 @@ def enqueue(
     together. `not_before` holds the message back (quiet hours, the recipient's morning).
     """
     if not key or len(key) > MAX_KEY:
-        raise InvalidInput(f"An outbox key must be 1-{MAX_KEY} characters, got {len(key)}.")
+        raise InvalidInput(_("An outbox key must be 1-{limit} characters, got {n}.").format(limit=MAX_KEY, n=len(key)))
     if not channel:
-        raise InvalidInput("An outbox message needs a channel or a user id to go to.")
+        raise InvalidInput(_("An outbox message needs a channel or a user id to go to."))
     # Nothing more is sent to a workspace that uninstalled the app: the message is kept, set aside.
     uninstalled = session.scalar(select(Workspace.status).where(Workspace.id == workspace_id)) == (
         WorkspaceStatus.UNINSTALLED

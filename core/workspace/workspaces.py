@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import Ambiguous, NotFound
+from core.i18n import N_, _, use_locale
 from core.tables import Pipeline, Stage, Workspace
 
 
@@ -21,14 +22,37 @@ class StageSpec:
     is_lost: bool = False
 
 
+# The names are marked for translation: a workspace whose language changes in /salesbot setup
+# while its stages still carry the defaults gets them in the new language (stage_names_follow).
 DEFAULT_STAGES: tuple[StageSpec, ...] = (
-    StageSpec("Prospecting", 10, 14),
-    StageSpec("Qualified", 25, 14),
-    StageSpec("Proposal", 50, 10),
-    StageSpec("Negotiation", 75, 7),
-    StageSpec("Won", 100, 0, is_won=True),
-    StageSpec("Lost", 0, 0, is_lost=True),
+    StageSpec(N_("Prospecting"), 10, 14),
+    StageSpec(N_("Qualified"), 25, 14),
+    StageSpec(N_("Proposal"), 50, 10),
+    StageSpec(N_("Negotiation"), 75, 7),
+    StageSpec(N_("Won"), 100, 0, is_won=True),
+    StageSpec(N_("Lost"), 0, 0, is_lost=True),
 )
+
+
+def default_stage_names(locale: str) -> list[str]:
+    """The default stages' names in `locale`."""
+    with use_locale(locale):
+        return [_(spec.name) for spec in DEFAULT_STAGES]
+
+
+def stage_names_follow(session: Session, workspace_id: int, old_locale: str, new_locale: str) -> int:
+    """Rename the default pipeline's stages to the new language's default names when they are
+    exactly the old language's defaults (a pipeline an admin shaped keeps its names).
+    Returns how many stages were renamed."""
+    old, new = default_stage_names(old_locale), default_stage_names(new_locale)
+    if old == new:
+        return 0
+    stages = stages_of(session, default_pipeline(session, workspace_id).id)
+    if [stage.name for stage in stages] != old:
+        return 0  # an admin shaped this pipeline: its names are theirs
+    for stage, name in zip(stages, new, strict=True):
+        stage.name = name
+    return len(stages)
 
 
 # Data imported before anyone used Slack (no token, no --team-id) lives here until the real
@@ -96,8 +120,8 @@ def cli_workspace(session: Session, now: datetime, team_id: str | None = None) -
         return real[0]
     if len(real) > 1:
         raise Ambiguous(
-            f"This database has {len(real)} workspaces ({', '.join(w.team_id for w in real)}): "
-            "choose one with --team-id.",
+            _("This database has {n} workspaces ({ids}): choose one with --team-id.").format(
+                n=len(real), ids=", ".join(w.team_id for w in real)),
             [w.team_id for w in real],
         )
     by_team = {w.team_id: w for w in found}
@@ -109,7 +133,7 @@ def cli_workspace(session: Session, now: datetime, team_id: str | None = None) -
 def workspace_by_team(session: Session, team_id: str) -> Workspace:
     ws = session.scalar(select(Workspace).where(Workspace.team_id == team_id))
     if ws is None:
-        raise NotFound(f"No workspace {team_id} here yet.")
+        raise NotFound(_("No workspace {id} here yet.").format(id=team_id))
     return ws
 
 
@@ -141,7 +165,7 @@ def default_pipeline(session: Session, workspace_id: int) -> Pipeline:
         select(Pipeline).where(Pipeline.workspace_id == workspace_id, Pipeline.is_default.is_(True))
     )
     if pipeline is None:
-        raise NotFound("This workspace has no default pipeline.")
+        raise NotFound(_("This workspace has no default pipeline."))
     return pipeline
 
 

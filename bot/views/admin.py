@@ -80,7 +80,8 @@ def linked(result: LinkResult) -> Message:
 
 
 def _rate_text(rate: RateInfo, locale: str) -> str:
-    shown = format_decimal(rate.rate.normalize(), locale=locale, decimal_quantization=False)
+    # A Slack locale keeps its region with a hyphen (`en-US`); Babel wants `en_US`.
+    shown = format_decimal(rate.rate.normalize(), locale=locale.replace("-", "_"), decimal_quantization=False)
     return f"1 {rate.currency} = {shown} {rate.base}"
 
 

@@ -44,6 +44,7 @@ from bot.config import Settings
 from bot.webhooks import handle_request, sign
 from core.db import UnitOfWork
 from core.deals import deals
+from core.leads import leads
 from core.money import Money
 from core.tables import Lead
 from core.workspace.users import owner_by_name
@@ -96,7 +97,7 @@ def registered() -> dict[str, list[str]]:
 class World:
     a: Populated
     b: Populated
-    a_only_deal: str  # a deal ref (D-3) that exists in A and not in B
+    a_only_deal: str  # a deal ref (D-900) that exists in A and not in B
     a_only_lead: str
     a_import_name: str
     markers: list[str] = field(default_factory=list)  # strings of A's data, to look for in B's answers
@@ -106,6 +107,9 @@ class World:
 def world(uow: UnitOfWork, now: datetime) -> World:
     a = populate(uow, A, now)
     b = populate(uow, B, now)
+    with uow.transaction() as s:  # A's next deal and lead get numbers B never reaches (D-900, L-900)
+        ws = workspace_by_team(s, A)
+        ws.next_deal_number = ws.next_lead_number = 900
     extra = deals.create_deal(uow, a.rep, title="Initrode TAAA", amount=Money(Decimal("7000"), "USD"), now=now)
     with uow.transaction() as s:
         ws = workspace_by_team(s, A)
@@ -114,6 +118,7 @@ def world(uow: UnitOfWork, now: datetime) -> World:
 
         intake(s, ws, [{"name": "Lead Three TAAA", "email": "cfo@taaa.example", "company": "Vandelay TAAA"}], now)
         a_lead = s.scalar(select(Lead.number).where(Lead.workspace_id == ws.id).order_by(Lead.number.desc()))
+    leads.claim_lead(uow, a.rep, a.lead_ids[0], now=now)  # one of A's leads is owned, one is not
     a.deal_ids.append(extra.id)
     a.deal_refs.append(extra.ref)
     with uow.read() as s:
@@ -142,7 +147,7 @@ def deal_texts(w: World) -> dict[str, list[str]]:
     texts: dict[str, list[str]] = {
         sub: [f"{sub} {ref} {tail}".strip() for ref in refs for tail in tails] for sub, tails in per_ref.items()
     }
-    texts["new"] = [f"new Stolen 5k {rep}", "new Initrode TAAA 5k stage:proposal <@UTAAAMGR>"]
+    texts["new"] = [f"new Stolen 5k {rep}", "new Stolen too 5k stage:proposal <@UTAAAMGR>"]
     texts["list"] = ["list", "list team", f"list {rep}", "list mine", "list stage:proposal"]
     texts["help"] = ["help"]
     return texts
@@ -218,7 +223,7 @@ def submission_variants(w: World) -> list[tuple[dict[str, Any], dict[str, Any]]]
         {},
     ]
     base: dict[str, Any] = {
-        "title": _text("Initrode TAAA"), "amount": _text("9k"), "account": _text("Vandelay TAAA"),
+        "title": _text("Stolen title"), "amount": _text("9k"), "account": _text("Stolen account"),
         "contact": _text("x"), "next_step": _text("y"), "stage": _select("Proposal"), "reason": _text("no budget"),
         "kind": _select("call"), "text": _text("notes"), "when": _text("tomorrow 10:00"),
         "close": {"value": {"type": "datepicker", "selected_date": "2026-12-31"}},
@@ -302,12 +307,13 @@ def test_the_matrix_covers_every_surface(world: World) -> None:
 def test_slash_commands_from_b_never_reach_a(app: App, judge: Judge, world: World, uow: UnitOfWork) -> None:
     commands = {"/deal": deal_texts(world), "/lead": lead_texts(world), "/salesbot": admin_texts(world),
                 "/pipeline": {"": PIPELINE_TEXTS}}
-    for name, table in commands.items():
-        for texts in table.values():
-            for text in texts:
-                response = send_command(app, name, text, user_id=ATTACKER, team_id=B)
-                assert response.status == 200, (name, text, response.body)
-                judge.check(f"{name} {text}", text + " " + json.dumps(response.body))
+    cases = [(name, sub, text) for name, table in commands.items() for sub, texts in table.items() for text in texts]
+    # What creates records in B runs last, so that until then A's refs and names match nothing of B's.
+    cases.sort(key=lambda c: c[1] in ("new", "add") or c[2].startswith("team create"))
+    for name, _, text in cases:
+        response = send_command(app, name, text, user_id=ATTACKER, team_id=B)
+        assert response.status == 200, (name, text, response.body)
+        judge.check(f"{name} {text}", text + " " + json.dumps(response.body))
     _finish(judge, uow, 100)
 
 
@@ -331,7 +337,8 @@ def test_block_actions_from_b_never_reach_a(app: App, judge: Judge, world: World
 
 
 def test_view_submissions_from_b_never_reach_a(app: App, judge: Judge, world: World, uow: UnitOfWork) -> None:
-    callback_ids = registered()["view"]
+    # The forms that create records in B go last (see the slash commands' test).
+    callback_ids = sorted(registered()["view"], key=lambda c: "new" in c or "convert" in c)
     assert len(callback_ids) >= 11
     for callback_id in callback_ids:
         for meta, values in submission_variants(world):

@@ -76,6 +76,14 @@ def use_locale(locale: str | None) -> Iterator[str]:
         _current.reset(token)
 
 
+def activate(locale: str | None) -> str:
+    """Build texts in `locale` from here on in this context (the Bolt middleware: Bolt runs the
+    listener after the middleware returns, so a `with` block there would end too early)."""
+    language = language_of(locale) or SOURCE_LOCALE
+    _current.set(language)
+    return language
+
+
 def gettext(message: str) -> str:
     return translations(_current.get()).gettext(message)
 

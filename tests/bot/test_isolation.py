@@ -30,17 +30,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from slack_bolt import App
 from sqlalchemy import select
 
+from bot import functions as workflow_functions
 from bot.app import LISTENER_MODULES
 from bot.commands import admin as admin_command
 from bot.commands import deal as deal_command
 from bot.commands import lead as lead_command
 from bot.config import Settings
+from bot.views import shortcuts as shortcut_views
 from bot.webhooks import handle_request, sign
 from core.db import UnitOfWork
 from core.deals import deals
@@ -50,6 +54,14 @@ from core.tables import Lead
 from core.workspace.users import owner_by_name
 from core.workspace.workspaces import workspace_by_team
 from tests.bot.fake_slack import FakeSlack
+from tests.bot.shortcut_payloads import (
+    function_executed,
+    global_shortcut,
+    message_shortcut,
+    send_function,
+    send_shortcut,
+    suggestion,
+)
 from tests.bot.signing import (
     app_home_opened,
     block_actions_payload,
@@ -57,8 +69,10 @@ from tests.bot.signing import (
     send_command,
     send_event,
     send_view_submission,
+    signed_request,
     view_submission_payload,
 )
+from tests.conftest import REPO
 from tests.tenancy_data import SHARED_ADMIN, Populated, cross_workspace_references, populate, rows_of
 
 A, B = "TAAA", "TBBB"
@@ -131,6 +145,12 @@ def world(uow: UnitOfWork, now: datetime) -> World:
     world.markers = sorted(strings - {A}, key=len, reverse=True)
     assert "Initrode TAAA" in world.markers and "ceo@taaa.example" in world.markers
     return world
+
+
+def shortcut_types() -> dict[str, str]:
+    """Each shortcut's callback id and type (global or message), as manifest.yml declares them."""
+    manifest = yaml.safe_load((REPO / "manifest.yml").read_text(encoding="utf-8"))
+    return {s["callback_id"]: s["type"] for s in manifest["features"]["shortcuts"]}
 
 
 # -- the attack texts ------------------------------------------------------------------------------
@@ -237,7 +257,16 @@ def submission_variants(w: World) -> list[tuple[dict[str, Any], dict[str, Any]]]
     }
     owners = [{"value": {"type": "users_select", "selected_user": "UTAAAREP"}},
               {"value": {"type": "users_select", "selected_user": ATTACKER}}]
-    return [(meta, {**base, "owner": owner}) for meta in metas for owner in owners]
+    found = []
+    for meta in metas:
+        ref = str(meta.get("ref") or w.a_only_deal)
+        picked = {"text": {"type": "plain_text", "text": ref}, "value": ref}
+        # The Add-to-deal form: the deal picked in its external select, the message's link in its metadata.
+        deal = {"deal": {shortcut_views.DEAL_PICKER: {"type": "external_select", "selected_option": picked}}}
+        source = {"link": "https://acme.slack.com/archives/C1/p1700000000000100", "author": "Someone"}
+        for owner in owners:
+            found.append(({**meta, **source}, {**base, **deal, "owner": owner}))
+    return found
 
 
 # -- the checks ------------------------------------------------------------------------------------
@@ -296,9 +325,14 @@ def _finish(judge: Judge, uow: UnitOfWork, minimum: int) -> None:
 def test_the_matrix_covers_every_surface(world: World) -> None:
     found = registered()
     # A new kind of listener (shortcuts, options, messages, ...) must join the matrix below.
-    assert set(found) == {"command", "action", "view", "event"}, found
+    assert set(found) == {"command", "action", "view", "event", "shortcut", "options", "function"}, found
     assert sorted(found["command"]) == ["/deal", "/lead", "/pipeline", "/salesbot"]
     assert found["event"] == ["app_home_opened"]
+    assert set(found["function"]) == set(workflow_functions.INPUTS) == set(FUNCTION_INPUTS)
+    for callback_id, names in workflow_functions.INPUTS.items():
+        for inputs in FUNCTION_INPUTS[callback_id]:
+            assert set(names) <= set(inputs), callback_id
+    assert set(found["shortcut"]) == set(shortcut_types())
     assert set(deal_texts(world)) == set(deal_command.SUBCOMMANDS)
     assert set(lead_texts(world)) == set(lead_command.SUBCOMMANDS)
     assert set(admin_texts(world)) == set(admin_command.SUBCOMMANDS)
@@ -449,3 +483,65 @@ def test_a_reminder_of_a_cannot_be_snoozed_from_b_even_by_id(
             assert len(answers) == 1 and f"No reminder #{reminder_id}" in answers[0], answers
             judge.check(f"{action_id} {reminder_id}", str(reminder_id))
     _finish(judge, uow, 3)
+
+
+def test_shortcuts_and_deal_search_from_b_never_reach_a(
+    app: App, judge: Judge, world: World, uow: UnitOfWork
+) -> None:
+    found = registered()
+    message = {"text": f"About {world.a_only_deal} Acme TAAA and ceo@taaa.example", "user": "UTAAAREP"}
+    for callback_id, kind in shortcut_types().items():
+        for payload in ([global_shortcut(callback_id, user_id=ATTACKER, team_id=B)] if kind == "global" else
+                        [message_shortcut(callback_id, message, user_id=ATTACKER, team_id=B),
+                         message_shortcut(callback_id, {**message, "user": ATTACKER}, user_id=ATTACKER, team_id=B)]):
+            response = send_shortcut(app, payload)
+            assert response.status == 200, (callback_id, response.body)
+            judge.check(f"shortcut {callback_id} ({payload['type']})", json.dumps(message), response.body or "")
+    queries = ["", "TAAA", "Initrode", world.a_only_deal, "900", "Acme", "Acme TAAA", "taaa.example", "%", "_"]
+    for action_id in found["options"]:
+        for query in queries:
+            body = urlencode({"payload": json.dumps(suggestion(action_id, query, user_id=ATTACKER, team_id=B))})
+            response = app.dispatch(signed_request(body, "application/x-www-form-urlencoded"))
+            assert response.status == 200, response.body
+            options = json.loads(response.body).get("options", [])
+            judge.check(f"options {action_id} {query!r}", query, response.body)
+            # Only B's deals are offered (B's refs are D-1, D-2; A's D-900 never).
+            assert all(not o["value"].endswith("900") for o in options), options
+            if query == "Acme":
+                assert options, "B's own Acme deal is offered"
+    _finish(judge, uow, len(found["shortcut"]) + len(found["options"]) * len(queries))
+
+
+# Every input of every Workflow Builder step, aimed at A: A's people, titles and emails.
+FUNCTION_INPUTS: dict[str, list[dict[str, Any]]] = {
+    "create_deal": [
+        {"title": "Initrode TAAA", "owner": "UTAAAREP", "amount": "5k", "stage": "Proposal",
+         "close_date": "2026-12-31", "account": "Vandelay TAAA"},
+        {"title": "Acme TAAA", "owner": ATTACKER, "amount": "5k", "stage": "Proposal", "close_date": "2026-12-31",
+         "account": "Initech TAAA"},
+    ],
+    "add_lead": [
+        {"name": "Lead One TAAA", "email": "ceo@taaa.example", "company": "Initech TAAA", "title": "CEO",
+         "phone": "1", "source": "web", "country": "TR", "industry": "x", "added_by": ATTACKER},
+        {"name": "Lead Three TAAA", "email": "cfo@taaa.example", "company": "Vandelay TAAA", "title": "CFO",
+         "phone": "2", "source": "web", "country": "TR", "industry": "y", "added_by": "UTAAAREP"},
+    ],
+}
+
+
+def test_workflow_steps_in_b_never_reach_a(app: App, judge: Judge, world: World, uow: UnitOfWork) -> None:
+    for callback_id in registered()["function"]:
+        for inputs in FUNCTION_INPUTS[callback_id]:
+            response = send_function(app, function_executed(callback_id, inputs), team_id=B)
+            assert response.status == 200, response.body
+            done = judge.fake.calls("functions.completeSuccess")
+            assert done, (callback_id, judge.fake.methods())
+            outputs = done[0]["outputs"]
+            outputs = json.loads(outputs) if isinstance(outputs, str) else outputs
+            ref = outputs.get("deal_ref") or outputs.get("lead_ref")
+            assert ref not in (world.a_only_deal, world.a_only_lead), outputs
+            judge.check(f"function {callback_id} {inputs}", json.dumps(inputs))
+    with uow.read() as s:  # B got its own lead for A's email; A's lead is as it was (judge)
+        b_emails = set(s.scalars(select(Lead.email).where(Lead.workspace_id == world.b.workspace_id)))
+    assert {"ceo@taaa.example", "cfo@taaa.example"} <= b_emails
+    _finish(judge, uow, 4)

@@ -114,3 +114,5 @@ def register(main: click.Group) -> None:
         detail = ", ".join(f"{n} {table}" for table, n in erased.deleted.items())
         click.echo(f"Deleted workspace {team_id}{f' ({erased.name})' if erased.name else ''}: "
                    f"{erased.total} rows ({detail}).")
+        click.echo("If the app is still installed in that Slack workspace, its next request starts it afresh: "
+                   "uninstall the app there to keep it gone.")

@@ -27,8 +27,9 @@ from core.db import UnitOfWork
 from core.errors import NotFound
 from core.tables import Base, Deal, Lead, User, Workspace
 
-# Tables whose rows belong to no workspace: the scheduler's leases (a lock, keyed by job name).
-SHARED_TABLES = frozenset({"leases"})
+# Tables whose rows belong to no workspace: the scheduler's leases (a lock, keyed by job name) and
+# OAuth states (handed out by /slack/install before anyone knows which workspace will install).
+SHARED_TABLES = frozenset({"leases", "oauth_states"})
 
 CsvWriter = Callable[[UnitOfWork, int, TextIO], int | None]
 

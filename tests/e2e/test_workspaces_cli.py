@@ -102,3 +102,29 @@ def test_list_on_an_empty_database(tmp_path: Path) -> None:
     done = run(url, "workspaces", "list", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "No workspaces yet."
+
+
+def test_delete_on_a_database_made_by_the_migrations(tmp_path: Path, now: datetime) -> None:
+    """The schema `salesbot migrate` makes (not create_all) deletes the same way: foreign keys on, no row left."""
+    from core.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    assert run(url, "migrate", cwd=tmp_path).returncode == 0
+    engine = make_engine(url)
+    try:
+        uow = UnitOfWork(engine)
+        a = populate(uow, "TAAA", now)
+        b = populate(uow, "TBBB", now)
+        b_rows = rows_of(uow, b.team_id, b.workspace_id)
+        before = _counts(uow)
+        with uow.read() as s:
+            a_counts = tenancy.row_counts(s, a.workspace_id, a.team_id)
+            assert s.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        done = run(url, "workspaces", "delete", "TAAA", "--yes", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert _counts(uow) == {t: before[t] - a_counts.get(t, 0) for t in before}
+        assert rows_of(uow, b.team_id, b.workspace_id) == b_rows
+        with uow.read() as s:
+            assert s.connection().exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    finally:
+        engine.dispose()

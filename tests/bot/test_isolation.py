@@ -461,6 +461,9 @@ def test_cli_exports_of_b_hold_nothing_of_a(
         assert done.exit_code == 0, done.output
         assert done.output.count("\n") >= 3, done.output  # B's own rows are there
         outputs.append(done.output)
+    for kind in ("deals", "leads", "activities"):  # with two workspaces, no --team-id is no guess
+        done = runner.invoke(main, ["export", kind], env=env, catch_exceptions=False)
+        assert done.exit_code == 2 and "choose one with --team-id" in done.output, done.output
     out = tmp_path / "b.zip"
     done = runner.invoke(main, ["workspaces", "export", B, "--out", str(out)], env=env, catch_exceptions=False)
     assert done.exit_code == 0, done.output

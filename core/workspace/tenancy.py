@@ -162,6 +162,10 @@ def erase_workspace(uow: UnitOfWork, team_id: str) -> Erased:
     with uow.transaction() as s:
         ws = find_workspace(s, team_id)
         ws_id, name = ws.id, ws.name
+        # Writers that add a row of this workspace meanwhile wait on this lock (PostgreSQL's
+        # foreign-key checks share-lock the workspace row), then fail: the workspace is gone.
+        # On SQLite the transaction already holds the one write lock (BEGIN IMMEDIATE).
+        s.execute(select(Workspace.id).where(Workspace.id == ws_id).with_for_update())
         scopes = table_scopes()
         s.flush()
         s.expunge_all()  # the ORM must not flush stale objects of the rows deleted below

@@ -327,7 +327,7 @@ def test_the_matrix_covers_every_surface(world: World) -> None:
     # A new kind of listener (shortcuts, options, messages, ...) must join the matrix below.
     assert set(found) == {"command", "action", "view", "event", "shortcut", "options", "function"}, found
     assert sorted(found["command"]) == ["/deal", "/lead", "/pipeline", "/salesbot"]
-    assert found["event"] == ["app_home_opened"]
+    assert "app_home_opened" in found["event"]  # the others: test_other_events_from_b_never_reach_a
     assert set(found["function"]) == set(workflow_functions.INPUTS) == set(FUNCTION_INPUTS)
     for callback_id, names in workflow_functions.INPUTS.items():
         for inputs in FUNCTION_INPUTS[callback_id]:
@@ -391,6 +391,19 @@ def test_app_home_from_b_shows_nothing_of_a(app: App, judge: Judge, world: World
         assert published, user
         judge.check(f"home of {user}", user)
     _finish(judge, uow, 4)
+
+
+def test_other_events_from_b_never_reach_a(app: App, judge: Judge, world: World, uow: UnitOfWork) -> None:
+    """Every other event the app listens to (app_uninstalled, tokens_revoked, ...), sent by B:
+    whatever it does to B, A's rows stay as they were."""
+    events = [e for e in registered()["event"] if e != "app_home_opened"]
+    for event_type in events:
+        event = {"type": event_type, "user": ATTACKER, "channel": "C1", "event_ts": "1700000000.000100",
+                 "tokens": {"oauth": [ATTACKER], "bot": ["UBOT"]}}
+        response = send_event(app, event, team_id=B)
+        assert response.status == 200, (event_type, response.body)
+        judge.check(f"event {event_type}", json.dumps(event))
+    _finish(judge, uow, len(events))
 
 
 def _hook(uow: UnitOfWork, now: datetime, path: str, payload: Any, team: str) -> tuple[int, dict[str, Any]]:

@@ -35,6 +35,7 @@ from bot.commands import deal as deal_command
 from bot.commands import lead as lead_command
 from bot.commands import pipeline as pipeline_command
 from bot.config import DEFAULT_SLACK_API_URL, Settings
+from bot.modals import prefs as prefs_modals
 from bot.request_guard import quiet_bolt_signature_log
 from core.db import UnitOfWork
 
@@ -74,6 +75,7 @@ LISTENER_MODULES: tuple[ListenerModule, ...] = (
     lead_actions,
     shortcuts,
     functions,
+    prefs_modals,
 )
 
 # Bolt runs listeners in this pool; actions and views still do their work here after the ack,

@@ -42,6 +42,7 @@ from bot.metrics import METRICS, Metrics
 from bot.views import digest as digest_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
+from bot.views import prefs as prefs_views
 from core.db import UnitOfWork
 from core.i18n import use_locale
 from core.leads import alerts
@@ -75,6 +76,7 @@ RENDERERS: dict[str, Renderer] = {
     "hot_lead": leads_views.hot_lead_message,
     "hot_lead_burst": leads_views.hot_burst_message,
     "lead_assigned": leads_views.lead_assigned_message,
+    "away_summary": prefs_views.away_summary_message,
 }
 
 

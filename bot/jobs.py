@@ -41,15 +41,18 @@ class Job:
 
 
 def _nudges(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.notify.away import return_sweep
     from core.notify.nudges import sweep_due_reminders
 
+    with uow.transaction() as session:  # first: an absence that ended gets its one summary
+        returned = return_sweep(session, at)
     total = 0
     while True:  # batches, each its own transaction: a million due rows never sit in one
         with uow.transaction() as session:
             queued = sweep_due_reminders(session, at, SWEEP_BATCH)
         total += queued
         if queued < SWEEP_BATCH:
-            return f"nudges: {total} queued"
+            return f"nudges: {total} queued" + (f", {returned} welcome-back summary(ies)" if returned else "")
 
 
 def _morning(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:

@@ -532,3 +532,31 @@ class ExchangeRate(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     rate: Mapped[Decimal] = mapped_column(Numeric(20, 10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserPrefs(Base):
+    """One user's notification preferences (core.notify.preferences); no row: the workspace's defaults.
+
+    `muted` lists the kinds they do not get; `channel_id` None means by DM; the working days
+    ("0,1,2,3,4", Monday = 0) and hours (HH:MM) are None where the workspace's quiet hours and
+    weekends apply; `away_until` is the last day away (inclusive, in the user's zone).
+    `custom_delivery` is True when the row changes how follow-ups reach them (muted, channel,
+    hours, away): the bulk PostgreSQL follow-up sweep leaves those users to the per-user one.
+    `backoff` keeps, per nudge kind, the ignored streak and whether it went weekly.
+    """
+
+    __tablename__ = "user_prefs"
+    __table_args__ = (UniqueConstraint("user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    muted: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    work_days: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    work_start: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    work_end: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    digest_weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    away_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    custom_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    backoff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

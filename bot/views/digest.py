@@ -26,6 +26,7 @@ from bot.views.common import (
     money,
     section,
 )
+from bot.views.prefs import away_digest_blocks
 from core.notify.digest import TeamDigest, digest_data
 
 LISTED = 5
@@ -164,6 +165,8 @@ def digest_chart(data: dict[str, Any]) -> bytes:
 def digest_from_payload(data: dict[str, Any]) -> Message:
     """The outbox renderer: the message plus the chart to upload after it."""
     msg = digest_blocks(data)
+    away = away_digest_blocks(data)  # the manager's away reps and their deals going stale
+    msg["blocks"] = [*msg["blocks"][:MAX_MESSAGE_BLOCKS - len(away)], *away]
     msg["files"] = [{"content": digest_chart(data), "filename": "pipeline.png", "title": "Pipeline by stage"}]
     return msg
 

@@ -25,6 +25,7 @@ from bot.views.common import (
     when,
 )
 from bot.views.deals import SHOW, deal_line
+from bot.views.prefs import settings_button
 from core.deals.deals import DealView
 from core.insight.kpis import WIN_RATE_DEFINITION, Kpis, StageTotal, open_total
 from core.insight.quotas import Attainment
@@ -162,7 +163,7 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
         tail.append(context(QUARTER_DEFINITIONS))
     tail.append(context(f"Updated {when(now, actor.tz)}"))
 
-    head: list[Block] = [header("Your pipeline"), section(_totals_line(data.stages, cur, loc))]
+    head: list[Block] = [header("Your pipeline"), section(_totals_line(data.stages, cur, loc)), settings_button()]
     room = MAX_VIEW_BLOCKS - len(head) - len(tail)
     by_stage: dict[str, list[DealView]] = {}
     for deal in data.deals:

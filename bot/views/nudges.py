@@ -26,6 +26,7 @@ from bot.views.common import (
     section,
     when,
 )
+from bot.views.prefs import weekly_note
 from core.notify.reminders import ReminderView
 
 DONE = "nudge_done"
@@ -136,8 +137,10 @@ def _slipped_why(item: dict[str, Any]) -> str:
     return f"was to close {closed}, {late} day{'s' if late != 1 else ''} ago"
 
 
-def _deal_section(item: dict[str, Any], why: str) -> list[Block]:
-    return [section(_deal_line(item, why), accessory=button("Open", OPEN, item["ref"]))]
+def _deal_section(item: dict[str, Any], why: str, kind: str | None = None) -> list[Block]:
+    # A morning list's block says its kind: a click on it counts against the back-off (core.notify.preferences).
+    block_id = f"morning:{kind}:{item['ref']}" if kind else None
+    return [section(_deal_line(item, why), accessory=button("Open", OPEN, item["ref"]), block_id=block_id)]
 
 
 def morning_message(data: dict[str, Any]) -> Message:
@@ -148,16 +151,18 @@ def morning_message(data: dict[str, Any]) -> Message:
     room_each = (MAX_MESSAGE_BLOCKS - 4) // 2
     if stale:
         blocks.append(section(f":hourglass: *{n_stale} going stale* — log a call, a note or a next step"))
-        blocks.extend(fit([_deal_section(i, _stale_why(i)) for i in stale], room_each, n_stale))
+        blocks.extend(fit([_deal_section(i, _stale_why(i), "stale") for i in stale], room_each, n_stale))
     if slipped:
         blocks.append(section(f":calendar: *{n_slipped} past their close date* — move the date or close them"))
-        blocks.extend(fit([_deal_section(i, _slipped_why(i)) for i in slipped], room_each, n_slipped))
+        blocks.extend(fit([_deal_section(i, _slipped_why(i), "slipped") for i in slipped], room_each, n_slipped))
     parts = []
     if n_stale:
         parts.append(f"{n_stale} stale")
     if n_slipped:
         parts.append(f"{n_slipped} past close date")
-    return {"text": "Deals that need you today: " + ", ".join(parts), "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
+    note = weekly_note(data)  # a kind that just backed off to weekly says so, with a button back
+    blocks = blocks[:MAX_MESSAGE_BLOCKS - len(note)] + note
+    return {"text": "Deals that need you today: " + ", ".join(parts), "blocks": blocks}
 
 
 def escalation_message(data: dict[str, Any]) -> Message:

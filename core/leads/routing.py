@@ -22,6 +22,7 @@ from core.db import UnitOfWork
 from core.leads.hot import OPEN_STATUSES
 from core.leads.rules import load_rules
 from core.notify import outbox
+from core.notify.preferences import HOT_LEADS, away_user_ids, destination, is_muted, prefs_of
 from core.tables import Lead, LeadStatus, Team, User, Workspace, WorkspaceConfig
 
 STATE_CONFIG = "routing_state"
@@ -122,10 +123,12 @@ def next_rep(session: Session, workspace_id: int, team_id: int, now: datetime) -
         )
     )
     counts = open_lead_counts(session, workspace_id)
+    away = away_user_ids(session, workspace_id, now)  # away until a date (preferences), or flagged away
     available = [
         u
         for u in members
-        if u.slack_id and not u.is_away and (u.max_open_leads is None or counts.get(u.id, 0) < u.max_open_leads)
+        if u.slack_id and u.id not in away and not u.is_away
+        and (u.max_open_leads is None or counts.get(u.id, 0) < u.max_open_leads)
     ]
     if not available:
         return None
@@ -155,14 +158,18 @@ def assignment_payload(lead: Lead, user: User, why: str) -> dict[str, Any]:
 
 
 def notify_assignee(session: Session, lead: Lead, user: User, why: str, now: datetime) -> None:
-    """Queue the assignee's DM (once per lead and owner)."""
-    if user.slack_id:
+    """Queue the assignee's DM (once per lead and owner), as their preferences say: not when
+    they muted hot leads; in their channel when they chose one."""
+    mine = prefs_of(session, [user.id]).get(user.id)
+    if user.slack_id and not is_muted(mine, HOT_LEADS):
+        ws = session.get_one(Workspace, lead.workspace_id)
+        channel = destination(ws, user, mine)
         outbox.enqueue(
             session,
             lead.workspace_id,
             f"lead-assigned:{lead.id}:{user.id}:{now.isoformat()}",
             "lead_assigned",
-            user.slack_id,
+            channel,
             assignment_payload(lead, user, why),
             now,
         )

@@ -24,6 +24,8 @@ class SendWindow:
     quiet_start: time = time(20, 0)
     quiet_end: time = time(8, 0)
     quiet_weekends: bool = True
+    # A user's own working days (Monday = 0), when they chose them: they replace quiet weekends.
+    work_days: frozenset[int] | None = None
 
     @classmethod
     def of(cls, ws: Workspace) -> SendWindow:
@@ -79,7 +81,9 @@ def _in_quiet_hours(wall: time, window: SendWindow) -> bool:
 
 
 def is_working_day(day: date, window: SendWindow) -> bool:
-    """False on Saturday and Sunday when weekends are quiet."""
+    """False on Saturday and Sunday when weekends are quiet (or off the user's own working days)."""
+    if window.work_days is not None:
+        return day.weekday() in window.work_days
     return not (window.quiet_weekends and day.weekday() >= SATURDAY)
 
 

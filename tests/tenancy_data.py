@@ -26,6 +26,7 @@ from core.leads.events import clean_event, intake_events
 from core.leads.intake import intake
 from core.money import Money
 from core.notify import outbox
+from core.notify.preferences import PrefsChange, set_prefs
 from core.notify.reminders import set_reminder
 from core.tables import Base, Lead, Reminder, Role, WorkspaceConfig
 from core.workspace.rates import set_rate
@@ -69,6 +70,7 @@ def populate(uow: UnitOfWork, team_id: str, now: datetime, prefix: str | None = 
     deals.move_stage(uow, rep, first.ref, "Proposal", now=now)
     deals.log_activity(uow, rep, first.ref, "call", f"talked to {p}", now=now)
     deals.add_note(uow, rep, second.ref, f"note of {p}", now=now)
+    set_prefs(uow, rep, PrefsChange(hours="09:00-18:00", days="mon-fri"), now)
     reminder = set_reminder(uow, rep, due_at=now + timedelta(days=1), text=f"call {p}", now=now,
                             deal_ref=first.ref)
     emails = [f"ceo@{p.lower()}.example", f"cto@{p.lower()}.example"]

@@ -200,6 +200,8 @@ def admin_texts(w: World) -> dict[str, list[str]]:
         "setup": ["setup"],
         "pipeline": ["pipeline"],
         "rate": ["rate EUR 2", "rate TRY 0.03"],
+        "prefs": ["prefs", f"prefs {rep}", f"prefs {mgr}", "prefs mute stale", "prefs hours 10:00-16:00 mon-thu",
+                  "prefs away until 2026-12-24", "prefs back", "prefs channel dm"],
         "help": ["help"],
     }
 

@@ -120,6 +120,13 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    SET_ASIDE = "set_aside"  # its workspace uninstalled the app: kept for the operator, never sent
+
+
+class WorkspaceStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # its token failed (invalid_auth, token_revoked, ...): nothing is sent until it works again
+    UNINSTALLED = "uninstalled"  # app_uninstalled / tokens_revoked: tokens deleted, queued messages set aside
 
 
 def _enum(e: type[enum.Enum], name: str) -> Enum:
@@ -151,6 +158,48 @@ class Workspace(Base):
     next_deal_number: Mapped[int] = mapped_column(Integer, default=1)
     next_lead_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whether Slack messages go out to it (core.workspace.installations): why and since when.
+    status: Mapped[WorkspaceStatus] = mapped_column(
+        _enum(WorkspaceStatus, "workspace_status"), default=WorkspaceStatus.ACTIVE, server_default="active"
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Installation(Base):
+    """The Slack OAuth installation of a workspace: its tokens, encrypted (Fernet) by the bot.
+
+    core never sees a token in clear: the `*_token` columns hold ciphertext only.
+    """
+
+    __tablename__ = "installations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    app_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str] = mapped_column(Text, default="")
+    bot_token: Mapped[str] = mapped_column(Text)
+    bot_refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    installer_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    user_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    user_scopes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthState(Base):
+    """An OAuth `state` handed out by /slack/install: used once, before it expires."""
+
+    __tablename__ = "oauth_states"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Team(Base):

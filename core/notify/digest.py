@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import NotAllowed
+from core.i18n import _
 from core.insight.digest_figures import (
     TOP_DEALS,
     DealLine,
@@ -291,7 +292,7 @@ def digest_for(uow: UnitOfWork, actor: Actor, now: datetime) -> tuple[TeamDigest
     with uow.read() as session:
         if team_id is None:
             if not actor.is_admin:
-                raise NotAllowed("You are not in a team yet: ask an admin to add you (`/salesbot team add`).")
+                raise NotAllowed(_("You are not in a team yet: ask an admin to add you (`/salesbot team add`)."))
             digest = workspace_digest(session, actor.workspace_id, now, tz=actor.tz)
         else:
             digest = team_digests(session, actor.workspace_id, now, [team_id], tz=actor.tz)[team_id]
@@ -369,8 +370,8 @@ def digest_sweep(session: Session, now: datetime) -> int:
             continue
         # "Today" (slipped deals) and the quarter are the manager's: one batch per time zone.
         digests: dict[int | None, TeamDigest] = {}
-        for tz in {tz for _, tz, _, _ in due}:
-            digests.update(team_digests(session, ws.id, now, [t.id for t, z, _, _ in due if z == tz], tz=tz))
+        for tz in {tz for _team, tz, _day, _targets in due}:
+            digests.update(team_digests(session, ws.id, now, [t.id for t, z, _day, _targets in due if z == tz], tz=tz))
         for team, _tz, _day, targets in due:
             data = digest_data(digests[team.id])
             # The manager's reps who are away, with their deals going stale meanwhile.

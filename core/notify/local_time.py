@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import InvalidInput
+from core.i18n import _
 from core.tables import Workspace
 
 SATURDAY = 5
@@ -44,7 +45,8 @@ def parse_hhmm(text: str) -> time:
         hours, minutes = text.strip().split(":")
         return time(int(hours), int(minutes))
     except (ValueError, AttributeError) as exc:
-        raise InvalidInput(f"{text!r} is not a time of day: write it as HH:MM, e.g. 09:00.") from exc
+        raise InvalidInput(_("{text} is not a time of day: write it as HH:MM, e.g. 09:00.").format(
+            text=repr(text))) from exc
 
 
 def zone(tz: str | None) -> ZoneInfo:
@@ -96,7 +98,7 @@ def is_quiet(instant: datetime, tz: str | None, window: SendWindow) -> bool:
 def next_working_morning(instant: datetime, tz: str | None, window: SendWindow) -> datetime:
     """The first working-day morning (send time, local) at or after `instant`."""
     day = local_date(instant, tz)
-    for _ in range(15):
+    for __ in range(15):
         if is_working_day(day, window):
             candidate = local_at(day, window.send_time, tz)
             if candidate >= instant and not is_quiet(candidate, tz, window):

@@ -202,7 +202,13 @@ def handle_request(
     except IntegrityError:
         # The same request is being handled in parallel and committed first: answer as it did.
         with uow.read() as session:
-            done = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == key))
+            # The twin of this request in this workspace: the same body sent to another
+            # workspace has the same key, and its answer names that workspace's leads.
+            ws = _workspace(session, query)
+            done = session.scalar(select(IdempotencyKey).where(
+                IdempotencyKey.key == key,
+                IdempotencyKey.workspace_id == (ws.id if isinstance(ws, Workspace) else None),
+            ))
             if done is not None:
                 return 200, dict(done.result)
         raise

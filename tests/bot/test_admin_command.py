@@ -253,6 +253,15 @@ def test_rate_sets_and_lists_rates(app: App, fake_slack: FakeSlack, uow: UnitOfW
     assert _rates(uow) == [("EUR", "1.08"), ("TRY", "0.029")]
 
 
+def test_rate_is_shown_to_an_admin_whose_slack_locale_has_a_region(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor
+) -> None:
+    """users.info says `en-US`/`en-GB` (kept whole for date order); Babel wants `en_US` (it crashed)."""
+    fake_slack.add_user("UROOT", "Root", is_admin=True, locale="en-GB")
+    assert "1 EUR = 1.08 USD from 2026-11-23." in salesbot(app, fake_slack, "rate EUR 1.08")
+    assert _rates(uow) == [("EUR", "1.08")]
+
+
 @pytest.mark.parametrize("text,expected", [
     ("rate XYZ 1.08", '"XYZ" is not a currency code'),
     ("rate EUR 0", "above zero"),

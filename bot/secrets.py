@@ -6,7 +6,8 @@ operator rotates without downtime in three steps:
 
 1. `salesbot keys generate` prints a new key; put it FIRST in SALESBOT_ENCRYPTION_KEY on every
    replica, keeping the old one after it (`NEW,OLD`), and restart them: they read both.
-2. `salesbot keys rotate` re-encrypts every stored token under the first key, in one transaction.
+2. `salesbot keys rotate` re-encrypts every stored token (and each workspace's sealed lead-webhook
+   secret) under the first key, in one transaction.
 3. Drop the old key from the variable.
 
 With one replica, `salesbot keys rotate --new-key NEW` does steps 1-2 at once (then set
@@ -14,7 +15,12 @@ SALESBOT_ENCRYPTION_KEY=NEW before the next start).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from bot.config import Settings
 
 ENV = "SALESBOT_ENCRYPTION_KEY"
 
@@ -71,3 +77,19 @@ class TokenCipher:
 
     def decrypt_optional(self, stored: str | None) -> str | None:
         return self.decrypt(stored) if stored else None
+
+
+def webhook_secret_seal(settings: Settings) -> Callable[[str], str] | None:
+    """How a workspace's lead-webhook secret is stored: encrypted when the install has a key."""
+    keys = split_keys(settings.encryption_key)
+    return TokenCipher(keys).encrypt if keys else None
+
+
+def open_webhook_secret(data: Mapping[str, Any], settings: Settings) -> str | None:
+    """A stored workspace webhook secret, readable again (None: none stored).
+
+    Raises SecretError when it was sealed and no configured key opens it."""
+    if data.get("sealed"):
+        return TokenCipher.from_setting(settings.encryption_key).decrypt(str(data["sealed"]))
+    own = data.get("secret")
+    return str(own) if own else None

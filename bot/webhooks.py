@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.config import Settings
 from bot.request_guard import load_json
+from bot.secrets import SecretError, open_webhook_secret
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.leads.events import clean_event, intake_events
@@ -105,7 +106,8 @@ def check_signature(secret: str, headers: Mapping[str, str], body: bytes, now: d
     return None
 
 
-def _workspace(conn: Connection, query: Mapping[str, str]) -> tuple[dict[str, Any] | None, str | None, Answer | None]:
+def _workspace(conn: Connection, query: Mapping[str, str], settings: Settings
+               ) -> tuple[dict[str, Any] | None, str | None, Answer | None]:
     """The workspace a request is for (its row), its own webhook secret (None: none set), or why none."""
     team = (query.get("team") or "").strip()
     if team:
@@ -120,8 +122,14 @@ def _workspace(conn: Connection, query: Mapping[str, str]) -> tuple[dict[str, An
             return None, None, _error(400, why, "team")
     found = dict(rows[0]._mapping)
     data = found.pop("webhook_config")
-    own = data.get("secret") if isinstance(data, dict) else None
-    return found, (str(own) if own else None), None
+    try:
+        own = open_webhook_secret(data, settings) if isinstance(data, dict) else None
+    except SecretError:
+        logger.error("workspace %s: its lead webhook secret cannot be decrypted with %s", found.get("team_id"),
+                     "SALESBOT_ENCRYPTION_KEY")
+        return None, None, _error(503, "this workspace's webhook secret cannot be read: the operator must set "
+                                       "SALESBOT_ENCRYPTION_KEY to the key it was saved with")
+    return found, own, None
 
 
 def _items(payload: Any, path: str) -> tuple[list[Any], bool]:
@@ -204,10 +212,10 @@ def handle_request(
         with uow.read() as session:
             # The twin of this request in this workspace: the same body sent to another
             # workspace has the same key, and its answer names that workspace's leads.
-            ws = _workspace(session, query)
+            ws_row, _own, _problem = _workspace(session.connection(), query, settings)
             done = session.scalar(select(IdempotencyKey).where(
                 IdempotencyKey.key == key,
-                IdempotencyKey.workspace_id == (ws.id if isinstance(ws, Workspace) else None),
+                IdempotencyKey.workspace_id == (ws_row["id"] if ws_row is not None else None),
             ))
             if done is not None:
                 return 200, dict(done.result)
@@ -224,7 +232,7 @@ def _checked(
     now: datetime,
 ) -> Answer | tuple[dict[str, Any], list[Any]]:
     """The workspace row and the checked items of a request, or the answer refusing it."""
-    ws_row, own_secret, problem = _workspace(conn, query)
+    ws_row, own_secret, problem = _workspace(conn, query, settings)
     secret = own_secret or settings.lead_webhook_secret
     if not secret:
         off = "the lead webhook is off: set SALESBOT_LEAD_WEBHOOK_SECRET, or a workspace's secret in /salesbot setup"

@@ -15,6 +15,7 @@ from bot.config import _is_fernet_key
 from bot.secrets import ENV, SecretError, TokenCipher, generate_key, split_keys
 from core.db import UnitOfWork
 from core.workspace.installations import reencrypt_all
+from core.workspace.setup import reseal_webhook_secrets
 
 
 def register(main: click.Group) -> None:
@@ -58,12 +59,13 @@ def register(main: click.Group) -> None:
         try:
             with UnitOfWork(engine).transaction() as session:
                 count = reencrypt_all(session, cipher.rotate)
+                sealed = reseal_webhook_secrets(session, cipher.rotate)
         except SecretError as err:
             _fail(ctx, 1, f"{err}; nothing was changed")
             return
         finally:
             engine.dispose()
-        click.echo(f"Re-encrypted {count} stored token(s) under the new key.")
+        click.echo(f"Re-encrypted {count} stored token(s) and {sealed} workspace webhook secret(s) under the new key.")
         if new_key is not None:
             click.echo(f"Now set {ENV} to the key given with --new-key (only that one) before the next start.")
         elif len(keys) > 1:

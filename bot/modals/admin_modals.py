@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.modals.deal_forms import field_value, modal, select_input, text_input
 from bot.modals.submissions import actor_of_context, submit, tell
+from bot.secrets import webhook_secret_seal
 from bot.views.common import Block, context, escape, message, plain, section
 from core.i18n import _
 from core.workspace.setup import (
@@ -116,6 +117,7 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
             quiet_start=field_value(view, "quiet_start") or "",
             quiet_end=field_value(view, "quiet_end") or "",
             lead_webhook_secret=field_value(view, "lead_webhook_secret"),
+            seal=webhook_secret_seal(context["settings"]),
         )
         return lambda: tell(context, actor, view, _settings_message(saved))
 

@@ -4,14 +4,15 @@ Admins only. Every value is checked before anything is saved; an error names its
 
 The lead webhook's own secret of a workspace (SPEC section 6) lives in a WorkspaceConfig row
 named `lead_webhook`. It is an HMAC key, so it must be readable to check a signature: it
-cannot be hashed. It is stored as given for now (NOT encrypted): the Fernet helper of issue 14
-point 1 (bot/secrets.TokenCipher, SALESBOT_ENCRYPTION_KEY) landed after this was written. To
-encrypt it: seal it in bot/modals/admin_modals.py before saving, open it in bot/webhooks.py,
-and re-encrypt it in `salesbot keys rotate` with the tokens (else a rotation would strand it).
+cannot be hashed. With SALESBOT_ENCRYPTION_KEY set (always, in OAuth mode) the bot passes a
+`seal` and the row holds `{"sealed": <Fernet token>}`; bot/webhooks.py opens it and `salesbot
+keys rotate` re-encrypts it with the Slack tokens. A single-workspace install without a key
+keeps `{"secret": ...}` as given, like its SALESBOT_LEAD_WEBHOOK_SECRET in the environment.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -96,17 +97,31 @@ def check_webhook_secret(value: str | None) -> str | None:
     return text
 
 
-def _save_webhook_secret(session: Session, workspace_id: int, secret: str, now: datetime) -> None:
+def _save_webhook_secret(session: Session, workspace_id: int, secret: str, now: datetime,
+                         seal: Callable[[str], str] | None) -> None:
     cfg = _webhook_config(session, workspace_id)
     if secret == REMOVE_SECRET:
         if cfg is not None:
             session.delete(cfg)
         return
+    data = {"sealed": seal(secret)} if seal is not None else {"secret": secret}
     if cfg is None:
-        session.add(WorkspaceConfig(workspace_id=workspace_id, name=LEAD_WEBHOOK_CONFIG,
-                                    data={"secret": secret}, updated_at=now))
+        session.add(WorkspaceConfig(workspace_id=workspace_id, name=LEAD_WEBHOOK_CONFIG, data=data, updated_at=now))
     else:
-        cfg.data, cfg.updated_at = {"secret": secret}, now
+        cfg.data, cfg.updated_at = data, now
+
+
+def reseal_webhook_secrets(session: Session, convert: Callable[[str], str]) -> int:
+    """Pass every sealed workspace webhook secret through `convert` (a key rotation); returns how many."""
+    count = 0
+    for cfg in session.scalars(select(WorkspaceConfig).where(WorkspaceConfig.name == LEAD_WEBHOOK_CONFIG)
+                               .order_by(WorkspaceConfig.id).with_for_update()):
+        sealed = (cfg.data or {}).get("sealed")
+        if sealed:
+            cfg.data = {"sealed": convert(str(sealed))}
+            count += 1
+    session.flush()
+    return count
 
 
 def update_workspace_settings(
@@ -122,8 +137,11 @@ def update_workspace_settings(
     quiet_start: str,
     quiet_end: str,
     lead_webhook_secret: str | None = None,
+    seal: Callable[[str], str] | None = None,
 ) -> WorkspaceSettings:
     """Check every value first (errors name their field), then save them all.
+
+    `seal` encrypts the webhook secret before it is stored (the bot's Fernet key), when there is one.
 
     `lead_webhook_secret`: blank keeps the workspace's own webhook secret, `-` removes it
     (the install's SALESBOT_LEAD_WEBHOOK_SECRET applies again), anything else replaces it.
@@ -157,7 +175,7 @@ def update_workspace_settings(
         ws.digest_time, ws.quiet_start, ws.quiet_end = digest_time.strip(), quiet_start.strip(), quiet_end.strip()
         ws.hot_lead_threshold = threshold
         if secret is not None:
-            _save_webhook_secret(session, ws.id, secret, now)
+            _save_webhook_secret(session, ws.id, secret, now, seal)
         session.flush()
     return replace(workspace_settings(uow, actor), rates_removed=removed)
 

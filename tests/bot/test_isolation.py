@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -445,8 +446,14 @@ def test_the_same_webhook_body_for_a_and_b_answers_each_with_its_own_leads(
     assert status == 200
     real_apply = hooks._apply
 
-    def twin_committed_first(*args: Any, **kwargs: Any) -> Any:
-        real_apply(*args, **kwargs)  # the twin's transaction, committed
+    def twin_committed_first(session: Any, *args: Any, **kwargs: Any) -> Any:
+        def twin() -> None:  # the twin request, on its own thread and transaction, commits first
+            with uow.transaction() as twins:
+                real_apply(twins, *args, **kwargs)
+
+        worker = threading.Thread(target=twin)
+        worker.start()
+        worker.join()
         raise IntegrityError("INSERT", {}, Exception("duplicate key"))
 
     monkeypatch.setattr(hooks, "_apply", twin_committed_first)

@@ -54,7 +54,7 @@ def install_context_middleware(
     `background_refresh=False` refreshes stale profiles before the listener runs (tests).
     `homes` defaults to publishing App Homes at once.
     """
-    users = UserDirectory(uow, background=background_refresh)
+    users = UserDirectory(uow, background=background_refresh, default_locale=settings.locale)
     seen = SeenRequests(uow, users.reads, background=background_refresh)
     homes = homes or HomeRefresher(delay=0)
     after_ack = after_ack or AfterAck(workers=0)

@@ -35,7 +35,7 @@ from bot.dedupe import SeenRequests, request_key
 from bot.home import HomeRefresher
 from bot.slack_users import UserDirectory
 from core.db import UnitOfWork
-from core.i18n import use_locale
+from core.i18n import set_locale
 
 
 def install_context_middleware(
@@ -81,10 +81,11 @@ def install_context_middleware(
             workspace_id = actor.workspace_id if actor is not None else seen.workspace_id(team_id)
             if workspace_id is not None and not seen.first_time(workspace_id, key, now):
                 return BoltResponse(status=200, body="")  # a retry or replay of one taken in
-        # Texts are built in the actor's language (their Slack locale, else the workspace's);
-        # the listener executor and AfterAck copy this context into their threads.
-        with use_locale(context["actor"].locale if context["actor"] is not None else settings.locale):
-            return next()
+        # Texts are built in the actor's language (their Slack locale, else the workspace's, which
+        # starts from SALESBOT_LOCALE); the listener executor and AfterAck copy this context into
+        # their threads. Set, not `with use_locale`: Bolt's next() returns before the listener runs.
+        set_locale(context["actor"].locale if context["actor"] is not None else settings.locale)
+        return next()
 
     app.middleware(salesbot_context)
     setattr(app, _USERS_ATTR, users)

@@ -76,6 +76,18 @@ def use_locale(locale: str | None) -> Iterator[str]:
         _current.reset(token)
 
 
+def set_locale(locale: str | None) -> str:
+    """Build texts in `locale` from now on, in this context (no block to reset it after).
+
+    For an edge that cannot wrap the work in `use_locale`: Bolt's middleware `next()` only
+    marks the chain to go on, and the listener runs after the middleware has returned. Each
+    request sets it again before anything is built, so a value never outlives its request.
+    """
+    language = language_of(locale) or SOURCE_LOCALE
+    _current.set(language)
+    return language
+
+
 def gettext(message: str) -> str:
     return translations(_current.get()).gettext(message)
 

@@ -134,6 +134,15 @@ def _quota_amount(req: Request, words: list[Token], usage: str) -> tuple[Money, 
     def parse(text: str) -> Money:
         return parse_amount(text, actor.locale, actor.currency)
 
+    # An amount of two or three words that are all amount (`250 bin`, `1,5 milyon TL`).
+    for take in (3, 2):
+        if len(words) >= take and all(t.is_plain_word for t in words[:take]):
+            try:
+                whole, left = split_amount(words[:take], parse)
+            except InvalidInput:
+                continue
+            if whole is not None and not left:
+                return whole, words[take:]
     # The amount comes first (`120k Q1 2027`: 2027 is the year, not the amount).
     amount, rest = split_amount(words[:1], parse)
     rest = rest + words[1:]

@@ -410,3 +410,40 @@ def test_a_new_workspace_speaks_salesbot_locale(fake_slack: FakeSlack, uow: Unit
     with uow.read() as s:
         ws = s.scalar(select(Workspace).where(Workspace.team_id == "T1"))
         assert ws is not None and ws.locale == deployment
+
+
+# -- the Turkish help's examples are commands that work -----------------------------------------------
+
+
+def test_every_turkish_help_example_names_a_subcommand() -> None:
+    from bot.commands import admin, deal, lead
+    from bot.views import help as helps
+
+    tables = {"/deal": (helps.DEAL_HELP, aliases.DEAL, deal.SUBCOMMANDS),
+              "/lead": (helps.LEAD_HELP, aliases.LEAD, lead.SUBCOMMANDS),
+              "/pipeline": (helps.PIPELINE_HELP, aliases.PIPELINE, {"mine": 1, "team": 1, "forecast": 1, "digest": 1}),
+              "/salesbot": (helps.ADMIN_HELP, aliases.SALESBOT, admin.SUBCOMMANDS)}
+    with use_locale("tr"):
+        for name, (entries, table, subcommands) in tables.items():
+            for example, what in entries:
+                words = _(example).split()
+                assert words[0] == name and _(what) != what
+                if len(words) > 1:
+                    assert aliases.english(table, words[1]) in subcommands, _(example)
+                    assert words[1] not in subcommands or words[1] in ("demo",), f"{_(example)} is still English"
+
+
+@pytest.mark.parametrize("example", [
+    "/salesbot kota @ana 120 bin Q1", '/salesbot kota ekip "Doğu" 250 bin Q1', "/salesbot kota @ana 1,5 milyon TL Q1",
+])
+def test_a_quota_in_turkish(app: App, fake_slack: FakeSlack, uow: UnitOfWork, example: str) -> None:
+    from core.tables import Quota
+
+    fake_slack.add_user("UBOSS", "Boss", is_admin=True, locale="tr-TR")
+    make_actor(uow, "UANA", name="Ana", team="Doğu")
+    text = example.removeprefix("/salesbot ").replace("@ana", "<@UANA|ana>")
+    body = text_of(command(app, fake_slack, "/salesbot", text, "UBOSS"))
+    assert "kotası" in body
+    with uow.read() as s:
+        (quota,) = s.scalars(select(Quota))
+        assert quota.amount_minor in (12_000_000, 25_000_000, 150_000_000)

@@ -390,6 +390,20 @@ def test_the_notice_is_in_the_admins_language(app: App, fake_slack: FakeSlack, u
     with uow.read() as s:
         (notice,) = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "notice"))
     assert "salesbot bu dili henüz konuşmuyor" in notice.payload["text"] and "fr-FR" in notice.payload["text"]
+    # Delivered like any queued message: a DM to the admin, valid Block Kit.
+    from slack_sdk import WebClient
+
+    from bot.delivery import Deliverer, delivery_client
+    from tests.bot.blockkit import assert_valid_message
+    from tests.bot.fake_slack_rate_limited import VirtualClock
+
+    fake_slack.clear()
+    clock = VirtualClock(NOW)
+    client = delivery_client(WebClient(token="xoxb-test", base_url=fake_slack.url), timeout=5)
+    assert Deliverer(uow, client, clock=clock.now, sleep=clock.sleep).drain().sent == 1
+    (posted,) = [c.body for c in fake_slack.calls("chat.postMessage")]
+    assert "fr-FR" in str(posted.get("text"))
+    assert_valid_message({"text": posted["text"], "blocks": notice.payload["blocks"]})
 
 
 @pytest.mark.parametrize(("deployment", "slack_locale", "language"), [

@@ -461,3 +461,25 @@ def test_a_quota_in_turkish(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ex
     with uow.read() as s:
         (quota,) = s.scalars(select(Quota))
         assert quota.amount_minor in (12_000_000, 25_000_000, 150_000_000)
+
+
+def test_in_production_the_language_reaches_the_listener_and_after_ack_threads(
+        fake_slack: FakeSlack, uow: UnitOfWork, slack_settings: Settings) -> None:
+    """process_before_response=False: the listener runs on Bolt's pool, its work on the AfterAck pool."""
+    from tests.bot.signing import send_command
+
+    fake_slack.add_user("UTR", "Ayşe", locale="tr-TR")
+    fake_slack.add_user("UEN", "Ann", locale="en-US")
+    bolt = create_app(slack_settings, uow, clock=lambda: NOW)
+    bolt.salesbot_test_fake = fake_slack  # type: ignore[attr-defined]
+    try:
+        for user, title in (("UTR", "/deal komutları"), ("UEN", "/deal commands"), ("UTR", "/deal komutları")):
+            fake_slack.clear()
+            assert send_command(bolt, "/deal", "help", user_id=user).status == 200
+            fake_slack.wait_for("response_url")
+            (answer,) = [c.body for c in fake_slack.calls("response_url")]
+            assert title in text_of(answer)
+    finally:
+        from bot.context import after_ack_pool
+
+        after_ack_pool(bolt).shutdown()

@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
-from bot import home, modals
+from bot import functions, home, modals, shortcuts
 from bot.actions import deal as deal_actions
 from bot.actions import leads as lead_actions
 from bot.actions import nudges as nudge_actions
@@ -72,6 +72,8 @@ LISTENER_MODULES: tuple[ListenerModule, ...] = (
     deal_actions,
     nudge_actions,
     lead_actions,
+    shortcuts,
+    functions,
 )
 
 # Bolt runs listeners in this pool; actions and views still do their work here after the ack,
@@ -161,7 +163,7 @@ class ContextCarryingExecutor(ThreadPoolExecutor):
 
 class RequestScopedApp(App):
     """Bolt's App, dispatching each request in a copy of the caller's context: the language the
-    middleware sets for the request (core.i18n.set_locale) is its own and ends with it."""
+    middleware sets for the request (core.i18n.activate) is its own and ends with it."""
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         return contextvars.copy_context().run(super().dispatch, req)

@@ -35,7 +35,7 @@ from bot.dedupe import SeenRequests, request_key
 from bot.home import HomeRefresher
 from bot.slack_users import UserDirectory
 from core.db import UnitOfWork
-from core.i18n import set_locale
+from core.i18n import activate
 
 
 def install_context_middleware(
@@ -82,9 +82,10 @@ def install_context_middleware(
             if workspace_id is not None and not seen.first_time(workspace_id, key, now):
                 return BoltResponse(status=200, body="")  # a retry or replay of one taken in
         # Texts are built in the actor's language (their Slack locale, else the workspace's, which
-        # starts from SALESBOT_LOCALE); the listener executor and AfterAck copy this context into
-        # their threads. Set, not `with use_locale`: Bolt's next() returns before the listener runs.
-        set_locale(context["actor"].locale if context["actor"] is not None else settings.locale)
+        # starts from SALESBOT_LOCALE).
+        # Bolt runs the listener after this middleware returns, in this context or (the listener
+        # executor, AfterAck) in a copy of it: set for the rest of the request, every request.
+        activate(context["actor"].locale if context["actor"] is not None else settings.locale)
         return next()
 
     app.middleware(salesbot_context)

@@ -42,8 +42,10 @@ from bot.views import digest as digest_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
 from core.db import UnitOfWork
+from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import outbox
+from core.workspace.locales import recipient_locale
 
 logger = logging.getLogger(__name__)
 
@@ -467,7 +469,10 @@ class Deliverer:
         if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
             with self.uow.read() as session:
                 payload = alerts.current_payload(session, item.workspace_id, payload)
-        message = render(payload)
+        with self.uow.read() as session:  # built in the recipient's language, not the job's
+            language = recipient_locale(session, item.workspace_id, item.channel)
+        with use_locale(language):
+            message = render(payload)
         files = message.pop("files", None) or []
         update = message.pop("update", None)
         channel, ts = self._landed.get(item.id, (item.slack_channel or "", item.slack_ts or ""))

@@ -76,13 +76,9 @@ def use_locale(locale: str | None) -> Iterator[str]:
         _current.reset(token)
 
 
-def set_locale(locale: str | None) -> str:
-    """Build texts in `locale` from now on, in this context (no block to reset it after).
-
-    For an edge that cannot wrap the work in `use_locale`: Bolt's middleware `next()` only
-    marks the chain to go on, and the listener runs after the middleware has returned. Each
-    request sets it again before anything is built, so a value never outlives its request.
-    """
+def activate(locale: str | None) -> str:
+    """Build texts in `locale` from here on in this context (the Bolt middleware: Bolt runs the
+    listener after the middleware returns, so a `with` block there would end too early)."""
     language = language_of(locale) or SOURCE_LOCALE
     _current.set(language)
     return language

@@ -101,10 +101,11 @@ def metadata_of(view: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def new_deal_view(stages: Sequence[str], owner_slack_id: str | None, channel_id: str | None) -> Block:
-    """The New deal modal."""
+def new_deal_view(stages: Sequence[str], owner_slack_id: str | None, channel_id: str | None, *,
+                  title: str | None = None, first_note: str | None = None) -> Block:
+    """The New deal modal (from a message: its first line as the title, the message as the first note)."""
     blocks = [
-        text_input("title", _("Title"), optional=False, placeholder=_("Acme renewal"), max_length=200),
+        text_input("title", _("Title"), initial=title, optional=False, placeholder=_("Acme renewal"), max_length=200),
         text_input("amount", _("Amount"), placeholder=_(AMOUNT_HINT), max_length=64),
         _date_input("close", _("Expected close"), None),
         _user_input("owner", _("Owner"), owner_slack_id),
@@ -113,7 +114,10 @@ def new_deal_view(stages: Sequence[str], owner_slack_id: str | None, channel_id:
     ]
     if stages:  # a select needs at least one option
         blocks.insert(2, select_input("stage", _("Stage"), [(s, s) for s in stages], initial=stages[0]))
-    return modal(NEW_DEAL, _("New deal"), _("Create"), blocks, {"channel": channel_id})
+    meta: dict[str, Any] = {"channel": channel_id}
+    if first_note:
+        meta["first_note"] = first_note
+    return modal(NEW_DEAL, _("New deal"), _("Create"), blocks, meta)
 
 
 def edit_deal_view(deal: DealView, locale: str, channel_id: str | None) -> Block:

@@ -87,6 +87,7 @@ def on_new_deal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
             context["uow"], actor, title=title, now=now, amount=amount, stage=forms.field_value(view, "stage"),
             expected_close=close, owner_id=owner_id, account=forms.field_value(view, "account"),
             next_step=forms.field_value(view, "next_step"),
+            first_note=forms.metadata_of(view).get("first_note"),  # from the "Create deal" message shortcut
             # Both submits of a double click carry the same view id: one deal, not two.
             idempotency_key=f"modal:new_deal:{view.get('id') or view.get('root_view_id')}",
         )

@@ -176,8 +176,13 @@ def create_deal(
     next_step: str | None = None,
     source: str | None = None,
     idempotency_key: str | None = None,
+    first_note: str | None = None,
 ) -> DealView:
-    """Create a deal owned by the actor (or `owner_id`, for managers and admins)."""
+    """Create a deal owned by the actor (or `owner_id`, for managers and admins).
+
+    `first_note` is logged as the deal's first note in the same transaction (a deal made from
+    a Slack message keeps the message and its link).
+    """
     title = _clean_title(title)
     amount = _check_amount(amount)
     account, contact = _clean_text(account, "account", 200), _clean_text(contact, "contact", 200)
@@ -227,6 +232,10 @@ def create_deal(
         session.add(deal)
         session.flush()
         _record(session, deal, "created", None, stage_row.name, actor, now)
+        note = _clean_text(first_note, "text", MAX_TEXT)
+        if note:
+            session.add(Activity(workspace_id=actor.workspace_id, deal_id=deal.id, kind=ActivityKind.NOTE,
+                                 user_id=actor.user_id, at=now, text=note, created_at=now))
         if idempotency_key:
             try:
                 with session.begin_nested():

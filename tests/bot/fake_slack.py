@@ -335,7 +335,8 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 self._send(200, "ok" if method == "upload" else {"ok": True})
                 return
             auth = self.headers.get("Authorization", "")
-            if not auth.startswith(("Bearer xox", "Bearer xapp", "Basic ")) and "token" not in body:
+            # xwfp-: the short-lived token Slack gives a Workflow Builder step (function_executed)
+            if not auth.startswith(("Bearer xox", "Bearer xapp", "Bearer xwfp", "Basic ")) and "token" not in body:
                 self._send(200, {"ok": False, "error": "not_authed"})
                 return
             self._send(200, fake.answer(method, body))

@@ -504,3 +504,27 @@ def test_an_unknown_view_is_refused_and_a_plain_payload_passes_through() -> None
     with pytest.raises(LookupError, match="no renderer for outbox view 'nope'"):
         render({"view": "nope", "data": {}})
     assert render({"text": "hi", "blocks": [], "channel": "C1"}) == {"text": "hi", "blocks": []}
+
+
+def test_each_message_is_built_in_its_recipients_language(
+    uow: UnitOfWork, ana: Actor, bob: Actor, now: datetime, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.i18n import current_locale
+    from core.tables import User, Workspace
+
+    monkeypatch.setitem(RENDERERS, "probe", lambda data: {"text": f"{data['n']}:{current_locale()}"})
+    with uow.transaction() as s:
+        s.get_one(User, ana.user_id).locale = "tr-TR"  # Ana's Slack speaks Turkish
+        s.get_one(User, bob.user_id).locale = "de-DE"  # not spoken by salesbot: the workspace's
+        s.get_one(Workspace, ana.workspace_id).locale = "en"
+        for n, channel in enumerate(("UANA", "UBOB", "CSALES")):
+            outbox.enqueue(s, ana.workspace_id, f"probe{n}", "test", channel, {"view": "probe", "data": {"n": n}}, now)
+    assert _deliverer(uow, fake_slack.url, VirtualClock(now)).drain().sent == 3
+    assert sorted(c["text"] for c in fake_slack.calls("chat.postMessage")) == ["0:tr", "1:en", "2:en"]
+    with uow.transaction() as s:
+        s.get_one(Workspace, ana.workspace_id).locale = "tr"  # channels and Bob now read Turkish
+        for n, channel in enumerate(("UBOB", "CSALES"), start=3):
+            outbox.enqueue(s, ana.workspace_id, f"probe{n}", "test", channel, {"view": "probe", "data": {"n": n}}, now)
+    fake_slack.clear()
+    assert _deliverer(uow, fake_slack.url, VirtualClock(now)).drain().sent == 2
+    assert sorted(c["text"] for c in fake_slack.calls("chat.postMessage")) == ["3:tr", "4:tr"]

@@ -93,7 +93,8 @@ def test_a_broken_manifest_is_caught() -> None:
 def registered() -> dict[str, set[str]]:
     """Slash commands, events and interactive listener kinds the listener modules register."""
     app = App(token="xoxb-test", signing_secret="s", token_verification_enabled=False)
-    seen: dict[str, set[str]] = {"commands": set(), "events": set(), "interactive": set()}
+    seen: dict[str, set[str]] = {"commands": set(), "events": set(), "interactive": set(), "shortcuts": set(),
+                                 "functions": set()}
 
     def wrap(name: str, kind: str) -> None:
         original = getattr(app, name)
@@ -101,6 +102,10 @@ def registered() -> dict[str, set[str]]:
         def recorder(key: Any, *args: Any, **kwargs: Any) -> Any:
             if kind == "interactive":
                 seen[kind].add(name)
+                if name == "shortcut":
+                    seen["shortcuts"].add(str(key))
+            elif kind == "functions":
+                seen[kind].add(str(key))
             else:
                 seen[kind].add(
                     key if isinstance(key, str) else (key.get("type") if isinstance(key, dict) else str(key))
@@ -111,6 +116,7 @@ def registered() -> dict[str, set[str]]:
 
     wrap("command", "commands")
     wrap("event", "events")
+    wrap("function", "functions")
     for name in ("action", "block_action", "view", "view_submission", "view_closed", "options", "shortcut"):
         wrap(name, "interactive")
     names = register_listeners(app)
@@ -122,6 +128,26 @@ def test_slash_commands_match_the_listeners() -> None:
     declared = {c["command"] for c in manifest()["features"]["slash_commands"]}
     listened = registered()["commands"]
     assert listened == declared, f"registered {sorted(listened)} but the manifest declares {sorted(declared)}"
+
+
+def test_shortcuts_match_the_listeners() -> None:
+    declared = {s["callback_id"] for s in manifest()["features"]["shortcuts"]}
+    assert registered()["shortcuts"] == declared
+    kinds = {s["callback_id"]: s["type"] for s in manifest()["features"]["shortcuts"]}
+    assert kinds == {"new_deal": "global", "new_lead": "global", "deal_from_message": "message",
+                     "deal_add_message": "message"}
+
+
+def test_workflow_steps_match_the_function_listeners_and_their_inputs() -> None:
+    from bot.functions import INPUTS, OUTPUTS
+
+    functions = manifest()["functions"]
+    assert registered()["functions"] == set(functions) == set(INPUTS)
+    for callback_id, step in functions.items():
+        assert set(step["input_parameters"]["properties"]) == set(INPUTS[callback_id]), callback_id
+        assert set(step["output_parameters"]["properties"]) == set(OUTPUTS[callback_id]), callback_id
+        assert set(step["input_parameters"]["required"]) <= set(INPUTS[callback_id])
+    assert manifest()["settings"]["function_runtime"] == "remote"  # Bolt runs them, not Slack's runtime
 
 
 def test_commands_escape_mentions_and_have_usage_hints() -> None:

@@ -11,8 +11,9 @@ against the sample's action keys, which are the same names), and `private_metada
 A `view` is compared with the union of the sample payload's view and the views.open sample's
 view: Slack sends one view object, and the payload samples leave out its `blocks`.
 
-No salesbot listener handles shortcuts (the manifest declares none), so no shortcut payload is
-built and MessageShortcutPayload.json is not used.
+Message shortcuts (tests/bot/shortcut_payloads.py) are checked against MessageShortcutPayload.json.
+The samples have no global shortcut, block_suggestion or function_executed payload: those follow
+Slack's documentation pages and are checked by the listeners that read them.
 """
 
 from __future__ import annotations
@@ -102,6 +103,15 @@ def _view_keys(view: dict[str, Any], path: str) -> list[str]:
 
 
 # --- tests/bot/signing.py ------------------------------------------------------------------
+
+
+def test_message_shortcuts_have_slacks_keys() -> None:
+    from tests.bot.shortcut_payloads import message_shortcut
+
+    sample = _load(APP_BACKEND / "interactive-components" / "MessageShortcutPayload.json")
+    payload = message_shortcut("deal_from_message", {"user": "U1", "text": "hi", "thread_ts": "1.2"},
+                               response_url="https://hooks.slack.com/x")
+    assert unknown_keys(payload, sample) == []
 
 
 def test_the_slash_command_form_has_slacks_fields() -> None:

@@ -49,10 +49,10 @@ def test_use_locale_sets_and_restores_the_language() -> None:
 
 
 def test_the_listener_pool_runs_listeners_in_the_request_language() -> None:
-    with ContextCarryingExecutor(max_workers=1) as carrying, ThreadPoolExecutor(max_workers=1) as plain:
-        with use_locale("tr"):
-            assert carrying.submit(current_locale).result() == "tr"
-            assert plain.submit(current_locale).result() == "en"  # why the carrying pool exists
+    with ContextCarryingExecutor(max_workers=1) as carrying, ThreadPoolExecutor(max_workers=1) as plain, \
+            use_locale("tr"):
+        assert carrying.submit(current_locale).result() == "tr"
+        assert plain.submit(current_locale).result() == "en"  # why the carrying pool exists
 
 
 def _turkish(entries: list[tuple[str | tuple[str, str], str | tuple[str, str]]]) -> Translations:

@@ -483,3 +483,58 @@ def test_in_production_the_language_reaches_the_listener_and_after_ack_threads(
         from bot.context import after_ack_pool
 
         after_ack_pool(bolt).shutdown()
+
+
+# -- /lead, /pipeline and /salesbot in Turkish ---------------------------------------------------------
+
+
+def test_lead_subcommands_in_turkish(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ayse: str) -> None:
+    from core.tables import Lead
+
+    added = text_of(command(app, fake_slack, "/lead", 'yeni "Zeynep Yılmaz" Acme zeynep@acme.io KAYNAK:webinar',
+                            TR_USER))
+    assert "eklendi, sizin" in added
+    with uow.read() as s:
+        (lead,) = s.scalars(select(Lead))
+        assert (lead.name, lead.company, lead.email, lead.source) == ("Zeynep Yılmaz", "Acme", "zeynep@acme.io",
+                                                                      "webinar")
+    for text in ("göster l-1", "GÖSTER L-1", "goster L-1"):
+        assert "Zeynep Yılmaz" in text_of(command(app, fake_slack, "/lead", text, TR_USER))
+    assert "Zeynep Yılmaz" in text_of(command(app, fake_slack, "/lead", "liste benim", TR_USER))
+    refused = text_of(command(app, fake_slack, "/lead", "liste soğuk", TR_USER))
+    assert "Kullanım: `/lead liste [sıcak|benim|yeni]`" in refused
+    command(app, fake_slack, "/lead", "reddet L-1 bütçe yok", TR_USER)
+    with uow.read() as s:
+        (lead,) = s.scalars(select(Lead))
+        assert lead.status.value == "disqualified" and lead.disqualify_reason == "bütçe yok"
+
+
+@pytest.mark.parametrize(("turkish", "english"), [
+    ("benim", "mine"), ("özet", "digest"), ("ozet", "digest"), ("tahmin", "forecast"), ("TAHMİN Q4", "forecast Q4"),
+    ("ekip", "team"),
+])
+def test_pipeline_subcommands_in_turkish(app: App, fake_slack: FakeSlack, uow: UnitOfWork, ayse: str,
+                                         turkish: str, english: str) -> None:
+    deal_tr(app, fake_slack, "yeni Karadeniz enerji 20 bin")
+    answer = text_of(command(app, fake_slack, "/pipeline", turkish, TR_USER))
+    assert answer == text_of(command(app, fake_slack, "/pipeline", english, TR_USER))
+    assert "bir /pipeline komutu değil" not in answer
+
+
+def test_salesbot_team_and_role_in_turkish(app: App, fake_slack: FakeSlack, uow: UnitOfWork) -> None:
+    from core.tables import Team
+
+    fake_slack.add_user("UBOSS", "Boss", is_admin=True, locale="tr-TR")
+    make_actor(uow, "UMIA", name="Mia")
+    make_actor(uow, "UANA", name="Ana")
+    command(app, fake_slack, "/salesbot", "ekip oluştur Doğu <@UMIA|mia>", "UBOSS")
+    added = text_of(command(app, fake_slack, "/salesbot", "takım ekle Doğu <@UANA|ana>", "UBOSS"))
+    assert "artık 2 üyeli" in added
+    said = text_of(command(app, fake_slack, "/salesbot", "rol <@UANA|ana> yönetici", "UBOSS"))
+    assert "artık yönetici" in said
+    with uow.read() as s:
+        team = s.scalar(select(Team).where(Team.name == "Doğu"))
+        ana = s.scalar(select(User).where(User.slack_id == "UANA"))
+        assert team is not None and ana is not None and ana.team_id == team.id and ana.role == Role.MANAGER
+    refused = text_of(command(app, fake_slack, "/salesbot", "rol <@UANA|ana> kral", "UBOSS"))
+    assert ":warning:" in refused

@@ -538,3 +538,50 @@ def test_salesbot_team_and_role_in_turkish(app: App, fake_slack: FakeSlack, uow:
         assert team is not None and ana is not None and ana.team_id == team.id and ana.role == Role.MANAGER
     refused = text_of(command(app, fake_slack, "/salesbot", "rol <@UANA|ana> kral", "UBOSS"))
     assert ":warning:" in refused
+
+
+def test_the_turkish_deal_help_examples_run_as_written(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
+                                                        ayse: str) -> None:
+    from bot.views.help import DEAL_HELP
+    from core.tables import Activity, Reminder
+
+    deal_tr(app, fake_slack, "yardım")  # meets Ayşe and her workspace
+    with uow.transaction() as s:
+        ws = s.scalar(select(Workspace).where(Workspace.team_id == "T1"))
+        assert ws is not None
+        ws.next_deal_number = 42  # the examples name D-42
+    with use_locale("tr"):
+        examples = [_(example) for example, _what in DEAL_HELP]
+    for example in examples:
+        text = example.removeprefix("/deal").strip()
+        fake_slack.clear()
+        from tests.bot.signing import send_command
+
+        assert send_command(app, "/deal", text, user_id=TR_USER).status == 200
+        answered = " ".join(text_of(c.body) for c in fake_slack.calls("response_url"))
+        assert "komutu değil" not in answered and "Kullanım" not in answered, (example, answered)
+        opened = fake_slack.calls("views.open")
+        assert answered or opened, example
+    (created,) = deals_in(uow)
+    assert (created.number, created.title, created.status) == (42, "Acme yenileme", DealStatus.OPEN)
+    with uow.read() as s:
+        kinds = sorted(a.kind.value for a in s.scalars(select(Activity).where(Activity.deal_id == created.id)))
+        assert "note" in kinds and "call" in kinds
+        assert [r.text for r in s.scalars(select(Reminder))] == ["teklifi gönder"]
+
+
+@pytest.mark.parametrize("table", [aliases.DEAL, aliases.LEAD, aliases.PIPELINE, aliases.SALESBOT, aliases.SCOPES,
+                                   aliases.LEAD_LISTS, aliases.TEAM_ACTIONS, aliases.ROLES, aliases.ACTIVITIES,
+                                   aliases.OPTIONS])
+def test_every_turkish_word_reads_the_same_however_it_is_cased(table: dict[str, str]) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(deadline=None, max_examples=200)
+    @given(st.sampled_from(sorted(table)), st.lists(st.booleans(), min_size=20, max_size=20))
+    def check(folded: str, upper: list[bool]) -> None:
+        # a random mix of Turkish capitals (`i` -> `İ`) and small letters; the folded keys have no ı
+        typed = "".join(("İ" if c == "i" else c.upper()) if up else c for c, up in zip(folded, upper * 2, strict=False))
+        assert aliases.english(table, typed) == table[folded]
+
+    check()

@@ -585,3 +585,13 @@ def test_every_turkish_word_reads_the_same_however_it_is_cased(table: dict[str, 
         assert aliases.english(table, typed) == table[folded]
 
     check()
+
+
+def test_the_turkish_pipeline_modal_reads_back_as_it_was_shown() -> None:
+    from core.workspace.setup import StageInfo, parse_stage_lines
+
+    stages = [StageInfo("İlk görüşme", 10, 1, False, False), StageInfo("Teklif", 50, 10, False, False)]
+    for language in ("tr", "en"):
+        with use_locale(language):
+            shown = admin_modals.stage_lines(stages)
+        assert parse_stage_lines(shown) == stages, shown

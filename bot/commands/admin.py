@@ -11,7 +11,7 @@ from bot.modals.admin_modals import pipeline_view, setup_view
 from bot.views.admin import done, linked, rate_saved, rates_listed, team_saved, teams_listed
 from bot.views.help import admin_help
 from core.errors import InvalidInput
-from core.i18n import _, ngettext
+from core.i18n import N_, _, ngettext
 from core.insight.quotas import set_quota
 from core.money import Money, parse_amount
 from core.workspace import admin, rates
@@ -167,14 +167,14 @@ def link(req: Request, args: Args) -> None:
 
 def setup(req: Request, args: Args) -> None:
     """`setup`: the settings modal."""
-    require_admin(req.actor, "change the workspace settings")
+    require_admin(req.actor, N_("change the workspace settings"))
     settings = setup_service.workspace_settings(req.uow, req.actor)
     req.client.views_open(trigger_id=req.trigger_id, view=setup_view(settings))
 
 
 def pipeline(req: Request, args: Args) -> None:
     """`pipeline`: the stages modal."""
-    require_admin(req.actor, "change the pipeline")
+    require_admin(req.actor, N_("change the pipeline"))
     stages = setup_service.pipeline_stages(req.uow, req.actor)
     req.client.views_open(trigger_id=req.trigger_id, view=pipeline_view(stages))
 

@@ -98,7 +98,10 @@ BOT_SCOPES = (
 
 def retry_handlers() -> list[RetryHandler]:
     """Retry 429 (honouring Retry-After), 5xx and dropped connections a few times."""
+    from bot.metrics import METRICS
+
     return [
+        METRICS.count_rate_limits(),  # counts Slack's 429s for /metrics; retries nothing itself
         RateLimitErrorRetryHandler(max_retry_count=3),
         ServerErrorRetryHandler(max_retry_count=2),
         ConnectionErrorRetryHandler(max_retry_count=2),

@@ -34,7 +34,7 @@ class Settings:
     scheduler: bool = True
     locale: str = "en"
     log_level: str = "INFO"
-    log_format: str = "text"  # text or json (checked; the json formatter is not written yet)
+    log_format: str = "text"  # text or json (bot/logs.py)
     encryption_key: str | None = None  # Fernet key for stored tokens (checked; not used yet)
     port: int = 3000
 

@@ -38,6 +38,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.clock import utcnow
+from bot.metrics import METRICS, Metrics
 from bot.views import digest as digest_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
@@ -307,6 +308,7 @@ class Deliverer:
     # Multi-workspace (OAuth) installs: the client holding each workspace's bot token.
     client_for: Callable[[int], WebClient | None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    metrics: Metrics = field(default_factory=lambda: METRICS)  # deliveries by workspace and outcome
     # Where a message already landed when a later step (a file upload) must be retried.
     _landed: dict[int, tuple[str, str]] = field(default_factory=dict)
     # The claimed rows not resolved yet (renewed by the heartbeat), and whether the lease was lost.
@@ -417,7 +419,7 @@ class Deliverer:
                     self._sleep(ready - t)
                     continue
                 self.pacer.take(item.workspace_id, item.channel, self._t())
-                if self._send(item, stats):
+                if self.metrics.observe_send(self._send, item, stats):
                     queue.pop(index)
                     with self._lock:
                         self._held.discard(item.id)

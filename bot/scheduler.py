@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.jobs import JOBS, SCHEDULED
+from bot.metrics import METRICS, Metrics
 from core.db import UnitOfWork
 from core.notify import outbox
 
@@ -41,7 +42,9 @@ class Scheduler:
         client: WebClient | None,
         clock: Callable[[], datetime] = utcnow,
         client_for: Callable[[int], WebClient | None] | None = None,
+        metrics: Metrics = METRICS,
     ) -> None:
+        self.metrics = metrics  # job runs and durations (bot/metrics.py)
         self.uow = uow
         self.client = client
         self.clock = clock
@@ -66,13 +69,15 @@ class Scheduler:
         now = self.clock()
         try:
             if name != "deliver" and not self.is_leader(now):
+                self.metrics.job_runs.labels(job=name, outcome="skipped").inc()
                 return None
             options: dict[str, object] = {}
             if name == "deliver":
                 options["stop"] = self.stopping  # a shutdown ends a drain at once, handing rows back
                 if self.client_for:
                     options["client_for"] = self.client_for
-            summary = JOBS[name].run(self.uow, now, self.client, **options)
+            with self.metrics.job(name):
+                summary = JOBS[name].run(self.uow, now, self.client, **options)
             logger.info("%s", summary)
             return summary
         except Exception:  # one failed tick must not stop the scheduler

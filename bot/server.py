@@ -4,7 +4,10 @@ Routes:
 - `POST /slack/events`: Bolt (slash commands, interactivity, events) — HTTP mode only.
 - `GET /slack/install`, `GET /slack/oauth_redirect`: Bolt's OAuth flow, when configured.
 - `POST /hooks/leads`, `POST /hooks/lead-events`: the lead intake webhook (bot/webhooks.py).
-- `GET /healthz`: 200 `{"ok": true, "db": "ok"}` when the database answers, else 503.
+- `GET /healthz`: 200 `{"ok": true, "db": "ok"}` when the database answers, else 503 (liveness).
+- `GET /readyz`: 200 when the database answers and its migrations are at head, else 503 with
+  the reason (readiness: a replica on an unmigrated database takes no traffic).
+- `GET /metrics`: Prometheus text format (bot/metrics.py); Slack requests are timed to their ack.
 In Socket Mode the same server runs without the Slack routes (webhooks and health only).
 
 Hostile requests (bot/request_guard.py): a body over 1 MiB is refused (413) on its
@@ -28,6 +31,8 @@ from slack_bolt import App
 
 from bot import webhooks
 from bot.config import Settings
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import METRICS, Metrics, request_kind
 from bot.request_guard import (
     MAX_BODY,
     BadRequest,
@@ -36,7 +41,7 @@ from bot.request_guard import (
     content_length,
     slack_signature_problem,
 )
-from core.db import UnitOfWork, ping
+from core.db import UnitOfWork, migration_state, ping
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +116,13 @@ class SalesbotServer:
         *,
         bolt_app: App | None,
         clock: Callable[[], datetime],
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.uow = uow
         self.clock = clock
+        self.metrics = metrics or METRICS
+        self.metrics.watch_outbox(uow, clock)
         self.bolt_handler: Callable[[Environ, StartResponse], Iterable[bytes]] | None = None
         if bolt_app is not None:
             from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -130,6 +138,10 @@ class SalesbotServer:
                 if method not in ("GET", "HEAD"):
                     return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
                 return self.health(start_response)
+            if path in ("/readyz", "/metrics"):
+                if method not in ("GET", "HEAD"):
+                    return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
+                return self.ready(start_response) if path == "/readyz" else self.scrape(start_response)
             if path == SLACK_EVENTS_PATH and self.bolt_handler is not None:
                 if method != "POST":
                     return _json(start_response, 405, {"ok": False, "error": "method_not_allowed"})
@@ -172,7 +184,11 @@ class SalesbotServer:
             return self._refuse(start_response, bad)
         # Bolt reads the body again from wsgi.input: give it the bytes already read.
         environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
-        return self.bolt_handler(environ, start_response)
+        started = time.perf_counter()
+        # Bolt's WSGI adapter answers once the listener acked (the rest runs after): this is the ack.
+        answer = self.bolt_handler(environ, start_response)
+        self.metrics.observe_ack(*request_kind(headers, body), time.perf_counter() - started)
+        return answer
 
     def _refuse(self, start_response: StartResponse, bad: BadRequest) -> list[bytes]:
         _REFUSED_LOG.log(logger, "refused %s %s: %s", bad.status, SLACK_EVENTS_PATH, bad.reason)
@@ -183,6 +199,27 @@ class SalesbotServer:
         if ping(self.uow.engine):
             return _json(start_response, 200, {"ok": True, "db": "ok"})
         return _json(start_response, 503, {"ok": False, "db": "unreachable"})
+
+    def ready(self, start_response: StartResponse) -> list[bytes]:
+        """200 when the database answers and is migrated to head; 503 with the reason otherwise."""
+        try:
+            current, heads = migration_state(self.uow.engine)
+        except Exception as exc:
+            logger.warning("readyz: the database is unreachable (%s)", exc.__class__.__name__)
+            return _json(start_response, 503, {"ok": False, "reason": "database unreachable"})
+        if current != heads:
+            reason = "database not migrated" if not current else "migrations not at head"
+            return _json(
+                start_response, 503,
+                {"ok": False, "reason": f"{reason}: run salesbot migrate", "current": sorted(current),
+                 "head": sorted(heads)},
+            )
+        return _json(start_response, 200, {"ok": True, "db": "ok", "revision": sorted(current)})
+
+    def scrape(self, start_response: StartResponse) -> list[bytes]:
+        data = self.metrics.exposition()
+        start_response(_status_line(200), [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(data)))])
+        return [data]
 
     def hook(self, environ: Environ, start_response: StartResponse, path: str) -> list[bytes]:
         """Hand a webhook request to bot.webhooks.handle_request."""

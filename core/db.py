@@ -126,6 +126,28 @@ def ping(engine: Engine) -> bool:
         return False
 
 
+def migration_state(engine: Engine) -> tuple[set[str], set[str]]:
+    """(the database's current Alembic revisions, the migrations' heads): equal when the
+    database is at head (for /readyz). Raises when the database cannot be reached."""
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    return current, set(migration_heads())
+
+
+_HEADS: list[tuple[str, ...]] = []
+
+
+def migration_heads() -> tuple[str, ...]:
+    """The head revision(s) of migrations/ (read once: the files do not change while running)."""
+    if not _HEADS:
+        from alembic.script import ScriptDirectory
+
+        _HEADS.append(tuple(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads()))
+    return _HEADS[0]
+
+
 def alembic_config(url: str) -> Any:
     """An Alembic Config pointing at migrations/ for the given database URL."""
     from alembic.config import Config

@@ -13,12 +13,12 @@ Exit codes (SPEC section 8): 0 success, 1 runtime failure, 2 bad usage or config
 """
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
 
 
 def settings_from(ctx: click.Context) -> Settings:
@@ -30,12 +30,8 @@ def settings_from(ctx: click.Context) -> Settings:
         except ConfigError as err:
             click.echo(f"salesbot: {err}", err=True)
             ctx.exit(2)
-        logging.basicConfig(
-            level=obj["settings"].log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        if obj["settings"].log_level != "DEBUG":
-            # Alembic logs every plugin at INFO: keep stderr for our own lines unless debugging.
-            logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Text or JSON lines at LOG_LEVEL, tokens, secrets and e-mail addresses redacted (bot/logs.py).
+        configure_logging(obj["settings"])
     settings: Settings = obj["settings"]
     return settings
 

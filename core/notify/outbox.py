@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.tables import Lease, OutboxMessage, OutboxStatus
+from core.tables import Lease, OutboxMessage, OutboxStatus, Workspace
 
 MAX_KEY = 200
 # Temporary errors never mark a message failed before this many attempts (429 excluded).
@@ -317,6 +317,47 @@ def pending_count(session: Session, now: datetime | None = None) -> int:
     if now is not None:
         query = query.where(OutboxMessage.next_attempt_at <= now)
     return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """One workspace's outbox, for the operator's gauges (bot/metrics.py)."""
+
+    workspace_id: int
+    team_id: str
+    pending: int  # waiting, due or not (quiet hours, a recipient's morning)
+    due: int  # pending and due by `now`
+    failed: int
+    oldest_due: datetime | None  # when the longest-waiting due message became due
+
+
+def backlog(session: Session, now: datetime) -> list[Backlog]:
+    """Every workspace's outbox backlog at `now` (workspaces with no messages read zero)."""
+    counts: dict[tuple[int, str], int] = {}
+    for ws, status, count in session.execute(
+        select(OutboxMessage.workspace_id, OutboxMessage.status, func.count())
+        .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.FAILED]))
+        .group_by(OutboxMessage.workspace_id, OutboxMessage.status)
+    ):
+        counts[(ws, OutboxStatus(status).value)] = int(count)
+    due: dict[int, tuple[int, datetime]] = {}
+    for ws, count, first in session.execute(
+        select(OutboxMessage.workspace_id, func.count(), func.min(OutboxMessage.next_attempt_at))
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+        .group_by(OutboxMessage.workspace_id)
+    ):
+        due[ws] = (int(count), first)
+    return [
+        Backlog(
+            workspace_id=ws_id,
+            team_id=team_id,
+            pending=counts.get((ws_id, OutboxStatus.PENDING.value), 0),
+            due=due.get(ws_id, (0, None))[0],
+            failed=counts.get((ws_id, OutboxStatus.FAILED.value), 0),
+            oldest_due=due.get(ws_id, (0, None))[1],
+        )
+        for ws_id, team_id in session.execute(select(Workspace.id, Workspace.team_id).order_by(Workspace.id))
+    ]
 
 
 def next_due_at(session: Session, now: datetime, due_by: datetime | None = None) -> datetime | None:

@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
-from bot import functions, home, modals, shortcuts
+from bot import functions, home, modals, shortcuts, uninstall
 from bot.actions import deal as deal_actions
 from bot.actions import leads as lead_actions
 from bot.actions import nudges as nudge_actions
@@ -35,6 +35,7 @@ from bot.commands import deal as deal_command
 from bot.commands import lead as lead_command
 from bot.commands import pipeline as pipeline_command
 from bot.config import DEFAULT_SLACK_API_URL, Settings
+from bot.modals import prefs as prefs_modals
 from bot.request_guard import quiet_bolt_signature_log
 from core.db import UnitOfWork
 
@@ -74,6 +75,8 @@ LISTENER_MODULES: tuple[ListenerModule, ...] = (
     lead_actions,
     shortcuts,
     functions,
+    prefs_modals,
+    uninstall,
 )
 
 # Bolt runs listeners in this pool; actions and views still do their work here after the ack,
@@ -118,25 +121,10 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
 
 
 def oauth_settings(settings: Settings, uow: UnitOfWork) -> object:
-    """Bolt's OAuthSettings with installations and states kept in our own database."""
-    from slack_bolt.oauth.oauth_settings import OAuthSettings
-    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+    """Bolt's OAuthSettings with installations and states on our own tables (bot/installations.py)."""
+    from bot.installations import oauth_settings as build
 
-    assert settings.slack_client_id and settings.slack_client_secret
-    installation_store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=uow.engine)
-    state_store = SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=uow.engine)
-    # The stores create their own tables (slack_installations, slack_bots, slack_oauth_states).
-    installation_store.metadata.create_all(uow.engine)
-    state_store.metadata.create_all(uow.engine)
-    return OAuthSettings(
-        client_id=settings.slack_client_id,
-        client_secret=settings.slack_client_secret,
-        scopes=list(BOT_SCOPES),
-        installation_store=installation_store,
-        state_store=state_store,
-        authorization_url="https://slack.com/oauth/v2/authorize",
-    )
+    return build(settings, uow, list(BOT_SCOPES))
 
 
 def _local_authorize(token: str) -> Callable[..., AuthorizeResult]:

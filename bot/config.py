@@ -35,7 +35,8 @@ class Settings:
     locale: str = "en"
     log_level: str = "INFO"
     log_format: str = "text"  # text or json (bot/logs.py)
-    encryption_key: str | None = None  # Fernet key for stored tokens (checked; not used yet)
+    # Fernet key(s) for stored Slack tokens (bot/secrets.py): "KEY" or, while rotating, "NEW,OLD".
+    encryption_key: str | None = None
     port: int = 3000
 
     @property
@@ -73,10 +74,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
     if log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT={log_format!r}: set it to text or json (default text)")
     key = _get(env, "SALESBOT_ENCRYPTION_KEY")
-    if key is not None and not _is_fernet_key(key):
+    if key is not None and not all(_is_fernet_key(k.strip()) for k in key.split(",")):
         raise ConfigError(
-            "SALESBOT_ENCRYPTION_KEY is not a Fernet key (32 bytes, url-safe base64, 44 characters): make one with "
-            "python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\""
+            "SALESBOT_ENCRYPTION_KEY is not a Fernet key (32 bytes, url-safe base64, 44 characters; during a "
+            "rotation NEW,OLD): make one with salesbot keys generate"
         )
     for name in ("SALESBOT_STATE_SECRET", "SALESBOT_LEAD_WEBHOOK_SECRET"):
         secret = _get(env, name)
@@ -118,6 +119,16 @@ def load_settings(env: Mapping[str, str] | None = None, *, read_dotenv: bool = T
         raise ConfigError(
             f"SLACK_CLIENT_ID={client_id!r} is not a Slack client id (digits.digits, from the app's Basic "
             "Information page)"
+        )
+    if client_id and key is None:
+        raise ConfigError(
+            "SALESBOT_ENCRYPTION_KEY is not set: an OAuth install (SLACK_CLIENT_ID) stores each workspace's Slack "
+            "tokens encrypted with it; make one with salesbot keys generate"
+        )
+    if client_id and _get(env, "SALESBOT_STATE_SECRET") is None:
+        raise ConfigError(
+            "SALESBOT_STATE_SECRET is not set: an OAuth install (SLACK_CLIENT_ID) signs its install links with it; "
+            f"use a random secret of at least {MIN_SECRET} characters (e.g. openssl rand -hex 32)"
         )
     return Settings(
         database_url=db,

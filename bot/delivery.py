@@ -42,10 +42,12 @@ from bot.metrics import METRICS, Metrics
 from bot.views import digest as digest_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
+from bot.views import prefs as prefs_views
 from core.db import UnitOfWork
 from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import outbox
+from core.workspace import installations
 from core.workspace.locales import recipient_locale
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,9 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action", "message_not_found", "cant_update_message", "edit_window_closed",
     }
 )
+# Answers that mean the workspace's token is dead: on a multi-workspace install the workspace is
+# paused (its messages wait for a reinstall) rather than each message failing.
+TOKEN_ERRORS = frozenset({"invalid_auth", "account_inactive", "token_revoked", "token_expired", "not_authed"})
 TEMPORARY_ERRORS = frozenset(
     {"fatal_error", "internal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
@@ -75,6 +80,7 @@ RENDERERS: dict[str, Renderer] = {
     "hot_lead": leads_views.hot_lead_message,
     "hot_lead_burst": leads_views.hot_burst_message,
     "lead_assigned": leads_views.lead_assigned_message,
+    "away_summary": prefs_views.away_summary_message,
 }
 
 
@@ -87,28 +93,6 @@ def render(payload: dict[str, Any]) -> dict[str, Any]:
     if renderer is None:
         raise LookupError(f"no renderer for outbox view {view!r}")
     return renderer(payload.get("data") or {})
-
-
-def installed_clients(uow: UnitOfWork, installation_store: Any, base_url: str) -> Callable[[int], WebClient | None]:
-    """Per-workspace clients from Bolt's installation store (OAuth installs), cached by token."""
-    from sqlalchemy import select
-
-    from core.tables import Workspace
-
-    cache: dict[str, WebClient] = {}
-
-    def client_for(workspace_id: int) -> WebClient | None:
-        with uow.read() as session:
-            team_id = session.scalar(select(Workspace.team_id).where(Workspace.id == workspace_id))
-        bot = installation_store.find_bot(enterprise_id=None, team_id=team_id) if team_id else None
-        token = getattr(bot, "bot_token", None)
-        if not token:
-            return None
-        if token not in cache:
-            cache[token] = WebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
-        return cache[token]
-
-    return client_for
 
 
 def delivery_client(client: WebClient, timeout: int = 15) -> WebClient:
@@ -232,6 +216,10 @@ class _Permanent(Exception):
     pass
 
 
+class _Paused(Exception):
+    """The workspace's token fails (or it is not active): its messages wait, the others go on."""
+
+
 def _classify(exc: Exception) -> Exception:
     if isinstance(exc, SlackApiError):
         resp = exc.response
@@ -305,8 +293,10 @@ class Deliverer:
     max_backoff: float = 600.0
     max_attempts: int = outbox.MAX_ATTEMPTS
     rng: random.Random = field(default_factory=random.Random)
-    # Multi-workspace (OAuth) installs: the client holding each workspace's bot token.
+    # Multi-workspace (OAuth) installs: the client holding each workspace's bot token, and what
+    # pauses a workspace whose token Slack refuses (invalid_auth, token_revoked, ...).
     client_for: Callable[[int], WebClient | None] | None = None
+    pause: Callable[[int, str], None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     metrics: Metrics = field(default_factory=lambda: METRICS)  # deliveries by workspace and outcome
     # Where a message already landed when a later step (a file upload) must be retried.
@@ -318,6 +308,8 @@ class Deliverer:
     # Per drain: DM channel of each user id, outbox keys seen in a channel's history since a time.
     _dm: dict[tuple[int, str], str] = field(default_factory=dict)
     _history: dict[tuple[int, str], tuple[datetime, dict[str, tuple[str, str]]]] = field(default_factory=dict)
+    # Workspaces paused during this drain: their claimed messages go back untried.
+    _paused: set[int] = field(default_factory=set)
 
     def _t(self) -> float:
         return self.clock().timestamp()
@@ -415,6 +407,9 @@ class Deliverer:
                     (self.pacer.ready_at(queue[i].workspace_id, queue[i].channel, t), i) for i in heads.values()
                 )
                 item = queue[index]
+                if item.workspace_id in self._paused:
+                    self._hand_back(item, queue, index)
+                    continue
                 if ready > t:
                     self._sleep(ready - t)
                     continue
@@ -427,12 +422,31 @@ class Deliverer:
             with self._lock:
                 self._held = set()
 
+    def _hand_back(self, item: outbox.OutboxItem, queue: list[outbox.OutboxItem], index: int) -> None:
+        """Return an untried message of a paused workspace: it waits, pending, for its token."""
+        with self.uow.transaction() as session:
+            outbox.release(session, [item], self.clock())
+        queue.pop(index)
+        with self._lock:
+            self._held.discard(item.id)
+
     def _send(self, item: outbox.OutboxItem, stats: DeliveryStats) -> bool:
         """Try one message; False means "keep it queued" (paused by a 429)."""
         try:
             found = self._post(item)
+        except _Paused:
+            self._paused.add(item.workspace_id)
+            self.pacer.refund(item.workspace_id, item.channel)
+            return False  # handed back by _send_batch on its next turn
         except Exception as raw:  # classified below; anything unknown is a bug: fail the message
             exc = _classify(raw)
+            if isinstance(exc, _Permanent) and self.pause is not None and str(exc) in TOKEN_ERRORS:
+                # Multi-workspace: this workspace's token is dead. Pause it (logged without the
+                # token), keep its messages for a reinstall, and go on with the others.
+                self.pause(item.workspace_id, str(exc))
+                self._paused.add(item.workspace_id)
+                self.pacer.refund(item.workspace_id, item.channel)
+                return False
             if isinstance(exc, _Temporary) and exc.retry_after is None:
                 # A 5xx or a dropped connection posted nothing; a 429 keeps its token, since
                 # we were over some limit and refunding it would only invite more 429s.
@@ -461,6 +475,10 @@ class Deliverer:
     def _client(self, workspace_id: int) -> WebClient:
         client = self.client_for(workspace_id) if self.client_for is not None else self.client
         if client is None:
+            with self.uow.read() as session:
+                active = installations.is_active(session, workspace_id)
+            if not active:  # paused meanwhile (its token could not be refreshed) or uninstalled
+                raise _Paused()
             raise _Permanent("no bot token for this workspace (not installed, or uninstalled)")
         return client
 

@@ -24,6 +24,7 @@ from bot.views.common import MAX_VIEW_BLOCKS
 from bot.views.home import FollowUp, HomeData, HotLead, TeamPanel, home_view
 from core.db import UnitOfWork
 from core.deals import deals
+from core.i18n import use_locale
 from core.insight.figures import basis
 from core.insight.kpis import kpis, pipeline_by_stage
 from core.insight.quotas import attainment, label_bounds
@@ -94,10 +95,15 @@ def _hot_leads(uow: UnitOfWork, actor: Actor) -> tuple[list[HotLead], int]:
 
 
 def publish_home(client: WebClient, uow: UnitOfWork, actor: Actor, now: datetime) -> None:
-    """Render and views.publish the actor's Home tab."""
+    """Render and views.publish the actor's Home tab, in the language of `actor`, whose Home it is.
+
+    Not the language of the request that caused it (a rep's change republishes their
+    manager's or the owner's Home), nor none at all (the refresher runs on its own threads).
+    """
     if not actor.slack_id:
         return
-    view = home_view(actor, home_data(uow, actor, now), now)
+    with use_locale(actor.locale):
+        view = home_view(actor, home_data(uow, actor, now), now)
     client.views_publish(user_id=actor.slack_id, view=view)
 
 

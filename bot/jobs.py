@@ -41,15 +41,18 @@ class Job:
 
 
 def _nudges(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.notify.away import return_sweep
     from core.notify.nudges import sweep_due_reminders
 
+    with uow.transaction() as session:  # first: an absence that ended gets its one summary
+        returned = return_sweep(session, at)
     total = 0
     while True:  # batches, each its own transaction: a million due rows never sit in one
         with uow.transaction() as session:
             queued = sweep_due_reminders(session, at, SWEEP_BATCH)
         total += queued
         if queued < SWEEP_BATCH:
-            return f"nudges: {total} queued"
+            return f"nudges: {total} queued" + (f", {returned} welcome-back summary(ies)" if returned else "")
 
 
 def _morning(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
@@ -100,13 +103,16 @@ wall_clock: Callable[[], datetime] = utcnow
 def _deliver(
     uow: UnitOfWork, at: datetime, client: WebClient | None,
     client_for: Callable[[int], WebClient | None] | None = None,
+    pause: Callable[[int, str], None] | None = None,
     stop: threading.Event | None = None,
     clock: Callable[[], datetime] = wall_clock,
     **tuning: Any,
 ) -> str:
     """Drain the outbox of what is due by `at`; the lease and the claims live on `clock`.
 
-    `tuning` reaches the Deliverer (claim `hold`, `lease_ttl`: a test shortens them).
+    `client_for` gives each workspace's own client (OAuth installs) and `pause` stops a workspace
+    whose token Slack refuses (bot/installations.py WorkspaceClients). `tuning` reaches the
+    Deliverer (claim `hold`, `lease_ttl`: a test shortens them).
     """
     from bot.delivery import Deliverer, delivery_client
 
@@ -114,7 +120,7 @@ def _deliver(
         raise JobSetupError("deliver needs Slack: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID/SECRET for OAuth)")
     base = delivery_client(client) if client is not None else WebClient()
     deliverer = Deliverer(
-        uow, base, clock=clock, due_clock=offset_clock(at), client_for=client_for,
+        uow, base, clock=clock, due_clock=offset_clock(at), client_for=client_for, pause=pause,
         stop=stop or threading.Event(), **tuning,
     )
     return str(deliverer.drain(max_wait=0, max_seconds=50))

@@ -42,6 +42,7 @@ class Scheduler:
         client: WebClient | None,
         clock: Callable[[], datetime] = utcnow,
         client_for: Callable[[int], WebClient | None] | None = None,
+        pause: Callable[[int, str], None] | None = None,
         metrics: Metrics = METRICS,
     ) -> None:
         self.metrics = metrics  # job runs and durations (bot/metrics.py)
@@ -49,6 +50,7 @@ class Scheduler:
         self.client = client
         self.clock = clock
         self.client_for = client_for  # per-workspace clients of an OAuth install
+        self.pause = pause  # stops a workspace whose token Slack refuses (OAuth install)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         self.aps = BackgroundScheduler(
@@ -76,6 +78,8 @@ class Scheduler:
                 options["stop"] = self.stopping  # a shutdown ends a drain at once, handing rows back
                 if self.client_for:
                     options["client_for"] = self.client_for
+                if self.pause:
+                    options["pause"] = self.pause
             with self.metrics.job(name):
                 summary = JOBS[name].run(self.uow, now, self.client, **options)
             logger.info("%s", summary)
@@ -105,19 +109,23 @@ class Scheduler:
             logger.exception("could not release the scheduler lease")
 
 
+def workspace_clients(
+    settings: Settings, uow: UnitOfWork
+) -> tuple[Callable[[int], WebClient | None] | None, Callable[[int, str], None] | None]:
+    """On an OAuth install, each workspace's own client and what pauses a workspace; else (None, None)."""
+    if not settings.oauth:
+        return None, None
+    from bot.installations import WorkspaceClients
+
+    clients = WorkspaceClients(uow, settings)
+    return clients, lambda workspace_id, error: clients.pause(workspace_id, None, error)
+
+
 def start_scheduler(settings: Settings, uow: UnitOfWork, client: WebClient | None) -> Scheduler | None:
     """Start the periodic jobs in a background thread; None when SALESBOT_SCHEDULER=off."""
     if not settings.scheduler:
         return None
-    client_for = None
-    if settings.oauth:
-        # Each workspace has its own bot token in Bolt's installation store (bot/app.py).
-        from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-
-        from bot.delivery import installed_clients
-
-        store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=uow.engine)
-        client_for = installed_clients(uow, store, settings.slack_api_url)
-    scheduler = Scheduler(uow, client, client_for=client_for).start()
+    client_for, pause = workspace_clients(settings, uow)
+    scheduler = Scheduler(uow, client, client_for=client_for, pause=pause).start()
     logger.info("scheduler started: %s", ", ".join(SCHEDULED))
     return scheduler

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import InvalidInput
+from core.i18n import N_, _
 
 # Field -> accepted headers, best first (when a file has two, the earlier alias wins).
 DEAL_ALIASES: dict[str, tuple[str, ...]] = {
@@ -90,8 +91,9 @@ def map_columns(headers: list[str], aliases: dict[str, tuple[str, ...]] = DEAL_A
             if not any(f in index for f in group):
                 accepted = ", ".join(a for f in group for a in aliases[f])
                 raise InvalidInput(
-                    f'Missing column "{label}": the file needs one of these headers: {accepted}. '
-                    f"Headers found: {', '.join(headers) or '(none)'}.",
+                    _('Missing column "{column}": the file needs one of these headers: {accepted}. '
+                      "Headers found: {found}.").format(
+                        column=label, accepted=accepted, found=", ".join(headers) or _("(none)")),
                     field=label,
                 )
     ignored = [h for i, h in enumerate(headers) if i not in taken]
@@ -133,7 +135,7 @@ def write_rows(out: TextIO, rows: Iterable[Sequence[Any]]) -> int:
     return count
 
 
-def read_csv(path_or_file: str | Path | TextIO, what: str = "file") -> tuple[list[str], list[list[str]]]:
+def read_csv(path_or_file: str | Path | TextIO, what: str = N_("file")) -> tuple[list[str], list[list[str]]]:
     """Header and data rows of a comma-separated file; InvalidInput if it has no data.
 
     A file whose header holds no comma but a `;` or a tab is refused with that said: the
@@ -145,13 +147,14 @@ def read_csv(path_or_file: str | Path | TextIO, what: str = "file") -> tuple[lis
         try:
             text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            raise InvalidInput(f"No such file: {path}") from None
+            raise InvalidInput(_("No such file: {path}").format(path=path)) from None
         except UnicodeDecodeError:
-            raise InvalidInput(f"{path} is not UTF-8 text: save it as CSV UTF-8 and try again.") from None
+            raise InvalidInput(_("{path} is not UTF-8 text: save it as CSV UTF-8 and try again.").format(
+                path=path)) from None
         name = path.name
     else:
         text = path_or_file.read().lstrip("\ufeff")
-        name = getattr(path_or_file, "name", what)
+        name = getattr(path_or_file, "name", None) or _(what)
     # Blank lines stay in place as [] so that row numbers in error reports match the
     # spreadsheet's; callers skip them with `if not row`.
     # Cells an export guarded against formulas (guard_cell) get their exact value back.
@@ -164,17 +167,18 @@ def read_csv(path_or_file: str | Path | TextIO, what: str = "file") -> tuple[lis
     while rows and not rows[-1]:
         rows.pop()
     if not rows:
-        raise InvalidInput(f"{name} is empty: expected a header row (e.g. title,stage,amount) and data rows.")
+        raise InvalidInput(_("{name} is empty: expected a header row (e.g. title,stage,amount) and data rows.").format(
+            name=name))
     header = [h.strip().lstrip("\ufeff") for h in rows[0]]
     if len(header) == 1:
-        for mark, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+        for mark, label in ((";", N_("semicolons")), ("\t", N_("tabs")), ("|", N_("pipes"))):
             if mark in header[0]:
                 raise InvalidInput(
-                    f"{name} seems to use {label} between columns; salesbot reads comma-separated "
-                    "files. Save it as CSV (comma delimited) and try again."
+                    _("{name} seems to use {separator} between columns; salesbot reads comma-separated "
+                      "files. Save it as CSV (comma delimited) and try again.").format(name=name, separator=_(label))
                 )
     if len(rows) == 1:
-        raise InvalidInput(f"{name} has a header row but no data rows: nothing to import.")
+        raise InvalidInput(_("{name} has a header row but no data rows: nothing to import.").format(name=name))
     return header, rows[1:]
 
 
@@ -202,11 +206,11 @@ def parse_csv_datetime(text: str) -> datetime:
         try:
             return datetime.combine(date.fromisoformat(text), DATE_ONLY_TIME, tzinfo=UTC)
         except ValueError:
-            raise InvalidInput(f"{text} is not a real date (check the day and month).") from None
+            raise InvalidInput(_("{text} is not a real date (check the day and month).").format(text=text)) from None
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidInput("not a date: use YYYY-MM-DD, e.g. 2017-03-01") from None
+        raise InvalidInput(_("not a date: use YYYY-MM-DD, e.g. 2017-03-01")) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

@@ -34,6 +34,7 @@ from dateutil.relativedelta import relativedelta
 from core.dates_tr import fold as _fold
 from core.dates_tr import to_english
 from core.errors import InvalidInput
+from core.i18n import N_, _, current_locale
 
 _T = TypeVar("_T")
 MIN_YEAR, MAX_YEAR = 1900, 2999  # outside this a date is a typo, not a plan
@@ -95,7 +96,7 @@ def _zone(name: str) -> tzinfo:
     # gettz alone would also take "" (the server's zone) and POSIX strings like GMT+3
     zone = dateutil_tz.gettz(name) if name in _iana_names() else None
     if zone is None:
-        raise InvalidInput(f'Unknown time zone "{name}". Use an IANA name like Europe/Istanbul.')
+        raise InvalidInput(_('Unknown time zone "{name}". Use an IANA name like Europe/Istanbul.').format(name=name))
     return zone
 
 
@@ -161,7 +162,8 @@ def _reader(now: datetime, tz: str, locale: str) -> _Reader:
 
 def _normalize(text: str, reader: _Reader, what: str) -> str:
     if len(text) > _MAX_TEXT:
-        raise InvalidInput(f'"{text.strip()[:30]}…" is too long for {what}. {_hint(reader)}')
+        raise InvalidInput(_('"{text}…" is too long for {what}. {hint}').format(
+            text=text.strip()[:30], what=_(what), hint=_hint(reader)))
     s = _fold(text, reader.turkish)
     return to_english(s) if reader.turkish else s
 
@@ -169,9 +171,15 @@ def _normalize(text: str, reader: _Reader, what: str) -> str:
 def _hint(reader: _Reader, with_time: bool = False) -> str:
     if with_time:
         examples = "yarın 15:00, cuma 14:30, 2 saat sonra" if reader.turkish else "tomorrow 3pm, fri 14:30"
-        return f"Try {examples}, in 2 hours or 2026-12-15 09:00."
+        return _("Try {examples}, in 2 hours or 2026-12-15 09:00.").format(examples=examples)
     examples = "yarın, cuma, 3 gün sonra" if reader.turkish else "tomorrow, fri, in 3 days"
-    return f"Try a date like 2026-12-15, {examples}, eom or Q3."
+    return _("Try a date like 2026-12-15, {examples}, eom or Q3.").format(examples=examples)
+
+
+def _month_name(month: int) -> str:
+    """A month's name in the language of the message being built (errors only; dates are
+    formatted elsewhere)."""
+    return str(get_month_names("wide", locale=_locale(current_locale()))[month])
 
 
 def _month_end(year: int, month: int) -> date:
@@ -181,18 +189,19 @@ def _month_end(year: int, month: int) -> date:
 def _make_date(year: int, month: int, day: int, text: str) -> date:
     """date(), but every way it can fail is a message for the user."""
     if not 1 <= month <= 12:
-        raise InvalidInput(f'"{text}" is not a date: there is no month {month}.')
+        raise InvalidInput(_('"{text}" is not a date: there is no month {month}.').format(text=text, month=month))
     _check_year(year, text)
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
-        name = calendar.month_name[month]
-        raise InvalidInput(f'"{text}" does not exist: {name} {year} has {days} days.')
+        raise InvalidInput(_('"{text}" does not exist: {month} {year} has {days} days.').format(
+            text=text, month=_month_name(month), year=year, days=days))
     return date(year, month, day)
 
 
 def _check_year(year: int, text: str) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise InvalidInput(f'"{text}" is out of range: use a year between {MIN_YEAR} and {MAX_YEAR}.')
+        raise InvalidInput(_('"{text}" is out of range: use a year between {first} and {last}.').format(
+            text=text, first=MIN_YEAR, last=MAX_YEAR))
 
 
 def _next_occurrence(month: int, day: int, today: date, text: str) -> date:
@@ -201,12 +210,15 @@ def _next_occurrence(month: int, day: int, today: date, text: str) -> date:
         _make_date(today.year, month, day, text)  # raises: there is no such month
     longest = calendar.monthrange(2024, month)[1]  # 2024: a leap year, so Feb has 29
     if not 1 <= day <= longest:
-        days = "28 days (29 in a leap year)" if month == 2 else f"{longest} days"
-        raise InvalidInput(f'"{text}" does not exist: {calendar.month_name[month]} has {days}.')
+        if month == 2:
+            message = _('"{text}" does not exist: {month} has 28 days (29 in a leap year).')
+        else:
+            message = _('"{text}" does not exist: {month} has {days} days.')
+        raise InvalidInput(message.format(text=text, month=_month_name(month), days=longest))
     for year in range(today.year, today.year + 9):
         if day <= calendar.monthrange(year, month)[1] and date(year, month, day) >= today:
             return _make_date(year, month, day, text)
-    raise InvalidInput(f'"{text}" is too far away.')  # unreachable: a leap year comes within 8
+    raise InvalidInput(_('"{text}" is too far away.').format(text=text))  # unreachable: a leap year comes within 8
 
 
 def _with_year(month: int, day: int, year: str | None, reader: _Reader, text: str) -> date:
@@ -298,8 +310,9 @@ def _numeric_date(first: int, second: int, year: str | None, r: _Reader, text: s
         if len(readings) == 2 and readings[0] != readings[1]:
             a, b = (_with_year(m, d, year, r, text) for m, d in readings)
             raise InvalidInput(
-                f'"{text}" can be {_spoken(a)} or {_spoken(b)}: write {a.isoformat()} or {b.isoformat()} '
-                "(or set your Slack language to English (UK) or (US) to say which order you write).")
+                _('"{text}" can be {first} or {second}: write {first_iso} or {second_iso} '
+                  "(or set your Slack language to English (UK) or (US) to say which order you write).").format(
+                    text=text, first=_spoken(a), second=_spoken(b), first_iso=a.isoformat(), second_iso=b.isoformat()))
         order = readings or [md for md in (day_first, month_first) if 1 <= md[0] <= 12] or [day_first]
     else:
         ours, other = (month_first, day_first) if r.month_first else (day_first, month_first)
@@ -309,7 +322,7 @@ def _numeric_date(first: int, second: int, year: str | None, r: _Reader, text: s
 
 
 def _spoken(d: date) -> str:
-    return f"{d.day} {calendar.month_name[d.month]} {d.year}"
+    return f"{d.day} {_month_name(d.month)} {d.year}"
 
 
 def _guarded(read: Callable[[], _T | None]) -> _T | None:
@@ -322,12 +335,13 @@ def _guarded(read: Callable[[], _T | None]) -> _T | None:
 def parse_date(text: str, now: datetime, tz: str, locale: str = "en") -> date:
     """The date `text` names, read in the user's zone `tz`; InvalidInput when it names none."""
     reader = _reader(now, tz, locale)
-    s = _normalize(text, reader, "a date")
+    s = _normalize(text, reader, N_("a date"))
     if not s:
-        raise InvalidInput(f"Enter a date. {_hint(reader)}")
+        raise InvalidInput(_("Enter a date. {hint}").format(hint=_hint(reader)))
     found = _guarded(partial(_date_expr, s, reader, text.strip()))
     if found is None:
-        raise InvalidInput(f'Couldn\'t read "{text.strip()[:_MAX_TEXT]}" as a date. {_hint(reader)}')
+        raise InvalidInput(_('Couldn\'t read "{text}" as a date. {hint}').format(
+            text=text.strip()[:_MAX_TEXT], hint=_hint(reader)))
     return found
 
 
@@ -337,11 +351,13 @@ def _time_of_day(m: re.Match[str], text: str) -> time:
     if m["ampm"]:
         hour, minute = int(m["h12"]), int(m["m12"] or 0)
         if not 1 <= hour <= 12 or minute > 59:
-            raise InvalidInput(f'"{text}": {m[0]} is not a time of day. Try 3pm or 15:00.')
+            raise InvalidInput(_('"{text}": {time} is not a time of day. Try 3pm or 15:00.').format(
+                text=text, time=m[0]))
         return time(hour % 12 + (12 if m["ampm"].startswith("p") else 0), minute)
     hour, minute = int(m["h24"]), int(m["m24"])
     if hour > 23 or minute > 59:
-        raise InvalidInput(f'"{text}": {hour}:{minute:02d} is not a time of day. Try 15:00 or 3pm.')
+        raise InvalidInput(_('"{text}": {time} is not a time of day. Try 15:00 or 3pm.').format(
+            text=text, time=f"{hour}:{minute:02d}"))
     return time(hour, minute)
 
 
@@ -356,10 +372,10 @@ def parse_datetime(
     form may land in the past (`today` after 9:00): callers decide if that is allowed.
     """
     reader = _reader(now, tz, locale)
-    s = _normalize(text, reader, "a date and time")
+    s = _normalize(text, reader, N_("a date and time"))
     shown = text.strip()[:_MAX_TEXT]
     if not s:
-        raise InvalidInput(f"Enter a date and time. {_hint(reader, with_time=True)}")
+        raise InvalidInput(_("Enter a date and time. {hint}").format(hint=_hint(reader, with_time=True)))
     if m := _RELATIVE_TIME.fullmatch(s):
         n = _number(m[1])
         delta = timedelta(hours=n) if m[2].startswith("h") else timedelta(minutes=n)
@@ -382,7 +398,8 @@ def parse_datetime(
         day = _guarded(partial(_date_expr, m["date"], reader, shown))
         if day is not None:
             return to_utc(datetime.combine(day, at), tz)
-    raise InvalidInput(f'Couldn\'t read "{shown}" as a date and time. {_hint(reader, with_time=True)}')
+    raise InvalidInput(_('Couldn\'t read "{text}" as a date and time. {hint}').format(
+        text=shown, hint=_hint(reader, with_time=True)))
 
 
 def _shifted_period(which: int, unit: str, today: date) -> tuple[date, date]:
@@ -425,7 +442,7 @@ def _period_expr(s: str, r: _Reader, text: str) -> tuple[date, date] | None:
         if start is None or end is None:
             return None
         if end < start:
-            raise InvalidInput(f'"{text}" ends before it starts. Put the earlier date first.')
+            raise InvalidInput(_('"{text}" ends before it starts. Put the earlier date first.').format(text=text))
         return start, end
     day = _date_expr(s, r, text)
     return None if day is None else (day, day)
@@ -438,14 +455,16 @@ def parse_period(text: str, now: datetime, tz: str, locale: str = "en") -> tuple
     `eoq`, `eoy` run from today; a single date (`fri`) is a one-day period.
     """
     reader = _reader(now, tz, locale)
-    s = _normalize(text, reader, "a period")
+    s = _normalize(text, reader, N_("a period"))
     shown = text.strip()[:_MAX_TEXT]
-    hint = "Try this month, next quarter, Q3, Q3 2027, 2027-03, december or eoq."
+    examples = ("bu ay, gelecek çeyrek, Q3, Q3 2027, 2027-03, aralık, çeyrek sonu" if reader.turkish
+                else "this month, next quarter, Q3, Q3 2027, 2027-03, december or eoq")
+    hint = _("Try {examples}.").format(examples=examples)
     if not s:
-        raise InvalidInput(f"Enter a period. {hint}")
+        raise InvalidInput(_("Enter a period. {hint}").format(hint=hint))
     found = _guarded(partial(_period_expr, s, reader, shown))
     if found is None:
-        raise InvalidInput(f'Couldn\'t read "{shown}" as a period. {hint}')
+        raise InvalidInput(_('Couldn\'t read "{text}" as a period. {hint}').format(text=shown, hint=hint))
     return found
 
 
@@ -457,7 +476,7 @@ def quarter_of(d: date) -> tuple[int, int]:
 def quarter_bounds(year: int, q: int) -> tuple[date, date]:
     """First and last day of quarter `q` (1-4) of `year`."""
     if not 1 <= q <= 4:
-        raise InvalidInput(f"There is no quarter Q{q}. Use Q1 to Q4.")
+        raise InvalidInput(_("There is no quarter Q{q}. Use Q1 to Q4.").format(q=q))
     _check_year(year, f"Q{q} {year}")
     return date(year, 3 * q - 2, 1), _month_end(year, 3 * q)
 

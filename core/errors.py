@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.i18n import _
+
 
 class UserError(Exception):
     """Bad input, an unknown ref, a refused action: shown to the user as is."""
@@ -26,7 +28,7 @@ class UnknownUser(NotFound):
     shows the person as a mention instead (core knows no mention syntax)."""
 
     def __init__(self, user_id: str, field: str | None = None) -> None:
-        super().__init__(f"{user_id} hasn't used salesbot yet.", field)
+        super().__init__(_("{user} hasn't used salesbot yet.").format(user=user_id), field)
         self.user_id = user_id
 
 

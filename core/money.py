@@ -27,7 +27,6 @@ from itertools import pairwise
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import (
-    format_compact_currency,
     format_currency,
     format_decimal,
     get_currency_precision,
@@ -37,7 +36,9 @@ from babel.numbers import (
     list_currencies,
 )
 
+from core import formatting
 from core.errors import InvalidInput
+from core.i18n import _
 
 MAX_AMOUNT = Decimal(10) ** 12
 # The database keeps hundredths for every currency, so no currency may carry more.
@@ -162,9 +163,9 @@ def check_currency(code: str, field: str | None = None) -> str:
     upper = text.upper()
     if upper in iso_currencies():
         return upper
-    shown = text[:12] or "(empty)"
-    raise InvalidInput(f'"{shown}" is not a currency code: use an ISO 4217 code such as USD, EUR or TRY.',
-                       field=field)
+    shown = text[:12] or _("(empty)")
+    raise InvalidInput(_('"{text}" is not a currency code: use an ISO 4217 code such as USD, EUR or TRY.').format(
+        text=shown), field=field)
 
 
 def _examples(locale: Locale, currency: str) -> str:
@@ -177,11 +178,12 @@ def _examples(locale: Locale, currency: str) -> str:
         sample = f"12{marks.group}000 {currency}"
     for space in _SPACES:
         sample = sample.replace(space, " ")
-    return f"Try 12000, 12k, 1{marks.decimal}5m or {sample}."
+    return _("Try 12000, 12k, 1{decimal}5m or {sample}.").format(decimal=marks.decimal, sample=sample)
 
 
 def _unreadable(text: str, locale: Locale, currency: str) -> InvalidInput:
-    return InvalidInput(f'Couldn\'t read "{text}" as an amount. {_examples(locale, currency)}')
+    return InvalidInput(_('Couldn\'t read "{text}" as an amount. {hint}').format(
+        text=text, hint=_examples(locale, currency)))
 
 
 def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -> Money:
@@ -190,7 +192,7 @@ def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -
     default = default_currency.upper()
     original = text.strip()
     if not original:
-        raise InvalidInput(f"Enter an amount. {_examples(loc, default)}")
+        raise InvalidInput(_("Enter an amount. {hint}").format(hint=_examples(loc, default)))
     if len(original) > _MAX_TEXT:
         raise _unreadable(original[:_MAX_TEXT] + "…", loc, default)
     marks = _marks(loc)
@@ -206,7 +208,8 @@ def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -
         raise _unreadable(original, loc, default)
     prefix, number, rest = s[: found.start()], found.group(), s[found.end():]
     if "-" in prefix or "−" in prefix or s.endswith("-"):
-        raise InvalidInput(f'Amounts cannot be negative ("{original}"). Enter 0 or more, like 12000.')
+        raise InvalidInput(_('Amounts cannot be negative ("{text}"). Enter 0 or more, like 12000.').format(
+            text=original))
     prefix = prefix.removeprefix("+").strip()
     multiplier, rest = _take_magnitude(rest.strip(), marks)
     if any(c.isdigit() for c in prefix + rest):
@@ -218,12 +221,15 @@ def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -
         ctx.prec = 60  # exact for anything that fits in _MAX_TEXT characters
         amount = value * multiplier
     if amount > MAX_AMOUNT:
-        raise InvalidInput(f'"{original}" looks too large: amounts go up to 1,000,000,000,000.')
+        raise InvalidInput(_('"{text}" looks too large: amounts go up to 1,000,000,000,000.').format(text=original))
     digits = min(MAX_DECIMALS, _precision(currency))
     quantum = Decimal(1).scaleb(-digits)
     if amount != amount.quantize(quantum):
-        unit = "no decimals" if digits == 0 else f"at most {digits} decimals"
-        raise InvalidInput(f'"{original}" has too many decimals: {currency} amounts take {unit}.')
+        if digits == 0:
+            message = _('"{text}" has too many decimals: {currency} amounts take no decimals.')
+        else:
+            message = _('"{text}" has too many decimals: {currency} amounts take at most {digits} decimals.')
+        raise InvalidInput(message.format(text=original, currency=currency, digits=digits))
     return Money(amount.quantize(quantum), currency)
 
 
@@ -256,7 +262,7 @@ def _decimal(whole: str, fraction: str) -> Decimal:
     try:
         return Decimal(f"{whole or '0'}.{fraction or '0'}")
     except InvalidOperation:  # pragma: no cover - digits only by construction
-        raise InvalidInput(f"Couldn't read {whole}.{fraction} as an amount.") from None
+        raise InvalidInput(_("Couldn't read {text} as an amount.").format(text=f"{whole}.{fraction}")) from None
 
 
 def _read_number(number: str, currency: str, named: bool, magnitude: bool, loc: Locale, original: str) -> Decimal:
@@ -281,7 +287,7 @@ def _read_number(number: str, currency: str, named: bool, magnitude: bool, loc: 
         groups = kinds - {mark} | hard
         if mark not in _SOFT or soft.count(mark) != 1 or len(groups) != 1:
             raise bad
-        whole, _, fraction = number.rpartition(mark)
+        whole, __, fraction = number.rpartition(mark)
         grouped = _grouped(whole, groups.pop())
         if grouped is None:
             raise bad
@@ -292,7 +298,7 @@ def _read_number(number: str, currency: str, named: bool, magnitude: bool, loc: 
         if grouped is None:
             raise bad
         return Decimal(grouped)
-    whole, _, fraction = number.partition(mark)
+    whole, __, fraction = number.partition(mark)
     if whole in ("", "0"):  # `.5m`, `0,50`: no thousands mark starts a number
         return _decimal(whole, fraction)
     if len(fraction) == 3 and _precision(currency) <= 2:
@@ -318,15 +324,16 @@ def _ambiguous(original: str, whole: str, fraction: str, loc: Locale) -> Invalid
     as_whole = format_decimal(int(whole + fraction), locale=loc).replace("\u00a0", " ").replace("\u202f", " ")
     plain = whole + fraction
     return InvalidInput(
-        f'"{original}" can be read two ways: {as_decimal} or {as_whole}. '
-        f"Write {as_decimal} or {plain} to say which.", field=None)
+        _('"{text}" can be read two ways: {as_decimal} or {as_whole}. '
+          "Write {as_decimal} or {plain} to say which.").format(
+            text=original, as_decimal=as_decimal, as_whole=as_whole, plain=plain), field=None)
 
 
 def _currency_of(prefix: str, suffix: str, locale: Locale, default: str, original: str) -> tuple[str, bool]:
     """The currency named around the number, and whether one was named (else the default)."""
     codes = {_currency_code(token, locale, default) for token in (prefix, suffix) if token}
     if len(codes) > 1:
-        raise InvalidInput(f'"{original}" names two currencies. Use one, like 12000 EUR.')
+        raise InvalidInput(_('"{text}" names two currencies. Use one, like 12000 EUR.').format(text=original))
     return (codes.pop(), True) if codes else (default, False)
 
 
@@ -335,14 +342,16 @@ def _currency_code(token: str, locale: Locale, default: str) -> str:
         code = token.upper()
         if code in iso_currencies():
             return code
-        raise InvalidInput(f'Unknown currency "{token}": use an ISO 4217 code such as USD, EUR or TRY.')
+        raise InvalidInput(_('Unknown currency "{token}": use an ISO 4217 code such as USD, EUR or TRY.').format(
+            token=token))
     folded = token.casefold()
     if folded == _default_symbol(default, locale):
         return default
     code_for = _symbols(locale).get(folded)
     if code_for:
         return code_for
-    raise InvalidInput(f'Unknown currency "{token}". Use a three-letter code like USD, EUR or TRY.')
+    raise InvalidInput(_('Unknown currency "{token}". Use a three-letter code like USD, EUR or TRY.').format(
+        token=token))
 
 
 def _default_symbol(default: str, locale: Locale) -> str:
@@ -359,15 +368,12 @@ def _precision(currency: str) -> int:
         return MAX_DECIMALS
 
 
-def format_money(amount: Decimal, currency: str, locale: str = "en", compact: bool = False) -> str:
-    """`$12,000.00` / `₺12.000,00`, or with compact=True `$12K` / `₺12 B` where Babel has it."""
-    loc = _locale(locale)
-    if compact:
-        try:
-            return str(format_compact_currency(amount, currency, locale=loc, fraction_digits=1))
-        except Exception:  # no compact pattern for this locale: the full form is still right
-            pass
-    return str(format_currency(amount, currency, locale=loc))
+def format_money(amount: Decimal, currency: str, locale: str | None = None, compact: bool = False) -> str:
+    """`$12,000.00` / `₺12.000,00`, or with compact=True `$12K` / `₺12 bin` (core.formatting.money).
+
+    Without `locale`, in the language the text is being built in (core.i18n.current_locale()).
+    """
+    return formatting.money(amount, currency, locale, compact=compact)
 
 
 def to_minor(amount: Decimal) -> int:

@@ -120,6 +120,13 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    SET_ASIDE = "set_aside"  # its workspace uninstalled the app: kept for the operator, never sent
+
+
+class WorkspaceStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # its token failed (invalid_auth, token_revoked, ...): nothing is sent until it works again
+    UNINSTALLED = "uninstalled"  # app_uninstalled / tokens_revoked: tokens deleted, queued messages set aside
 
 
 def _enum(e: type[enum.Enum], name: str) -> Enum:
@@ -151,6 +158,48 @@ class Workspace(Base):
     next_deal_number: Mapped[int] = mapped_column(Integer, default=1)
     next_lead_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whether Slack messages go out to it (core.workspace.installations): why and since when.
+    status: Mapped[WorkspaceStatus] = mapped_column(
+        _enum(WorkspaceStatus, "workspace_status"), default=WorkspaceStatus.ACTIVE, server_default="active"
+    )
+    status_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Installation(Base):
+    """The Slack OAuth installation of a workspace: its tokens, encrypted (Fernet) by the bot.
+
+    core never sees a token in clear: the `*_token` columns hold ciphertext only.
+    """
+
+    __tablename__ = "installations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32), unique=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    app_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bot_scopes: Mapped[str] = mapped_column(Text, default="")
+    bot_token: Mapped[str] = mapped_column(Text)
+    bot_refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    bot_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    installer_user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    user_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    user_scopes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_type: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    installed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthState(Base):
+    """An OAuth `state` handed out by /slack/install: used once, before it expires."""
+
+    __tablename__ = "oauth_states"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class Team(Base):
@@ -532,3 +581,31 @@ class ExchangeRate(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     rate: Mapped[Decimal] = mapped_column(Numeric(20, 10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserPrefs(Base):
+    """One user's notification preferences (core.notify.preferences); no row: the workspace's defaults.
+
+    `muted` lists the kinds they do not get; `channel_id` None means by DM; the working days
+    ("0,1,2,3,4", Monday = 0) and hours (HH:MM) are None where the workspace's quiet hours and
+    weekends apply; `away_until` is the last day away (inclusive, in the user's zone).
+    `custom_delivery` is True when the row changes how follow-ups reach them (muted, channel,
+    hours, away): the bulk PostgreSQL follow-up sweep leaves those users to the per-user one.
+    `backoff` keeps, per nudge kind, the ignored streak and whether it went weekly.
+    """
+
+    __tablename__ = "user_prefs"
+    __table_args__ = (UniqueConstraint("user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    muted: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    work_days: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    work_start: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    work_end: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    digest_weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    away_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    custom_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    backoff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

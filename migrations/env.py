@@ -12,7 +12,7 @@ target_metadata = Base.metadata
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Leave alone the tables Bolt's OAuth stores create for themselves (slack_*)."""
+    """Leave alone the tables older versions let Bolt's OAuth stores create (slack_*): no longer used."""
     table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
     return not (reflected and compare_to is None and str(table).startswith("slack_"))
 

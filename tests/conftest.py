@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from core.db import UnitOfWork, make_engine
+from core.i18n import use_locale
 from core.tables import Base, Role, Team
 from core.workspace.users import Actor, actor_for, actor_of
 
@@ -46,6 +47,15 @@ def _skip_or_fail(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"PostgreSQL is required under CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests() -> Iterator[None]:
+    """Each test starts in English. The middleware sets the actor's language for the rest of a
+    request's context (core.i18n.activate); a test dispatches in its own thread, so a Turkish
+    request would otherwise leave the next test in Turkish."""
+    with use_locale("en"):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +120,14 @@ def db_url(engine: Engine) -> str:
 @pytest.fixture
 def uow(engine: Engine) -> UnitOfWork:
     return UnitOfWork(engine)
+
+
+@pytest.fixture(autouse=True)
+def _source_language() -> Iterator[None]:
+    """Each test starts in English and leaves no language behind: a request handled on the
+    test's thread (process_before_response) activates its user's language in this context."""
+    with use_locale(None):
+        yield
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.commands import Request, Respond, answering, request_from
 from bot.modals import deal_forms as forms
+from bot.modals.prefs import note_morning_click
 from bot.views import deals as deal_views
 from bot.views import nudges as views
 from bot.views.common import when
@@ -113,6 +114,7 @@ def on_open(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
     ack()
     with answering(respond, "nudge Open deal"):
         req = request_from(context, client, respond, body)
+        note_morning_click(context, body)  # a morning list was not ignored (back-off, core.notify.preferences)
         deal = deals.get_deal(req.uow, req.actor, str(_action(body).get("value") or ""))
         activities = deals.deal_activities(req.uow, req.actor, deal.ref, limit=5)
         req.answer(deal_views.deal_shown(deal, req.actor, activities))

@@ -7,6 +7,8 @@
 - bot/cli/forecast.py: forecast backtest / show
 - bot/cli/rates.py: rates import
 - bot/cli/i18n.py: i18n extract / update / compile / check
+- bot/cli/keys.py: keys generate / rotate (the key stored Slack tokens are encrypted with)
+- bot/cli/installs.py: installs list / set-aside (workspace status, messages set aside)
 Each has `register(main)`, called at the bottom of this file (the modules import
 `settings_from` from here, so they are imported after it is defined).
 Exit codes (SPEC section 8): 0 success, 1 runtime failure, 2 bad usage or configuration.
@@ -43,9 +45,9 @@ def main() -> None:
 
 
 # The subcommand modules import settings_from above: they come after it, on purpose.
-from bot.cli import data, forecast, i18n, jobs, leads, rates, run  # noqa: E402
+from bot.cli import data, forecast, i18n, installs, jobs, keys, leads, rates, run  # noqa: E402
 
-SUBCOMMAND_MODULES = (data, run, jobs, leads, forecast, rates, i18n)
+SUBCOMMAND_MODULES = (data, run, jobs, leads, forecast, rates, i18n, keys, installs)
 for _module in SUBCOMMAND_MODULES:
     _module.register(main)
 

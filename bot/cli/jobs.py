@@ -63,13 +63,10 @@ def register(main: click.Group) -> None:
         uow = UnitOfWork(engine)
         options: dict[str, object] = {}
         if name == "deliver" and settings.oauth:
-            # Each workspace's bot token is in Bolt's installation store (as the scheduler does).
-            from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+            # Each workspace's own bot token, from our installation store (as the scheduler does).
+            from bot.scheduler import workspace_clients
 
-            from bot.delivery import installed_clients
-
-            store = SQLAlchemyInstallationStore(client_id=settings.slack_client_id or "", engine=engine)
-            options["client_for"] = installed_clients(uow, store, settings.slack_api_url)
+            options["client_for"], options["pause"] = workspace_clients(settings, uow)
         try:
             click.echo(run_job(name, uow, at, client, **options))
         except JobSetupError as exc:

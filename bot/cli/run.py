@@ -101,6 +101,10 @@ def serve(settings: Settings) -> int:
     except BoltError as exc:
         click.echo(f"salesbot: Slack refused the credentials ({exc}): check SLACK_BOT_TOKEN", err=True)
         return 2
+    if settings.slack_bot_token and not settings.oauth:
+        from bot.installations import reactivate_single_workspace
+
+        reactivate_single_workspace(uow, app.client, utcnow())
     socket_handler: Any = None
     scheduler: Any = None
     server: Any = None

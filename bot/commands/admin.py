@@ -6,6 +6,7 @@ from collections.abc import Callable
 from slack_bolt import App
 
 from bot.commands import Request, aliases, slash_command
+from bot.commands import prefs as prefs_command
 from bot.commands.parsing import Args, Token, looks_like_amount, read_args, split_amount
 from bot.modals.admin_modals import pipeline_view, setup_view
 from bot.views.admin import done, linked, rate_saved, rates_listed, team_saved, teams_listed
@@ -212,5 +213,6 @@ SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
     "setup": setup,
     "pipeline": pipeline,
     "rate": rate,
+    "prefs": prefs_command.run,
     "help": help_sub,
 }

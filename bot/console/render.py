@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.text import upper
+
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]+))?>")
 _CHANNEL = re.compile(r"<#(C[A-Z0-9]+)(?:\|([^>]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]+))?>")
@@ -195,7 +197,8 @@ class _Renderer:
         block_id = str(block.get("block_id", ""))
         if kind == "header":
             title = text_of(block.get("text"))
-            self.line(title.upper() if title.isascii() else title, indent)
+            # Upper case as the reader's language writes it: "KARADENİZ" in Turkish (core.text).
+            self.line(upper(title) if title.isascii() else title, indent)
         elif kind == "section":
             if block.get("text"):
                 self.line(text_of(block["text"]), indent)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from babel.numbers import format_decimal
+from decimal import Decimal
 
 from bot.views.common import Block, Message, context, divider, escape, fit, message, section
+from core import formatting
+from core.i18n import _, ngettext
 from core.workspace.admin import LinkResult, TeamMove, TeamView
 from core.workspace.rates import RateInfo
 
@@ -18,17 +19,23 @@ def done(text: str) -> Message:
 
 
 def _members(team: TeamView) -> str:
-    shown = [f"<@{m}>" for m in team.member_slack_ids] + [f"{escape(n)} (imported)" for n in team.imported_members]
+    imported = _("{name} (imported)")
+    shown = [f"<@{m}>" for m in team.member_slack_ids]
+    shown += [imported.format(name=escape(n)) for n in team.imported_members]
     more = len(shown) - MAX_MEMBERS_SHOWN
-    return (", ".join(shown[:MAX_MEMBERS_SHOWN]) + (f" and {more} more" if more > 0 else "")) or "nobody yet"
+    listed = ", ".join(shown[:MAX_MEMBERS_SHOWN])
+    if more > 0:
+        listed += " " + ngettext("and {n} more", "and {n} more", more).format(n=formatting.number(more))
+    return listed or _("nobody yet")
 
 
 def _team_lines(team: TeamView) -> str:
     manager = f"<@{team.manager_slack_id}>" if team.manager_slack_id else (
-        escape(team.manager_name) if team.manager_name else "no manager")
-    channel = f"<#{team.channel_id}>" if team.channel_id else "no channel yet"
+        escape(team.manager_name) if team.manager_name else _("no manager"))
+    channel = f"<#{team.channel_id}>" if team.channel_id else _("no channel yet")
     count = len(team.member_slack_ids) + len(team.imported_members)
-    return f"Manager: {manager} · Channel: {channel}\nMembers ({count}): {_members(team)}"
+    return _("Manager: {manager} · Channel: {channel}\nMembers ({count}): {members}").format(
+        manager=manager, channel=channel, count=formatting.number(count), members=_members(team))
 
 
 def team_saved(team: TeamView, what: str) -> Message:
@@ -39,12 +46,15 @@ def team_saved(team: TeamView, what: str) -> Message:
             return escape(move.name) if known else f"<@{move.slack_id}>"
         return f"<@{move.slack_id}>" + (f" ({escape(move.name)})" if known else "")
 
-    moves = [f"{who(m, mention=False)} moved from {escape(m.from_team)} to {escape(team.name)}." for m in team.moved]
-    text = " ".join([f"Team {escape(team.name)} {escape(what)}.", *moves])
-    blocks = [section(f":busts_in_silhouette: *Team {escape(team.name)}* {escape(what)}.\n{_team_lines(team)}")]
+    moved = _("{who} moved from {old} to {new}.")
+    moves = [moved.format(who=who(m, mention=False), old=escape(m.from_team), new=escape(team.name))
+             for m in team.moved]
+    name = _("Team {name}").format(name=escape(team.name))
+    text = " ".join([f"{name} {escape(what)}.", *moves])
+    blocks = [section(f":busts_in_silhouette: *{name}* {escape(what)}.\n{_team_lines(team)}")]
     if moves:
         blocks.append(section(":arrow_right: " + "\n".join(
-            f"{who(m, mention=True)} moved from *{escape(m.from_team)}* to *{escape(team.name)}*."
+            moved.format(who=who(m, mention=True), old=f"*{escape(m.from_team)}*", new=f"*{escape(team.name)}*")
             for m in team.moved)))
     return message(text, blocks)
 
@@ -52,51 +62,65 @@ def team_saved(team: TeamView, what: str) -> Message:
 def teams_listed(teams: Sequence[TeamView], *, is_admin: bool) -> Message:
     """`/salesbot team list`: each team with its manager, channel and members."""
     if not teams:
-        how = ("No teams yet. Create one with `/salesbot team create East @manager`, then "
-               "`/salesbot team add East @ana @bob` and `/salesbot team channel East #sales-east`."
+        how = (_("No teams yet. Create one with {create}, then {add} and {channel}.").format(
+                   create="`/salesbot team create East @manager`", add="`/salesbot team add East @ana @bob`",
+                   channel="`/salesbot team channel East #sales-east`")
                if is_admin else
-               "You're not in a team yet; an admin can add you with `/salesbot team add <team> @you`.")
+               _("You're not in a team yet; an admin can add you with {command}.").format(
+                   command="`/salesbot team add <team> @you`"))
         return message(how.replace("`", ""), [section(f":busts_in_silhouette: {how}")])
-    title = "Teams" if is_admin else "Your team" if len(teams) == 1 else "Your teams"
+    title = _("Teams") if is_admin else _("Your team") if len(teams) == 1 else _("Your teams")
     groups: list[list[Block]] = [
         [section(f"*{escape(team.name)}*\n{_team_lines(team)}", block_id=f"team:{team.id}"), divider()]
         for team in teams
     ]
     blocks: list[Block] = [section(f":busts_in_silhouette: *{title}* ({len(teams)})")]
-    blocks.extend(fit(groups, 48, hint="ask for one with /salesbot team list <name>"))
+    blocks.extend(fit(groups, 48, hint=_("ask for one with {command}").format(command="/salesbot team list <name>")))
     if blocks[-1].get("type") == "divider":
         blocks.pop()
-    blocks.append(context("`/salesbot team add <team> @user…` moves people; "
-                          "`/salesbot team channel <team> #channel` sets where digests and hot leads go."))
+    blocks.append(context(_("{add} moves people; {channel} sets where digests and hot leads go.").format(
+        add="`/salesbot team add <team> @user…`", channel="`/salesbot team channel <team> #channel`")))
     summary = ", ".join(escape(t.name) for t in teams[:20]) + (" …" if len(teams) > 20 else "")
     return message(f"{title} ({len(teams)}): {summary}", blocks)
 
 
 def linked(result: LinkResult) -> Message:
     """What linking an imported owner moved."""
-    text = (f'"{escape(result.import_name)}" is now <@{result.user_slack_id}>: {result.deals} deals, '
-            f"{result.activities} activities, {result.reminders} reminders and {result.leads} leads moved.")
+    n = formatting.number
+    text = _("{name} is now {user}: {deals}, {activities}, {reminders} and {leads} moved.").format(
+        name=f'"{escape(result.import_name)}"', user=f"<@{result.user_slack_id}>",
+        deals=ngettext("{n} deal", "{n} deals", result.deals).format(n=n(result.deals)),
+        activities=ngettext("{n} activity", "{n} activities", result.activities).format(n=n(result.activities)),
+        reminders=ngettext("{n} reminder", "{n} reminders", result.reminders).format(n=n(result.reminders)),
+        leads=ngettext("{n} lead", "{n} leads", result.leads).format(n=n(result.leads)))
     return message(text, [section(f":link: {text}")])
 
 
-def _rate_text(rate: RateInfo, locale: str) -> str:
-    shown = format_decimal(rate.rate.normalize(), locale=locale, decimal_quantization=False)
+def _rate_text(rate: RateInfo, locale: str | None) -> str:
+    shown = formatting.number(rate.rate.normalize(), locale=locale)
     return f"1 {rate.currency} = {shown} {rate.base}"
 
 
-def rate_saved(rate: RateInfo, locale: str) -> Message:
+def rate_saved(rate: RateInfo, locale: str | None = None) -> Message:
     """`1 EUR = 1.08 USD from 2026-11-30.`"""
-    text = f"{_rate_text(rate, locale)} from {rate.valid_from.isoformat()}."
+    text = _("{rate} from {date}.").format(rate=_rate_text(rate, locale), date=rate.valid_from.isoformat())
     return message(text, [section(f":currency_exchange: {escape(text)}")])
 
 
-def rates_listed(base: str, rates: list[RateInfo], locale: str) -> Message:
+def rates_listed(base: str, rates: list[RateInfo], locale: str | None = None) -> Message:
     """The rates in force today, one a line, with how to add one."""
-    how = "Add one with `/salesbot rate EUR 1.08` (1 EUR = 1.08 " + base + ") or `salesbot rates import FILE.csv`."
+    how = _("Add one with {command} ({example}) or {import_command}.").format(
+        command="`/salesbot rate EUR 1.08`",
+        example=f"1 EUR = {formatting.number(Decimal('1.08'), locale=locale)} {base}",
+        import_command="`salesbot rates import FILE.csv`")
     if not rates:
-        text = f"No exchange rates yet: amounts in other currencies than {base} are left out of totals. {how}"
+        text = _("No exchange rates yet: amounts in other currencies than {base} are left out of totals.").format(
+            base=base) + " " + how
         return message(text, [section(f":currency_exchange: {escape(text)}")])
-    lines = [f"{_rate_text(r, locale)} (from {r.valid_from.isoformat()})" for r in rates]
-    text = f"Exchange rates into {base}: " + "; ".join(lines) + "."
-    body = f"*Exchange rates into {escape(base)}*\n" + "\n".join(escape(line) for line in lines)
+    since = _("(from {date})")
+    lines = [f"{_rate_text(r, locale)} " + since.format(date=r.valid_from.isoformat()) for r in rates]
+    into = _("Exchange rates into {base}").format(base=base)
+    text = f"{into}: " + "; ".join(lines) + "."
+    body = "*" + _("Exchange rates into {base}").format(base=escape(base)) + "*\n" + "\n".join(
+        escape(line) for line in lines)
     return message(text, [section(f":currency_exchange: {body}"), context(escape(how))])

@@ -11,9 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from core import formatting
 from core.dates import local_now
 from core.errors import UnknownUser, UserError
-from core.money import format_money
+from core.i18n import N_, _, ngettext
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -117,8 +118,9 @@ def actions(elements: Sequence[Block], block_id: str | None = None) -> Block:
 
 
 def more_line(count: int, hint: str = "") -> Block:
-    """The "… and N more" line under a cut list."""
-    return context(f"… and {count} more{(' — ' + hint) if hint else ''}")
+    """The "… and N more" line under a cut list (`hint`, already translated, after a dash)."""
+    more = ngettext("… and {n} more", "… and {n} more", count).format(n=formatting.number(count))
+    return context(f"{more} — {hint}" if hint else more)
 
 
 def fit(groups: Sequence[Sequence[Block]], room: int, total: int | None = None, hint: str = "") -> list[Block]:
@@ -157,7 +159,7 @@ def message(text: str, blocks: list[Block] | None = None, *, in_channel: bool = 
 def error_message(err: UserError) -> Message:
     """A user error, shown as is (a person core names by id as a mention), ephemeral."""
     if isinstance(err, UnknownUser):
-        text = f"<@{err.user_id}> hasn't used salesbot yet."
+        text = _("{user} hasn't used salesbot yet.").format(user=f"<@{err.user_id}>")
         return message(text, [section(f":warning: {escape_keep_mentions(text)}")])
     shown = escape_keep_mentions(err.message)  # errors quote what the user typed
     return message(shown, [section(f":warning: {shown}")])
@@ -165,18 +167,20 @@ def error_message(err: UserError) -> Message:
 
 def apology(error_id: str) -> Message:
     """What the user sees when something broke that they could not cause."""
-    text = f"Sorry, something went wrong on our side. If it keeps happening, tell your admin: error {error_id}."
+    text = _("Sorry, something went wrong on our side. If it keeps happening, tell your admin: error {error_id}."
+             ).format(error_id=error_id)
     return message(text, [section(f":x: {text}")])
 
 
-def money(amount: Decimal | None, currency: str, locale: str, compact: bool = False) -> str:
-    """An amount for display, or an em dash when there is none."""
-    if amount is None:
-        return "—"
-    return format_money(amount, currency, locale, compact=compact)
+def money(amount: Decimal | None, currency: str, locale: str | None = None, compact: bool = False) -> str:
+    """An amount for display (core.formatting.money), or an em dash when there is none.
+
+    Without `locale`, in the language of the text being built, like every other figure.
+    """
+    return formatting.money(amount, currency, locale, compact=compact)
 
 
-def amount_text(amount: Decimal | None, currency: str, locale: str, approx: bool = False,
+def amount_text(amount: Decimal | None, currency: str, locale: str | None = None, approx: bool = False,
                 compact: bool = False) -> str:
     """A figure in the base currency, marked "≈" when some of it was converted from another currency."""
     text = money(amount, currency, locale, compact=compact)
@@ -187,19 +191,49 @@ def missing_rates_note(missing: dict[str, int]) -> str | None:
     """The line under figures that left deals out for want of an exchange rate, or None."""
     if not missing:
         return None
-    parts = [f"{n} deal{'s' if n != 1 else ''} in {cur}" for cur, n in sorted(missing.items())]
+    parts = [ngettext("{n} deal in {currency}", "{n} deals in {currency}", n).format(
+        n=formatting.number(n), currency=cur) for cur, n in sorted(missing.items())]
     first = sorted(missing)[0]
-    return (f":warning: {', '.join(parts)} left out of the amounts: no exchange rate. "
-            f"Add one with `/salesbot rate {first} 1.08` (1 {first} = 1.08 in the base currency).")
+    example = formatting.number(Decimal("1.08"))
+    return ":warning: " + _(
+        "{deals} left out of the amounts: no exchange rate. Add one with {command} "
+        "(1 {currency} = {rate} in the base currency)."
+    ).format(deals=", ".join(parts), command=f"`/salesbot rate {first} 1.08`", currency=first, rate=example)
 
 
 def day(d: date | None) -> str:
-    """A date as `Fri 27 Nov 2026`."""
+    """A date as `Fri 27 Nov 2026` / `27 Kasım 2026 Cuma` (core.formatting.day)."""
     if d is None:
-        return "no close date"
-    return d.strftime("%a %-d %b %Y")
+        return _("no close date")
+    return formatting.day(d)
 
 
 def when(at: datetime, tz: str) -> str:
-    """A moment in the user's zone, e.g. `Mon 23 Nov 14:05`."""
-    return local_now(at, tz).strftime("%a %-d %b %H:%M")
+    """A moment in the user's zone, e.g. `Mon 23 Nov 14:05` / `23 Kasım Pzt 14:05`."""
+    return formatting.moment(local_now(at, tz))
+
+
+# Activity kinds are stored in English (data): shown through these, translated.
+ACTIVITY_KIND = {"call": N_("call"), "email": N_("email"), "meeting": N_("meeting"), "demo": N_("demo"),
+                 "proposal": N_("proposal"), "note": N_("note")}
+
+
+def label(words: dict[str, str], value: str) -> str:
+    """The translated word for an enum value (the value itself when it has none)."""
+    word = words.get(str(value))
+    return _(word) if word else str(value)
+
+
+def activity_count(kind: str, n: int) -> str:
+    """`3 calls` / `3 arama`, for each kind of activity."""
+    forms = {
+        "call": lambda: ngettext("{n} call", "{n} calls", n),
+        "email": lambda: ngettext("{n} email", "{n} emails", n),
+        "meeting": lambda: ngettext("{n} meeting", "{n} meetings", n),
+        "demo": lambda: ngettext("{n} demo", "{n} demos", n),
+        "proposal": lambda: ngettext("{n} proposal", "{n} proposals", n),
+        "note": lambda: ngettext("{n} note", "{n} notes", n),
+    }
+    form = forms.get(kind)
+    return form().format(n=formatting.number(n)) if form else f"{formatting.number(n)} {kind}"
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from bot.views.common import (
     MAX_VIEW_BLOCKS,
@@ -25,7 +24,10 @@ from bot.views.common import (
     when,
 )
 from bot.views.deals import SHOW, deal_line
+from bot.views.prefs import settings_button
+from core import formatting
 from core.deals.deals import DealView
+from core.i18n import N_, _, ngettext
 from core.insight.kpis import WIN_RATE_DEFINITION, Kpis, StageTotal, open_total
 from core.insight.quotas import Attainment
 from core.workspace.users import Actor
@@ -75,49 +77,60 @@ class HomeData:
     teams: list[TeamPanel] = field(default_factory=list)
 
 
-def _totals_line(stages: Sequence[StageTotal], currency: str, locale: str) -> str:
+def _totals_line(stages: Sequence[StageTotal], currency: str) -> str:
     t = open_total(list(stages))
-    line = (f"{t.count} open deal{'s' if t.count != 1 else ''} · {amount_text(t.amount, currency, locale, t.approx)}"
-            f" · weighted {amount_text(t.weighted, currency, locale, t.approx)}")
+    line = ngettext("{n} open deal · {amount} · weighted {weighted}", "{n} open deals · {amount} · weighted {weighted}",
+                    t.count).format(n=formatting.number(t.count),
+                                    amount=amount_text(t.amount, currency, None, t.approx),
+                                    weighted=amount_text(t.weighted, currency, None, t.approx))
     note = missing_rates_note(t.missing)
     return line + (f"\n{note}" if note else "")
 
 
-def _stage_line(stage: StageTotal, currency: str, locale: str) -> str:
-    return (f"*{escape(stage.stage)}* ({stage.probability}%) — {stage.count} · "
-            f"{amount_text(stage.amount, currency, locale, stage.approx)} · "
-            f"weighted {amount_text(stage.weighted, currency, locale, stage.approx)}")
+def _stage_line(stage: StageTotal, currency: str) -> str:
+    return (f"*{escape(stage.stage)}* ({formatting.probability(stage.probability)}) — "
+            f"{formatting.number(stage.count)} · {amount_text(stage.amount, currency, None, stage.approx)} · "
+            + _("weighted {amount}").format(amount=amount_text(stage.weighted, currency, None, stage.approx)))
 
 
-def _pct(fraction: Decimal | None) -> str:
-    return "—" if fraction is None else f"{fraction * 100:.1f} %"
+def _won_lost(won: int, lost: int) -> str:
+    return _("{won} won / {lost} lost").format(won=formatting.number(won), lost=formatting.number(lost))
 
 
 def _quarter_fields(team: TeamPanel, actor: Actor) -> list[str]:
     """Win rate, won against quota, and coverage of the team's quarter."""
-    k, att, loc = team.kpis, team.attainment, actor.locale
+    k, att = team.kpis, team.attainment
     fields = []
     if k is not None:
-        fields.append(f"*Win rate {team.quarter}*\n{_pct(k.win_rate)} ({k.won_count} won / {k.lost_count} lost)")
+        fields.append("*{}*\n{} ({})".format(_("Win rate {quarter}").format(quarter=team.quarter),
+                                              formatting.percent(k.win_rate), _won_lost(k.won_count, k.lost_count)))
     if att is not None:
-        won_text = amount_text(att.won, actor.currency, loc, att.approx)
+        won_text = amount_text(att.won, actor.currency, None, att.approx)
+        count = ngettext("{n} won", "{n} won", att.won_count).format(n=formatting.number(att.won_count))
         if att.quota is None:
-            won = f"{won_text} / {att.won_count} won · no quota set"
+            won = _("{amount} / {count} · no quota set").format(amount=won_text, count=count)
         else:
-            won = (f"{won_text} / {att.won_count} won of {money(att.quota, att.currency, loc)}"
-                   f" ({_pct(att.ratio)})")
+            won = _("{amount} / {count} of {quota} ({percent})").format(
+                amount=won_text, count=count, quota=money(att.quota, att.currency),
+                percent=formatting.percent(att.ratio))
         note = missing_rates_note(att.missing)
         if note:
             won += f"\n{note}"
-        fields.append(f"*Won {team.quarter} vs quota*\n{won}")
+        fields.append("*{}*\n{}".format(_("Won {quarter} vs quota").format(quarter=team.quarter), won))
     if k is not None:
-        coverage = "— (no quota left to cover)" if k.coverage is None else f"{k.coverage:.1f}× of quota left"
-        fields.append(f"*Coverage*\n{coverage}")
+        coverage = (_("— (no quota left to cover)") if k.coverage is None
+                    else _("{times} of quota left").format(times=formatting.times(k.coverage)))
+        fields.append("*{}*\n{}".format(_("Coverage"), coverage))
     return fields
 
 
-QUARTER_DEFINITIONS = (f"{WIN_RATE_DEFINITION}. Coverage: open weighted pipeline ÷ quota left this quarter. "
-                       "Set a team quota with `/salesbot quota team \"East\" 250k Q1`.")
+QUARTER_DEFINITIONS = N_("Coverage: open weighted pipeline ÷ quota left this quarter. Set a team quota with {command}.")
+
+
+def quarter_definitions() -> str:
+    """The definitions under the teams' quarter numbers, in the current language."""
+    return "{}. {}".format(_(WIN_RATE_DEFINITION), _(QUARTER_DEFINITIONS).format(
+        command='`/salesbot quota team "East" 250k Q1`'))
 
 
 def _short_list(title: str, lines: list[str], total: int, empty: str) -> list[Block]:
@@ -132,7 +145,7 @@ def _short_list(title: str, lines: list[str], total: int, empty: str) -> list[Bl
 
 def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
     """The home view, always within Slack's 100 blocks (long lists end with "and N more")."""
-    cur, loc = actor.currency, actor.locale
+    cur = actor.currency
     follow_ups = [
         f":alarm_clock: {when(item.due_at, actor.tz)} · "
         + (f"*{item.deal_ref}* " if item.deal_ref else "") + escape(cut(item.text, 500))
@@ -140,29 +153,33 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
     ]
     hot_leads = [
         f":fire: *{lead.ref}* {escape(cut(lead.name, 200))}"
-        + (f" · {escape(lead.company)}" if lead.company else "") + f" · score {lead.score}"
+        + (f" · {escape(lead.company)}" if lead.company else "")
+        + " · " + _("score {score}").format(score=formatting.number(lead.score))
         for lead in data.hot_leads[:10]
     ]
     tail: list[Block] = [
-        *_short_list("Follow-ups due", follow_ups, max(data.follow_ups_total, len(data.follow_ups)),
-                     "Nothing due. Set one with `/deal remind D-42 tomorrow call back`."),
-        *_short_list("Hot leads waiting", hot_leads, max(data.hot_leads_total, len(data.hot_leads)),
-                     "No hot leads waiting for you."),
+        *_short_list(_("Follow-ups due"), follow_ups, max(data.follow_ups_total, len(data.follow_ups)),
+                     _("Nothing due. Set one with {command}.").format(
+                         # Translators: a command a user can type: keep `/deal remind D-42`, translate the rest.
+                         command="`{}`".format(_("/deal remind D-42 tomorrow call back")))),
+        *_short_list(_("Hot leads waiting"), hot_leads, max(data.hot_leads_total, len(data.hot_leads)),
+                     _("No hot leads waiting for you.")),
     ]
     for team in data.teams[:5]:
-        tail += [divider(), header(f"Team {escape(team.name)}"), section(_totals_line(team.stages, cur, loc))]
-        lines = [f"*{escape(s.stage)}*\n{s.count} · {amount_text(s.amount, cur, loc, s.approx, compact=True)}"
-                 for s in team.stages]
+        tail += [divider(), header(_("Team {name}").format(name=escape(team.name))),
+                 section(_totals_line(team.stages, cur))]
+        lines = [f"*{escape(s.stage)}*\n{formatting.number(s.count)} · "
+                 f"{amount_text(s.amount, cur, None, s.approx, compact=True)}" for s in team.stages]
         for start in range(0, min(len(lines), 20), 10):
             tail.append(fields_section(lines[start : start + 10]))
         quarter = _quarter_fields(team, actor)
         if quarter:
             tail.append(fields_section(quarter))
     if any(team.kpis is not None for team in data.teams[:5]):
-        tail.append(context(QUARTER_DEFINITIONS))
-    tail.append(context(f"Updated {when(now, actor.tz)}"))
+        tail.append(context(quarter_definitions()))
+    tail.append(context(_("Updated {when}").format(when=when(now, actor.tz))))
 
-    head: list[Block] = [header("Your pipeline"), section(_totals_line(data.stages, cur, loc))]
+    head: list[Block] = [header(_("Your pipeline")), section(_totals_line(data.stages, cur)), settings_button()]
     room = MAX_VIEW_BLOCKS - len(head) - len(tail)
     by_stage: dict[str, list[DealView]] = {}
     for deal in data.deals:
@@ -178,12 +195,13 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
     groups: list[list[Block]] = []
     for stage_total, stage_deals in ordered:
         for i, d in enumerate(stage_deals[: max(room - len(groups), 0)]):
-            row = [section(deal_line(d, loc), accessory=button("Show", SHOW, d.ref))]
+            row = [section(deal_line(d), accessory=button(_("Show"), SHOW, d.ref))]
             if i == 0 and stage_total is not None:
-                row.insert(0, section(_stage_line(stage_total, cur, loc)))
+                row.insert(0, section(_stage_line(stage_total, cur)))
             groups.append(row)
     if not groups:
-        groups = [[context("No open deals. Create one with `/deal new Acme 12k` or `/deal`.")]]
+        groups = [[context(_("No open deals. Create one with {command} or {form}.").format(
+            command="`/deal new Acme 12k`", form="`/deal`"))]]
     total = (data.deals_total if data.deals_total is not None else len(data.deals)) or None
-    body = fit(groups, room, total=total, hint="see them all with `/deal list mine`")
+    body = fit(groups, room, total=total, hint=_("see them all with {command}").format(command="`/deal list mine`"))
     return {"type": "home", "blocks": head + body + tail}

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from bot.views.common import (
     Block,
+    activity_count,
     amount_text,
     context,
     escape,
@@ -18,71 +19,91 @@ from bot.views.common import (
     money,
     section,
 )
+from core import formatting
+from core.i18n import _, ngettext, pgettext
 from core.insight.forecast import QuarterForecast
 from core.insight.kpis import WIN_RATE_DEFINITION, Kpis
 from core.workspace.users import Actor
 
 
 def _pct(fraction: Decimal | None) -> str:
-    return "—" if fraction is None else f"{fraction * 100:.1f} %"
+    return formatting.percent(fraction)
 
 
 def _days(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:.0f} days"
+    if value is None:
+        return "—"
+    n = int(value.quantize(Decimal(1)))
+    return ngettext("{n} day", "{n} days", n).format(n=formatting.number(n))
 
 
 def kpi_blocks(k: Kpis, actor: Actor, label: str) -> list[Block]:
     """Header, ten KPI fields, stage conversion and the definitions, for `label` (a scope)."""
-    cur, loc = actor.currency, actor.locale
+    cur = actor.currency
 
     def m(value: Decimal | None) -> str:
-        return amount_text(value, cur, loc, k.approx)
+        return amount_text(value, cur, None, k.approx)
 
+    def field(name: str, value: str) -> str:
+        return f"*{name}*\n{value}"
+
+    won_lost = _("{won} won / {lost} lost").format(won=formatting.number(k.won_count),
+                                                   lost=formatting.number(k.lost_count))
+    activities = ", ".join(activity_count(kind, n) for kind, n in sorted(k.activities.items()))
+    coverage = "—" if k.coverage is None else formatting.times(k.coverage)
     fields = [
-        f"*Win rate*\n{_pct(k.win_rate)} ({k.won_count} won / {k.lost_count} lost)",
-        f"*Won*\n{m(k.won_amount)}",
-        f"*Average won deal*\n{m(k.avg_won)}",
-        f"*Sales cycle*\nmedian {_days(k.cycle_median_days)} · mean {_days(k.cycle_mean_days)}",
-        f"*New deals*\n{k.new_count} · {m(k.new_amount)}",
-        f"*Open pipeline*\n{k.open_count} · {m(k.open_amount)} "
-        f"(weighted {m(k.open_weighted)})",
-        f"*Pipeline velocity*\n{m(k.velocity_per_day)} a day",
-        f"*Coverage*\n{'—' if k.coverage is None else f'{k.coverage:.1f}×'} of quota left",
-        "*Activities*\n" + (", ".join(f"{n} {kind}" for kind, n in sorted(k.activities.items())) or "none"),
+        field(_("Win rate"), f"{_pct(k.win_rate)} ({won_lost})"),
+        field(pgettext("figure", "Won"), m(k.won_amount)),
+        field(_("Average won deal"), m(k.avg_won)),
+        field(_("Sales cycle"), _("median {median} · mean {mean}").format(
+            median=_days(k.cycle_median_days), mean=_days(k.cycle_mean_days))),
+        field(_("New deals"), f"{formatting.number(k.new_count)} · {m(k.new_amount)}"),
+        field(_("Open pipeline"), f"{formatting.number(k.open_count)} · {m(k.open_amount)} "
+              + "({})".format(_("weighted {amount}").format(amount=m(k.open_weighted)))),
+        field(_("Pipeline velocity"), _("{amount} a day").format(amount=m(k.velocity_per_day))),
+        field(_("Coverage"), _("{times} of quota left").format(times=coverage)),
+        field(_("Activities"), activities or _("none")),
     ]
     blocks: list[Block] = [
-        header(f"{escape(label)}: {k.start:%-d %b %Y} – {k.end:%-d %b %Y}"),
+        header(f"{escape(label)}: {formatting.span_date(k.start)} – {formatting.span_date(k.end)}"),
         fields_section(fields),
     ]
     if k.stages:
         lines = [
-            f"*{escape(f.stage)}* → next: {_pct(f.conversion)} of {f.exits} · {_days(f.avg_days)} in stage"
+            f"*{escape(f.stage)}* → " + _("next: {percent} of {exits} · {days} in stage").format(
+                percent=_pct(f.conversion), exits=formatting.number(f.exits), days=_days(f.avg_days))
             for f in k.stages[:20]
         ]
-        blocks.append(section("*Stage conversion*\n" + "\n".join(lines)))
+        blocks.append(section("*" + _("Stage conversion") + "*\n" + "\n".join(lines)))
     note = missing_rates_note(k.missing)
     if note:
         blocks.append(context(note))
     blocks.append(context(
-        f"{WIN_RATE_DEFINITION}. Cycle: days from engagement (or creation) to a win. "
-        "Velocity: open deals × average won deal × win rate ÷ mean cycle. "
-        "Coverage: open weighted pipeline ÷ quota left."
+        _(WIN_RATE_DEFINITION) + ". " + _(
+            "Cycle: days from engagement (or creation) to a win. "
+            "Velocity: open deals × average won deal × win rate ÷ mean cycle. "
+            "Coverage: open weighted pipeline ÷ quota left.")
     ))
     return blocks
 
 
-def forecast_line(f: QuarterForecast, currency: str, locale: str) -> str:
+def forecast_line(f: QuarterForecast, currency: str, locale: str | None = None) -> str:
     """`Q4 forecast $1.2M (likely $1.0M–$1.4M) · quota $1.5M · gap $300K · last 3 quarters within 8 %`."""
-    parts = [f"*{f.period} forecast* {money(f.expected, currency, locale, compact=True)}"]
+    def short(amount: Decimal | None) -> str:
+        return money(amount, currency, locale, compact=True)
+
+    head = "*" + _("{period} forecast").format(period=f.period) + "* " + short(f.expected)
     if f.learned:
-        parts[0] += (f" (likely {money(f.low, currency, locale, compact=True)}–"
-                     f"{money(f.high, currency, locale, compact=True)})")
+        head += " " + _("(likely {low}–{high})").format(low=short(f.low), high=short(f.high))
     else:
-        parts[0] += " (weighted pipeline; not enough history to learn from yet)"
+        head += " " + _("(weighted pipeline; not enough history to learn from yet)")
+    parts = [head]
     if f.quota is not None:
-        parts.append(f"quota {money(f.quota, currency, locale, compact=True)}")
-        parts.append("on track" if not f.gap else f"gap {money(f.gap, currency, locale, compact=True)}")
+        parts.append(_("quota {amount}").format(amount=short(f.quota)))
+        parts.append(_("on track") if not f.gap else _("gap {amount}").format(amount=short(f.gap)))
     if f.accuracy is not None:
-        quarters = "quarter" if f.accuracy.periods == 1 else f"{f.accuracy.periods} quarters"
-        parts.append(f"last {quarters} within {f.accuracy.worst * 100:.0f} %")
+        n = f.accuracy.periods
+        quarters = _("quarter") if n == 1 else ngettext("{n} quarter", "{n} quarters", n).format(n=formatting.number(n))
+        parts.append(_("last {quarters} within {percent}").format(
+            quarters=quarters, percent=formatting.percent(f.accuracy.worst, 0, locale)))
     return " · ".join(parts)

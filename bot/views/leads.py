@@ -28,10 +28,13 @@ from bot.views.common import (
     section,
     when,
 )
+from core import formatting
+from core.i18n import N_, _, ngettext
 from core.leads.leads import LeadView
 from core.leads.points import Reason, describe
 from core.leads.predictive import Prediction, describe_factor
 from core.tables import LeadStatus
+from core.words import status_word
 
 CLAIM = "lead_claim"
 ASSIGN = "lead_assign"
@@ -43,28 +46,32 @@ UNDO_NOT_A_FIT = "lead_undo_not_a_fit"
 MAX_LIST = 20
 
 LEAD_HELP: tuple[tuple[str, str], ...] = (
-    ("/lead", "open the New lead form"),
-    ('/lead new "Zoe Hart" Acme zoe@acme.io source:webinar', "quick add: quoted name, then company, email, source"),
-    ("/lead list hot", "hot leads (also `mine`, `new`; open leads by default)"),
-    ("/lead show L-7", "a lead with its score, the reasons and its win probability"),
-    ("/lead assign L-7 @ana", "give a lead to someone (overrides routing)"),
-    ("/lead convert L-7", "turn a lead into a deal (a form asks the amount and close date), keeping its history"),
-    ("/lead disqualify L-7 no budget", "close a lead as not a fit, with the reason"),
+    ("/lead", N_("open the New lead form")),
+    ('/lead new "Zoe Hart" Acme zoe@acme.io source:webinar', N_("quick add: quoted name, then company, email, source")),
+    ("/lead list hot", N_("hot leads (also `mine`, `new`; open leads by default)")),
+    ("/lead show L-7", N_("a lead with its score, the reasons and its win probability")),
+    ("/lead assign L-7 @ana", N_("give a lead to someone (overrides routing)")),
+    ("/lead convert L-7", N_("turn a lead into a deal (a form asks the amount and close date), keeping its history")),
+    ("/lead disqualify L-7 no budget", N_("close a lead as not a fit, with the reason")),
 )
 
 
 def lead_help(note: str = "") -> Message:
-    """`/lead help`: each subcommand with one example."""
-    lines = [f"`{escape(example)}` — {escape(what)}" for example, what in LEAD_HELP]
-    blocks = [section("*/lead commands*\n" + "\n".join(lines))]
+    """`/lead help`: each subcommand with one example (`note` comes translated)."""
+    lines = [f"`{escape(example)}` — {escape(_(what))}" for example, what in LEAD_HELP]
+    blocks = [section("*" + _("{command} commands").format(command="/lead") + "*\n" + "\n".join(lines))]
     if note:
         blocks.insert(0, section(f":information_source: {escape(note)}"))
-    blocks.append(context("A lead is named by its ref (L-7), its email, or part of its name or company."))
-    return message("/lead: new, list, show, assign, convert, disqualify …", blocks)
+    blocks.append(context(_("A lead is named by its ref (L-7), its email, or part of its name or company.")))
+    return message(_("/lead: new, list, show, assign, convert, disqualify …"), blocks)
 
 
 def _who(slack_id: str | None, name: str | None) -> str:
-    return f"<@{slack_id}>" if slack_id else escape(name or "nobody")
+    return f"<@{slack_id}>" if slack_id else escape(name or _("nobody"))
+
+
+def _score(score: int) -> str:
+    return _("score {score}").format(score=formatting.number(score))
 
 
 def lead_line(lead: LeadView) -> str:
@@ -72,58 +79,72 @@ def lead_line(lead: LeadView) -> str:
     parts = [f"*{lead.ref} {escape(lead.name)}*"]
     if lead.company:
         parts.append(escape(lead.company))
-    parts.append(f"score {lead.score}{' :fire:' if lead.hot else ''}")
+    parts.append(_score(lead.score) + (" :fire:" if lead.hot else ""))
     if lead.predicted is not None:
-        parts.append(f"{lead.predicted}% likely")
-    parts.append(_who(lead.owner_slack_id, lead.owner_name) if lead.owner_id else "unclaimed")
+        parts.append(_("{percent} likely").format(percent=formatting.probability(lead.predicted)))
+    parts.append(_who(lead.owner_slack_id, lead.owner_name) if lead.owner_id else _("unclaimed"))
     if lead.status not in (LeadStatus.NEW, LeadStatus.ASSIGNED):
-        parts.append(lead.status.value)
+        parts.append(status_word(lead.status.value))
     return " · ".join(parts)
 
 
 def reasons_text(reasons: Sequence[Reason], now: datetime, top: int = 3) -> str:
     ranked = sorted(reasons, key=lambda r: -abs(r.points))[:top]
-    return "\n".join(f"• {escape(describe(r, now))}" for r in ranked) or "• no points yet"
+    return "\n".join(f"• {escape(describe(r, now))}" for r in ranked) or "• " + _("no points yet")
 
 
 def lead_shown(lead: LeadView, now: datetime, tz: str, prediction: Prediction | None, model_note: str) -> Message:
     """`/lead show`: the lead, its points with reasons, its win probability with top factors."""
     blocks: list[Block] = [header(f"{lead.ref} {escape(lead.name)}")]
+    status = status_word(lead.status.value)
     facts = [
-        f"*Company*\n{escape(lead.company or '—')}",
-        f"*Title*\n{escape(lead.title or '—')}",
-        f"*Email*\n{escape(lead.email or '—')}",
-        f"*Owner*\n{_who(lead.owner_slack_id, lead.owner_name) if lead.owner_id else 'unclaimed'}",
-        f"*Status*\n{lead.status.value}" + (f" ({escape(lead.disqualify_reason)})" if lead.disqualify_reason else ""),
-        f"*Source*\n{escape(lead.source or '—')}",
+        "*{}*\n{}".format(_("Company"), escape(lead.company or "—")),
+        "*{}*\n{}".format(_("Title"), escape(lead.title or "—")),
+        "*{}*\n{}".format(_("Email"), escape(lead.email or "—")),
+        "*{}*\n{}".format(_("Owner"), _who(lead.owner_slack_id, lead.owner_name) if lead.owner_id
+                           else _("unclaimed")),
+        "*{}*\n{}".format(_("Status"), status)
+        + (f" ({escape(lead.disqualify_reason)})" if lead.disqualify_reason else ""),
+        "*{}*\n{}".format(_("Source"), escape(lead.source or "—")),
     ]
     if lead.deal_ref:
-        facts.append(f"*Deal*\n{lead.deal_ref}")
+        facts.append("*{}*\n{}".format(_("Deal"), lead.deal_ref))
     blocks.append(fields_section(facts))
-    blocks.append(
-        section(f"*Score {lead.score}*{' :fire: hot' if lead.hot else ''}\n{reasons_text(lead.reasons, now, 5)}")
-    )
+    score = _("Score {score}").format(score=formatting.number(lead.score))
+    hot = " :fire: " + _("hot") if lead.hot else ""
+    blocks.append(section(f"*{score}*{hot}\n{reasons_text(lead.reasons, now, 5)}"))
     if prediction is not None:
         factors = "\n".join(f"• {escape(describe_factor(f))}" for f in prediction.factors)
-        blocks.append(section(f"*Win probability {round(100 * prediction.probability)}%*\n{factors}"))
+        chance = formatting.probability(round(100 * prediction.probability))
+        blocks.append(section("*" + _("Win probability {percent}").format(percent=chance) + f"*\n{factors}"))
     else:
         blocks.append(context(escape(model_note)))
     if lead.owner_id is None and lead.status == LeadStatus.NEW:
-        blocks.append(actions([button("Claim", CLAIM, str(lead.id), "primary")], block_id=f"lead_actions:{lead.id}"))
-    blocks.append(context(f"Added {when(lead.created_at, tz)} · {lead.events} engagement event(s)"))
-    return message(f"{lead.ref} {escape(lead.name)}: score {lead.score}", blocks)
+        blocks.append(actions([button(_("Claim"), CLAIM, str(lead.id), "primary")],
+                              block_id=f"lead_actions:{lead.id}"))
+    events = ngettext("{n} engagement event", "{n} engagement events", lead.events).format(
+        n=formatting.number(lead.events))
+    blocks.append(context(_("Added {when}").format(when=when(lead.created_at, tz)) + f" · {events}"))
+    return message(f"{lead.ref} {escape(lead.name)}: {_score(lead.score)}", blocks)
+
+
+LIST_TITLES = {"hot": N_("Hot leads"), "mine": N_("Your open leads"), "new": N_("New leads"),
+               "open": N_("Open leads")}
 
 
 def leads_listed(leads: Sequence[LeadView], which: str) -> Message:
-    title = {"hot": "Hot leads", "mine": "Your open leads", "new": "New leads", "open": "Open leads"}[which]
+    title = _(LIST_TITLES[which])
     if not leads:
-        return message(f"{title}: none right now.", [section(f"*{title}:* none right now.")])
+        none = _("none right now.")
+        return message(f"{title}: {none}", [section(f"*{title}:* {none}")])
     groups = []
     for lead in leads[:MAX_LIST]:
-        accessory = button("Claim", CLAIM, str(lead.id), "primary") if lead.owner_id is None else None
+        accessory = button(_("Claim"), CLAIM, str(lead.id), "primary") if lead.owner_id is None else None
         groups.append([section(lead_line(lead), accessory=accessory, block_id=f"lead:{lead.id}")])
-    blocks = [section(f"*{title}* ({len(leads)})"), *fit(groups, 49, total=len(leads), hint="see /lead show <ref>")]
-    return message(f"{title}: {len(leads)}", blocks)
+    count = formatting.number(len(leads))
+    hint = _("see {command}").format(command="/lead show <ref>")
+    blocks = [section(f"*{title}* ({count})"), *fit(groups, 49, total=len(leads), hint=hint)]
+    return message(f"{title}: {count}", blocks)
 
 
 def lead_changed(lead: LeadView, what: str) -> Message:
@@ -133,11 +154,20 @@ def lead_changed(lead: LeadView, what: str) -> Message:
 
 def lead_converted(lead: LeadView, deal_ref: str, deal_title: str, terms: str = "") -> Message:
     """The answer to a conversion: it names the new deal (and its amount and close date when given)."""
-    text = f"{lead.ref} {lead.name} converted to deal {deal_ref} {deal_title}" + (f" ({terms})" if terms else "") + "."
+    text = _("{lead} converted to deal {deal}").format(lead=f"{lead.ref} {lead.name}", deal=f"{deal_ref} {deal_title}")
+    text += (f" ({terms})" if terms else "") + "."
     return message(escape(text), [
         section(f":handshake: {escape(text)}"),
-        context(f"`/deal show {deal_ref}` for the card, `/deal edit {deal_ref}` to change it."),
+        context(_("{show} for the card, {edit} to change it.").format(
+            show=f"`/deal show {deal_ref}`", edit=f"`/deal edit {deal_ref}`")),
     ])
+
+
+def _modal(callback_id: str, title: str, submit: str, blocks: list[Block], metadata: dict[str, Any]) -> Block:
+    """bot/modals/deal_forms.modal, its Cancel button in the reader's language too."""
+    view = modal(callback_id, title, submit, blocks, metadata)
+    view["close"] = plain(_("Cancel"), 24)
+    return view
 
 
 def convert_lead_view(lead: LeadView, *, title: str, currency: str, owner_slack_id: str | None,
@@ -148,16 +178,16 @@ def convert_lead_view(lead: LeadView, *, title: str, currency: str, owner_slack_
     if owner_slack_id:
         owner["initial_user"] = owner_slack_id
     blocks: list[Block] = [
-        section(f":handshake: Turn *{escape(lead.ref)} {escape(lead.name)}*{escape(company)} into a deal. "
-                f"Its history moves along."),
-        text_input("title", "Deal title", initial=title, optional=False, max_length=200),
-        text_input("amount", f"Amount (in {currency} unless you name another currency)", optional=False,
-                   placeholder="12k, 12,000 or 12000 EUR", max_length=64),
-        {"type": "input", "block_id": "close", "label": plain("Expected close"), "optional": False,
+        section(":handshake: " + _("Turn {lead} into a deal. Its history moves along.").format(
+            lead=f"*{escape(lead.ref)} {escape(lead.name)}*{escape(company)}")),
+        text_input("title", _("Deal title"), initial=title, optional=False, max_length=200),
+        text_input("amount", _("Amount (in {currency} unless you name another currency)").format(currency=currency),
+                   optional=False, placeholder=_("12k, 12,000 or 12000 EUR"), max_length=64),
+        {"type": "input", "block_id": "close", "label": plain(_("Expected close")), "optional": False,
          "element": {"type": "datepicker", "action_id": "value"}},
-        {"type": "input", "block_id": "owner", "label": plain("Owner"), "optional": True, "element": owner},
+        {"type": "input", "block_id": "owner", "label": plain(_("Owner")), "optional": True, "element": owner},
     ]
-    return modal(CONVERT_LEAD, cut(f"Convert {lead.ref}", 24), "Create deal", blocks,
+    return _modal(CONVERT_LEAD, cut(_("Convert {ref}").format(ref=lead.ref), 24), _("Create deal"), blocks,
                  {"lead": lead.ref, "channel": channel_id})
 
 
@@ -165,34 +195,35 @@ def not_a_fit_view(lead: LeadView, channel_id: str | None, message_ts: str | Non
     """The "Not a fit" modal: the reason is required."""
     company = f" ({lead.company})" if lead.company else ""
     blocks: list[Block] = [
-        section(f":x: Mark *{escape(lead.ref)} {escape(lead.name)}*{escape(company)} as not a fit. "
-                "You can undo it for a minute."),
-        text_input("reason", "Why is it not a fit?", optional=False, multiline=True,
-                   placeholder="Student; no budget; competitor…", max_length=500),
+        section(":x: " + _("Mark {lead} as not a fit. You can undo it for a minute.").format(
+            lead=f"*{escape(lead.ref)} {escape(lead.name)}*{escape(company)}")),
+        text_input("reason", _("Why is it not a fit?"), optional=False, multiline=True,
+                   placeholder=_("Student; no budget; competitor…"), max_length=500),
     ]
-    return modal(NOT_A_FIT_FORM, cut(f"Not a fit: {lead.ref}", 24), "Not a fit", blocks,
+    return _modal(NOT_A_FIT_FORM, cut(_("Not a fit: {ref}").format(ref=lead.ref), 24), _("Not a fit"), blocks,
                  {"lead_id": lead.id, "channel": channel_id, "ts": message_ts})
 
 
 def undo_actions(lead_id: int) -> Block:
     """The Undo button left on a card after "Not a fit" (good for a minute)."""
-    return actions([button("Undo", UNDO_NOT_A_FIT, str(lead_id))], block_id=f"lead_undo:{lead_id}")
+    return actions([button(_("Undo"), UNDO_NOT_A_FIT, str(lead_id))], block_id=f"lead_undo:{lead_id}")
 
 
 def new_lead_view(channel_id: str | None) -> Block:
     """The New lead modal."""
     blocks = [
-        text_input("name", "Name", optional=False, placeholder="Zoe Hart", max_length=200),
-        text_input("email", "Email", placeholder="zoe@acme.io", max_length=254),
-        text_input("company", "Company", max_length=200),
-        text_input("title", "Job title", max_length=200),
-        text_input("phone", "Phone", max_length=50),
-        text_input("source", "Source", placeholder="webinar, referral, ...", max_length=100),
-        text_input("country", "Country", max_length=100),
-        text_input("industry", "Industry", max_length=100),
-        text_input("employees", "Employees", placeholder="250", max_length=9),
+        # Translators: an example person's name, as a placeholder.
+        text_input("name", _("Name"), optional=False, placeholder=_("Zoe Hart"), max_length=200),
+        text_input("email", _("Email"), placeholder="zoe@acme.io", max_length=254),
+        text_input("company", _("Company"), max_length=200),
+        text_input("title", _("Job title"), max_length=200),
+        text_input("phone", _("Phone"), max_length=50),
+        text_input("source", _("Source"), placeholder=_("webinar, referral, ..."), max_length=100),
+        text_input("country", _("Country"), max_length=100),
+        text_input("industry", _("Industry"), max_length=100),
+        text_input("employees", _("Employees"), placeholder="250", max_length=9),
     ]
-    return modal(NEW_LEAD, "New lead", "Add lead", blocks, {"channel": channel_id})
+    return _modal(NEW_LEAD, _("New lead"), _("Add lead"), blocks, {"channel": channel_id})
 
 
 # -- alerts (rendered from outbox data) --------------------------------------------------------
@@ -216,13 +247,13 @@ def _card_title(card: Mapping[str, Any]) -> str:
 def alert_actions(lead_id: int) -> Block:
     return actions(
         [
-            button("Claim", CLAIM, str(lead_id), "primary"),
+            button(_("Claim"), CLAIM, str(lead_id), "primary"),
             {
                 "type": "users_select",
                 "action_id": ASSIGN,
-                "placeholder": plain("Assign to…"),
+                "placeholder": plain(_("Assign to…")),
             },
-            button("Not a fit", NOT_A_FIT, str(lead_id), "danger"),
+            button(_("Not a fit"), NOT_A_FIT, str(lead_id), "danger"),
         ],
         block_id=f"lead_actions:{lead_id}",
     )
@@ -231,10 +262,15 @@ def alert_actions(lead_id: int) -> Block:
 def hot_lead_message(card: Mapping[str, Any]) -> Message:
     """One hot lead: who, score, top reasons, and Claim / Assign / Not a fit."""
     title = _card_title(card)
-    predicted = f" · {card['predicted']}% likely to convert" if card.get("predicted") is not None else ""
+    predicted = ""
+    if card.get("predicted") is not None:
+        predicted = " · " + _("{percent} likely to convert").format(
+            percent=formatting.probability(int(card["predicted"])))
+    hot = _("Hot lead: {lead}").format(lead=title)
+    score = _("Score {score}").format(score=f"*{_number(card.get('score'))}*")
     blocks: list[Block] = [
         section(
-            f":fire: *Hot lead: {title}*\nScore *{card.get('score')}*{predicted}",
+            f":fire: *{hot}*\n{score}{predicted}",
             block_id=f"lead:{card['lead_id']}",
         ),
         section(_reason_lines(card)),
@@ -242,41 +278,56 @@ def hot_lead_message(card: Mapping[str, Any]) -> Message:
     ]
     if card.get("title") or card.get("email"):
         blocks.insert(2, context(escape(" · ".join(str(card[k]) for k in ("title", "email") if card.get(k)))))
-    return {"text": cut(f"Hot lead: {title} — score {card.get('score')}", 3000), "blocks": blocks}
+    return {"text": cut(f"{hot} — {_score_of(card)}", 3000), "blocks": blocks}
+
+
+def _number(value: Any) -> str:
+    """A count from outbox data (an int, or whatever an older payload held)."""
+    return formatting.number(value) if isinstance(value, int) else escape(str(value))
+
+
+def _score_of(card: Mapping[str, Any]) -> str:
+    return _("score {score}").format(score=_number(card.get("score")))
 
 
 def hot_burst_message(data: Mapping[str, Any]) -> Message:
     """Several hot leads at once: one message, a Claim button on each."""
     cards = list(data.get("leads") or [])
-    minutes = data.get("window_minutes", 2)
-    blocks: list[Block] = [section(f":fire: *{len(cards)} hot leads in {minutes} minutes* — claim the ones you take")]
+    minutes = int(data.get("window_minutes", 2))
+    leads = ngettext("{n} hot lead", "{n} hot leads", len(cards)).format(n=formatting.number(len(cards)))
+    within = ngettext("in {n} minute", "in {n} minutes", minutes).format(n=formatting.number(minutes))
+    blocks: list[Block] = [section(f":fire: *{leads} {within}* — " + _("claim the ones you take"))]
     groups = []
     for card in cards:
-        line = f"*{_card_title(card)}* · score {card.get('score')}\n{_reason_lines(card)}"
+        line = f"*{_card_title(card)}* · {_score_of(card)}\n{_reason_lines(card)}"
         groups.append(
             [
                 section(
                     line,
-                    accessory=button("Claim", CLAIM, str(card["lead_id"]), "primary"),
+                    accessory=button(_("Claim"), CLAIM, str(card["lead_id"]), "primary"),
                     block_id=f"lead:{card['lead_id']}",
                 )
             ]
         )
-    blocks.extend(fit(groups, 48, hint="see /lead list hot"))
-    return {"text": f"{len(cards)} hot leads", "blocks": blocks}
+    blocks.extend(fit(groups, 48, hint=_("see {command}").format(command="/lead list hot")))
+    return {"text": leads, "blocks": blocks}
 
 
 def lead_assigned_message(data: Mapping[str, Any]) -> Message:
     """The DM to a rep who was given a lead."""
     title = _card_title(data)
     ref = escape(str(data.get("ref")))
-    text = f"{title} is yours ({escape(str(data.get('why', 'assigned')))}). Score {data.get('score')}."
+    why = escape(str(data.get("why") or _("assigned")))
+    score = _number(data.get("score"))
+    text = (_("{lead} is yours ({why}).").format(lead=title, why=why) + " "
+            + _("Score {score}").format(score=score) + ".")
     blocks = [
         section(
-            f":inbox_tray: *{title}* is yours — {escape(str(data.get('why', 'assigned')))}.\n"
-            f"Score *{data.get('score')}*\n{_reason_lines(data)}"
+            ":inbox_tray: " + _("{lead} is yours — {why}.").format(lead=f"*{title}*", why=why) + "\n"
+            + _("Score {score}").format(score=f"*{score}*") + f"\n{_reason_lines(data)}"
         ),
-        context(f"`/lead show {ref}` · `/lead convert {ref}` when it is real"),
+        context(_("{show} · {convert} when it is real").format(show=f"`/lead show {ref}`",
+                                                               convert=f"`/lead convert {ref}`")),
     ]
     return {"text": text, "blocks": blocks}
 

@@ -26,6 +26,9 @@ from bot.views.common import (
     section,
     when,
 )
+from bot.views.prefs import weekly_note
+from core import formatting
+from core.i18n import _, ngettext
 from core.notify.reminders import ReminderView
 
 DONE = "nudge_done"
@@ -55,9 +58,9 @@ def nudge_data(reminder: ReminderView, tz: str, deal: dict[str, Any] | None = No
     return data
 
 
-def _amount(item: dict[str, Any], locale: str = "en") -> str:
+def _amount(item: dict[str, Any]) -> str:
     raw = item.get("amount")
-    return money(Decimal(raw), item.get("currency") or "USD", locale) if raw else ""
+    return money(Decimal(raw), item.get("currency") or "USD") if raw else ""
 
 
 def _subject(data: dict[str, Any]) -> str:
@@ -78,43 +81,44 @@ def nudge_buttons(data: dict[str, Any], tz: str) -> Block:
     rid = str(data["reminder_id"])
     tomorrow = (datetime.fromisoformat(data["due_at"]) + timedelta(days=1)).date()
     elements = [
-        button("Done", DONE, rid, style="primary"),
-        button("Snooze 1 day", SNOOZE_DAY, rid),
-        button("Snooze 1 week", SNOOZE_WEEK, rid),
+        button(_("Done"), DONE, rid, style="primary"),
+        button(_("Snooze 1 day"), SNOOZE_DAY, rid),
+        button(_("Snooze 1 week"), SNOOZE_WEEK, rid),
         {
             "type": "datepicker",
             "action_id": SNOOZE_DATE,
             "initial_date": tomorrow.isoformat(),
-            "placeholder": {"type": "plain_text", "text": "Snooze to a date"},
+            "placeholder": {"type": "plain_text", "text": _("Snooze to a date")},
         },
     ]
     deal = data.get("deal")
     if deal:
-        elements.append(button("Log activity", LOG, deal["ref"]))
-        elements.append(button("Open deal", OPEN, deal["ref"]))
+        elements.append(button(_("Log activity"), LOG, deal["ref"]))
+        elements.append(button(_("Open deal"), OPEN, deal["ref"]))
     return actions(elements, block_id=f"{NUDGE_BLOCK}:{rid}")
 
 
 def nudge_message(data: dict[str, Any], outcome: str | None = None) -> Message:
     """A follow-up that is due; with `outcome` (who did what), the acted-on version, no buttons."""
     tz = data.get("tz") or "UTC"
-    body = escape(cut(data.get("text") or "Follow up", 1500))
+    body = escape(cut(data.get("text") or _("Follow up"), 1500))
     subject = _subject(data)
     due = datetime.fromisoformat(data["due_at"])
-    blocks: list[Block] = [section(f":alarm_clock: *Follow-up:* {body}" + (f"\n{subject}" if subject else ""))]
-    blocks.append(context(f"Due {when(due, tz)}"))
+    follow_up = _("Follow-up:")
+    blocks: list[Block] = [section(f":alarm_clock: *{follow_up}* {body}" + (f"\n{subject}" if subject else ""))]
+    blocks.append(context(_("Due {when}").format(when=when(due, tz))))
     if outcome:
         blocks.append({**context(outcome), "block_id": "acted"})
     else:
         blocks.append(nudge_buttons(data, tz))
     ref = (data.get("deal") or data.get("lead") or {}).get("ref")
-    text = f"Follow-up: {escape(data.get('text') or '')}" + (f" ({escape(str(ref))})" if ref else "")
+    text = f"{follow_up} {escape(data.get('text') or '')}" + (f" ({escape(str(ref))})" if ref else "")
     return {"text": cut(text, MAX_MESSAGE_TEXT), "blocks": blocks}
 
 
 def outcome_line(who_slack_id: str | None, what: str, at: datetime, tz: str) -> str:
     """`:white_check_mark: <@U1> marked it done · Mon 23 Nov 14:05` under an acted-on nudge."""
-    who = f"<@{who_slack_id}>" if who_slack_id else "Someone"
+    who = f"<@{who_slack_id}>" if who_slack_id else _("Someone")
     return f":white_check_mark: {who} {escape(what)} · {when(at, tz)}"
 
 
@@ -127,50 +131,66 @@ def _deal_line(item: dict[str, Any], why: str) -> str:
 
 
 def _stale_why(item: dict[str, Any]) -> str:
-    return f"no touch for {item['idle_days']} days (stage limit {item['rotting_days']})"
+    idle = int(item["idle_days"])
+    return ngettext("no touch for {n} day (stage limit {limit})", "no touch for {n} days (stage limit {limit})",
+                    idle).format(n=formatting.number(idle), limit=formatting.number(int(item["rotting_days"])))
 
 
 def _slipped_why(item: dict[str, Any]) -> str:
-    late = item.get("days_late") or 0
-    closed = date.fromisoformat(item["expected_close"]).strftime("%a %-d %b")
-    return f"was to close {closed}, {late} day{'s' if late != 1 else ''} ago"
+    late = int(item.get("days_late") or 0)
+    closed = formatting.weekday_day(date.fromisoformat(item["expected_close"]))
+    return _("was to close {date}, {ago}").format(date=closed, ago=formatting.days_ago(late))
 
 
-def _deal_section(item: dict[str, Any], why: str) -> list[Block]:
-    return [section(_deal_line(item, why), accessory=button("Open", OPEN, item["ref"]))]
+def _deal_section(item: dict[str, Any], why: str, kind: str | None = None) -> list[Block]:
+    # A morning list's block says its kind: a click on it counts against the back-off (core.notify.preferences).
+    block_id = f"morning:{kind}:{item['ref']}" if kind else None
+    return [section(_deal_line(item, why), accessory=button(_("Open"), OPEN, item["ref"]), block_id=block_id)]
 
 
 def morning_message(data: dict[str, Any]) -> Message:
     """One rep's morning list: stale deals and deals whose close date slipped."""
     stale, slipped = data.get("stale") or [], data.get("slipped") or []
-    n_stale, n_slipped = data.get("stale_total", len(stale)), data.get("slipped_total", len(slipped))
-    blocks: list[Block] = [header("Deals that need you today")]
+    n_stale, n_slipped = int(data.get("stale_total", len(stale))), int(data.get("slipped_total", len(slipped)))
+    title = _("Deals that need you today")
+    blocks: list[Block] = [header(title)]
     room_each = (MAX_MESSAGE_BLOCKS - 4) // 2
     if stale:
-        blocks.append(section(f":hourglass: *{n_stale} going stale* — log a call, a note or a next step"))
-        blocks.extend(fit([_deal_section(i, _stale_why(i)) for i in stale], room_each, n_stale))
+        going = ngettext("{n} going stale", "{n} going stale", n_stale).format(n=formatting.number(n_stale))
+        blocks.append(section(f":hourglass: *{going}* — " + _("log a call, a note or a next step")))
+        blocks.extend(fit([_deal_section(i, _stale_why(i), "stale") for i in stale], room_each, n_stale))
     if slipped:
-        blocks.append(section(f":calendar: *{n_slipped} past their close date* — move the date or close them"))
-        blocks.extend(fit([_deal_section(i, _slipped_why(i)) for i in slipped], room_each, n_slipped))
+        past = ngettext("{n} past its close date", "{n} past their close date", n_slipped).format(
+            n=formatting.number(n_slipped))
+        blocks.append(section(f":calendar: *{past}* — " + _("move the date or close them")))
+        blocks.extend(fit([_deal_section(i, _slipped_why(i), "slipped") for i in slipped], room_each, n_slipped))
     parts = []
     if n_stale:
-        parts.append(f"{n_stale} stale")
+        parts.append(ngettext("{n} stale", "{n} stale", n_stale).format(n=formatting.number(n_stale)))
     if n_slipped:
-        parts.append(f"{n_slipped} past close date")
-    return {"text": "Deals that need you today: " + ", ".join(parts), "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
+        parts.append(ngettext("{n} past close date", "{n} past close date", n_slipped).format(
+            n=formatting.number(n_slipped)))
+    note = weekly_note(data)  # a kind that just backed off to weekly says so, with a button back
+    blocks = blocks[:MAX_MESSAGE_BLOCKS - len(note)] + note
+    return {"text": f"{title}: " + ", ".join(parts), "blocks": blocks}
 
 
 def escalation_message(data: dict[str, Any]) -> Message:
     """The manager's note: a rep's deals stayed untouched after N nudges."""
     rep = data["rep"]
-    who = f"<@{rep['slack_id']}>" if rep.get("slack_id") else escape(rep.get("name") or "A rep")
+    who = f"<@{rep['slack_id']}>" if rep.get("slack_id") else escape(rep.get("name") or _("A rep"))
     deals = data.get("deals") or []
-    total = data.get("total", len(deals))
-    intro = (
-        f":warning: {who} has {total} deal{'s' if total != 1 else ''} with no touch after "
-        f"{data.get('nudges', 2)} reminders:"
-    )
+    total = int(data.get("total", len(deals)))
+    nudges = int(data.get("nudges", 2))
+    has = ngettext("{who} has {n} deal with no touch after {reminders}:",
+                   "{who} has {n} deals with no touch after {reminders}:", total)
+    reminders = ngettext("{n} reminder", "{n} reminders", nudges).format(n=formatting.number(nudges))
+    intro = ":warning: " + has.format(who=who, n=formatting.number(total), reminders=reminders)
     blocks: list[Block] = [section(intro)]
     blocks.extend(fit([_deal_section(i, _stale_why(i)) for i in deals], MAX_MESSAGE_BLOCKS - 1, total))
-    name = escape(rep.get("name") or rep.get("slack_id") or "a rep")
-    return {"text": f"{total} stale deal(s) of {name} ignored after {data.get('nudges', 2)} nudges", "blocks": blocks}
+    name = escape(rep.get("name") or rep.get("slack_id") or _("a rep"))
+    nudged = ngettext("{n} nudge", "{n} nudges", nudges).format(n=formatting.number(nudges))
+    text = ngettext("{n} stale deal of {name} ignored after {nudges}",
+                    "{n} stale deals of {name} ignored after {nudges}", total).format(
+        n=formatting.number(total), name=name, nudges=nudged)
+    return {"text": text, "blocks": blocks}

@@ -33,6 +33,7 @@ from core.deals.queries import (
     stage_named,
 )
 from core.errors import InvalidInput, NotAllowed, NotFound
+from core.i18n import _
 from core.money import Money, check_currency, from_minor, to_minor
 from core.tables import (
     Activity,
@@ -48,6 +49,7 @@ from core.tables import (
     User,
     Workspace,
 )
+from core.words import status_word
 from core.workspace.users import Actor, can_change_owned
 from core.workspace.workspaces import default_pipeline, stages_of
 
@@ -88,9 +90,10 @@ EDITABLE_FIELDS = ("title", "account", "contact", "amount", "expected_close", "n
 def _clean_title(title: str) -> str:
     title = clean_name(title or "")
     if not title:
-        raise InvalidInput("A deal needs a title, e.g. `/deal new Acme renewal 12k`.", field="title")
+        raise InvalidInput(_("A deal needs a title, e.g. `/deal new Acme renewal 12k`."), field="title")
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"The title is {len(title)} characters; keep it under {MAX_TITLE}.", field="title")
+        raise InvalidInput(_("The title is {n} characters; keep it under {limit}.").format(
+            n=len(title), limit=MAX_TITLE), field="title")
     return title
 
 
@@ -98,9 +101,9 @@ def _check_amount(amount: Money | None) -> Money | None:
     if amount is None:
         return None
     if amount.amount < 0:
-        raise InvalidInput("Amounts cannot be negative.", field="amount")
+        raise InvalidInput(_("Amounts cannot be negative."), field="amount")
     if amount.amount >= MAX_AMOUNT:
-        raise InvalidInput("That amount looks too large; amounts go up to 999,999,999,999.", field="amount")
+        raise InvalidInput(_("That amount looks too large; amounts go up to 999,999,999,999."), field="amount")
     check_currency(amount.currency, field="amount")
     return amount
 
@@ -110,8 +113,18 @@ def _clean_text(value: str | None, field: str, limit: int = 500) -> str | None:
         return None
     value = clean_name(value) if field in NAME_FIELDS else clean_text(value).strip()
     if len(value) > limit:
-        raise InvalidInput(f"The {field.replace('_', ' ')} is too long (over {limit} characters).", field=field)
+        raise InvalidInput(_("The {field} is too long (over {limit} characters).").format(
+            field=field_label(field), limit=limit), field=field)
     return value or None
+
+
+def field_label(field: str) -> str:
+    """A deal field as a sentence names it ("next_step" -> "next step" / "sonraki adım")."""
+    return {
+        "title": _("title"), "account": _("account"), "contact": _("contact"), "amount": _("amount"),
+        "expected_close": _("expected close"), "next_step": _("next step"), "source": _("source"),
+        "owner_id": _("owner"), "lost_reason": _("lost reason"), "text": _("text"),
+    }.get(field, field.replace("_", " "))
 
 
 # -- history ------------------------------------------------------------------------------
@@ -198,14 +211,16 @@ def create_deal(
                 return deal_view(session.get_one(Deal, done.result["deal_id"]))
         owner = session.get_one(User, owner_id if owner_id is not None else actor.user_id)
         if owner.workspace_id != actor.workspace_id:
-            raise NotFound("That owner is not in this workspace.")
+            raise NotFound(_("That owner is not in this workspace."))
         if owner.id != actor.user_id and not can_change_owned(actor, owner.id, owner.team_id):
-            raise NotAllowed(f"You can't create deals for {owner.name}: only their manager or an admin can.")
+            raise NotAllowed(_("You can't create deals for {name}: only their manager or an admin can.").format(
+                name=owner.name))
         pipeline = default_pipeline(session, actor.workspace_id)
         stage_row = stage_named(session, pipeline.id, stage) if stage else pipeline.stages[0]
         if stage_row.is_terminal:
             raise InvalidInput(
-                f"A new deal starts in an open stage, not {stage_row.name}; create it, then close it.",
+                _("A new deal starts in an open stage, not {stage}; create it, then close it.").format(
+                    stage=stage_row.name),
                 field="stage",
             )
         deal = Deal(
@@ -249,7 +264,7 @@ def create_deal(
                     )
             except IntegrityError:
                 # The same submit is being handled right now: let that one win.
-                raise InvalidInput("This deal is already being created.") from None
+                raise InvalidInput(_("This deal is already being created.")) from None
         # deal_view reads stage and owner from the identity map: no refresh (one round trip less)
         return deal_view(deal)
 
@@ -258,7 +273,8 @@ def edit_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, **chang
     """Change fields of a deal; each changed field is written to the history."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidInput(f"Can't edit {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE_FIELDS)}.")
+        raise InvalidInput(_("Can't edit {fields}; editable: {editable}.").format(
+            fields=", ".join(sorted(unknown)), editable=", ".join(EDITABLE_FIELDS)))
     with uow.transaction() as session:
         deal = load_deal(session, actor, ref, for_change=True)
         real_touch = False
@@ -282,9 +298,9 @@ def edit_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, **chang
             elif field == "owner_id":
                 new_owner = session.get(User, value) if value is not None else None
                 if new_owner is None or new_owner.workspace_id != actor.workspace_id:
-                    raise NotFound("That owner is not in this workspace.", field="owner")
+                    raise NotFound(_("That owner is not in this workspace."), field="owner")
                 if not (actor.is_admin or actor.manages_team(new_owner.team_id)):
-                    raise NotAllowed("Only a manager of the new owner's team or an admin can reassign a deal.")
+                    raise NotAllowed(_("Only a manager of the new owner's team or an admin can reassign a deal."))
                 if new_owner.id != deal.owner_id:
                     _record(session, deal, "owner", deal.owner.name if deal.owner else None, new_owner.name, actor, now)
                     deal.owner_id = new_owner.id
@@ -309,11 +325,13 @@ def move_stage(uow: UnitOfWork, actor: Actor, ref: str, stage: str, *, now: date
         if target.is_won:
             return close_deal_won(uow, actor, deal.ref, now=now)
         if target.is_lost:
-            raise InvalidInput(f"Closing as lost needs a reason: `/deal lost {deal.ref} <reason>`.", field="stage")
+            raise InvalidInput(_("Closing as lost needs a reason: `/deal lost {ref} <reason>`.").format(ref=deal.ref),
+                              field="stage")
         if deal.status != DealStatus.OPEN:
-            raise InvalidInput(f"{deal.ref} is {deal.status.value}; reopen it first with `/deal reopen {deal.ref}`.")
+            raise InvalidInput(_("{ref} is {status}; reopen it first with `/deal reopen {ref}`.").format(
+                ref=deal.ref, status=status_word(deal.status)))
         if target.id == deal.stage_id:
-            raise InvalidInput(f"{deal.ref} is already in {target.name}.", field="stage")
+            raise InvalidInput(_("{ref} is already in {stage}.").format(ref=deal.ref, stage=target.name), field="stage")
         _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
         deal.stage_id = target.id
         _touch(deal, now)
@@ -345,7 +363,8 @@ def _hold_reminders(session: Session, deal: Deal) -> int:
 
 def _close(session: Session, actor: Actor, deal: Deal, won: bool, now: datetime) -> None:
     if deal.status != DealStatus.OPEN:
-        raise InvalidInput(f"{deal.ref} is already {deal.status.value}; `/deal reopen {deal.ref}` opens it again.")
+        raise InvalidInput(_("{ref} is already {status}; `/deal reopen {ref}` opens it again.").format(
+            ref=deal.ref, status=status_word(deal.status)))
     target = next(s for s in stages_of(session, deal.pipeline_id) if (s.is_won if won else s.is_lost))
     _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
     _record(session, deal, "status", deal.status.value, "won" if won else "lost", actor, now)
@@ -373,7 +392,7 @@ def close_deal_lost(uow: UnitOfWork, actor: Actor, ref: str, reason: str, *, now
     """Close a deal as lost; the reason is required."""
     reason_text = _clean_text(reason, "lost_reason")
     if not reason_text:
-        raise InvalidInput("Say why it was lost, e.g. `/deal lost D-42 went with a competitor`.", field="reason")
+        raise InvalidInput(_("Say why it was lost, e.g. `/deal lost D-42 went with a competitor`."), field="reason")
     with uow.transaction() as session:
         deal = load_deal(session, actor, ref, for_change=True)
         _close(session, actor, deal, False, now)
@@ -394,7 +413,8 @@ def reopen_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, stage
     with uow.transaction() as session:
         deal = load_deal(session, actor, ref, for_change=True)
         if deal.status == DealStatus.OPEN:
-            raise InvalidInput(f"{deal.ref} is open already (in {deal.stage.name}): nothing to reopen.")
+            raise InvalidInput(_("{ref} is open already (in {stage}): nothing to reopen.").format(
+                ref=deal.ref, stage=deal.stage.name))
         if stage:
             target = stage_named(session, deal.pipeline_id, stage)
         else:
@@ -408,7 +428,7 @@ def reopen_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, stage
             open_stages = [s for s in stages if not s.is_terminal]
             target = next((s for s in open_stages if s.name == last_open), open_stages[-1])
         if target.is_terminal:
-            raise InvalidInput(f"Reopen into an open stage, not {target.name}.", field="stage")
+            raise InvalidInput(_("Reopen into an open stage, not {stage}.").format(stage=target.name), field="stage")
         _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
         _record(session, deal, "status", deal.status.value, "open", actor, now)
         if deal.lost_reason:
@@ -431,10 +451,11 @@ def log_activity(
         kind = ActivityKind(str(kind).strip().lower())
     except ValueError:
         kinds = ", ".join(k.value for k in ActivityKind)
-        raise InvalidInput(f'"{kind}" is not an activity; use one of {kinds}.', field="kind") from None
+        raise InvalidInput(_('"{kind}" is not an activity; use one of {kinds}.').format(kind=kind, kinds=kinds),
+                           field="kind") from None
     body = _clean_text(text, "text", MAX_TEXT) or ""
     if kind == ActivityKind.NOTE and not body:
-        raise InvalidInput("A note needs some text, e.g. `/deal note D-42 budget approved`.", field="text")
+        raise InvalidInput(_("A note needs some text, e.g. `/deal note D-42 budget approved`."), field="text")
     with uow.transaction() as session:
         deal = load_deal(session, actor, ref, for_change=True)
         activity = Activity(

@@ -10,10 +10,11 @@ from typing import Any
 
 from core.csv_mapping import RowError
 from core.tables import DealStatus, Stage
+from core.text import casefold_for_match
 
 Progress = Callable[[int, int], None]
-WON_ALIASES = ("won", "closed won", "closed-won", "closedwon", "closed_won", "win")
-LOST_ALIASES = ("lost", "closed lost", "closed-lost", "closedlost", "closed_lost", "loss")
+WON_ALIASES = ("won", "closed won", "closed-won", "closedwon", "closed_won", "win", "kazanıldı", "kazanildi")
+LOST_ALIASES = ("lost", "closed lost", "closed-lost", "closedlost", "closed_lost", "loss", "kaybedildi")
 
 
 UNKNOWN_STAGE = "unknown_stage"  # RowError.kind of a stage the pipeline lacks
@@ -85,10 +86,13 @@ class ParsedRow:
 
 
 class StageResolver:
-    """Stage names (case-insensitive, with won/lost aliases) -> stages; new names queued."""
+    """Stage names (case-insensitive in the workspace's language, with won/lost aliases) -> stages;
+    new names queued. In a Turkish workspace "KAPANIŞ" and "kapanış" are one stage, "İLK GÖRÜŞME"
+    and "ilk görüşme" too."""
 
-    def __init__(self, stages: list[Stage]) -> None:
-        self.by_key: dict[str, Stage] = {s.name.casefold(): s for s in stages}
+    def __init__(self, stages: list[Stage], locale: str = "en") -> None:
+        self.locale = locale
+        self.by_key: dict[str, Stage] = {self.key(s.name): s for s in stages}
         won = next((s for s in stages if s.is_won), None)
         lost = next((s for s in stages if s.is_lost), None)
         for names, stage in ((WON_ALIASES, won), (LOST_ALIASES, lost)):
@@ -99,8 +103,11 @@ class StageResolver:
         self.new_names: dict[str, str] = {}  # key -> name as first written
         self._status: dict[str, DealStatus] = {}
 
+    def key(self, name: str) -> str:
+        return casefold_for_match(name, self.locale)
+
     def find(self, name: str) -> Stage | None:
-        return self.by_key.get(" ".join(name.split()).casefold())
+        return self.by_key.get(self.key(name))
 
     def status_of(self, name: str) -> DealStatus:
         status = self._status.get(name)

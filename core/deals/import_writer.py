@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core import csv_mapping as cm
 from core.deals.import_rows import ImportReport, ParsedRow, Progress, StageResolver
 from core.tables import Deal, DealChange, Team, User, Workspace
+from core.text import casefold_for_match, is_turkish
 from core.workspace.users import owner_by_name
 
 BATCH = 2000
@@ -44,9 +45,15 @@ FIELD_SOURCE = {
 
 def resolve_owners(s: Session, workspace_id: int, parsed: list[ParsedRow], now: datetime) -> dict[str, User]:
     """Owner cell -> user: a known user id (csv_mapping.owner_id_token), else a (new) unlinked user by name."""
-    users = list(s.scalars(select(User).where(User.workspace_id == workspace_id)))
+    users = list(s.scalars(select(User).where(User.workspace_id == workspace_id).order_by(User.id)))
+    locale = s.scalar(select(Workspace.locale).where(Workspace.id == workspace_id)) or "en"
     by_slack = {u.slack_id: u for u in users if u.slack_id}
-    by_name = {u.import_name: u for u in users if u.import_name}
+    # names by Turkish case rules in a Turkish workspace ("IŞIL İNCE" is "Işıl İnce"), else exactly
+    name_key = (lambda n: casefold_for_match(n, locale)) if is_turkish(locale) else (lambda n: n.strip())
+    by_name: dict[str, User] = {}
+    for u in users:
+        if u.import_name:
+            by_name.setdefault(name_key(u.import_name), u)
     owners: dict[str, User] = {}
     teams: dict[str, Team] | None = None
     for row in parsed:
@@ -55,8 +62,9 @@ def resolve_owners(s: Session, workspace_id: int, parsed: list[ParsedRow], now: 
         token = cm.owner_id_token(row.owner)
         user = by_slack.get(token) if token else None
         if user is None:
-            user = by_name.get(row.owner.strip()) or owner_by_name(s, workspace_id, row.owner, now)
-            by_name[row.owner.strip()] = user
+            key = name_key(row.owner)
+            user = by_name.get(key) or owner_by_name(s, workspace_id, row.owner, now)
+            by_name[key] = user
         if row.team and user.team_id is None:
             # An export names each owner's team: put team-less owners in it (round trips).
             if teams is None:

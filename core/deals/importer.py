@@ -41,6 +41,7 @@ from core.db import UnitOfWork
 from core.deals.import_rows import UNKNOWN_STAGE, ImportReport, ParsedRow, Progress, StageResolver
 from core.deals.import_writer import resolve_owners, write_deals
 from core.errors import InvalidInput, NotFound
+from core.i18n import N_, _
 from core.money import iso_currencies, to_minor
 from core.tables import DealStatus, Role, Stage, Team, Workspace
 from core.workspace.users import owner_by_name
@@ -77,9 +78,9 @@ def import_deals(
     with uow.transaction() as s:
         ws = s.execute(select(Workspace).where(Workspace.id == workspace_id).with_for_update()).scalar_one_or_none()
         if ws is None:
-            raise NotFound(f"No workspace with id {workspace_id}.")
+            raise NotFound(_("No workspace with id {id}.").format(id=workspace_id))
         stages = stages_of(s, default_pipeline(s, workspace_id).id)
-        resolver = StageResolver(stages)
+        resolver = StageResolver(stages, ws.locale or "en")
         parsed = _parse_rows(rows, cmap, ws, resolver, prices, create_stages, now, report)
         if report.errors and not skip_bad_rows:
             return report
@@ -126,30 +127,32 @@ def _parse_rows(
 
         if len(row) > width:
             report.errors.append(
-                RowError(number, "(row)", ",".join(row)[:80], f"has {len(row)} cells, the header has {width}")
+                RowError(number, "(row)", ",".join(row)[:80],
+                         _("has {n} cells, the header has {width}").format(n=len(row), width=width))
             )
             continue
         short = len(row) < width
         val = {f: (row[i].strip() if not short or i < len(row) else "") for f, i in fields}
         for fname, limit in limits:
             if len(val[fname]) > limit:
-                bad(fname, val[fname][:40] + "…", f"longer than {limit} characters")
+                bad(fname, val[fname][:40] + "…", _("longer than {limit} characters").format(limit=limit))
 
         stage_name = " ".join(val.get("stage", "").split())
         if not stage_name:
-            bad("stage", "", f"stage is empty; known stages: {resolver.known}")
+            bad("stage", "", _("stage is empty; known stages: {stages}").format(stages=resolver.known))
         elif stage_name not in known_names:
             if resolver.find(stage_name) is not None:
                 known_names.add(stage_name)
             elif create_stages:
-                resolver.new_names.setdefault(stage_name.casefold(), stage_name)
+                resolver.new_names.setdefault(resolver.key(stage_name), stage_name)
             else:
-                bad("stage", stage_name, f"unknown stage; known stages: {resolver.known}", kind=UNKNOWN_STAGE)
+                bad("stage", stage_name, _("unknown stage; known stages: {stages}").format(stages=resolver.known),
+                    kind=UNKNOWN_STAGE)
         status = resolver.status_of(stage_name)
 
         currency = (val.get("currency") or default_currency).upper()
         if val.get("currency") and currency not in iso_currencies():
-            bad("currency", val["currency"], "not a currency code: use an ISO 4217 code like USD or EUR")
+            bad("currency", val["currency"], _("not a currency code: use an ISO 4217 code like USD or EUR"))
         amount: Decimal | None = None
         if val.get("amount"):
             try:
@@ -178,14 +181,14 @@ def _parse_rows(
         external_id = val.get("external_id", "")
         title = val.get("title") or _built_title(val.get("product", ""), val.get("account", ""), external_id)
         if not title:
-            bad("title", "", "no title: give a title, or a product, account or id to build one from")
+            bad("title", "", _("no title: give a title, or a product, account or id to build one from"))
         if len(report.errors) > errors_before:
             continue
 
         key = external_id or "row:" + hashlib.sha1("\x1f".join(row).encode()).hexdigest()[:20]
         if key in seen_keys:
             if external_id:
-                bad("external_id", external_id, f"the same id is on row {seen_keys[key]}")
+                bad("external_id", external_id, _("the same id is on row {row}").format(row=seen_keys[key]))
                 continue
             occurrence = 2
             while f"{key}#{occurrence}" in seen_keys:
@@ -278,7 +281,7 @@ def _add_stages(
             rotting_days=14,
         )
         s.add(stage)
-        resolver.by_key[name.casefold()] = stage
+        resolver.by_key[resolver.key(name)] = stage
     for j, st in enumerate(sorted(terminal, key=lambda t: t.position)):
         st.position = position + len(names) + j
     s.flush()
@@ -287,10 +290,10 @@ def _add_stages(
 
 def read_products(source: Source) -> dict[str, Decimal]:
     """products.csv (product, series, sales_price) -> list price by normalised product name."""
-    headers, rows = cm.read_csv(source, "products file")
+    headers, rows = cm.read_csv(source, N_("products file"))
     cmap = cm.map_columns(headers, {"product": ("product", "name"), "price": ("sales_price", "price", "list_price")})
     if "product" not in cmap.index or "price" not in cmap.index:
-        raise InvalidInput("The products file needs the columns product and sales_price.")
+        raise InvalidInput(_("The products file needs the columns product and sales_price."))
     prices: dict[str, Decimal] = {}
     for offset, row in enumerate(rows):
         if not row:
@@ -299,23 +302,25 @@ def read_products(source: Source) -> dict[str, Decimal]:
         try:
             prices[cm.normal_name(name)] = cm.parse_csv_amount(price, "USD")[0]
         except InvalidInput as err:
-            raise InvalidInput(f"Products file, row {offset + 2}, sales_price {price!r}: {err.message}") from None
+            raise InvalidInput(_("Products file, row {row}, sales_price {value}: {reason}").format(
+                row=offset + 2, value=repr(price), reason=err.message)) from None
     return prices
 
 
 def read_teams(source: Source) -> list[tuple[str, str]]:
     """sales_teams.csv (sales_agent, manager, regional_office) -> (agent, manager) pairs."""
-    headers, rows = cm.read_csv(source, "teams file")
+    headers, rows = cm.read_csv(source, N_("teams file"))
     cmap = cm.map_columns(headers, {"agent": ("sales_agent", "agent", "rep", "owner"), "manager": ("manager",)})
     if "agent" not in cmap.index or "manager" not in cmap.index:
-        raise InvalidInput("The teams file needs the columns sales_agent and manager.")
+        raise InvalidInput(_("The teams file needs the columns sales_agent and manager."))
     pairs = []
     for offset, row in enumerate(rows):
         if not row:
             continue
         agent, manager = cm.cell(row, cmap, "agent"), cm.cell(row, cmap, "manager")
         if not agent or not manager:
-            raise InvalidInput(f"Teams file, row {offset + 2}: both sales_agent and manager are needed.")
+            raise InvalidInput(_("Teams file, row {row}: both sales_agent and manager are needed.").format(
+                row=offset + 2))
         pairs.append((agent, manager))
     return pairs
 
@@ -323,7 +328,7 @@ def read_teams(source: Source) -> list[tuple[str, str]]:
 def _apply_teams(s: Session, workspace_id: int, pairs: list[tuple[str, str]], now: datetime) -> None:
     """One team per manager (named after them, managed by them), holding their agents."""
     teams = {t.name: t for t in s.scalars(select(Team).where(Team.workspace_id == workspace_id))}
-    for manager_name in dict.fromkeys(m for _, m in pairs):
+    for manager_name in dict.fromkeys(m for __, m in pairs):
         manager = owner_by_name(s, workspace_id, manager_name, now)
         team = teams.get(manager_name)
         if team is None:

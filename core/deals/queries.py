@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session, joinedload
 
 from core.db import UnitOfWork
 from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
+from core.i18n import _, ngettext
 from core.money import from_minor
 from core.tables import Activity, ActivityKind, Deal, DealChange, DealStatus, Stage, User
+from core.text import casefold_for_match, loose_key
+from core.words import status_word
 from core.workspace.users import Actor, can_change_owned, require_can_change
 from core.workspace.workspaces import default_pipeline, stages_of
 
@@ -141,7 +144,7 @@ def find_deal(session: Session, workspace_id: int, ref: str, actor: Actor | None
     """
     text = (ref or "").strip()
     if not text:
-        raise InvalidInput("Which deal? Give its id (D-42) or part of its title.", field="ref")
+        raise InvalidInput(_("Which deal? Give its id (D-42) or part of its title."), field="ref")
     m = REF_RE.match(text)
     if m:
         by_number = _deal_query(workspace_id).where(Deal.number == int(m.group(1)))
@@ -149,7 +152,8 @@ def find_deal(session: Session, workspace_id: int, ref: str, actor: Actor | None
             by_number = by_number.where(_readable_by(actor))
         deal = session.scalar(by_number)
         if deal is None:
-            raise NotFound(f"There is no deal D-{int(m.group(1))}. Try `/deal list` to see your deals.")
+            raise NotFound(_("There is no deal {ref}. Try `/deal list` to see your deals.").format(
+                ref=f"D-{int(m.group(1))}"))
         return deal
     pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     by_title = _deal_query(workspace_id).where(func.lower(Deal.title).like(pattern, escape="\\"))
@@ -157,18 +161,43 @@ def find_deal(session: Session, workspace_id: int, ref: str, actor: Actor | None
         by_title = by_title.where(_readable_by(actor))
     matches = list(session.scalars(by_title.order_by(Deal.status, Deal.number.desc()).limit(51)).unique())
     if not matches:
-        raise NotFound(f'No deal matches "{text}". Give its id (D-42) or part of its title.')
+        matches = _titles_containing(session, workspace_id, text, actor)
+    if not matches:
+        raise NotFound(_('No deal matches "{text}". Give its id (D-42) or part of its title.').format(text=text))
     if len(matches) == 1:
         return matches[0]
-    exact = [d for d in matches if d.title.lower() == text.lower()]
+    wanted = casefold_for_match(text)
+    exact = [d for d in matches if casefold_for_match(d.title) == wanted]
     if len(exact) == 1:
         return exact[0]
     open_ = [d for d in matches if d.status == DealStatus.OPEN]
     if len(open_) == 1:
         return open_[0]
     candidates = [deal_view(d) for d in (open_ or matches)[:10]]
-    many = len(matches) if len(matches) <= 50 else "over 50"
-    raise Ambiguous(f'"{text}" matches {many} deals: which one?', candidates)
+    if len(matches) <= 50:
+        message = ngettext('"{text}" matches {n} deal: which one?', '"{text}" matches {n} deals: which one?',
+                           len(matches)).format(text=text, n=len(matches))
+    else:
+        message = _('"{text}" matches over 50 deals: which one?').format(text=text)
+    raise Ambiguous(message, candidates)
+
+
+def _titles_containing(session: Session, workspace_id: int, text: str, actor: Actor | None) -> list[Deal]:
+    """Deals whose title contains `text` by the reader's case rules (Turkish İ/ı, any letter's
+    case), for when SQL's lower() (ASCII-only on SQLite) found none: "istanbul" finds "İSTANBUL".
+    Titles are compared in Python; deals are loaded only for the (at most 51) that match."""
+    titles = select(Deal.id, Deal.title).where(Deal.workspace_id == workspace_id)
+    if actor is not None and not actor.is_admin:
+        titles = titles.where(_readable_by(actor))
+    rows = session.execute(titles).all()
+    wanted, loose = casefold_for_match(text), loose_key(text)
+    ids = [i for i, title in rows if wanted in casefold_for_match(title)]
+    if not ids:
+        ids = [i for i, title in rows if loose in loose_key(title)]
+    if not ids:
+        return []
+    found = _deal_query(workspace_id).where(Deal.id.in_(ids[:51])).order_by(Deal.status, Deal.number.desc())
+    return list(session.scalars(found).unique())
 
 
 class AmbiguousRef(Ambiguous):
@@ -206,7 +235,7 @@ def split_ref(session: Session, workspace_id: int, words: Sequence[str], *,
     words = list(words)
     longest = min(len(words) - min_rest, MAX_REF_WORDS)
     if longest < 1:
-        raise InvalidInput("Which deal? Give its id (D-42) or part of its title.", field="ref")
+        raise InvalidInput(_("Which deal? Give its id (D-42) or part of its title."), field="ref")
     if REF_RE.match(words[0]):
         return find_deal(session, workspace_id, words[0], actor), words[1:]
     found: Deal | None = None
@@ -230,13 +259,18 @@ def split_ref(session: Session, workspace_id: int, words: Sequence[str], *,
 
 def stage_named(session: Session, pipeline_id: int, name: str) -> Stage:
     stages = stages_of(session, pipeline_id)
-    wanted = (name or "").strip().lower()
-    exact = [s for s in stages if s.name.lower() == wanted]
-    prefix = [s for s in stages if s.name.lower().startswith(wanted)] if wanted else []
-    found = exact or (prefix if len(prefix) == 1 else [])
+    found: list[Stage] = []
+    for key in (casefold_for_match, loose_key):  # the reader's case rules first, then ı = i
+        wanted = key((name or "").strip())
+        exact = [s for s in stages if key(s.name) == wanted]
+        prefix = [s for s in stages if key(s.name).startswith(wanted)] if wanted else []
+        found = exact or (prefix if len(prefix) == 1 else [])
+        if found:
+            break
     if not found:
         names = ", ".join(s.name for s in stages)
-        raise InvalidInput(f'There is no stage "{name}". Stages: {names}.', field="stage")
+        raise InvalidInput(_('There is no stage "{name}". Stages: {stages}.').format(name=name, stages=names),
+                           field="stage")
     return found[0]
 
 
@@ -250,7 +284,7 @@ def _can_read(actor: Actor, owner: User | None) -> bool:
 
 def _require_read(actor: Actor, deal: Deal) -> None:
     if not _can_read(actor, deal.owner):
-        raise NotAllowed(f"{deal.ref} belongs to another team; you can read your own team's deals.")
+        raise NotAllowed(_("{ref} belongs to another team; you can read your own team's deals.").format(ref=deal.ref))
 
 
 def load_deal(session: Session, actor: Actor, ref: str, for_change: bool) -> Deal:
@@ -278,10 +312,13 @@ def get_changeable_deal(uow: UnitOfWork, actor: Actor, ref: str, *, must_be_open
     """
     deal = get_deal(uow, actor, ref)
     if not can_change_owned(actor, deal.owner_id, deal.owner_team_id):
-        raise NotAllowed(f"You can't change {deal.ref}: it is {deal.owner_name or 'nobody'}'s. "
-                         "Reps change their own, managers their team's.")
+        if deal.owner_name:
+            raise NotAllowed(_("You can't change {ref}: it is {owner}'s. Reps change their own, managers their "
+                               "team's.").format(ref=deal.ref, owner=deal.owner_name))
+        raise NotAllowed(_("You can't change {ref}: it is nobody's. Reps change their own, managers their "
+                           "team's.").format(ref=deal.ref))
     if must_be_open and deal.status != DealStatus.OPEN:
-        raise InvalidInput(f"{deal.ref} is already {deal.status.value}.")
+        raise InvalidInput(_("{ref} is already {status}.").format(ref=deal.ref, status=status_word(deal.status)))
     return deal
 
 
@@ -301,11 +338,12 @@ def _listing_filters(
         owners = list(session.scalars(select(User).where(User.id.in_(others)))) if others else []
         for owner in owners:
             if not _can_read(actor, owner):
-                raise NotAllowed(f"{owner.name} is in another team; you can list your own team's deals.")
+                raise NotAllowed(_("{name} is in another team; you can list your own team's deals.").format(
+                    name=owner.name))
         conds.append(Deal.owner_id.in_(owner_ids))
     if team_id is not None:
         if not (team_id == actor.team_id or actor.manages_team(team_id)):
-            raise NotAllowed("You can list your own team's deals, or those of teams you manage.")
+            raise NotAllowed(_("You can list your own team's deals, or those of teams you manage."))
         conds.append(User.team_id == team_id)
     if owner_ids is None and team_id is None and not actor.is_admin:
         # Without a filter a rep sees what they may read: their own and their team's.

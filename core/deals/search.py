@@ -6,11 +6,14 @@ most recently changed.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, case, or_, select
 
 from core.db import UnitOfWork
 from core.deals.queries import _VIEW_COLUMNS, REF_RE, DealView, _readable_by, _view_of_row
 from core.tables import Deal, DealStatus, Stage, User
+from core.text import casefold_for_match, loose_key
 from core.workspace.users import Actor
 
 MAX_QUERY = 100
@@ -24,9 +27,10 @@ def _like(text: str) -> str:
 def search_deals(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = 20) -> list[DealView]:
     """Up to `limit` deals the actor may read whose ref, title or account matches `query`."""
     text = " ".join(query.split())[:MAX_QUERY]
-    conds = [Deal.workspace_id == actor.workspace_id]
+    readable = [Deal.workspace_id == actor.workspace_id]
     if not actor.is_admin:
-        conds.append(_readable_by(actor))
+        readable.append(_readable_by(actor))
+    conds = list(readable)
     if text:
         pattern = _like(text)
         words: list[ColumnElement[bool]] = [Deal.title.ilike(pattern, escape="\\"),
@@ -35,7 +39,26 @@ def search_deals(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = 20) 
         if ref:
             words.append(Deal.number == int(ref[1]))
         conds.append(or_(*words))
-    statement = (
+    with uow.read() as session:
+        found = [_view_of_row(row) for row in session.execute(_listing(conds, limit))]
+        if found or not text:
+            return found
+        # SQL's case folding is ASCII-only on SQLite and follows no language: "istanbul" finds
+        # "İSTANBUL Bayi" here, by the reader's case rules, then with ı = i.
+        rows = session.execute(select(Deal.id, Deal.title, Deal.account).where(*readable)).all()
+        ids: list[int] = []
+        for key in (casefold_for_match, loose_key):
+            wanted = key(text)
+            ids = [i for i, title, account in rows if wanted in key(title or "") or wanted in key(account or "")]
+            if ids:
+                break
+        if not ids:
+            return []
+        return [_view_of_row(row) for row in session.execute(_listing([*readable, Deal.id.in_(ids[:500])], limit))]
+
+
+def _listing(conds: list[ColumnElement[bool]], limit: int) -> Any:
+    return (
         select(*_VIEW_COLUMNS)
         .select_from(Deal)
         .join(Stage, Stage.id == Deal.stage_id)
@@ -44,5 +67,3 @@ def search_deals(uow: UnitOfWork, actor: Actor, query: str, *, limit: int = 20) 
         .order_by(case((Deal.status == DealStatus.OPEN, 0), else_=1), Deal.updated_at.desc(), Deal.number.desc())
         .limit(limit)
     )
-    with uow.read() as session:
-        return [_view_of_row(row) for row in session.execute(statement)]

@@ -24,6 +24,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
+from core.i18n import _
 from core.insight.history import History, day_to_date, load_history, weighted_at, won_between
 from core.insight.projection import ModelForecast, forecast_window
 
@@ -159,7 +160,8 @@ def replay(history: History, period: str, until: date) -> Backtest:
     has few quarters, and a quarter's relative error is rarely larger than a month's).
     """
     if period not in PERIODS:
-        raise InvalidInput(f'"{period}" is not a backtest period; use month or quarter.', field="period")
+        raise InvalidInput(_('"{period}" is not a backtest period; use month or quarter.').format(period=period),
+                           field="period")
     step = PERIODS[period]
     finer: list[tuple[date, Decimal]] = []
     if step > 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -32,6 +33,7 @@ from core.tables import (
     Stage,
     User,
 )
+from core.text import sort_key
 
 LISTED = 10
 TOP_DEALS = 5
@@ -144,7 +146,8 @@ def in_parallel(session: Session, jobs: dict[str, Callable[[Session], Any]]) -> 
                 return job(worker)
 
     with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="digest") as pool:
-        futures = {name: pool.submit(run, job) for name, job in jobs.items()}
+        # each job in a copy of this context: a text built there is in the reader's language
+        futures = {name: pool.submit(copy_context().run, run, job) for name, job in jobs.items()}
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -325,7 +328,7 @@ def activity_by_rep(
         if kind_name in rep.counts:
             rep.counts[kind_name] += int(n)
     return {
-        team: sorted(by_rep.values(), key=lambda r: (-sum(r.counts.values()), r.name))
+        team: sorted(by_rep.values(), key=lambda r: (-sum(r.counts.values()), sort_key(r.name)))
         for team, by_rep in reps.items()
     }
 

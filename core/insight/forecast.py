@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
+from core.i18n import _
 from core.insight.backtest import replay
 from core.insight.figures import Amount, Basis, basis, open_now, scope, won_in
 from core.insight.history import History, load_history
@@ -296,7 +297,7 @@ def quarter_forecast(
 
 def next_quarter(label: str) -> str:
     """`2026-Q4` -> `2027-Q1`."""
-    _, end = label_bounds(label)
+    __, end = label_bounds(label)
     return quarter_label(end + timedelta(days=1))
 
 
@@ -339,7 +340,8 @@ def forecast_report(uow: UnitOfWork, actor: Actor, text: str, now: datetime) -> 
             period = parse_quarter(asked, now, actor.tz, actor.locale)
         except InvalidInput as err:
             raise InvalidInput(
-                f'"{asked[:40]}" is not a quarter. Try `/pipeline forecast Q3`, `2017-Q3` or `next quarter`.',
+                _('"{text}" is not a quarter. Try `/pipeline forecast Q3`, `2017-Q3` or `next quarter`.').format(
+                    text=asked[:40]),
                 field="period",
             ) from err
     sc = pipeline_scope(uow, actor, scope_word, None, now=now)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.deals.stage_flow import StageFlow, days_between, deal_start, stage_flow
 from core.errors import InvalidInput
+from core.i18n import N_, _
 from core.insight.digest_figures import in_parallel
 from core.insight.figures import (
     FAR,
@@ -33,7 +34,14 @@ from core.insight.figures import (
 from core.insight.quotas import label_bounds, quarter_label, quota_for
 from core.tables import Activity, Deal, DealStatus, Pipeline, Quota, Stage, Team, User
 
-WIN_RATE_DEFINITION = "win rate = won ÷ (won + lost), of deals closed in the period"
+# Marked for translation: a view shows it as _(WIN_RATE_DEFINITION) (see win_rate_definition).
+WIN_RATE_DEFINITION = N_("win rate = won ÷ (won + lost), of deals closed in the period")
+
+
+def win_rate_definition() -> str:
+    """What the win rate means, in the current language."""
+    return _(WIN_RATE_DEFINITION)
+
 
 _CENT = Decimal("0.01")
 
@@ -330,7 +338,7 @@ def kpis(
     (no cut-off at today, open = open now).
     """
     if end < start:
-        raise InvalidInput("The period ends before it starts.", field="period")
+        raise InvalidInput(_("The period ends before it starts."), field="period")
     b = basis(session, workspace_id, now or FAR)
     lo, hi = b.period(start, end)
     sc = scope(workspace_id, owner_ids, team_id)

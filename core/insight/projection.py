@@ -42,6 +42,7 @@ from decimal import Decimal
 import numpy as np
 from dateutil.relativedelta import relativedelta
 
+from core.i18n import _, ngettext
 from core.insight.history import History, day_number, day_to_date, to_money
 
 AGE_BINS = np.array([15, 30, 45, 60, 75, 90, 105, 120])  # days since the deal started
@@ -208,7 +209,7 @@ def forecast_window(history: History, t: date, w0: date, w1: date) -> ModelForec
     """Expected won revenue in [w0, w1) from what was known at t (see the module doc)."""
     candidates = training_snapshots(history, t, w0, w1)
     if not candidates:
-        return ModelForecast(learned=False, reason="no full period of closed deals to learn from yet")
+        return ModelForecast(learned=False, reason=_("no full period of closed deals to learn from yet"))
     seen = 0
     for snaps in candidates:  # the first candidate with enough closes wins
         training = _learn(history, snaps)
@@ -219,7 +220,9 @@ def forecast_window(history: History, t: date, w0: date, w1: date) -> ModelForec
         return ModelForecast(
             learned=False,
             closed_seen=seen,
-            reason=f"only {seen} deals closed in the history so far; it needs {MIN_CLOSED}",
+            reason=ngettext("only {n} deal closed in the history so far; it needs {needed}",
+                            "only {n} deals closed in the history so far; it needs {needed}", seen).format(
+                n=seen, needed=MIN_CLOSED),
         )
     cell_amt, cell_won, cell_n = training.cell_amt, training.cell_won, training.cell_n
     age_amt, age_won, age_n = cell_amt.sum(0), cell_won.sum(0), cell_n.sum(0)

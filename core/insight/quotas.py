@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotAllowed
+from core.i18n import _
 from core.insight.figures import FAR, Amount, basis, scope, won_in
 from core.money import MAX_AMOUNT, Money, from_minor, to_minor
 from core.tables import Quota, Team, User
@@ -41,7 +42,7 @@ class QuotaView:
 
     @property
     def whose(self) -> str:
-        return self.user_name or self.team_name or "the workspace"
+        return self.user_name or self.team_name or _("the workspace")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def label_bounds(label: str) -> tuple[date, date]:
     """First and last day of a quarter label like `2026-Q4`; InvalidInput otherwise."""
     m = _LABEL.fullmatch(label.strip().upper())
     if not m:
-        raise InvalidInput(f'"{label}" is not a quarter. Use a label like 2026-Q4.', field="period")
+        raise InvalidInput(_('"{label}" is not a quarter. Use a label like 2026-Q4.').format(
+            label=label), field="period")
     year, q = int(m[1]), int(m[2])
     start = date(year, 3 * q - 2, 1)
     end = (date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)) - timedelta(days=1)
@@ -97,7 +99,8 @@ def parse_quarter(text: str, now: datetime, tz: str = "UTC", locale: str = "en")
     label = quarter_label(start)
     if (start, end) != label_bounds(label):
         raise InvalidInput(
-            f'Quotas are per quarter, and "{text.strip()}" is not one. Try Q4, 2026-Q4 or next quarter.',
+            _('Quotas are per quarter, and "{text}" is not one. Try Q4, 2026-Q4 or next quarter.').format(
+                text=text.strip()),
             field="period",
         )
     return label
@@ -123,11 +126,11 @@ def set_quota(
 ) -> QuotaView:
     """Set (or replace) the quarter quota of a rep or a team; admins, or the team's manager."""
     if (user_slack_id is None) == (team_name is None):
-        raise InvalidInput("Give either a rep (@user) or a team for the quota, not both.", field="user")
+        raise InvalidInput(_("Give either a rep (@user) or a team for the quota, not both."), field="user")
     if amount.amount < 0:
-        raise InvalidInput("A quota cannot be negative. Enter 0 or more, like 250k.", field="amount")
+        raise InvalidInput(_("A quota cannot be negative. Enter 0 or more, like 250k."), field="amount")
     if amount.amount > MAX_AMOUNT:
-        raise InvalidInput("That quota looks too large.", field="amount")
+        raise InvalidInput(_("That quota looks too large."), field="amount")
     label = parse_quarter(period, now, actor.tz, actor.locale)
     start, end = label_bounds(label)
     with uow.transaction() as session:
@@ -136,12 +139,12 @@ def set_quota(
         if user_slack_id is not None:
             user = user_by_slack_id(session, actor.workspace_id, user_slack_id)
             if not actor.manages_team(user.team_id):
-                raise NotAllowed(f"Only admins and {user.name}'s manager can set their quota.")
+                raise NotAllowed(_("Only admins and {name}'s manager can set their quota.").format(name=user.name))
         else:
             assert team_name is not None
             team = team_named(session, actor.workspace_id, team_name)
             if not actor.manages_team(team.id):
-                raise NotAllowed(f"Only admins and the manager of {team.name} can set its quota.")
+                raise NotAllowed(_("Only admins and the manager of {team} can set its quota.").format(team=team.name))
         row = session.scalar(
             select(Quota).where(
                 Quota.workspace_id == actor.workspace_id,

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.notify import outbox
+from core.notify.preferences import HOT_LEADS, is_muted, prefs_of
 from core.tables import Lead, OutboxMessage, OutboxStatus, Team, User, Workspace
 
 HOT_KIND = "hot_lead"
@@ -37,7 +38,11 @@ def alert_target(session: Session, lead: Lead) -> str | None:
     if team.manager_id is not None:
         manager = session.get(User, team.manager_id)
         if manager is not None and manager.slack_id:
-            return manager.slack_id
+            # The manager's own preferences: muted hot leads, or their channel instead of the DM.
+            mine = prefs_of(session, [manager.id]).get(manager.id)
+            if is_muted(mine, HOT_LEADS):
+                return None
+            return mine.channel_id if mine is not None and mine.channel_id else manager.slack_id
     return None
 
 
@@ -125,7 +130,8 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
     )
     if len(recent) < ws.alert_burst_size:
         key = alert_key(lead)
-        outbox.enqueue(session, ws.id, key, HOT_KIND, channel, {"view": HOT_KIND, "data": card}, now)
+        outbox.enqueue(session, ws.id, key, HOT_KIND, channel,
+                       {"view": HOT_KIND, "data": card}, now)
         return key
     group = session.scalar(
         select(OutboxMessage)

@@ -24,6 +24,7 @@ from core.csv_mapping import RowError
 from core.db import UnitOfWork
 from core.deals.import_rows import ImportReport
 from core.errors import InvalidInput, NotFound
+from core.i18n import N_, _, ngettext
 from core.leads import predictive
 from core.leads.hot import is_hot
 from core.leads.intake import ScoringContext, apply_fields, clean_lead, lead_fields
@@ -129,7 +130,8 @@ def _parse_row(
                     number,
                     cmap.header_of("status"),
                     status,
-                    f"status should be one of {', '.join(s.value for s in LeadStatus)} (or 1/0)",
+                    _("status should be one of {statuses} (or 1/0)").format(
+                        statuses=", ".join(s.value for s in LeadStatus)),
                 )
             )
         else:
@@ -140,7 +142,7 @@ def _parse_row(
             at = datetime.fromisoformat(created.replace("Z", "+00:00"))
             extra["created_at"] = at if at.tzinfo else at.replace(tzinfo=UTC)
         except ValueError:
-            errors.append(RowError(number, cmap.header_of("created_at"), created, "not an ISO date or time"))
+            errors.append(RowError(number, cmap.header_of("created_at"), created, _("not an ISO date or time")))
     owner = cm.cell(row, cmap, "owner")
     if owner:
         extra["owner"] = owner
@@ -149,7 +151,7 @@ def _parse_row(
 
 def read_leads(source: Source) -> tuple[list[dict[str, Any]], list[RowError], cm.ColumnMap]:
     """Parse a leads CSV (nothing written): lead dicts, row errors, and the column map."""
-    headers, rows = cm.read_csv(source, "leads file")
+    headers, rows = cm.read_csv(source, N_("leads file"))
     cmap = cm.map_columns(headers, LEAD_ALIASES)
     parsed, errors = [], []
     for i, row in enumerate(rows, start=2):
@@ -165,10 +167,12 @@ def read_leads(source: Source) -> tuple[list[dict[str, Any]], list[RowError], cm
 
 def training_rows(source: Source, exclude: Sequence[str] = ()) -> tuple[list[dict[str, Any]], list[int]]:
     """Feature rows and outcomes (converted = 1, disqualified = 0) of a leads CSV, for `leads evaluate`."""
-    parsed, errors, _ = read_leads(source)
+    parsed, errors, __ = read_leads(source)
     if errors:
         first = errors[0]
-        raise InvalidInput(f"row {first.row}, {first.column}: {first.reason} ({len(errors)} bad row(s))")
+        raise InvalidInput(ngettext("row {row}, {column}: {reason} ({n} bad row)",
+                                    "row {row}, {column}: {reason} ({n} bad rows)", len(errors)).format(
+            row=first.row, column=first.column, reason=first.reason, n=len(errors)))
     rows, labels = [], []
     for lead in parsed:
         status = lead["_extra"].get("status")
@@ -177,7 +181,7 @@ def training_rows(source: Source, exclude: Sequence[str] = ()) -> tuple[list[dic
             labels.append(1 if status == LeadStatus.CONVERTED else 0)
     if not rows:
         raise InvalidInput(
-            "No closed leads in the file: it needs a status (converted/disqualified) or Converted (1/0) column."
+            _("No closed leads in the file: it needs a status (converted/disqualified) or Converted (1/0) column.")
         )
     return rows, labels
 
@@ -203,7 +207,7 @@ def import_leads(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import leads from a CSV: all-or-nothing unless `skip_bad_rows`; row errors in the report."""
-    parsed, errors, _ = read_leads(path)
+    parsed, errors, __ = read_leads(path)
     report = ImportReport(errors=errors, ignored_columns=[])
     total = len(parsed) + len({e.row for e in errors})
     if progress:
@@ -216,7 +220,7 @@ def import_leads(
             select(Workspace).where(Workspace.id == workspace_id).with_for_update()
         ).scalar_one_or_none()
         if ws is None:
-            raise NotFound(f"No workspace with id {workspace_id}.")
+            raise NotFound(_("No workspace with id {id}.").format(id=workspace_id))
         ctx = ScoringContext(session, ws)
         picker = TeamPicker(session, ws.id)
         by_email = {

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
+from core.i18n import _
 from core.leads.intake import EMAIL_PATTERN, IntakeResult, ScoringContext, rescore, upsert_lead
 from core.leads.rules import EVENT_KINDS
 from core.tables import Lead, LeadEvent, Workspace
@@ -32,22 +33,23 @@ def event_dedupe_key(event: Mapping[str, Any]) -> str:
 def clean_event(data: Any, where: str = "") -> dict[str, Any]:
     """Checked engagement event: type, email, at (aware ISO-8601); InvalidInput naming the field."""
     if not isinstance(data, Mapping):
-        raise InvalidInput(f"{where}an event should be a JSON object", field="event")
+        raise InvalidInput(where + _("an event should be a JSON object"), field="event")
     kind = data.get("type")
     if kind not in EVENT_KINDS:
-        raise InvalidInput(f"{where}type should be one of {', '.join(EVENT_KINDS)}, not {kind!r}", field="type")
+        raise InvalidInput(where + _("type should be one of {kinds}, not {kind}").format(
+            kinds=", ".join(EVENT_KINDS), kind=repr(kind)), field="type")
     email = data.get("email")
     if not isinstance(email, str) or not EMAIL_PATTERN.fullmatch(email.strip()):
-        raise InvalidInput(f"{where}email is missing or not an email address", field="email")
+        raise InvalidInput(where + _("email is missing or not an email address"), field="email")
     at_text = data.get("at")
     try:
         at = datetime.fromisoformat(str(at_text).replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{where}at should be an ISO-8601 time like 2026-11-23T14:00:00Z", field="at") from None
+        raise InvalidInput(where + _("at should be an ISO-8601 time like 2026-11-23T14:00:00Z"), field="at") from None
     if at.tzinfo is None:
-        raise InvalidInput(f"{where}at needs a time zone (e.g. a trailing Z)", field="at")
+        raise InvalidInput(where + _("at needs a time zone (e.g. a trailing Z)"), field="at")
     if kind == "page_view" and not data.get("url"):
-        raise InvalidInput(f"{where}a page_view needs its url", field="url")
+        raise InvalidInput(where + _("a page_view needs its url"), field="url")
     extra = {k: v for k, v in data.items() if k not in ("type", "email", "at")}
     return {"type": kind, "email": email.strip(), "at": at, "data": extra, "key": event_dedupe_key(data)}
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.clean import clean_name
 from core.errors import InvalidInput
+from core.i18n import _
 from core.leads import predictive
 from core.leads.hot import is_hot
 from core.leads.points import Scorer
@@ -61,11 +62,12 @@ class IntakeResult:
 def clean_lead(data: Any, where: str = "") -> dict[str, Any]:
     """Checked lead fields from untrusted data; InvalidInput naming the field when wrong."""
     if not isinstance(data, Mapping):
-        raise InvalidInput(f"{where}a lead should be a JSON object", field=where.rstrip(": ") or "lead")
+        raise InvalidInput(where + _("a lead should be a JSON object"), field=where.rstrip(": ") or "lead")
     unknown = [k for k in data if k not in LEAD_KEYS]
     if unknown:
         raise InvalidInput(
-            f"{where}unknown field {unknown[0]!r}; a lead has {', '.join(LEAD_KEYS)}", field=str(unknown[0])
+            where + _("unknown field {field}; a lead has {fields}").format(
+                field=repr(unknown[0]), fields=", ".join(LEAD_KEYS)), field=str(unknown[0])
         )
     out: dict[str, Any] = {}
     for key, limit in TEXT_FIELDS.items():
@@ -73,36 +75,41 @@ def clean_lead(data: Any, where: str = "") -> dict[str, Any]:
         if value is None:
             continue
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise InvalidInput(f"{where}{key} should be text", field=key)
+            raise InvalidInput(where + _("{field} should be text").format(field=key), field=key)
         text = clean_name(str(value))
         if len(text) > limit:
-            raise InvalidInput(f"{where}{key} is longer than {limit} characters", field=key)
+            raise InvalidInput(where + _("{field} is longer than {limit} characters").format(field=key, limit=limit),
+                               field=key)
         if text:
             out[key] = text
     if "email" in out and not EMAIL_PATTERN.fullmatch(out["email"]):
-        raise InvalidInput(f"{where}email {out['email']!r} is not an email address", field="email")
+        raise InvalidInput(where + _("email {email} is not an email address").format(email=repr(out["email"])),
+                           field="email")
     if "name" not in out and "email" not in out:
-        raise InvalidInput(f"{where}a lead needs a name or an email", field="name")
+        raise InvalidInput(where + _("a lead needs a name or an email"), field="name")
     employees = data.get("employees")
     if employees not in (None, ""):
         try:
             count = int(str(employees).replace(",", "").strip())
         except ValueError:
             raise InvalidInput(
-                f"{where}employees should be a whole number, not {employees!r}", field="employees"
+                where + _("employees should be a whole number, not {value}").format(value=repr(employees)),
+                field="employees",
             ) from None
         if not 0 <= count <= 10_000_000:
-            raise InvalidInput(f"{where}employees should be between 0 and 10,000,000", field="employees")
+            raise InvalidInput(where + _("employees should be between 0 and 10,000,000"), field="employees")
         out["employees"] = count
     attributes = data.get("attributes")
     if attributes is not None:
         if not isinstance(attributes, Mapping) or len(attributes) > MAX_ATTRIBUTES:
             raise InvalidInput(
-                f"{where}attributes should be an object of at most {MAX_ATTRIBUTES} keys", field="attributes"
+                where + _("attributes should be an object of at most {n} keys").format(n=MAX_ATTRIBUTES),
+                field="attributes",
             )
         for k, v in attributes.items():
             if not isinstance(v, str | int | float | bool) and v is not None:
-                raise InvalidInput(f"{where}attributes.{k} should be text, a number or true/false", field="attributes")
+                raise InvalidInput(where + _("attributes.{key} should be text, a number or true/false").format(key=k),
+                                   field="attributes")
         out["attributes"] = {str(k)[:100]: v for k, v in attributes.items()}
     if data.get("external_id") not in (None, ""):
         out["external_id"] = str(data["external_id"])[:100]

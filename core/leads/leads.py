@@ -19,13 +19,16 @@ from core.dates import local_now
 from core.db import UnitOfWork
 from core.deals import deals
 from core.errors import Ambiguous, InvalidInput, NotAllowed, NotFound
+from core.i18n import _
 from core.leads import predictive, training
 from core.leads.hot import OPEN_STATUSES
 from core.leads.intake import ScoringContext, clean_lead, rescore, upsert_lead
 from core.leads.points import Reason
-from core.leads.routing import notify_assignee
+from core.leads.routing import assigned_by, notify_assignee
 from core.money import Money
 from core.tables import Activity, Deal, DealChange, Lead, LeadEvent, LeadStatus, Team, User, Workspace
+from core.text import casefold_for_match, loose_key
+from core.words import status_word
 from core.workspace.users import Actor, can_change_owned
 
 _REF = re.compile(r"(?:l-?)?(\d+)", re.IGNORECASE)
@@ -115,17 +118,17 @@ def find_lead(session: Session, workspace_id: int, ref: str) -> Lead:
     """A lead by `L-7`, `7`, its email, or an unambiguous part of its name or company."""
     ref = ref.strip()
     if not ref:
-        raise InvalidInput("Which lead? Give its ref (L-7), email or name.", field="ref")
+        raise InvalidInput(_("Which lead? Give its ref (L-7), email or name."), field="ref")
     m = _REF.fullmatch(ref)
     if m:
         lead = session.scalar(select(Lead).where(Lead.workspace_id == workspace_id, Lead.number == int(m.group(1))))
         if lead is None:
-            raise NotFound(f"No lead {ref.upper() if ref[0].isalpha() else 'L-' + ref} here.")
+            raise NotFound(_("No lead {ref} here.").format(ref=f"L-{int(m.group(1))}"))
         return lead
     if "@" in ref:
         lead = session.scalar(select(Lead).where(Lead.workspace_id == workspace_id, Lead.email_key == ref.casefold()))
         if lead is None:
-            raise NotFound(f"No lead with email {ref}.")
+            raise NotFound(_("No lead with email {email}.").format(email=ref))
         return lead
     pattern = f"%{ref.lower()}%"
     found = list(
@@ -139,12 +142,33 @@ def find_lead(session: Session, workspace_id: int, ref: str) -> Lead:
             .limit(11)
         )
     )
-    exact = [lead for lead in found if lead.name.lower() == ref.lower()]
+    if not found:
+        found = _leads_named(session, workspace_id, ref)
+    wanted = casefold_for_match(ref)
+    exact = [lead for lead in found if casefold_for_match(lead.name) == wanted]
     if len(exact) == 1 or len(found) == 1:
         return (exact or found)[0]
     if not found:
-        raise NotFound(f"No lead matches {ref!r}. Try /lead list.")
-    raise Ambiguous(f"{ref!r} matches several leads: pick one.", [f"{lead.ref} {lead.name}" for lead in found[:10]])
+        raise NotFound(_("No lead matches {ref}. Try /lead list.").format(ref=repr(ref)))
+    raise Ambiguous(_("{ref} matches several leads: pick one.").format(ref=repr(ref)),
+                    [f"{lead.ref} {lead.name}" for lead in found[:10]])
+
+
+def _leads_named(session: Session, workspace_id: int, ref: str) -> list[Lead]:
+    """Leads whose name or company contains `ref` by the reader's case rules (Turkish İ/ı; SQL's
+    lower() is ASCII-only on SQLite), then with ı = i: for when the SQL search found none."""
+    rows = session.execute(
+        select(Lead.id, Lead.name, Lead.company).where(Lead.workspace_id == workspace_id).order_by(Lead.number)
+    ).all()
+    ids: list[int] = []
+    for key in (casefold_for_match, loose_key):
+        wanted = key(ref)
+        ids = [i for i, name, company in rows if wanted in key(name or "") or wanted in key(company or "")]
+        if ids:
+            break
+    if not ids:
+        return []
+    return list(session.scalars(select(Lead).where(Lead.id.in_(ids[:11])).order_by(Lead.number)))
 
 
 def lead_ref(uow: UnitOfWork, workspace_id: int, lead_id: int) -> str:
@@ -152,7 +176,7 @@ def lead_ref(uow: UnitOfWork, workspace_id: int, lead_id: int) -> str:
     with uow.read() as session:
         lead = session.get(Lead, lead_id)
         if lead is None or lead.workspace_id != workspace_id:
-            raise NotFound("That lead no longer exists.")
+            raise NotFound(_("That lead no longer exists."))
         return lead.ref
 
 
@@ -160,8 +184,31 @@ def _require_can_change(session: Session, actor: Actor, lead: Lead, what: str) -
     owner = session.get(User, lead.owner_id) if lead.owner_id is not None else None
     team_id = owner.team_id if owner is not None else lead.team_id
     if not can_change_owned(actor, lead.owner_id, team_id):
-        whose = f"{owner.name}'s" if owner else "not yours yet (claim it first)"
-        raise NotAllowed(f"You can't {what} {lead.ref}: it is {whose}. Reps change their own, managers their team's.")
+        raise NotAllowed(_lead_refusal(what, lead.ref, owner.name if owner else None))
+
+
+def _lead_refusal(what: str, ref: str, owner: str | None) -> str:
+    """Why the actor may not `what` (update, assign, disqualify, convert) someone else's lead."""
+    if owner is None:
+        sentences = {
+            "update": _("You can't update {ref}: it is not yours yet (claim it first). Reps change their own, "
+                        "managers their team's."),
+            "assign": _("You can't assign {ref}: it is not yours yet (claim it first). Reps change their own, "
+                        "managers their team's."),
+            "disqualify": _("You can't disqualify {ref}: it is not yours yet (claim it first). Reps change their "
+                            "own, managers their team's."),
+            "convert": _("You can't convert {ref}: it is not yours yet (claim it first). Reps change their own, "
+                         "managers their team's."),
+        }
+    else:
+        sentences = {
+            "update": _("You can't update {ref}: it is {owner}'s. Reps change their own, managers their team's."),
+            "assign": _("You can't assign {ref}: it is {owner}'s. Reps change their own, managers their team's."),
+            "disqualify": _("You can't disqualify {ref}: it is {owner}'s. Reps change their own, managers their "
+                            "team's."),
+            "convert": _("You can't convert {ref}: it is {owner}'s. Reps change their own, managers their team's."),
+        }
+    return sentences.get(what, sentences["update"]).format(ref=ref, owner=owner)
 
 
 def create_lead(uow: UnitOfWork, actor: Actor, data: dict[str, Any], *, now: datetime) -> LeadView:
@@ -222,7 +269,8 @@ def list_leads(uow: UnitOfWork, actor: Actor, which: str = "open", *, limit: int
     elif which == "open":
         q = q.where(Lead.status.in_(OPEN_STATUSES))
     else:
-        raise InvalidInput(f"/lead list takes hot, mine or new, not {which!r}.", field="which")
+        raise InvalidInput(_("/lead list takes hot, mine or new, not {which}.").format(
+            which=repr(which)), field="which")
     with uow.read() as session:
         rows = session.scalars(q.order_by(Lead.score.desc(), Lead.number.desc()).limit(limit)).all()
         return [lead_view(session, lead) for lead in rows]
@@ -261,9 +309,10 @@ def claim_lead(uow: UnitOfWork, actor: Actor, lead_id: int, *, now: datetime) ->
         ).rowcount  # type: ignore[attr-defined]
         lead = session.get(Lead, lead_id, populate_existing=True)
         if lead is None or lead.workspace_id != actor.workspace_id:
-            raise NotFound("That lead no longer exists.")
+            raise NotFound(_("That lead no longer exists."))
         if not won and lead.owner_id is None:
-            raise InvalidInput(f"{lead.ref} is {lead.status.value}: there is nothing to claim.")
+            raise InvalidInput(_("{ref} is {status}: there is nothing to claim.").format(
+                ref=lead.ref, status=status_word(lead.status)))
         return ClaimResult(bool(won), lead_view(session, lead))
 
 
@@ -273,20 +322,22 @@ def assign_lead(uow: UnitOfWork, actor: Actor, ref: str, user_id: int, *, now: d
         lead = find_lead(session, actor.workspace_id, ref)
         target = session.get(User, user_id)
         if target is None or target.workspace_id != actor.workspace_id:
-            raise NotFound("That person isn't in this workspace.")
+            raise NotFound(_("That person isn't in this workspace."))
         self_claim = lead.owner_id is None and target.id == actor.user_id
         if not self_claim:
             _require_can_change(session, actor, lead, "assign")
             if target.id != actor.user_id and not can_change_owned(actor, target.id, target.team_id):
-                raise NotAllowed(f"You can't give leads to {target.name}: only their manager or an admin can.")
+                raise NotAllowed(_("You can't give leads to {name}: only their manager or an admin can.").format(
+                    name=target.name))
         if lead.status not in OPEN_STATUSES:
-            raise InvalidInput(f"{lead.ref} is {lead.status.value}; only open leads can be assigned.")
+            raise InvalidInput(_("{ref} is {status}; only open leads can be assigned.").format(
+                ref=lead.ref, status=status_word(lead.status)))
         lead.owner_id, lead.status, lead.claimed_at, lead.updated_at = target.id, LeadStatus.ASSIGNED, now, now
         if target.team_id is not None:
             lead.team_id = target.team_id
         session.flush()
         if target.id != actor.user_id:
-            notify_assignee(session, lead, target, f"assigned by {actor.name}", now)
+            notify_assignee(session, lead, target, assigned_by(actor.name), now)
         return lead_view(session, lead)
 
 
@@ -303,7 +354,7 @@ def _check_disqualify(session: Session, actor: Actor, lead: Lead) -> None:
     if not in_team:
         _require_can_change(session, actor, lead, "disqualify")
     if lead.status not in OPEN_STATUSES:
-        raise InvalidInput(f"{lead.ref} is already {lead.status.value}.")
+        raise InvalidInput(_("{ref} is already {status}.").format(ref=lead.ref, status=status_word(lead.status)))
 
 
 def disqualify_check(uow: UnitOfWork, actor: Actor, lead_id: int) -> LeadView:
@@ -311,7 +362,7 @@ def disqualify_check(uow: UnitOfWork, actor: Actor, lead_id: int) -> LeadView:
     with uow.read() as session:
         lead = session.get(Lead, lead_id)
         if lead is None or lead.workspace_id != actor.workspace_id:
-            raise NotFound("That lead no longer exists.")
+            raise NotFound(_("That lead no longer exists."))
         _check_disqualify(session, actor, lead)
         return lead_view(session, lead)
 
@@ -330,7 +381,7 @@ def disqualify_lead(uow: UnitOfWork, actor: Actor, ref: str, reason: str | None,
     """
     reason = " ".join((reason or "").split())[:500]
     if require_reason and not reason:
-        raise InvalidInput("Say why it is not a fit (a few words are enough).", field="reason")
+        raise InvalidInput(_("Say why it is not a fit (a few words are enough)."), field="reason")
     with uow.transaction() as session:
         lead = find_lead(session, actor.workspace_id, ref)
         _check_disqualify(session, actor, lead)
@@ -357,17 +408,21 @@ def undo_disqualify(uow: UnitOfWork, actor: Actor, lead_id: int, *, now: datetim
     with uow.transaction() as session:
         lead = session.get(Lead, lead_id, with_for_update=True)
         if lead is None or lead.workspace_id != actor.workspace_id:
-            raise NotFound("That lead no longer exists.")
+            raise NotFound(_("That lead no longer exists."))
         undo = lead.disqualify_undo
         if lead.status != LeadStatus.DISQUALIFIED or not undo:
-            raise InvalidInput(f"{lead.ref} is {LeadStatus(lead.status).value}: there is nothing to undo.")
+            raise InvalidInput(_("{ref} is {status}: there is nothing to undo.").format(
+                ref=lead.ref, status=status_word(lead.status)))
         if undo.get("by") != actor.user_id:
             who = session.get(User, undo.get("by")) if undo.get("by") is not None else None
-            raise NotAllowed(f"Only {who.name if who else 'the person who marked it'} can undo this; "
-                             f"{lead.ref} stays disqualified.")
+            if who is None:
+                raise NotAllowed(_("Only the person who marked it can undo this; {ref} stays disqualified.").format(
+                    ref=lead.ref))
+            raise NotAllowed(_("Only {name} can undo this; {ref} stays disqualified.").format(
+                name=who.name, ref=lead.ref))
         if now - datetime.fromisoformat(undo["at"]) > UNDO_WINDOW:
-            raise TooLateToUndo(f"Too late to undo: {lead.ref} was marked not a fit more than a minute ago, "
-                                "so it stays disqualified.")
+            raise TooLateToUndo(_("Too late to undo: {ref} was marked not a fit more than a minute ago, "
+                                  "so it stays disqualified.").format(ref=lead.ref))
         lead.status = LeadStatus(undo["status"])
         lead.owner_id = undo.get("owner_id")
         lead.claimed_at = datetime.fromisoformat(undo["claimed_at"]) if undo.get("claimed_at") else None
@@ -393,9 +448,12 @@ def _check_convert(session: Session, actor: Actor, lead: Lead) -> None:
         _require_can_change(session, actor, lead, "convert")
     if lead.status == LeadStatus.CONVERTED:
         deal = session.get(Deal, lead.deal_id) if lead.deal_id is not None else None
-        raise InvalidInput(f"{lead.ref} is already converted" + (f" to deal {deal.ref}." if deal else "."))
+        if deal is not None:
+            raise InvalidInput(_("{ref} is already converted to deal {deal}.").format(ref=lead.ref, deal=deal.ref))
+        raise InvalidInput(_("{ref} is already converted.").format(ref=lead.ref))
     if lead.status == LeadStatus.DISQUALIFIED:
-        raise InvalidInput(f"{lead.ref} was disqualified ({lead.disqualify_reason}); it can't become a deal.")
+        raise InvalidInput(_("{ref} was disqualified ({reason}); it can't become a deal.").format(
+            ref=lead.ref, reason=lead.disqualify_reason))
 
 
 def default_deal_title(lead: LeadView) -> str:
@@ -420,8 +478,8 @@ def convert_lead(
     the lead's owner (an unclaimed lead becomes the actor's).
     """
     if expected_close is not None and expected_close < local_now(now, actor.tz).date():
-        raise InvalidInput(f"{expected_close.isoformat()} is in the past; the expected close date is today or later.",
-                           field="expected_close")
+        raise InvalidInput(_("{date} is in the past; the expected close date is today or later.").format(
+            date=expected_close.isoformat()), field="expected_close")
     with uow.transaction() as session:
         lead = find_lead(session, actor.workspace_id, ref)
         _check_convert(session, actor, lead)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from core.i18n import N_, _, ngettext
+
 MAX_SCORE = 100
 _MISSING = object()
 
@@ -169,7 +171,7 @@ class Scorer:
                 group_totals[group] = group_totals.get(group, 0.0) + acc[0]
         total = 0.0
         for kind, acc in per_kind.items():
-            _, group, label = self.events[kind]
+            __, group, label = self.events[kind]
             value = acc[0]
             if group is not None and value > 0:
                 cap = self.caps.get(group)
@@ -202,20 +204,39 @@ def score_many(
 
 
 def ago(at: datetime, now: datetime) -> str:
-    """`2 days ago`, `3 hours ago`, `just now`: how long ago, for a busy reader."""
+    """`2 days ago`, `3 hours ago`, `just now`: how long ago, for a busy reader (current language)."""
     seconds = (now - at).total_seconds()
-    if seconds < 90:
-        return "just now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now"
+    if seconds >= 90:
+        if seconds >= 86400:
+            n = int(seconds // 86400)
+            return ngettext("{n} day ago", "{n} days ago", n).format(n=n)
+        if seconds >= 3600:
+            n = int(seconds // 3600)
+            return ngettext("{n} hour ago", "{n} hours ago", n).format(n=n)
+        n = int(seconds // 60)
+        return ngettext("{n} minute ago", "{n} minutes ago", n).format(n=n)
+    return _("just now")
+
+
+# The labels of the default rules (core.leads.rules) and of events without one: shown in the
+# reader's language. A label a workspace wrote itself is its data and is shown as written.
+DEFAULT_LABELS = frozenset((
+    N_("target industry"), N_("decision-maker title"), N_("50+ employees"), N_("1000+ employees"),
+    N_("referral"), N_("has an email"), N_("company known"), N_("opened an email"), N_("clicked an email"),
+    N_("viewed a page"), N_("submitted a form"), N_("demo requested"), N_("meeting booked"),
+    N_("unsubscribed"), N_("email open"), N_("email click"), N_("page view"), N_("form submit"),
+    N_("demo request"), N_("unsubscribe"),
+))
+
+
+def label_text(label: str) -> str:
+    """A reason's label as the reader sees it: a default label translated, the workspace's own as is."""
+    return _(label) if label in DEFAULT_LABELS else label
 
 
 def describe(reason: Reason, now: datetime) -> str:
-    """`+25 demo requested 2 days ago` (a reason as shown in Slack)."""
+    """`+25 demo requested 2 days ago` (a reason as shown in Slack, in the current language)."""
     sign = "+" if reason.points >= 0 else "−"
     times = f" ×{reason.times}" if reason.times > 1 else ""
     when = f" {ago(reason.at, now)}" if reason.at else ""
-    return f"{sign}{abs(reason.points)} {reason.label}{times}{when}"
+    return f"{sign}{abs(reason.points)} {label_text(reason.label)}{times}{when}"

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from core.i18n import _, ngettext
 from core.leads.logistic import OneHot, fit_onehot, fit_platt, recency_weights, sigmoid
 
 MODEL_FIELDS = ("source", "country", "industry", "employees", "title")
@@ -122,10 +123,16 @@ class NotEnoughData(Exception):
 
     def __init__(self, positives: int, negatives: int) -> None:
         need_pos, need_neg = max(0, MIN_PER_CLASS - positives), max(0, MIN_PER_CLASS - negatives)
-        parts = [f"{n} more {w}" for n, w in ((need_pos, "converted"), (need_neg, "disqualified")) if n]
+        if need_pos and need_neg:
+            needs = _("{converted} more converted and {disqualified} more disqualified leads").format(
+                converted=need_pos, disqualified=need_neg)
+        elif need_pos:
+            needs = ngettext("{n} more converted lead", "{n} more converted leads", need_pos).format(n=need_pos)
+        else:
+            needs = ngettext("{n} more disqualified lead", "{n} more disqualified leads", need_neg).format(n=need_neg)
         super().__init__(
-            f"Needs more history to predict: {' and '.join(parts)} lead(s) "
-            f"(has {positives} converted, {negatives} disqualified). Using the points score meanwhile."
+            _("Needs more history to predict: {needs} (has {converted} converted, {disqualified} disqualified). "
+              "Using the points score meanwhile.").format(needs=needs, converted=positives, disqualified=negatives)
         )
         self.positives, self.negatives = positives, negatives
 
@@ -159,9 +166,9 @@ def build_encoding(
         present = [(c, w) for c, w in zip(cleaned, weights, strict=True) if c is not None]
         if len(present) < MIN_LEVEL_COUNT:
             continue
-        nums = [_num(c) for c, _ in present]
+        nums = [_num(c) for c, __ in present]
         numeric = sum(x is not None for x in nums) >= 0.95 * len(present)
-        distinct = len({c for c, _ in present})
+        distinct = len({c for c, __ in present})
         if numeric and distinct > 1:
             values = np.array([x for x in nums if x is not None])
             if distinct > 0.9 * n and np.all(values == np.round(values)):
@@ -172,7 +179,7 @@ def build_encoding(
         if distinct > 0.5 * n:
             continue  # names, emails, ids: nothing to learn that generalises
         counts: dict[str, float] = {}
-        for c, _ in present:
+        for c, __ in present:
             counts[c] = counts.get(c, 0) + 1
         levels = sorted(c for c, m in counts.items() if m >= MIN_LEVEL_COUNT)
         if not levels:
@@ -208,7 +215,7 @@ def _gain(codes: Sequence[str], y: np.ndarray, w: np.ndarray) -> float:
 
 
 def _add_pairs(fields: dict[str, Any], coded: Coded, w: np.ndarray, y: np.ndarray) -> None:
-    labels = {k: [label for _, label in codes] for k, codes in coded.items()}
+    labels = {k: [label for __, label in codes] for k, codes in coded.items()}
     ranked = sorted(fields, key=lambda k: -_gain(labels[k], y, w))[:PAIR_FIELDS]
     for i, a in enumerate(ranked):
         for b in ranked[i + 1 :]:
@@ -287,9 +294,9 @@ def train(
     encoding, coded = build_encoding(rows, w, y)
     specs = list(encoding["fields"].items())
     cols = np.column_stack(
-        [np.fromiter((spec["offset"] + c for c, _ in coded[k]), dtype=np.int64, count=len(y)) for k, spec in specs]
+        [np.fromiter((spec["offset"] + c for c, __ in coded[k]), dtype=np.int64, count=len(y)) for k, spec in specs]
     )
-    x = OneHot(cols, [s["offset"] for _, s in specs], [s["size"] for _, s in specs], encoding["width"])
+    x = OneHot(cols, [s["offset"] for __, s in specs], [s["size"] for __, s in specs], encoding["width"])
     coef = fit_onehot(x, y, w)
     # Out-of-fold log-odds for calibration: in-sample ones are overconfident.
     folds = np.random.default_rng(seed).permutation(len(y)) % CV_FOLDS
@@ -349,4 +356,4 @@ def predict_many(model: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) ->
 def describe_factor(f: Factor) -> str:
     """`+ Lead Source is reference` / `− Last Activity is olark chat conversation`."""
     sign = "+" if f.weight >= 0 else "−"
-    return f"{sign} {f.field} is {f.value}"
+    return _("{sign} {field} is {value}").format(sign=sign, field=f.field, value=f.value)

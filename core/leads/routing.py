@@ -19,10 +19,13 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
+from core.i18n import _, ngettext
 from core.leads.hot import OPEN_STATUSES
 from core.leads.rules import load_rules
 from core.notify import outbox
+from core.notify.preferences import HOT_LEADS, away_user_ids, destination, is_muted, prefs_of
 from core.tables import Lead, LeadStatus, Team, User, Workspace, WorkspaceConfig
+from core.text import loose_key
 
 STATE_CONFIG = "routing_state"
 
@@ -72,7 +75,7 @@ class TeamPicker:
         self.by_name: dict[str, int] = {}
         self.first: int | None = None
         for team_id, name in rows:
-            self.by_name.setdefault(name.casefold(), int(team_id))
+            self.by_name.setdefault(loose_key(name, "tr"), int(team_id))  # any case, Turkish İ/ı too
             if self.first is None:
                 self.first = int(team_id)
 
@@ -80,7 +83,7 @@ class TeamPicker:
         """The team a lead belongs to: its territory's, else the first team created (None: no teams)."""
         for territory in self.territories:
             if territory_matches(territory, fields):
-                team_id: int | None = self.by_name.get(str(territory.get("team", "")).casefold())
+                team_id: int | None = self.by_name.get(loose_key(str(territory.get("team", "")), "tr"))
                 if team_id is not None:
                     return team_id
         return self.first
@@ -122,10 +125,12 @@ def next_rep(session: Session, workspace_id: int, team_id: int, now: datetime) -
         )
     )
     counts = open_lead_counts(session, workspace_id)
+    away = away_user_ids(session, workspace_id, now)  # away until a date (preferences), or flagged away
     available = [
         u
         for u in members
-        if u.slack_id and not u.is_away and (u.max_open_leads is None or counts.get(u.id, 0) < u.max_open_leads)
+        if u.slack_id and u.id not in away and not u.is_away
+        and (u.max_open_leads is None or counts.get(u.id, 0) < u.max_open_leads)
     ]
     if not available:
         return None
@@ -137,8 +142,46 @@ def next_rep(session: Session, workspace_id: int, team_id: int, now: datetime) -
     return chosen
 
 
-def assignment_payload(lead: Lead, user: User, why: str) -> dict[str, Any]:
-    """Plain data of the "a lead is yours" DM (rendered by the bot's `lead_assigned` view)."""
+class Why(dict[str, Any]):
+    """Why a lead went to someone, as data: rendered in the recipient's language by `why_text`."""
+
+
+def assigned_by(name: str) -> Why:
+    return Why(kind="assigned_by", name=name)
+
+
+def unclaimed_for(minutes: int) -> Why:
+    return Why(kind="unclaimed", minutes=minutes)
+
+
+def why_text(data: Mapping[str, Any]) -> str:
+    """The `why` of a lead_assigned payload in the current language ("assigned by Ana",
+    "atayan: Ana"); payloads queued before it was structured carry the English text."""
+    why = data.get("why_data")
+    if isinstance(why, Mapping):
+        if why.get("kind") == "assigned_by":
+            return _("assigned by {name}").format(name=why.get("name", ""))
+        if why.get("kind") == "unclaimed":
+            minutes = int(why.get("minutes", 0))
+            return ngettext("nobody claimed it within {n} minute", "nobody claimed it within {n} minutes",
+                            minutes).format(n=minutes)
+    return str(data.get("why") or _("assigned"))
+
+
+def _english_why(why: str | Mapping[str, Any]) -> str:
+    if isinstance(why, str):
+        return why
+    if why.get("kind") == "assigned_by":
+        return f"assigned by {why.get('name', '')}"
+    minutes = int(why.get("minutes", 0))
+    return f"nobody claimed it within {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def assignment_payload(lead: Lead, user: User, why: str | Mapping[str, Any]) -> dict[str, Any]:
+    """Plain data of the "a lead is yours" DM (rendered by the bot's `lead_assigned` view).
+
+    `why` is data (assigned_by / unclaimed_for) so the recipient reads it in their language
+    (`why_text`); "why" keeps the English for renderers that read it directly."""
     return {
         "view": "lead_assigned",
         "data": {
@@ -149,20 +192,25 @@ def assignment_payload(lead: Lead, user: User, why: str) -> dict[str, Any]:
             "email": lead.email,
             "score": lead.score,
             "reasons": list(lead.score_reasons or [])[:3],
-            "why": why,
+            "why": _english_why(why),
+            "why_data": None if isinstance(why, str) else dict(why),
         },
     }
 
 
-def notify_assignee(session: Session, lead: Lead, user: User, why: str, now: datetime) -> None:
-    """Queue the assignee's DM (once per lead and owner)."""
-    if user.slack_id:
+def notify_assignee(session: Session, lead: Lead, user: User, why: str | Mapping[str, Any], now: datetime) -> None:
+    """Queue the assignee's DM (once per lead and owner), as their preferences say: not when
+    they muted hot leads; in their channel when they chose one."""
+    mine = prefs_of(session, [user.id]).get(user.id)
+    if user.slack_id and not is_muted(mine, HOT_LEADS):
+        ws = session.get_one(Workspace, lead.workspace_id)
+        channel = destination(ws, user, mine)
         outbox.enqueue(
             session,
             lead.workspace_id,
             f"lead-assigned:{lead.id}:{user.id}:{now.isoformat()}",
             "lead_assigned",
-            user.slack_id,
+            channel,
             assignment_payload(lead, user, why),
             now,
         )
@@ -200,8 +248,6 @@ def route_unclaimed(uow: UnitOfWork, now: datetime) -> list[Routed]:
                 ).rowcount  # type: ignore[attr-defined]
                 if won:
                     session.refresh(lead)
-                    notify_assignee(
-                        session, lead, rep, f"nobody claimed it within {ws.claim_window_minutes} minutes", now
-                    )
+                    notify_assignee(session, lead, rep, unclaimed_for(ws.claim_window_minutes), now)
                     routed.append(Routed(lead.ref, rep.id, team_id))
     return routed

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
+from core.i18n import _, ngettext
 from core.leads import predictive
 from core.leads.hot import OPEN_STATUSES
 from core.leads.intake import MODEL_CONFIG, lead_fields
@@ -68,11 +69,15 @@ def model_status(session: Session, workspace_id: int) -> dict[str, Any]:
         )
     )
     if cfg is None or not cfg.data:
-        return {"ready": False, "message": "No predictive model yet: it trains nightly once there is enough history."}
+        return {"ready": False,
+                "message": _("No predictive model yet: it trains nightly once there is enough history.")}
     data = cfg.data
     if data.get("fields"):
         return {"ready": True, "n": data.get("n"), "trained_at": data.get("trained_at")}
-    return {"ready": False, "message": data.get("message", "Not trained yet.")}
+    if "positives" in data and "negatives" in data:  # said again in the reader's language
+        short = predictive.NotEnoughData(int(data["positives"]), int(data["negatives"]))
+        return {"ready": False, "message": str(short)}
+    return {"ready": False, "message": data.get("message") or _("Not trained yet.")}
 
 
 def train_workspace(uow: UnitOfWork, workspace_id: int, now: datetime) -> TrainResult:
@@ -98,7 +103,8 @@ def train_workspace(uow: UnitOfWork, workspace_id: int, now: datetime) -> TrainR
         for lead in session.scalars(open_leads):
             prediction = predictive.predict(model, predictive.feature_values(lead_fields(lead)))
             lead.predicted = round(100 * prediction.probability)
-        return TrainResult(workspace_id, True, f"trained on {len(labels)} closed leads", len(labels), seconds)
+        return TrainResult(workspace_id, True, ngettext("trained on {n} closed lead", "trained on {n} closed leads",
+                                                        len(labels)).format(n=len(labels)), len(labels), seconds)
 
 
 def retrain_all(uow: UnitOfWork, now: datetime) -> list[TrainResult]:

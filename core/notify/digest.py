@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import NotAllowed
+from core.i18n import _
 from core.insight.digest_figures import (
     TOP_DEALS,
     DealLine,
@@ -46,7 +47,9 @@ from core.insight.figures import (
 from core.insight.quotas import label_bounds
 from core.money import from_minor
 from core.notify import outbox
+from core.notify.away import away_reps_at_risk
 from core.notify.local_time import local_at, local_date, parse_hhmm, zone
+from core.notify.preferences import DIGEST, destination, is_muted, prefs_of
 from core.tables import DealStatus, Team, User, Workspace
 from core.workspace.users import Actor
 
@@ -289,7 +292,7 @@ def digest_for(uow: UnitOfWork, actor: Actor, now: datetime) -> tuple[TeamDigest
     with uow.read() as session:
         if team_id is None:
             if not actor.is_admin:
-                raise NotAllowed("You are not in a team yet: ask an admin to add you (`/salesbot team add`).")
+                raise NotAllowed(_("You are not in a team yet: ask an admin to add you (`/salesbot team add`)."))
             digest = workspace_digest(session, actor.workspace_id, now, tz=actor.tz)
         else:
             digest = team_digests(session, actor.workspace_id, now, [team_id], tz=actor.tz)[team_id]
@@ -332,41 +335,50 @@ def digest_sweep(session: Session, now: datetime) -> int:
     Due on the workspace's digest weekday (Monday) from its digest time (09:00) in the
     manager's zone (the workspace's when the team has no linked manager), until the end of
     that day; keyed by team and week, so it goes once. Returns the messages queued.
+    A manager's own preferences move their copy (their digest day, DM or their channel, in
+    their language, or none when muted); the team channel's copy keeps the workspace's day.
     """
     queued = 0
     for ws in list(session.scalars(select(Workspace))):
-        due: list[tuple[Team, str, date]] = []
+        due: list[tuple[Team, str, date, list[tuple[str, str]]]] = []
         send_time = parse_hhmm(ws.digest_time or "09:00")
-        for team, manager_slack, manager_tz in session.execute(
-            select(Team, User.slack_id, User.tz).outerjoin(User, User.id == Team.manager_id)
-            .where(Team.workspace_id == ws.id)
-        ).all():
+        teams = session.execute(
+            select(Team, User).outerjoin(User, User.id == Team.manager_id).where(Team.workspace_id == ws.id)
+        ).all()
+        prefs = prefs_of(session, {m.id for _t, m in teams if m is not None})
+        for team, manager in teams:
+            mine = prefs.get(manager.id) if manager is not None else None
+            manager_slack = manager.slack_id if manager is not None else None
             if not manager_slack and not team.channel_id:
                 continue
-            tz = manager_tz if manager_slack else ws.timezone
+            tz = manager.tz if manager is not None and manager_slack else ws.timezone
             local = now.astimezone(zone(tz))
-            if local.weekday() != ws.digest_weekday or now < local_at(local.date(), send_time, tz):
+            if now < local_at(local.date(), send_time, tz):
                 continue
-            keys = [digest_key(team.id, local.date(), w) for w in ("dm", "channel")]
-            if any(outbox.is_queued(session, ws.id, k) for k in keys):
-                continue
-            due.append((team, tz, local.date()))
+            # (key, channel): the manager's copy on their own day, by DM or in the channel they
+            # chose, unless they muted it; the team channel's copy on the workspace's day.
+            targets: list[tuple[str, str]] = []
+            own_day = mine.digest_weekday if mine is not None and mine.digest_weekday is not None else ws.digest_weekday
+            if manager is not None and manager_slack and local.weekday() == own_day and not is_muted(mine, DIGEST):
+                targets.append((digest_key(team.id, local.date(), "dm"), destination(ws, manager, mine)))
+            if team.channel_id and local.weekday() == ws.digest_weekday:
+                targets.append((digest_key(team.id, local.date(), "channel"), team.channel_id))
+            targets = [t for t in targets if not outbox.is_queued(session, ws.id, t[0])]
+            if targets:
+                due.append((team, tz, local.date(), targets))
         if not due:
             continue
         # "Today" (slipped deals) and the quarter are the manager's: one batch per time zone.
         digests: dict[int | None, TeamDigest] = {}
-        for tz in {tz for _, tz, _ in due}:
-            digests.update(team_digests(session, ws.id, now, [t.id for t, z, _ in due if z == tz], tz=tz))
-        for team, _tz, day in due:
-            digest = digests[team.id]
-            payload = {"view": "digest", "data": digest_data(digest)}
-            if digest.manager_slack_id:
+        for tz in {tz for _team, tz, _day, _targets in due}:
+            digests.update(team_digests(session, ws.id, now, [t.id for t, z, _day, _targets in due if z == tz], tz=tz))
+        for team, _tz, _day, targets in due:
+            data = digest_data(digests[team.id])
+            # The manager's reps who are away, with their deals going stale meanwhile.
+            data["away"] = away_reps_at_risk(session, ws, team.id, now)
+            for key, channel in targets:
                 queued += outbox.enqueue(
-                    session, ws.id, digest_key(team.id, day, "dm"), "digest", digest.manager_slack_id, payload, now
-                )
-            if team.channel_id:
-                queued += outbox.enqueue(
-                    session, ws.id, digest_key(team.id, day, "channel"), "digest", team.channel_id, payload, now
+                    session, ws.id, key, "digest", channel, {"view": "digest", "data": data}, now
                 )
     return queued
 

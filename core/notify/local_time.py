@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import InvalidInput
+from core.i18n import _
 from core.tables import Workspace
 
 SATURDAY = 5
@@ -24,6 +25,8 @@ class SendWindow:
     quiet_start: time = time(20, 0)
     quiet_end: time = time(8, 0)
     quiet_weekends: bool = True
+    # A user's own working days (Monday = 0), when they chose them: they replace quiet weekends.
+    work_days: frozenset[int] | None = None
 
     @classmethod
     def of(cls, ws: Workspace) -> SendWindow:
@@ -42,7 +45,8 @@ def parse_hhmm(text: str) -> time:
         hours, minutes = text.strip().split(":")
         return time(int(hours), int(minutes))
     except (ValueError, AttributeError) as exc:
-        raise InvalidInput(f"{text!r} is not a time of day: write it as HH:MM, e.g. 09:00.") from exc
+        raise InvalidInput(_("{text} is not a time of day: write it as HH:MM, e.g. 09:00.").format(
+            text=repr(text))) from exc
 
 
 def zone(tz: str | None) -> ZoneInfo:
@@ -79,7 +83,9 @@ def _in_quiet_hours(wall: time, window: SendWindow) -> bool:
 
 
 def is_working_day(day: date, window: SendWindow) -> bool:
-    """False on Saturday and Sunday when weekends are quiet."""
+    """False on Saturday and Sunday when weekends are quiet (or off the user's own working days)."""
+    if window.work_days is not None:
+        return day.weekday() in window.work_days
     return not (window.quiet_weekends and day.weekday() >= SATURDAY)
 
 
@@ -92,7 +98,7 @@ def is_quiet(instant: datetime, tz: str | None, window: SendWindow) -> bool:
 def next_working_morning(instant: datetime, tz: str | None, window: SendWindow) -> datetime:
     """The first working-day morning (send time, local) at or after `instant`."""
     day = local_date(instant, tz)
-    for _ in range(15):
+    for __ in range(15):
         if is_working_day(day, window):
             candidate = local_at(day, window.send_time, tz)
             if candidate >= instant and not is_quiet(candidate, tz, window):

@@ -8,6 +8,7 @@ once, queues nothing twice. The bot renders the stored data when it delivers.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,6 +21,17 @@ from core.deals.queries import stale_clause
 from core.money import from_minor
 from core.notify import outbox
 from core.notify.local_time import SendWindow, morning_due, next_allowed_send
+from core.notify.preferences import (
+    FOLLOWUPS,
+    SLIPPED,
+    STALE,
+    backoff_step,
+    destination,
+    ensure_prefs,
+    is_muted,
+    prefs_of,
+    window_for,
+)
 from core.notify.reminders import has_future_reminder_clause, nudge_key
 from core.tables import (
     Deal,
@@ -32,6 +44,7 @@ from core.tables import (
     Stage,
     Team,
     User,
+    UserPrefs,
     Workspace,
 )
 
@@ -67,12 +80,19 @@ def sweep_due_reminders(session: Session, now: datetime, limit: int = 1000) -> i
     working morning. Concurrent sweeps on PostgreSQL split the rows (SKIP LOCKED).
     """
     if session.get_bind().dialect.name == "postgresql":
-        return _sweep_due_pg(session, now, limit)
+        # Users whose preferences shape their follow-ups (muted, a channel, own hours, away)
+        # take the per-user path; everyone else the one-statement sweep.
+        return _sweep_due_pg(session, now, limit) + _sweep_due_portable(session, now, limit, only_custom=True)
     return _sweep_due_portable(session, now, limit)
 
 
-def _sweep_due_portable(session: Session, now: datetime, limit: int) -> int:
-    """The sweep in portable SQL plus Python (SQLite; the reference for the PostgreSQL one)."""
+def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom: bool = False) -> int:
+    """The sweep in portable SQL plus Python (SQLite; the reference for the PostgreSQL one).
+
+    Each user's preferences apply: muted follow-ups are dropped (the reminder counts as sent),
+    an away user's wait for their return summary (core.notify.away), a chosen channel gets
+    the nudge instead of the DM, and it arrives inside the user's own working days and hours.
+    """
     query = (
         select(
             Reminder.id,
@@ -89,6 +109,7 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int) -> int:
             Stage.name,
             Lead.number,
             Lead.name,
+            User.id,
         )
         .join(User, User.id == Reminder.user_id)
         .outerjoin(Deal, Deal.id == Reminder.deal_id)
@@ -101,17 +122,32 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int) -> int:
         .order_by(Reminder.due_at)
         .limit(limit)
     )
+    if only_custom:
+        query = query.where(Reminder.user_id.in_(select(UserPrefs.user_id).where(UserPrefs.custom_delivery.is_(True))))
+    # An away user's reminders wait for their return summary: left out here, so a long absence
+    # never fills the batch and holds up everyone else's.
+    query = query.where(Reminder.user_id.not_in(select(UserPrefs.user_id).where(UserPrefs.away_until.is_not(None))))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Reminder, skip_locked=True)
     rows = session.execute(query).all()
     if not rows:
         return 0
     windows = _windows(session, {r[1] for r in rows})
+    spaces = {ws.id: ws for ws in session.scalars(select(Workspace).where(Workspace.id.in_({r[1] for r in rows})))}
+    prefs = prefs_of(session, {r[14] for r in rows})
     send_at: dict[tuple[int, str], datetime] = {}  # one answer per zone: `now` is the same for all
     messages: list[dict[str, Any]] = []
-    for rid, ws_id, due_at, body, deal_id, slack_id, tz, d_num, d_title, d_amount, d_cur, stage, l_num, l_name in rows:
-        if not slack_id:
-            continue  # an owner known only from an import cannot get a DM
+    decided: list[int] = []
+    for (rid, ws_id, due_at, body, deal_id, slack_id, tz, d_num, d_title, d_amount, d_cur, stage, l_num, l_name,
+         uid) in rows:
+        mine = prefs.get(uid)
+        if mine is not None and mine.away_until is not None:
+            continue  # held for the summary on return (core.notify.away)
+        decided.append(rid)
+        if not slack_id or is_muted(mine, FOLLOWUPS):
+            continue  # an owner known only from an import cannot get a DM; a muted kind is not sent
+        ws = spaces[ws_id]
+        channel = mine.channel_id if mine is not None and mine.channel_id else slack_id
         data: dict[str, Any] = {
             "reminder_id": rid, "text": body, "tz": tz, "deal": None, "lead": None,
             "due_at": due_at.astimezone(UTC).strftime(DUE_FORMAT),
@@ -123,25 +159,31 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int) -> int:
             }
         if l_num is not None:
             data["lead"] = {"ref": f"L-{l_num}", "name": l_name}
+        if mine is not None and (mine.work_days or mine.work_start):
+            arrives = next_allowed_send(now, tz, window_for(ws, mine))
+        else:
+            arrives = send_at.get((ws_id, tz)) or send_at.setdefault(
+                (ws_id, tz), next_allowed_send(now, tz, windows[ws_id])
+            )
         messages.append(
             {
                 "workspace_id": ws_id,
                 "key": nudge_key(rid, due_at),
                 "kind": "nudge",
-                "channel": slack_id,
+                "channel": channel,
                 "payload": {"view": "nudge", "data": data},
                 "status": OutboxStatus.PENDING,
                 "attempts": 0,
-                "next_attempt_at": send_at.get((ws_id, tz)) or send_at.setdefault(
-                    (ws_id, tz), next_allowed_send(now, tz, windows[ws_id])
-                ),
+                "next_attempt_at": arrives,
                 "created_at": now,
             }
         )
     _insert_outbox(session, messages)
+    if not decided:
+        return 0
     session.execute(
         update(Reminder)
-        .where(Reminder.id.in_([r[0] for r in rows]))
+        .where(Reminder.id.in_(decided))
         .values(status=ReminderStatus.SENT, sent_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -155,7 +197,8 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int) -> int:
 _PG_DUE_ZONES = text(
     "SELECT DISTINCT r.workspace_id, u.tz FROM reminders r JOIN users u ON u.id = r.user_id "
     "LEFT JOIN deals rd ON rd.id = r.deal_id "
-    "WHERE r.status IN ('pending', 'snoozed') AND r.due_at <= :now AND (r.deal_id IS NULL OR rd.status = 'open')"
+    "WHERE r.status IN ('pending', 'snoozed') AND r.due_at <= :now AND (r.deal_id IS NULL OR rd.status = 'open') "
+    "AND NOT EXISTS (SELECT 1 FROM user_prefs p WHERE p.user_id = r.user_id AND p.custom_delivery)"
 )
 _PG_SWEEP = text("""
 WITH zones AS (
@@ -166,6 +209,7 @@ WITH zones AS (
     FROM reminders r JOIN users u ON u.id = r.user_id JOIN zones z ON z.ws = r.workspace_id AND z.tz = u.tz
     WHERE r.status IN ('pending', 'snoozed') AND r.due_at <= :now
       AND (r.deal_id IS NULL OR EXISTS (SELECT 1 FROM deals rd WHERE rd.id = r.deal_id AND rd.status = 'open'))
+      AND NOT EXISTS (SELECT 1 FROM user_prefs p WHERE p.user_id = r.user_id AND p.custom_delivery)
     ORDER BY r.due_at LIMIT :limit
     FOR UPDATE OF r SKIP LOCKED
 ), queued AS (
@@ -257,16 +301,20 @@ def morning_sweep(session: Session, now: datetime, workspace_id: int | None = No
 
 
 def _due_reps(session: Session, ws: Workspace, window: SendWindow, now: datetime) -> dict[int, tuple[User, date]]:
-    owners = session.scalars(
+    owners = list(session.scalars(
         select(User).where(
             User.workspace_id == ws.id,
             User.slack_id.is_not(None),
             User.id.in_(select(Deal.owner_id).where(Deal.workspace_id == ws.id, Deal.status == DealStatus.OPEN)),
         )
-    )
+    ))
     due: dict[int, tuple[User, date]] = {}
+    prefs = prefs_of(session, {u.id for u in owners})
     for user in owners:
-        day = morning_due(now, user.tz, window)
+        mine = prefs.get(user.id)
+        if mine is not None and (mine.away_until is not None or (is_muted(mine, STALE) and is_muted(mine, SLIPPED))):
+            continue  # away (their return summary lists what went stale), or nothing they want
+        day = morning_due(now, user.tz, window_for(ws, mine) if mine is not None else window)
         if day is not None:
             due[user.id] = (user, day)
     if not due:
@@ -310,19 +358,40 @@ def _morning_for_workspace(session: Session, ws: Workspace, now: datetime) -> Mo
     nudged_ids: list[int] = []
     escalate: dict[int, list[tuple[Deal, Stage]]] = defaultdict(list)
     threshold = max(1, ws.stale_escalate_after or 2)
+    prefs = prefs_of(session, set(stale) | set(slipped))
     for uid in sorted(set(stale) | set(slipped)):
         user, day = due[uid]
+        # The back-off of ignored nudges is kept per user, in their preferences row.
+        mine = prefs.get(uid) or ensure_prefs(session, ws.id, uid, now)
+        weekly: list[str] = []
+        lists = {STALE: stale[uid], SLIPPED: slipped[uid]}
+        for kind, items in lists.items():
+            if not items:
+                continue
+            if is_muted(mine, kind):
+                lists[kind] = []
+                continue
+            step = backoff_step(mine, kind, [d.id for d, _s in items], _touched_since(session), now)
+            if step == "skip":
+                lists[kind] = []
+            elif step == "weekly":
+                weekly.append(kind)
+        stale[uid], slipped[uid] = lists[STALE], lists[SLIPPED]
+        if not (lists[STALE] or lists[SLIPPED]):
+            continue
+        channel = destination(ws, user, mine)
         data = {
             "rep": {"slack_id": user.slack_id, "name": user.name, "tz": user.tz},
             "date": day.isoformat(),
-            "stale": [_deal_item(d, s, now, day) for d, s in stale[uid][:MAX_LISTED]],
-            "stale_total": len(stale[uid]),
-            "slipped": [_deal_item(d, s, now, day) for d, s in slipped[uid][:MAX_LISTED]],
-            "slipped_total": len(slipped[uid]),
+            "stale": [_deal_item(d, s, now, day) for d, s in lists[STALE][:MAX_LISTED]],
+            "stale_total": len(lists[STALE]),
+            "slipped": [_deal_item(d, s, now, day) for d, s in lists[SLIPPED][:MAX_LISTED]],
+            "slipped_total": len(lists[SLIPPED]),
+            "weekly": weekly,  # kinds that just backed off to weekly (the message says so)
         }
         # Only the sweep that wins the key counts the nudge (another replica may race us).
         if not outbox.enqueue(
-            session, ws.id, morning_key(uid, day), "morning", user.slack_id or "", _payload("morning", data), now
+            session, ws.id, morning_key(uid, day), "morning", channel, _payload("morning", data), now
         ):
             continue
         sent += 1
@@ -341,10 +410,20 @@ def _morning_for_workspace(session: Session, ws: Workspace, now: datetime) -> Mo
     n_escalations = _escalate(session, ws, window, escalate, due, threshold, now)
     return MorningResult(
         messages=sent,
-        stale_deals=sum(len(v) for v in stale.values()),
-        slipped_deals=sum(len(v) for v in slipped.values()),
+        stale_deals=sum(len(v) for u, v in stale.items() if u in due),
+        slipped_deals=sum(len(v) for u, v in slipped.items() if u in due),
         escalations=n_escalations,
     )
+
+
+def _touched_since(session: Session) -> Callable[[list[int], datetime], bool]:
+    """Did any of these deals change (a move, an activity, a re-pricing: a touch) after `at`?"""
+    def touched(deal_ids: list[int], at: datetime) -> bool:
+        if not deal_ids:
+            return False
+        found = session.scalar(select(Deal.id).where(Deal.id.in_(deal_ids), Deal.last_touch_at > at).limit(1))
+        return found is not None
+    return touched
 
 
 def _payload(view: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -368,6 +447,10 @@ def _escalate(
         manager = session.get(User, team.manager_id) if team and team.manager_id else None
         if manager is None or not manager.slack_id or manager.id == rep.id:
             continue
+        mine = prefs_of(session, [manager.id]).get(manager.id)
+        if is_muted(mine, STALE) or (mine is not None and mine.away_until is not None):
+            continue
+        channel = destination(ws, manager, mine)
         data = {
             "rep": {"slack_id": rep.slack_id, "name": rep.name},
             "manager": {"slack_id": manager.slack_id, "name": manager.name, "tz": manager.tz},
@@ -377,8 +460,8 @@ def _escalate(
             "total": len(items),
         }
         key = f"escalation:m{manager.id}:u{uid}:{day.isoformat()}"
-        send_at = next_allowed_send(now, manager.tz, window)
+        send_at = next_allowed_send(now, manager.tz, window_for(ws, mine) if mine is not None else window)
         count += outbox.enqueue(
-            session, ws.id, key, "escalation", manager.slack_id, _payload("escalation", data), now, send_at
+            session, ws.id, key, "escalation", channel, _payload("escalation", data), now, send_at
         )
     return count

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.tables import Lease, OutboxMessage, OutboxStatus, Workspace
+from core.i18n import _
+from core.tables import Lease, OutboxMessage, OutboxStatus, Workspace, WorkspaceStatus
 
 MAX_KEY = 200
 # Temporary errors never mark a message failed before this many attempts (429 excluded).
@@ -71,6 +72,11 @@ class FailedMessage:
     created_at: datetime
 
 
+def _workspace_active() -> ColumnElement[bool]:
+    """Rows of workspaces messages go out to (not paused, not uninstalled)."""
+    return OutboxMessage.workspace_id.in_(select(Workspace.id).where(Workspace.status == WorkspaceStatus.ACTIVE))
+
+
 def _insert_for(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
@@ -91,16 +97,20 @@ def enqueue(
     together. `not_before` holds the message back (quiet hours, the recipient's morning).
     """
     if not key or len(key) > MAX_KEY:
-        raise InvalidInput(f"An outbox key must be 1-{MAX_KEY} characters, got {len(key)}.")
+        raise InvalidInput(_("An outbox key must be 1-{limit} characters, got {n}.").format(limit=MAX_KEY, n=len(key)))
     if not channel:
-        raise InvalidInput("An outbox message needs a channel or a user id to go to.")
+        raise InvalidInput(_("An outbox message needs a channel or a user id to go to."))
+    # Nothing more is sent to a workspace that uninstalled the app: the message is kept, set aside.
+    uninstalled = session.scalar(select(Workspace.status).where(Workspace.id == workspace_id)) == (
+        WorkspaceStatus.UNINSTALLED
+    )
     values = {
         "workspace_id": workspace_id,
         "key": key,
         "kind": kind,
         "channel": channel,
         "payload": payload,
-        "status": OutboxStatus.PENDING.value,
+        "status": (OutboxStatus.SET_ASIDE if uninstalled else OutboxStatus.PENDING).value,
         "attempts": 0,
         "next_attempt_at": max(now, not_before) if not_before else now,
         "created_at": now,
@@ -154,6 +164,8 @@ def claim(
     A row claimed before and never marked comes back with `unsure_since` set: its sender may
     have posted it before dying, so the deliverer looks for it in Slack before re-sending.
 
+    Only messages of active workspaces are taken: a paused one's wait until its token works.
+
     On PostgreSQL the rows are locked with SKIP LOCKED, so two claimers never take the same
     row; on SQLite the transaction is BEGIN IMMEDIATE, which serialises claimers anyway.
     """
@@ -164,6 +176,7 @@ def claim(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.next_attempt_at <= due,
             or_(OutboxMessage.held_until.is_(None), OutboxMessage.held_until <= now),
+            _workspace_active(),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
@@ -319,6 +332,14 @@ def pending_count(session: Session, now: datetime | None = None) -> int:
     return int(session.scalar(query) or 0)
 
 
+def pending_count_of(session: Session, workspace_id: int) -> int:
+    """How many messages of one workspace wait to be sent (paused ones included)."""
+    query = select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.workspace_id == workspace_id, OutboxMessage.status == OutboxStatus.PENDING
+    )
+    return int(session.scalar(query) or 0)
+
+
 @dataclass(frozen=True)
 class Backlog:
     """One workspace's outbox, for the operator's gauges (bot/metrics.py)."""
@@ -367,7 +388,7 @@ def next_due_at(session: Session, now: datetime, due_by: datetime | None = None)
     `due_by - now` ahead of the wall clock) or for its hold (`held_until`, on the wall clock).
     """
     due = now if due_by is None else due_by
-    pending = OutboxMessage.status == OutboxStatus.PENDING
+    pending = and_(OutboxMessage.status == OutboxStatus.PENDING, _workspace_active())
     free = or_(OutboxMessage.held_until.is_(None), OutboxMessage.held_until <= now)
     first_due = session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(pending, free))
     first_free = session.scalar(
@@ -411,3 +432,52 @@ def acquire_lease(session: Session, name: str, holder: str, now: datetime, ttl: 
 def release_lease(session: Session, name: str, holder: str, now: datetime) -> None:
     """Give the lease up at once (on a clean shutdown) so another replica need not wait."""
     session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder).values(expires_at=now))
+
+
+@dataclass(frozen=True)
+class SetAsideMessage:
+    """A message kept but never sent: its workspace uninstalled the app before it went out."""
+
+    id: int
+    team_id: str
+    key: str
+    kind: str
+    channel: str
+    created_at: datetime
+    reason: str
+
+
+def set_aside(session: Session, workspace_id: int, reason: str) -> int:
+    """Set aside every message still waiting for a workspace (it uninstalled the app).
+
+    They are kept (an operator lists them with `set_aside_messages`) and never sent, also
+    after a reinstall: what was due then is stale now. Returns how many.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.workspace_id == workspace_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SET_ASIDE, last_error=reason[:500], held_until=None, claimed_by=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_aside_messages(
+    session: Session, workspace_id: int | None = None, limit: int = 1000
+) -> list[SetAsideMessage]:
+    """The messages set aside (of one workspace, or of all), oldest first."""
+    query = (
+        select(OutboxMessage, Workspace.team_id)
+        .join(Workspace, Workspace.id == OutboxMessage.workspace_id)
+        .where(OutboxMessage.status == OutboxStatus.SET_ASIDE)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if workspace_id is not None:
+        query = query.where(OutboxMessage.workspace_id == workspace_id)
+    return [
+        SetAsideMessage(
+            id=row.id, team_id=str(team_id), key=row.key, kind=row.kind, channel=row.channel,
+            created_at=row.created_at, reason=row.last_error or "",
+        )
+        for row, team_id in session.execute(query)
+    ]

@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotAllowed, NotFound
+from core.i18n import _
 from core.notify import outbox
 from core.notify.local_time import SendWindow, local_at, next_allowed_send
 from core.tables import Deal, DealStatus, Lead, Reminder, ReminderStatus, User, Workspace
+from core.words import status_word
 from core.workspace.users import Actor, can_change_owned
 
 MAX_TEXT = 500
@@ -83,20 +85,20 @@ def nudge_key(reminder_id: int, due_at: datetime) -> str:
 
 def _check_due(due_at: datetime, now: datetime, field: str = "due_at") -> None:
     if due_at.tzinfo is None:
-        raise InvalidInput("The due time has no time zone; give an aware datetime.", field)
+        raise InvalidInput(_("The due time has no time zone; give an aware datetime."), field)
     if due_at < now - PAST_GRACE:
-        raise InvalidInput("That time is in the past: pick a time from now on.", field)
+        raise InvalidInput(_("That time is in the past: pick a time from now on."), field)
     if due_at > now + MAX_AHEAD:
-        raise InvalidInput("That is more than three years away: pick a nearer date.", field)
+        raise InvalidInput(_("That is more than three years away: pick a nearer date."), field)
 
 
 def _find_lead(session: Session, workspace_id: int, ref: str) -> Lead:
     text = ref.strip().upper().removeprefix("L-")
     if not text.isdigit():
-        raise NotFound(f"No lead {ref!r}: use its ref, like L-7.", "lead")
+        raise NotFound(_("No lead {ref}: use its ref, like L-7.").format(ref=repr(ref)), "lead")
     lead = session.scalar(select(Lead).where(Lead.workspace_id == workspace_id, Lead.number == int(text)))
     if lead is None:
-        raise NotFound(f"No lead {ref!r} here.", "lead")
+        raise NotFound(_("No lead {ref} here.").format(ref=repr(ref)), "lead")
     return lead
 
 
@@ -118,7 +120,8 @@ def set_reminder(
     """A follow-up for the caller on a deal or lead they may change (or a free one)."""
     text = (text or "").strip()
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"The reminder text is {len(text)} characters; keep it under {MAX_TEXT}.", "text")
+        raise InvalidInput(_("The reminder text is {n} characters; keep it under {limit}.").format(
+            n=len(text), limit=MAX_TEXT), "text")
     _check_due(due_at, now)
     with uow.transaction() as session:
         deal_id = lead_id = None
@@ -127,21 +130,24 @@ def set_reminder(
 
             deal = find_deal(session, actor.workspace_id, deal_ref, actor)
             if not can_change_owned(actor, deal.owner_id, _owner_team(session, deal.owner_id)):
-                raise NotAllowed(f"You can't set reminders on {deal.ref}: it is not yours or your team's.")
+                raise NotAllowed(_("You can't set reminders on {ref}: it is not yours or your team's.").format(
+                    ref=deal.ref))
             if deal.status != DealStatus.OPEN:
                 # a closed deal's reminders never fire (core.notify.nudges): refuse rather than drop it
-                raise InvalidInput(f"{deal.ref} is {deal.status.value}: its reminders are off. Reopen it first with "
-                                   f"`/deal reopen {deal.ref}`.", "deal")
+                raise InvalidInput(_("{ref} is {status}: its reminders are off. Reopen it first with "
+                                     "`/deal reopen {ref}`.").format(ref=deal.ref, status=status_word(deal.status)),
+                                   "deal")
             deal_id = deal.id
-            text = text or f"Follow up on {deal.title}"
+            text = text or _("Follow up on {title}").format(title=deal.title)
         if lead_ref:
             lead = _find_lead(session, actor.workspace_id, lead_ref)
             if not can_change_owned(actor, lead.owner_id, _owner_team(session, lead.owner_id)):
-                raise NotAllowed(f"You can't set reminders on {lead.ref}: it is not yours or your team's.")
+                raise NotAllowed(_("You can't set reminders on {ref}: it is not yours or your team's.").format(
+                    ref=lead.ref))
             lead_id = lead.id
-            text = text or f"Follow up with {lead.name or lead.ref}"
+            text = text or _("Follow up with {name}").format(name=lead.name or lead.ref)
         if not text:
-            raise InvalidInput("Say what to follow up on, or pick a deal or lead.", "text")
+            raise InvalidInput(_("Say what to follow up on, or pick a deal or lead."), "text")
         reminder = Reminder(
             workspace_id=actor.workspace_id,
             user_id=actor.user_id,
@@ -157,13 +163,24 @@ def set_reminder(
         return _view(session, reminder, with_arrival=True)
 
 
+def _reminder_refusal(verb: str, owner: str | None) -> str:
+    """Why the actor may not `verb` (snooze, complete, cancel, see) someone else's reminder."""
+    sentences = {
+        "snooze": _("You can't snooze this reminder: it belongs to {owner}."),
+        "complete": _("You can't complete this reminder: it belongs to {owner}."),
+        "cancel": _("You can't cancel this reminder: it belongs to {owner}."),
+        "see": _("You can't see this reminder: it belongs to {owner}."),
+    }
+    return sentences.get(verb, sentences["see"]).format(owner=owner or _("someone else"))
+
+
 def _own_reminder(session: Session, actor: Actor, reminder_id: int, verb: str) -> Reminder:
     reminder = session.get(Reminder, reminder_id)
     if reminder is None or reminder.workspace_id != actor.workspace_id:
-        raise NotFound(f"No reminder #{reminder_id}.", "reminder")
+        raise NotFound(_("No reminder #{id}.").format(id=reminder_id), "reminder")
     owner = session.get(User, reminder.user_id)
     if not can_change_owned(actor, reminder.user_id, owner.team_id if owner else None):
-        raise NotAllowed(f"You can't {verb} this reminder: it belongs to {owner.name if owner else 'someone else'}.")
+        raise NotAllowed(_reminder_refusal(verb, owner.name if owner else None))
     return reminder
 
 
@@ -178,7 +195,8 @@ def snooze_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, until: date
     with uow.transaction() as session:
         reminder = _own_reminder(session, actor, reminder_id, "snooze")
         if reminder.status in (ReminderStatus.DONE, ReminderStatus.CANCELLED):
-            raise InvalidInput(f"This reminder is already {reminder.status.value}.", "reminder")
+            raise InvalidInput(_("This reminder is already {status}.").format(
+                status=status_word(reminder.status)), "reminder")
         _withdraw_queued_nudge(session, reminder)
         reminder.due_at = until
         reminder.status = ReminderStatus.SNOOZED
@@ -200,7 +218,7 @@ def complete_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, now: date
     with uow.transaction() as session:
         reminder = _own_reminder(session, actor, reminder_id, "complete")
         if reminder.status == ReminderStatus.CANCELLED:
-            raise InvalidInput("This reminder was cancelled.", "reminder")
+            raise InvalidInput(_("This reminder was cancelled."), "reminder")
         if reminder.status != ReminderStatus.DONE:
             _withdraw_queued_nudge(session, reminder)
             reminder.status = ReminderStatus.DONE
@@ -214,7 +232,7 @@ def cancel_reminder(uow: UnitOfWork, actor: Actor, reminder_id: int, now: dateti
     with uow.transaction() as session:
         reminder = _own_reminder(session, actor, reminder_id, "cancel")
         if reminder.status == ReminderStatus.DONE:
-            raise InvalidInput("This reminder is already done.", "reminder")
+            raise InvalidInput(_("This reminder is already done."), "reminder")
         _withdraw_queued_nudge(session, reminder)
         reminder.status = ReminderStatus.CANCELLED
         reminder.done_at = now
@@ -246,7 +264,8 @@ def list_reminders(
         wanted = [ReminderStatus(s) for s in statuses]
     except ValueError as exc:
         known = ", ".join(s.value for s in ReminderStatus)
-        raise InvalidInput(f"Unknown reminder status in {statuses}: use {known}.", "status") from exc
+        raise InvalidInput(_("Unknown reminder status in {statuses}: use {known}.").format(
+            statuses=statuses, known=known), "status") from exc
     with uow.read() as session:
         query = (
             select(Reminder)

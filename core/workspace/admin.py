@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput, NotAllowed, NotFound
+from core.i18n import N_, _
 from core.tables import Activity, Deal, DealChange, Lead, Quota, Reminder, Role, Team, User, Workspace
+from core.text import matching, sort_key
 from core.workspace.users import Actor, ensure_user, require_admin, require_manager_of
 
 MAX_TEAM_NAME = 100
@@ -81,21 +83,22 @@ def member_id(uow: UnitOfWork, actor: Actor, slack_id: str, now: datetime) -> in
 
 
 def team_named(session: Session, workspace_id: int, name: str) -> Team:
-    """The team of that name (any case); NotFound listing the teams there are."""
-    team = session.scalar(
-        select(Team).where(Team.workspace_id == workspace_id, func.lower(Team.name) == name.strip().lower())
-    )
-    if team is None:
-        names = ", ".join(session.scalars(select(Team.name).where(Team.workspace_id == workspace_id))) or "none yet"
-        raise NotFound(f'There is no team "{name}". Teams: {names}.', field="team")
-    return team
+    """The team of that name (any case, by the reader's case rules: "İstanbul" is "istanbul");
+    NotFound listing the teams there are."""
+    teams = list(session.scalars(select(Team).where(Team.workspace_id == workspace_id).order_by(Team.id)))
+    found = matching(teams, name.strip(), lambda t: t.name)
+    if not found:
+        names = ", ".join(t.name for t in sorted(teams, key=lambda t: sort_key(t.name))) or _("none yet")
+        raise NotFound(_('There is no team "{name}". Teams: {teams}.').format(name=name, teams=names), field="team")
+    return found[0]
 
 
 def _team_view(session: Session, team: Team, moved: tuple[TeamMove, ...] = ()) -> TeamView:
-    rows = session.execute(
-        select(User.slack_id, User.name).where(User.team_id == team.id).order_by(User.name, User.id)
-    ).all()
-    members = tuple(slack_id for slack_id, _ in rows if slack_id)
+    rows = sorted(
+        session.execute(select(User.slack_id, User.name).where(User.team_id == team.id).order_by(User.id)).all(),
+        key=lambda row: sort_key(row[1] or ""),
+    )
+    members = tuple(slack_id for slack_id, __ in rows if slack_id)
     imported = tuple(name for slack_id, name in rows if not slack_id)
     manager = session.get(User, team.manager_id) if team.manager_id else None
     return TeamView(team.id, team.name, manager.slack_id if manager else None, manager.name if manager else None,
@@ -113,29 +116,27 @@ def list_teams(uow: UnitOfWork, actor: Actor, name: str | None = None) -> list[T
             mine = set(actor.managed_team_ids) | ({actor.team_id} if actor.team_id is not None else set())
             q = q.where(Team.id.in_(sorted(mine)))
         name = " ".join((name or "").split())
+        teams = sorted(session.scalars(q.order_by(Team.id)).all(), key=lambda t: sort_key(t.name))
         if name:
-            q = q.where(func.lower(Team.name) == name.lower())
-        teams = session.scalars(q.order_by(func.lower(Team.name), Team.id)).all()
+            teams = matching(teams, name, lambda t: t.name)
         if name and not teams:
-            raise NotFound(f'There is no team "{name}" that you can see. `/salesbot team list` shows yours.',
-                           field="team")
+            raise NotFound(_('There is no team "{name}" that you can see. `/salesbot team list` shows yours.').format(
+                name=name), field="team")
         return [_team_view(session, team) for team in teams]
 
 
 def create_team(uow: UnitOfWork, actor: Actor, name: str, manager_slack_id: str, *, now: datetime) -> TeamView:
     """A new team with its manager (who becomes a manager, and a member of it)."""
-    require_admin(actor, "create teams")
+    require_admin(actor, N_("create teams"))
     name = " ".join((name or "").split())
     if not name:
-        raise InvalidInput("Name the team, e.g. `/salesbot team create East @mia`.", field="team")
+        raise InvalidInput(_("Name the team, e.g. `/salesbot team create East @mia`."), field="team")
     if len(name) > MAX_TEAM_NAME:
-        raise InvalidInput(f"Team names go up to {MAX_TEAM_NAME} characters.", field="team")
+        raise InvalidInput(_("Team names go up to {limit} characters.").format(limit=MAX_TEAM_NAME), field="team")
     with uow.transaction() as session:
-        exists = session.scalar(
-            select(Team.id).where(Team.workspace_id == actor.workspace_id, func.lower(Team.name) == name.lower())
-        )
-        if exists is not None:
-            raise InvalidInput(f'There is already a team "{name}".', field="team")
+        existing = session.scalars(select(Team).where(Team.workspace_id == actor.workspace_id)).all()
+        if matching(existing, name, lambda t: t.name):
+            raise InvalidInput(_('There is already a team "{name}".').format(name=name), field="team")
         manager = _member(session, actor.workspace_id, manager_slack_id, now)
         team = Team(workspace_id=actor.workspace_id, name=name, manager_id=manager.id, created_at=now)
         session.add(team)
@@ -150,16 +151,17 @@ def create_team(uow: UnitOfWork, actor: Actor, name: str, manager_slack_id: str,
 def add_to_team(uow: UnitOfWork, actor: Actor, name: str, slack_ids: list[str], *, now: datetime) -> TeamView:
     """Move people into a team (admins; the team's manager for their own team)."""
     if not slack_ids:
-        raise InvalidInput("Who? Mention them: `/salesbot team add East @ana @bob`.", field="users")
+        raise InvalidInput(_("Who? Mention them: `/salesbot team add East @ana @bob`."), field="users")
     with uow.transaction() as session:
         team = team_named(session, actor.workspace_id, name)
-        require_manager_of(actor, team, f"add people to {team.name}")
+        require_manager_of(actor, team, _("add people to {team}").format(team=team.name))
         moved: list[TeamMove] = []
         for slack_id in dict.fromkeys(slack_ids):
             user = _member(session, actor.workspace_id, slack_id, now)
             if user.team_id not in (None, team.id):
                 if not actor.is_admin:
-                    raise NotAllowed(f"{user.name} is in another team; only an admin can move them.")
+                    raise NotAllowed(_("{name} is in another team; only an admin can move them.").format(
+                        name=user.name))
                 old = session.get_one(Team, user.team_id)
                 moved.append(TeamMove(slack_id, user.name, old.name))
             user.team_id = team.id
@@ -170,10 +172,10 @@ def add_to_team(uow: UnitOfWork, actor: Actor, name: str, slack_ids: list[str], 
 def set_team_channel(uow: UnitOfWork, actor: Actor, name: str, channel_id: str, *, now: datetime) -> TeamView:
     """The channel for a team's digest and hot-lead alerts."""
     if not channel_id:
-        raise InvalidInput("Which channel? `/salesbot team channel East #sales-east`.", field="channel")
+        raise InvalidInput(_("Which channel? `/salesbot team channel East #sales-east`."), field="channel")
     with uow.transaction() as session:
         team = team_named(session, actor.workspace_id, name)
-        require_manager_of(actor, team, f"set the channel of {team.name}")
+        require_manager_of(actor, team, _("set the channel of {team}").format(team=team.name))
         team.channel_id = channel_id
         session.flush()
         return _team_view(session, team)
@@ -181,15 +183,16 @@ def set_team_channel(uow: UnitOfWork, actor: Actor, name: str, channel_id: str, 
 
 def set_role(uow: UnitOfWork, actor: Actor, slack_id: str, role: str, *, now: datetime) -> Role:
     """Make someone a rep, manager or admin (admins only; an admin cannot demote themself)."""
-    require_admin(actor, "change roles")
+    require_admin(actor, N_("change roles"))
     try:
         new_role = Role((role or "").strip().lower())
     except ValueError:
-        raise InvalidInput(f'"{role}" is not a role; use rep, manager or admin.', field="role") from None
+        raise InvalidInput(_('"{role}" is not a role; use rep, manager or admin.').format(role=role),
+                           field="role") from None
     with uow.transaction() as session:
         user = _member(session, actor.workspace_id, slack_id, now)
         if user.id == actor.user_id and new_role != Role.ADMIN:
-            raise NotAllowed("You can't take away your own admin role; ask another admin.")
+            raise NotAllowed(_("You can't take away your own admin role; ask another admin."))
         user.role = new_role
         session.flush()
         return new_role
@@ -202,25 +205,26 @@ def link_import_owner(uow: UnitOfWork, actor: Actor, import_name: str, slack_id:
     owner move to the Slack user, who keeps their own role and team (or takes the imported
     owner's team when they have none). Future imports with that name map to them.
     """
-    require_admin(actor, "link imported owners")
+    require_admin(actor, N_("link imported owners"))
     name = (import_name or "").strip()
     if not name:
-        raise InvalidInput('Give the name as it was imported: `/salesbot link "Anna Smith" @ana`.', field="name")
+        raise InvalidInput(_('Give the name as it was imported: `/salesbot link "Anna Smith" @ana`.'), field="name")
     with uow.transaction() as session:
         target = _member(session, actor.workspace_id, slack_id, now)
-        source = session.scalar(
-            select(User).where(
-                User.workspace_id == actor.workspace_id,
-                func.lower(User.import_name) == name.lower(),
-            )
-        )
-        if source is None:
-            raise NotFound(f'No imported owner is called "{name}". Check the spelling in the import file.',
-                           field="name")
+        imported = session.scalars(
+            select(User).where(User.workspace_id == actor.workspace_id, User.import_name.is_not(None)).order_by(User.id)
+        ).all()
+        found = matching(imported, name, lambda u: u.import_name or "")
+        if not found:
+            raise NotFound(_('No imported owner is called "{name}". Check the spelling in the import file.').format(
+                name=name), field="name")
+        source = found[0]
         if source.id == target.id:
-            raise InvalidInput(f'"{name}" is already linked to {target.name}.', field="name")
+            raise InvalidInput(_('"{name}" is already linked to {user}.').format(name=name, user=target.name),
+                               field="name")
         if source.slack_id is not None:
-            raise InvalidInput(f'"{name}" is already linked to user {source.slack_id}.', field="name")
+            raise InvalidInput(_('"{name}" is already linked to user {user}.').format(name=name, user=source.slack_id),
+                               field="name")
         counts = _merge_user(session, source, target)
         session.flush()
         return LinkResult(slack_id, name, counts["deals"], counts["activities"], counts["reminders"], counts["leads"])
@@ -278,23 +282,25 @@ def pipeline_scope(uow: UnitOfWork, actor: Actor, word: str | None, slack_id: st
             allowed = (actor.is_admin or user.id == actor.user_id or actor.manages_team(user.team_id)
                        or (user.team_id is not None and user.team_id == actor.team_id))
             if not allowed:
-                raise NotAllowed(f"{user.name} is in another team; you can see your own team's pipeline.")
+                raise NotAllowed(_("{name} is in another team; you can see your own team's pipeline.").format(
+                    name=user.name))
             return Scope(user.name, owner_ids=[user.id])
         if word == "mine":
-            return Scope("your deals", owner_ids=[actor.user_id])
+            return Scope(_("your deals"), owner_ids=[actor.user_id])
         if word not in ("", "team"):
-            raise InvalidInput(f'"{word}" is not a scope: use mine, team or @someone.', field="scope")
+            raise InvalidInput(_('"{word}" is not a scope: use mine, team or @someone.').format(word=word),
+                               field="scope")
         team_ids = sorted(actor.managed_team_ids) if actor.managed_team_ids else (
             [actor.team_id] if actor.team_id is not None else [])
         if team_ids:
             team = session.get_one(Team, team_ids[0])
             if len(team_ids) == 1:
-                return Scope(f"team {team.name}", team_id=team.id)
+                return Scope(_("team {team}").format(team=team.name), team_id=team.id)
             ids = list(session.scalars(select(User.id).where(User.team_id.in_(team_ids))))
-            return Scope("your teams", owner_ids=ids)
+            return Scope(_("your teams"), owner_ids=ids)
         if actor.is_admin:
-            return Scope("the whole workspace")
+            return Scope(_("the whole workspace"))
         if word == "team":
-            raise InvalidInput("You're not in a team yet; an admin can add you with `/salesbot team add`.",
+            raise InvalidInput(_("You're not in a team yet; an admin can add you with `/salesbot team add`."),
                                field="scope")
-        return Scope("your deals", owner_ids=[actor.user_id])
+        return Scope(_("your deals"), owner_ids=[actor.user_id])

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from core.csv_mapping import RowError
 from core.db import UnitOfWork
 from core.errors import InvalidInput
+from core.i18n import N_, _, ngettext
 from core.money import check_currency
 from core.tables import ExchangeRate, Workspace
 from core.workspace.users import Actor, require_admin
@@ -106,8 +107,15 @@ class RateFileError(InvalidInput):
 
     def __init__(self, errors: list[RowError]) -> None:
         first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"Row {first.row}, column {first.column}: {first.reason}{more}. Nothing was imported.")
+        if len(errors) > 1:
+            message = ngettext(
+                "Row {row}, column {column}: {reason} (and {n} more). Nothing was imported.",
+                "Row {row}, column {column}: {reason} (and {n} more). Nothing was imported.",
+                len(errors) - 1).format(row=first.row, column=first.column, reason=first.reason, n=len(errors) - 1)
+        else:
+            message = _("Row {row}, column {column}: {reason}. Nothing was imported.").format(
+                row=first.row, column=first.column, reason=first.reason)
+        super().__init__(message)
         self.errors = errors
 
 
@@ -125,21 +133,23 @@ def parse_rate(text: str | Decimal, field: str | None = "rate") -> Decimal:
     """`1.08` (or `1,08`) as a positive Decimal of at most ten decimals; InvalidInput otherwise."""
     shown = str(text).strip()
     if not _RATE_TEXT.fullmatch(shown):
-        raise InvalidInput(f'"{shown[:20]}" is not a rate: write a number like 1.08 (1 unit = 1.08 in the base '
-                           "currency).", field=field)
+        raise InvalidInput(_('"{text}" is not a rate: write a number like 1.08 (1 unit = 1.08 in the base '
+                             "currency).").format(text=shown[:20]), field=field)
     rate = Decimal(shown.replace(",", "."))
     if rate <= 0:
-        raise InvalidInput(f"A rate must be above zero, not {shown}.", field=field)
+        raise InvalidInput(_("A rate must be above zero, not {text}.").format(text=shown), field=field)
     if rate >= MAX_RATE:
-        raise InvalidInput(f"{shown} is too large for a rate (under {MAX_RATE:,}).", field=field)
+        raise InvalidInput(_("{text} is too large for a rate (under {limit}).").format(
+            text=shown, limit=f"{MAX_RATE:,}"),
+                           field=field)
     return rate
 
 
 def _rate_currency(currency: str, base: str, field: str | None = "currency") -> str:
     code = check_currency(currency, field=field)
     if code == base:
-        raise InvalidInput(f"{code} is the base currency: its rate is always 1. Set rates of other currencies "
-                           "into it.", field=field)
+        raise InvalidInput(_("{code} is the base currency: its rate is always 1. Set rates of other currencies "
+                             "into it.").format(code=code), field=field)
     return code
 
 
@@ -167,7 +177,7 @@ def _upsert(session: Session, workspace_id: int, currency: str, valid_from: date
 
 def set_rate(uow: UnitOfWork, actor: Actor, currency: str, rate: str | Decimal, *, now: datetime) -> RateInfo:
     """`/salesbot rate EUR 1.08`: 1 EUR = 1.08 in the base currency from today (the workspace's zone)."""
-    require_admin(actor, "set exchange rates")
+    require_admin(actor, N_("set exchange rates"))
     value = parse_rate(rate)
     with uow.transaction() as session:
         base, today = _workspace_today(session, actor.workspace_id, now)
@@ -199,11 +209,11 @@ def read_rates_csv(text: str, base: str) -> list[tuple[int, str, date, Decimal]]
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None:
-        raise RateFileError([RowError(1, "-", "", "the file is empty: give a header `date,currency,rate`")])
+        raise RateFileError([RowError(1, "-", "", _("the file is empty: give a header `date,currency,rate`"))])
     names = [h.strip().lower() for h in header]
     missing = [c for c in _COLUMNS if c not in names]
     if missing:
-        raise RateFileError([RowError(1, c, "", "missing column: the header is `date,currency,rate`")
+        raise RateFileError([RowError(1, c, "", _("missing column: the header is `date,currency,rate`"))
                              for c in missing])
     at = {c: names.index(c) for c in _COLUMNS}
     errors: list[RowError] = []
@@ -217,7 +227,7 @@ def read_rates_csv(text: str, base: str) -> list[tuple[int, str, date, Decimal]]
         try:
             day = date.fromisoformat(cell["date"])
         except ValueError:
-            row_errors.append(RowError(number, "date", cell["date"], "not a date: write it as YYYY-MM-DD"))
+            row_errors.append(RowError(number, "date", cell["date"], _("not a date: write it as YYYY-MM-DD")))
         try:
             code = _rate_currency(cell["currency"], base)
         except InvalidInput as err:
@@ -231,7 +241,8 @@ def read_rates_csv(text: str, base: str) -> list[tuple[int, str, date, Decimal]]
             continue
         first = seen.setdefault((code, day), number)
         if first != number:
-            errors.append(RowError(number, "date", cell["date"], f"{code} on {day} is already given in row {first}"))
+            reason = _("{code} on {day} is already given in row {row}").format(code=code, day=day, row=first)
+            errors.append(RowError(number, "date", cell["date"], reason))
             continue
         rows.append((number, code, day, value))
     if errors:
@@ -245,7 +256,7 @@ def import_rates(uow: UnitOfWork, workspace_id: int, text: str, *, now: datetime
         base = session.get_one(Workspace, workspace_id).default_currency
         rows = read_rates_csv(text, base)
         counts = {"created": 0, "updated": 0, "unchanged": 0}
-        for _, code, day, value in rows:
+        for __, code, day, value in rows:
             counts[_upsert(session, workspace_id, code, day, value, now)] += 1
         session.flush()
     return RatesImported(counts["created"], counts["updated"], counts["unchanged"], base)

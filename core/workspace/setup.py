@@ -12,12 +12,15 @@ from sqlalchemy import delete, func, select
 
 from core.db import UnitOfWork
 from core.errors import InvalidInput
+from core.i18n import N_, _, ngettext
 from core.money import check_currency
 from core.tables import Deal, ExchangeRate, Stage, Workspace
+from core.text import casefold_for_match as key
 from core.workspace.users import Actor, require_admin
 from core.workspace.workspaces import default_pipeline, stages_of
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS_TR = ("pazartesi", "salı", "çarşamba", "perşembe", "cuma", "cumartesi", "pazar")
 LOCALES = ("en", "tr")
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
@@ -74,21 +77,21 @@ def update_workspace_settings(
     quiet_end: str,
 ) -> WorkspaceSettings:
     """Check every value first (errors name their field), then save them all."""
-    require_admin(actor, "change the workspace settings")
+    require_admin(actor, N_("change the workspace settings"))
     currency = check_currency(default_currency, field="default_currency")
     locale = (locale or "").strip().lower()
     if locale not in LOCALES:
-        raise InvalidInput(f"Locales: {', '.join(LOCALES)}.", field="locale")
+        raise InvalidInput(_("Locales: {locales}.").format(locales=", ".join(LOCALES)), field="locale")
     weekday = _weekday(digest_weekday)
     for field, value in (("digest_time", digest_time), ("quiet_start", quiet_start), ("quiet_end", quiet_end)):
         if not _HHMM.fullmatch((value or "").strip()):
-            raise InvalidInput("Give a time as HH:MM, e.g. 09:00.", field=field)
+            raise InvalidInput(_("Give a time as HH:MM, e.g. 09:00."), field=field)
     try:
         threshold = int(str(hot_lead_threshold).strip())
     except ValueError:
-        raise InvalidInput("The hot-lead threshold is a score from 1 to 100.", field="hot_lead_threshold") from None
+        raise InvalidInput(_("The hot-lead threshold is a score from 1 to 100."), field="hot_lead_threshold") from None
     if not 1 <= threshold <= 100:
-        raise InvalidInput("The hot-lead threshold is a score from 1 to 100.", field="hot_lead_threshold")
+        raise InvalidInput(_("The hot-lead threshold is a score from 1 to 100."), field="hot_lead_threshold")
     with uow.transaction() as session:
         ws = session.get_one(Workspace, actor.workspace_id)
         removed = 0
@@ -105,12 +108,16 @@ def update_workspace_settings(
 
 
 def _weekday(value: int | str) -> int:
-    text = str(value).strip().lower()
+    text = key(str(value).strip(), "en")
     if text.isdigit() and 0 <= int(text) <= 6:
         return int(text)
     matches = [i for i, name in enumerate(WEEKDAYS) if text and name.startswith(text[:3])]
+    turkish = key(str(value).strip(), "tr")
+    if not matches and turkish:  # Turkish day names ("Cuma", "SALI"); "cuma" is a prefix of "cumartesi"
+        tr = [i for i, name in enumerate(WEEKDAYS_TR) if name.startswith(turkish)]
+        matches = [i for i in tr if WEEKDAYS_TR[i] == turkish] or tr
     if len(matches) != 1:
-        raise InvalidInput("Pick a weekday, Monday to Sunday.", field="digest_weekday")
+        raise InvalidInput(_("Pick a weekday, Monday to Sunday."), field="digest_weekday")
     return matches[0]
 
 
@@ -145,33 +152,36 @@ def parse_stage_lines(text: str) -> list[StageInfo]:
             continue
         m = _STAGE_LINE.fullmatch(line)
         if not m:
-            raise InvalidInput(f'Line {number} "{line.strip()[:60]}": write `Name, probability%, rotting days`.',
-                               field="stages")
+            raise InvalidInput(_('Line {number} "{line}": write `Name, probability%, rotting days`.').format(
+                number=number, line=line.strip()[:60]), field="stages")
         probability, days = int(m["prob"]), int(m["days"] or 14)
         if not 0 <= probability <= 100:
-            raise InvalidInput(f"Line {number}: a probability is 0 to 100%.", field="stages")
+            raise InvalidInput(_("Line {number}: a probability is 0 to 100%.").format(number=number), field="stages")
         if not 1 <= days <= 3650:
-            raise InvalidInput(f"Line {number}: rotting days go from 1 to 3650.", field="stages")
+            raise InvalidInput(_("Line {number}: rotting days go from 1 to 3650.").format(
+                number=number), field="stages")
         name = m["name"].strip()
         previous = None
         for arrow in ("->", "→"):
             if arrow in name:
                 previous, name = (part.strip() for part in name.split(arrow, 1))
                 if not previous or not name:
-                    raise InvalidInput(f"Line {number}: rename as `Old name -> New name, 25%`.", field="stages")
+                    raise InvalidInput(_("Line {number}: rename as `Old name -> New name, 25%`.").format(number=number),
+                                       field="stages")
         if len(name) > 100:
-            raise InvalidInput(f"Line {number}: stage names go up to 100 characters.", field="stages")
-        if name.lower() in ("won", "lost"):
-            raise InvalidInput("Won and Lost are always there; list only the open stages.", field="stages")
-        if any(s.name.lower() == name.lower() for s in stages):
-            raise InvalidInput(f'"{name}" is listed twice.', field="stages")
-        if previous and any((s.previous or s.name).lower() == previous.lower() for s in stages):
-            raise InvalidInput(f'"{previous}" is listed twice.', field="stages")
+            raise InvalidInput(_("Line {number}: stage names go up to 100 characters.").format(number=number),
+                               field="stages")
+        if key(name) in ("won", "lost", "kazanıldı", "kaybedildi"):
+            raise InvalidInput(_("Won and Lost are always there; list only the open stages."), field="stages")
+        if any(key(s.name) == key(name) for s in stages):
+            raise InvalidInput(_('"{name}" is listed twice.').format(name=name), field="stages")
+        if previous and any(key(s.previous or s.name) == key(previous) for s in stages):
+            raise InvalidInput(_('"{name}" is listed twice.').format(name=previous), field="stages")
         stages.append(StageInfo(name, probability, days, False, False, previous))
     if not stages:
-        raise InvalidInput("List at least one open stage.", field="stages")
+        raise InvalidInput(_("List at least one open stage."), field="stages")
     if len(stages) > 20:
-        raise InvalidInput("Keep it to 20 open stages or fewer.", field="stages")
+        raise InvalidInput(_("Keep it to 20 open stages or fewer."), field="stages")
     return stages
 
 
@@ -181,35 +191,38 @@ def update_pipeline_stages(uow: UnitOfWork, actor: Actor, text: str, *, now: dat
     A stage left out is removed only when no deal is in it; otherwise nothing changes and
     the error says how many deals to move first. `Old -> New` renames a stage in place.
     """
-    require_admin(actor, "change the pipeline")
+    require_admin(actor, N_("change the pipeline"))
     wanted = parse_stage_lines(text)
     with uow.transaction() as session:
         pipeline = default_pipeline(session, actor.workspace_id)
         current = stages_of(session, pipeline.id)
-        by_name = {s.name.lower(): s for s in current if not s.is_terminal}
+        by_name = {key(s.name): s for s in current if not s.is_terminal}
         for spec in wanted:
-            if spec.previous and spec.previous.lower() not in by_name:
-                raise InvalidInput(f'There is no open stage "{spec.previous}" to rename.', field="stages")
-        keep = {(w.previous or w.name).lower() for w in wanted}
+            if spec.previous and key(spec.previous) not in by_name:
+                raise InvalidInput(_('There is no open stage "{name}" to rename.').format(name=spec.previous),
+                                   field="stages")
+        keep = {key(w.previous or w.name) for w in wanted}
         for name, stage in by_name.items():
             if name in keep:
                 continue
             held = session.scalar(select(func.count(Deal.id)).where(Deal.stage_id == stage.id)) or 0
             if held:
-                raise InvalidInput(f"{stage.name} still holds {held} deal{'s' if held != 1 else ''}; "
-                                   "move them to another stage first, or keep the stage.", field="stages")
+                raise InvalidInput(ngettext(
+                    "{stage} still holds {n} deal; move it to another stage first, or keep the stage.",
+                    "{stage} still holds {n} deals; move them to another stage first, or keep the stage.",
+                    held).format(stage=stage.name, n=held), field="stages")
             session.delete(stage)
         session.flush()
         # Positions: open stages in the order given, then Won and Lost. Park them out of the
         # way first so no two stages ever share a position mid-update.
         terminal = [s for s in current if s.is_terminal]
-        for offset, stage in enumerate(s for s in current if s.name.lower() in keep or s.is_terminal):
+        for offset, stage in enumerate(s for s in current if key(s.name) in keep or s.is_terminal):
             stage.position = 1000 + offset
             if not stage.is_terminal:
                 stage.name = f"~{stage.id}"  # free every name first: renames may swap names
         session.flush()
         for position, spec in enumerate(wanted):
-            found = by_name.get((spec.previous or spec.name).lower())
+            found = by_name.get(key(spec.previous or spec.name))
             stage = found if found is not None else Stage(
                 workspace_id=actor.workspace_id, pipeline_id=pipeline.id, name=spec.name)
             if found is None:

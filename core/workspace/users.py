@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.errors import NotAllowed, UnknownUser
+from core.i18n import _
 from core.tables import Role, Team, User, Workspace
+from core.text import casefold_for_match, is_turkish
 from core.workspace.workspaces import get_or_create_workspace
 
 
@@ -54,20 +56,25 @@ def require_can_change(actor: Actor, owner: User | None, what: str) -> None:
     """Raise NotAllowed, saying why, unless the actor may change a record owned by `owner`."""
     if can_change_owned(actor, owner.id if owner else None, owner.team_id if owner else None):
         return
-    whose = f"{owner.name}'s" if owner else "an unowned"
+    if owner is None:
+        raise NotAllowed(_("You can't change {what}: it has no owner. Reps change their own, managers their "
+                           "team's.").format(what=what))
     raise NotAllowed(
-        f"You can't change {what}: it is {whose}. Reps change their own, managers their team's."
+        _("You can't change {what}: it is {owner}'s. Reps change their own, managers their team's.").format(
+            what=what, owner=owner.name)
     )
 
 
 def require_admin(actor: Actor, what: str) -> None:
+    """NotAllowed unless an admin; `what` is an action marked with N_() ("create teams"), translated here."""
     if not actor.is_admin:
-        raise NotAllowed(f"Only admins can {what}.")
+        raise NotAllowed(_("Only admins can {what}.").format(what=_(what)))
 
 
 def require_manager_of(actor: Actor, team: Team, what: str) -> None:
+    """NotAllowed unless the team's manager or an admin; `what` as for require_admin."""
     if not actor.manages_team(team.id):
-        raise NotAllowed(f"Only admins and the manager of {team.name} can {what}.")
+        raise NotAllowed(_("Only admins and the manager of {team} can {what}.").format(team=team.name, what=_(what)))
 
 
 def ensure_user(
@@ -154,7 +161,7 @@ def actor_by_slack_id(session: Session, team_id: str, slack_id: str) -> tuple[Ac
     if not rows:
         return None
     (user_id, role, user_team_id, tz, locale, user_slack_id, name, refreshed_at,
-     ws_id, ws_tz, ws_locale, currency, _) = rows[0]
+     ws_id, ws_tz, ws_locale, currency, __) = rows[0]
     role = Role(role)
     managed = frozenset(int(row[12]) for row in rows if row[12] is not None)
     if role == Role.MANAGER and user_team_id is not None:
@@ -194,9 +201,18 @@ def user_by_slack_id(session: Session, workspace_id: int, slack_id: str) -> User
 
 
 def owner_by_name(session: Session, workspace_id: int, name: str, now: datetime) -> User:
-    """An owner known by name only (from an import), created unlinked if new."""
+    """An owner known by name only (from an import), created unlinked if new.
+
+    In a Turkish workspace the name matches by Turkish case rules: "IŞIL İNCE" and "Işıl İnce"
+    are one owner. Elsewhere the name matches exactly, as it always has."""
     name = name.strip()
     user = session.scalar(select(User).where(User.workspace_id == workspace_id, User.import_name == name))
+    locale = session.scalar(select(Workspace.locale).where(Workspace.id == workspace_id)) if user is None else None
+    if user is None and is_turkish(locale or "en"):
+        key = casefold_for_match(name, locale)
+        user = next((u for u in session.scalars(
+            select(User).where(User.workspace_id == workspace_id, User.import_name.is_not(None)).order_by(User.id))
+            if casefold_for_match(u.import_name or "", locale or "en") == key), None)
     if user is None:
         user = User(workspace_id=workspace_id, import_name=name, name=name, created_at=now)
         session.add(user)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.errors import Ambiguous, NotFound
+from core.i18n import _
 from core.tables import Pipeline, Stage, Workspace
 
 
@@ -99,8 +100,8 @@ def cli_workspace(session: Session, now: datetime, team_id: str | None = None) -
         return real[0]
     if len(real) > 1:
         raise Ambiguous(
-            f"This database has {len(real)} workspaces ({', '.join(w.team_id for w in real)}): "
-            "choose one with --team-id.",
+            _("This database has {n} workspaces ({ids}): choose one with --team-id.").format(
+                n=len(real), ids=", ".join(w.team_id for w in real)),
             [w.team_id for w in real],
         )
     by_team = {w.team_id: w for w in found}
@@ -112,7 +113,7 @@ def cli_workspace(session: Session, now: datetime, team_id: str | None = None) -
 def workspace_by_team(session: Session, team_id: str) -> Workspace:
     ws = session.scalar(select(Workspace).where(Workspace.team_id == team_id))
     if ws is None:
-        raise NotFound(f"No workspace {team_id} here yet.")
+        raise NotFound(_("No workspace {id} here yet.").format(id=team_id))
     return ws
 
 
@@ -144,7 +145,7 @@ def default_pipeline(session: Session, workspace_id: int) -> Pipeline:
         select(Pipeline).where(Pipeline.workspace_id == workspace_id, Pipeline.is_default.is_(True))
     )
     if pipeline is None:
-        raise NotFound("This workspace has no default pipeline.")
+        raise NotFound(_("This workspace has no default pipeline."))
     return pipeline
 
 

@@ -9,7 +9,11 @@ user id lands in the DM `D<id>`, as conversations.open names it) with Slack-like
 from the real clock, and `conversations.history` answers from them (newest first, `oldest`,
 `limit`/`cursor` paging, `metadata` only with `include_all_metadata`).
 `fake.fail_next("chat.postMessage", 2, status=429, retry_after=1)` makes the next N calls
-fail. `fake.wait_for(method, count)` blocks (with a deadline, no sleeps) until that many
+fail. OAuth: `fake.install("code1", Grant("T1", "Acme", "xoxb-t1", refresh_token=..., expires_in=60))`
+makes oauth.v2.access accept that code once (any other code: invalid_code), refresh-token grants
+answer a new token each (the old refresh token is spent), auth.test names each token's team, and
+`fake.revoked.add(token)` makes every call with that token answer token_revoked.
+`fake.wait_for(method, count)` blocks (with a deadline, no sleeps) until that many
 calls arrived, for work done after the ack.
 """
 
@@ -82,6 +86,21 @@ class SlackUser:
 
 
 @dataclass
+class Grant:
+    """What oauth.v2.access answers for an install code (or a refresh token) of one team."""
+
+    team_id: str
+    team_name: str
+    access_token: str
+    refresh_token: str | None = None  # set: the app has token rotation on
+    expires_in: int | None = None
+    bot_user_id: str = "UBOT2"
+
+
+SCOPES = "commands,chat:write,users:read,files:write,channels:history,groups:history,im:history,im:write"
+
+
+@dataclass
 class FakeSlack:
     """State of the fake server: recorded calls, known users, injected failures."""
 
@@ -96,6 +115,17 @@ class FakeSlack:
     server: ThreadingHTTPServer | None = None
     # apps.connections.open answers this WebSocket URL (a Socket Mode test server).
     socket_mode_url: str | None = None
+    # OAuth: install codes oauth.v2.access accepts (any other answers invalid_code), the refresh
+    # tokens it accepts (each once: a refresh grant answers a new token and a new refresh token),
+    # the team of each bot token (auth.test), and tokens Slack refuses (token_revoked).
+    codes: dict[str, Grant] = field(
+        default_factory=lambda: {"c0de": Grant("T2", "Second", "xoxb-installed-T2")}
+    )
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    token_teams: dict[str, str] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    refresh_expires_in: int = 12 * 3600
+    _grants: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
     def url(self) -> str:
@@ -203,7 +233,37 @@ class FakeSlack:
             failure.remaining -= 1
             return failure
 
-    def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    def install(self, code: str, grant: Grant) -> None:
+        """Make `code` an install code of `grant`'s team; its tokens are known to auth.test."""
+        self.codes[code] = grant
+
+    def _oauth_access(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            if body.get("grant_type") == "refresh_token":
+                old = self.refresh_tokens.pop(str(body.get("refresh_token") or ""), None)
+                if old is None:
+                    return {"ok": False, "error": "invalid_refresh_token"}
+                n = next(self._grants)
+                grant = Grant(old.team_id, old.team_name, f"xoxe.xoxb-{old.team_id}-rotated-{n}",
+                              f"xoxe-1-refresh-{old.team_id}-{n}", self.refresh_expires_in, old.bot_user_id)
+            else:
+                found = self.codes.pop(str(body.get("code") or ""), None)
+                if found is None:
+                    return {"ok": False, "error": "invalid_code"}
+                grant = found
+            self.token_teams[grant.access_token] = grant.team_id
+            if grant.refresh_token:
+                self.refresh_tokens[grant.refresh_token] = grant
+        answer: dict[str, Any] = {
+            "ok": True, "app_id": "A1", "access_token": grant.access_token, "token_type": "bot", "scope": SCOPES,
+            "bot_user_id": grant.bot_user_id, "team": {"id": grant.team_id, "name": grant.team_name},
+            "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"},
+        }
+        if grant.refresh_token:
+            answer.update(refresh_token=grant.refresh_token, expires_in=grant.expires_in)
+        return answer
+
+    def answer(self, method: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
         """The JSON answer of a Web API method (shapes follow the real API)."""
         ts = self._next_ts()
         channel = body.get("channel") or "C0FAKE"
@@ -213,17 +273,12 @@ class FakeSlack:
                 "url": "https://fake.slack.com/",
                 "team": "Fake",
                 "user": "salesbot",
-                "team_id": self.team_id,
+                "team_id": self.token_teams.get(token or "", self.team_id),
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
             }
         if method == "oauth.v2.access":
-            return {"ok": True, "app_id": "A1", "access_token": "xoxb-installed-T2", "token_type": "bot",
-                    "scope": "commands,chat:write,users:read,files:write,channels:history,groups:history,"
-                             "im:history,im:write",
-                    "bot_user_id": "UBOT2",
-                    "team": {"id": "T2", "name": "Second"}, "enterprise": None, "is_enterprise_install": False,
-                    "authed_user": {"id": "UINSTALLER"}}
+            return self._oauth_access(body)
         if method == "apps.connections.open":
             if self.socket_mode_url is None:
                 return {"ok": False, "error": "socket_mode_not_enabled"}
@@ -339,7 +394,11 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             if not auth.startswith(("Bearer xox", "Bearer xapp", "Bearer xwfp", "Basic ")) and "token" not in body:
                 self._send(200, {"ok": False, "error": "not_authed"})
                 return
-            self._send(200, fake.answer(method, body))
+            token = str(body.get("token") or "") or (auth[len("Bearer "):] if auth.startswith("Bearer ") else None)
+            if token and token in fake.revoked:
+                self._send(200, {"ok": False, "error": "token_revoked"})
+                return
+            self._send(200, fake.answer(method, body, token))
 
         do_GET = _handle
         do_POST = _handle

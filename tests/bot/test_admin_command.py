@@ -164,7 +164,7 @@ def test_link_an_imported_owner(app: App, fake_slack: FakeSlack, uow: UnitOfWork
         imported_id = owner_by_name(s, root.workspace_id, "Anna Smith", now).id
     deals.create_deal(uow, root, title="Imported deal", owner_id=imported_id, now=now)
     text = salesbot(app, fake_slack, 'link "Anna Smith" <@UANA|ana>')
-    assert '"Anna Smith" is now <@UANA>: 1 deals' in text
+    assert '"Anna Smith" is now <@UANA>: 1 deal,' in text  # one deal, not "1 deals" (ngettext)
     assert deals.get_deal(uow, ana, "D-1").owner_slack_id == "UANA"
     assert "Only admins" in salesbot(app, fake_slack, 'link "Anna Smith" <@UANA|ana>', user="UANA")
 

@@ -502,6 +502,8 @@ def test_oauth_install_and_callback(fake_slack: FakeSlack, uow: UnitOfWork, db_u
         slack_signing_secret=SIGNING_SECRET,
         slack_client_id="111.222",
         slack_client_secret="client-secret",
+        state_secret="state-secret-for-tests-0123456789",
+        encryption_key="q3Vx0m3kP1e8yF7tW2aZ9cB4nL6hJ5dG0sR8uT1vX2k=",
         slack_api_url=fake_slack.url,
         scheduler=False,
     )

@@ -226,9 +226,11 @@ def test_pipeline_digest_now_for_each_kind_of_caller(
 def test_each_workspace_is_posted_with_its_own_bot_token(
     uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
 ) -> None:
-    from types import SimpleNamespace
+    from slack_sdk.oauth.installation_store import Installation
 
-    from bot.delivery import installed_clients
+    from bot.config import Settings
+    from bot.installations import InstallationStore, WorkspaceClients
+    from bot.secrets import TokenCipher
     from tests.conftest import make_actor
 
     other = make_actor(uow, "UOTHER", name="Otto", team_id="T2")
@@ -237,17 +239,18 @@ def test_each_workspace_is_posted_with_its_own_bot_token(
     with uow.transaction() as s:
         from core.workspace.workspaces import get_or_create_workspace
 
-        ws3 = get_or_create_workspace(s, "T3", now).id  # installed once, then uninstalled: no bot
+        ws3 = get_or_create_workspace(s, "T3", now).id  # known, but holds no installation: no bot token
         outbox.enqueue(s, ws3, "t3-0", "test", "UX", {"text": "x"}, now)
 
-    class Store:
-        def find_bot(self, *, enterprise_id: str | None, team_id: str | None) -> object | None:
-            return {"T1": SimpleNamespace(bot_token="xoxb-one"), "T2": SimpleNamespace(bot_token="xoxb-two")}.get(
-                team_id or "")
-
+    key = "q3Vx0m3kP1e8yF7tW2aZ9cB4nL6hJ5dG0sR8uT1vX2k="
+    store = InstallationStore(uow, TokenCipher([key]), clock=lambda: now)
+    for team, token in (("T1", "xoxb-one"), ("T2", "xoxb-two")):
+        store.save(Installation(team_id=team, bot_token=token, bot_id="B1", bot_user_id="UB", user_id="UI"))
+    settings = Settings(slack_client_id="1.2", slack_client_secret="s", encryption_key=key,
+                        slack_api_url=fake_slack.url)
     clock = VirtualClock(now)
     d = Deliverer(uow, WebClient(), clock=clock.now, sleep=clock.sleep,
-                  client_for=installed_clients(uow, Store(), fake_slack.url))
+                  client_for=WorkspaceClients(uow, settings, clock=lambda: now))
     stats = d.drain()
     assert (stats.sent, stats.failed) == (2, 1)
     tokens = sorted(c.headers.get("Authorization", "") for c in fake_slack.calls("chat.postMessage"))

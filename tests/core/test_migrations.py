@@ -64,3 +64,34 @@ def test_migrations_equal_the_models_and_round_trip(scratch_url: str) -> None:
         assert _diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_0007_oauth_keeps_existing_workspaces_active_and_goes_down_without_losing_set_aside_rows(
+    scratch_url: str,
+) -> None:
+    engine = make_engine(scratch_url)
+    cfg = alembic_config(scratch_url)
+    try:
+        command.upgrade(cfg, "0006_prefs")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO workspaces (id, team_id, name, default_currency, locale, timezone, "
+                              "digest_weekday, digest_time, nudge_time, quiet_start, quiet_end, quiet_weekends, "
+                              "hot_lead_threshold, claim_window_minutes, stale_escalate_after, alert_burst_size, "
+                              "alert_burst_minutes, next_deal_number, next_lead_number, created_at) VALUES "
+                              "(1, 'T1', 'Acme', 'USD', 'en', 'UTC', 0, '09:00', '09:00', '20:00', '08:00', "
+                              "true, 70, 30, 2, 3, 2, 1, 1, '2026-11-01 00:00:00')"))
+            conn.execute(text("INSERT INTO outbox (workspace_id, key, kind, channel, payload, status, attempts, "
+                              "next_attempt_at, created_at) VALUES (1, 'k1', 'nudge', 'C1', '{}', 'pending', 0, "
+                              "'2026-11-01 00:00:00', '2026-11-01 00:00:00')"))
+        command.upgrade(cfg, "0007_oauth")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT status FROM workspaces")).scalar_one() == "active"
+            # The workspace's rows are all there (no table copy cascaded them away), and one is set aside.
+            assert conn.execute(text("UPDATE outbox SET status = 'set_aside' WHERE key = 'k1'")).rowcount == 1
+        command.downgrade(cfg, "0006_prefs")
+        with engine.connect() as conn:
+            status, reason = conn.execute(text("SELECT status, last_error FROM outbox")).one()
+        assert status == "failed" and "uninstalled" in reason  # never sent by the older code
+        command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

@@ -27,6 +27,12 @@ from tests.conftest import IN_CI, PG_SERVER_URL
 from tests.e2e.conftest import SALESBOT, Running, base_env, free_port
 from tests.e2e.fake_socket_mode import FakeSocketMode
 
+# What an OAuth install needs beside the client id and secret (a fixed test key, not a real one).
+OAUTH_SECRETS = {
+    "SALESBOT_ENCRYPTION_KEY": "q3Vx0m3kP1e8yF7tW2aZ9cB4nL6hJ5dG0sR8uT1vX2k=",
+    "SALESBOT_STATE_SECRET": "state-secret-for-tests-0123456789",
+}
+
 Launch = Callable[[list[str], dict[str, str], int], Running]
 
 
@@ -222,7 +228,15 @@ def run_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ]],
         ({"SLACK_APP_TOKEN": "xapp-1-A1-t"}, ["SLACK_BOT_TOKEN", "Socket Mode"]),  # app token without a bot token
         ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-1-A1-t", "SLACK_CLIENT_ID": "111.222",
-          "SLACK_CLIENT_SECRET": "c0ffee"}, ["SLACK_CLIENT_ID", "HTTP mode"]),
+          "SLACK_CLIENT_SECRET": "c0ffee", **OAUTH_SECRETS}, ["SLACK_CLIENT_ID", "HTTP mode"]),
+        # OAuth mode refuses to start without the key its tokens are encrypted with, or the state secret.
+        ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "c0ffee",
+          "SALESBOT_STATE_SECRET": OAUTH_SECRETS["SALESBOT_STATE_SECRET"]}, ["SALESBOT_ENCRYPTION_KEY", "OAuth"]),
+        ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "c0ffee",
+          "SALESBOT_ENCRYPTION_KEY": OAUTH_SECRETS["SALESBOT_ENCRYPTION_KEY"]}, ["SALESBOT_STATE_SECRET", "OAuth"]),
+        ({"SLACK_SIGNING_SECRET": "s", "SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "c0ffee",
+          **OAUTH_SECRETS, "SALESBOT_ENCRYPTION_KEY": OAUTH_SECRETS["SALESBOT_ENCRYPTION_KEY"] + ",nope"},
+         ["SALESBOT_ENCRYPTION_KEY", "Fernet"]),
     ],
 )
 def test_bad_settings_exit_2_with_one_line(extra: dict[str, str], names: list[str], sqlite_url: str) -> None:

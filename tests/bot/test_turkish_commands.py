@@ -166,17 +166,17 @@ def test_a_turkish_reminder_time(app: App, fake_slack: FakeSlack, uow: UnitOfWor
         assert reminder.due_at.replace(tzinfo=None) == datetime(2026, 11, 24, 12, 0)  # 15:00 in Istanbul
 
 
-@pytest.mark.parametrize("text", [
-    "yeni Ege tekstil 12..000 TL",          # not an amount
-    "yeni Ege tekstil -5 bin",              # negative
-    "yeni Ege tekstil 5 bin kapanış:32 Aralık",  # no such day
-    "yeni Ege tekstil 5 bin kapanış:31 Şubat",  # no such day either
+@pytest.mark.parametrize(("text", "turkish"), [
+    ("yeni Ege tekstil 12..000 TL", "bir tutar olarak okunamadı"),
+    ("yeni Ege tekstil -5 bin", "Tutarlar negatif olamaz"),
+    ("yeni Ege tekstil 5 bin kapanış:32 Aralık", "diye bir gün yok"),
+    ("yeni Ege tekstil 5 bin kapanış:31 Şubat", "diye bir gün yok"),
 ])
 def test_bad_turkish_input_is_refused_and_nothing_is_saved(app: App, fake_slack: FakeSlack, uow: UnitOfWork,
-                                                           ayse: str, text: str) -> None:
+                                                           ayse: str, text: str, turkish: str) -> None:
     before = snapshot(uow)
     body = deal_tr(app, fake_slack, text)
-    assert ":warning:" in text_of(body)
+    assert ":warning:" in text_of(body) and turkish in text_of(body)
     assert snapshot(uow) == before and deals_in(uow) == []
 
 

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -152,6 +152,14 @@ class ContextCarryingExecutor(ThreadPoolExecutor):
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
+class RequestScopedApp(App):
+    """Bolt's App, dispatching each request in a copy of the caller's context: the language the
+    middleware sets for the request (core.i18n.activate) is its own and ends with it."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        return contextvars.copy_context().run(super().dispatch, req)
+
+
 def register_listeners(app: App, modules: tuple[ListenerModule, ...] = LISTENER_MODULES) -> list[str]:
     """Call each listener module's register(app); return the module names, in order."""
     for module in modules:
@@ -194,7 +202,7 @@ def create_app(
     if "authorize" in kwargs:
         base_client.token = None
     try:
-        app = App(
+        app = RequestScopedApp(
             signing_secret=settings.slack_signing_secret or "",
             client=base_client,
             process_before_response=process_before_response,

@@ -54,7 +54,7 @@ def install_context_middleware(
     `background_refresh=False` refreshes stale profiles before the listener runs (tests).
     `homes` defaults to publishing App Homes at once.
     """
-    users = UserDirectory(uow, background=background_refresh)
+    users = UserDirectory(uow, background=background_refresh, default_locale=settings.locale)
     seen = SeenRequests(uow, users.reads, background=background_refresh)
     homes = homes or HomeRefresher(delay=0)
     after_ack = after_ack or AfterAck(workers=0)
@@ -81,7 +81,8 @@ def install_context_middleware(
             workspace_id = actor.workspace_id if actor is not None else seen.workspace_id(team_id)
             if workspace_id is not None and not seen.first_time(workspace_id, key, now):
                 return BoltResponse(status=200, body="")  # a retry or replay of one taken in
-        # Texts are built in the actor's language (their Slack locale, else the workspace's).
+        # Texts are built in the actor's language (their Slack locale, else the workspace's, which
+        # starts from SALESBOT_LOCALE).
         # Bolt runs the listener after this middleware returns, in this context or (the listener
         # executor, AfterAck) in a copy of it: set for the rest of the request, every request.
         activate(context["actor"].locale if context["actor"] is not None else settings.locale)

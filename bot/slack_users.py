@@ -1,5 +1,10 @@
 """Who is acting: users.info profiles cached in the users table, refreshed daily (SPEC 8).
 
+The language a user reads (issue 13): their Slack locale (users.info with include_locale)
+when salesbot speaks it (core.i18n.language_of: en, tr), else the workspace's (`/salesbot setup`),
+which a workspace starts with from SALESBOT_LOCALE. A Slack locale salesbot does not speak
+(`de-DE`) is told to the workspace's admins once, through the outbox.
+
 A known user whose profile is younger than a day costs one read and no Slack call, so the
 acknowledgement path stays fast. A first contact calls users.info before the listener runs
 (the time zone and the Slack admin flag matter for that very command); an old profile is
@@ -18,12 +23,15 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from bot.views.common import Message, escape, message, section
 from core.db import UnitOfWork
-from core.tables import User
+from core.i18n import _, language_of, use_locale
+from core.notify import outbox
+from core.tables import Role, User, Workspace
 from core.workspace.users import Actor, actor_by_slack_id, actor_for, actor_of
 
 logger = logging.getLogger(__name__)
@@ -53,7 +61,7 @@ def profile_from_users_info(user: dict[str, Any]) -> SlackProfile:
 def fetch_profile(client: WebClient, slack_id: str) -> SlackProfile | None:
     """users.info for one user; None when Slack cannot say (the request goes on regardless)."""
     try:
-        resp = client.users_info(user=slack_id)
+        resp = client.users_info(user=slack_id, include_locale=True)
     except (SlackApiError, SlackClientError, OSError) as exc:
         logger.warning("users.info %s failed: %s", slack_id, exc)
         return None
@@ -115,23 +123,61 @@ def _cached_actor(reads: SnapshotReads, team_id: str, slack_id: str, now: dateti
     return actor, refreshed_at is not None and now - refreshed_at < REFRESH_AFTER
 
 
-def save_profile(uow: UnitOfWork, team_id: str, slack_id: str, now: datetime, profile: SlackProfile | None) -> Actor:
-    """Create or update the user (and workspace) from a profile; stamp refreshed_at when we had one."""
+LANGUAGE_NAMES = {"en": "English", "tr": "Türkçe"}
+
+
+def unsupported_locale_notice(user_name: str, slack_locale: str, workspace_language: str) -> Message:
+    """What an admin is told once about a user whose Slack language salesbot does not speak."""
+    text = _("{name}'s Slack is set to {locale}, which salesbot does not speak yet: they get the workspace's "
+             "language, {language}. Change it with `/salesbot setup`.").format(
+        name=escape(user_name), locale=escape(slack_locale),
+        language=LANGUAGE_NAMES.get(workspace_language, workspace_language))
+    return message(text, [section(f":globe_with_meridians: {text}")])
+
+
+def _tell_admins_once(session: Session, user: User, slack_locale: str, now: datetime) -> None:
+    """Queue the unsupported-locale notice to each admin, once per user and locale (the outbox key)."""
+    ws = session.get_one(Workspace, user.workspace_id)
+    admins = session.scalars(select(User).where(
+        User.workspace_id == ws.id, User.role == Role.ADMIN, User.slack_id.is_not(None)).order_by(User.id))
+    for admin in admins:
+        assert admin.slack_id is not None
+        key = f"locale:{user.id}:{slack_locale[:10].lower()}:{admin.id}"
+        if outbox.is_queued(session, ws.id, key):
+            continue
+        with use_locale(admin.locale or ws.locale):
+            body = unsupported_locale_notice(user.name, slack_locale, language_of(ws.locale) or "en")
+        outbox.enqueue(session, ws.id, key, "notice", admin.slack_id,
+                       {"text": body["text"], "blocks": body["blocks"]}, now)
+
+
+def save_profile(uow: UnitOfWork, team_id: str, slack_id: str, now: datetime, profile: SlackProfile | None,
+                 workspace_locale: str | None = None) -> Actor:
+    """Create or update the user (and workspace) from a profile; stamp refreshed_at when we had one.
+
+    `workspace_locale` (SALESBOT_LOCALE) is the language of a workspace created by this contact.
+    """
     with uow.transaction() as session:
         if profile is None:
-            actor = actor_for(session, team_id, slack_id, now)
+            actor = actor_for(session, team_id, slack_id, now, workspace_locale=workspace_locale)
         else:
             actor = actor_for(
-                session, team_id, slack_id, now, name=profile.name, tz=profile.tz, is_slack_admin=profile.is_admin
+                session, team_id, slack_id, now, name=profile.name, tz=profile.tz, is_slack_admin=profile.is_admin,
+                workspace_locale=workspace_locale,
             )
             user = session.get(User, actor.user_id)
             assert user is not None
             user.refreshed_at = now
             # The full Slack locale (`en-GB`, `tr-TR`): its region says how the user writes dates
-            # (core.dates: `15/12` is 15 December from en-GB, a question from plain `en`).
-            language = (profile.locale or "")[:2]
-            if language in ("en", "tr") and user.locale in (None, language):
-                user.locale = profile.locale[:10] if profile.locale else None
+            # (core.dates: `15/12` is 15 December from en-GB, a question from plain `en`). Slack
+            # is the source of truth: a user who switches to Turkish reads Turkish from then on.
+            if profile.locale:
+                if language_of(profile.locale):
+                    user.locale = profile.locale[:10]
+                else:  # not a language salesbot speaks: the workspace's, and the admins are told once
+                    user.locale = None
+                    session.flush()
+                    _tell_admins_once(session, user, profile.locale, now)
             session.flush()
             actor = actor_of(session, user)
         return actor
@@ -140,8 +186,9 @@ def save_profile(uow: UnitOfWork, team_id: str, slack_id: str, now: datetime, pr
 class UserDirectory:
     """Resolves the Actor of a request, calling users.info only when the cache says so."""
 
-    def __init__(self, uow: UnitOfWork, *, background: bool = True) -> None:
+    def __init__(self, uow: UnitOfWork, *, background: bool = True, default_locale: str | None = None) -> None:
         self.uow = uow
+        self.default_locale = default_locale
         self.reads = SnapshotReads(uow)
         self.background = background
         self._executor: ThreadPoolExecutor | None = None
@@ -160,7 +207,7 @@ class UserDirectory:
             return actor
         if actor is None:
             profile = fetch_profile(client, slack_id) if client is not None else None
-            return save_profile(self.uow, team_id, slack_id, now, profile)
+            return save_profile(self.uow, team_id, slack_id, now, profile, self.default_locale)
         # Known but stale: answer now with the cached profile, refresh off the ack path.
         assert client is not None
         if not self.background:
@@ -173,7 +220,7 @@ class UserDirectory:
 
     def _refresh(self, client: WebClient, team_id: str, slack_id: str, now: datetime) -> Actor:
         profile = fetch_profile(client, slack_id)
-        return save_profile(self.uow, team_id, slack_id, now, profile)
+        return save_profile(self.uow, team_id, slack_id, now, profile, self.default_locale)
 
     def wait(self) -> None:
         """Block until background refreshes are done (tests, shutdown)."""

@@ -234,7 +234,9 @@ def parse_amount(text: str, locale: str = "en", default_currency: str = "USD") -
 
 
 def _take_magnitude(rest: str, marks: _Marks) -> tuple[int, str]:
-    folded = rest.casefold()
+    # Turkish capitals and dotless i (`12 BİN`, `1,5 MİLYON`, `12 bın`) fold to the words; one
+    # character for one, so the slice below stays aligned with `rest`.
+    folded = rest.replace("İ", "i").replace("ı", "i").casefold()
     for word, multiplier in marks.magnitudes:
         after = folded[len(word):]
         if folded.startswith(word) and not after[:1].isalpha():

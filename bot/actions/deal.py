@@ -21,6 +21,7 @@ from bot.views.common import Message
 from core.deals import deals
 from core.deals.queries import get_changeable_deal
 from core.errors import InvalidInput
+from core.i18n import _
 
 
 def register(app: App) -> None:
@@ -105,7 +106,7 @@ def on_won(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, 
         req = _request(context, client, reply, body)
         deal = deals.close_deal_won(req.uow, req.actor, _value(body), now=req.now)
         if body.get("response_url"):
-            respond(**_acted(body, req, f"closed {deal.ref} as won"), replace_original=True)
+            respond(**_acted(body, req, _("closed {ref} as won").format(ref=deal.ref)), replace_original=True)
         reply(**views.deal_won(deal, req.actor))
         refresh_homes(req.homes, client, req.uow, req.actor, req.now, deal.owner_slack_id)
 
@@ -118,8 +119,8 @@ def on_reopen(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respon
         req = _request(context, client, reply, body)
         deal = deals.reopen_deal(req.uow, req.actor, _value(body), now=req.now)
         if body.get("response_url"):
-            respond(**_acted(body, req, f"reopened {deal.ref}"), replace_original=True)
-        reply(**views.deal_changed(deal, req.actor, f"reopened in {deal.stage}"))
+            respond(**_acted(body, req, _("reopened {ref}").format(ref=deal.ref)), replace_original=True)
+        reply(**views.deal_changed(deal, req.actor, _("reopened in {stage}").format(stage=deal.stage)))
         refresh_homes(req.homes, client, req.uow, req.actor, req.now, deal.owner_slack_id)
 
 
@@ -152,7 +153,7 @@ def on_pick(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
             picked = json.loads(_value(body))
             text = f"{picked['sub']} {picked['ref']} {picked.get('rest', '')}".strip()
         except (ValueError, KeyError, TypeError):
-            raise InvalidInput("That button is out of date; run the command again.") from None
+            raise InvalidInput(_("That button is out of date; run the command again.")) from None
         run(_request(context, client, replace, body), text)
 
 

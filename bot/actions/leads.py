@@ -24,9 +24,13 @@ from bot.modals.submissions import actor_of_context, submit
 from bot.views import leads as views
 from bot.views.common import escape, when
 from core.errors import InvalidInput
+from core.i18n import N_, _
 from core.leads import alerts, leads
 from core.workspace.admin import member_id
 from core.workspace.users import Actor
+
+LEAD_STATUS_NAMES = {"new": N_("new"), "assigned": N_("assigned"), "working": N_("working"),
+                     "converted": N_("converted"), "disqualified": N_("disqualified")}
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ def _lead_id(body: dict[str, Any]) -> int:
     action = (body.get("actions") or [{}])[0]
     raw = str(action.get("value") or action.get("block_id") or "").rsplit(":", 1)[-1]
     if not raw.isdigit():
-        raise InvalidInput("This button lost track of its lead; use /lead list hot.")
+        raise InvalidInput(_("This button lost track of its lead; use /lead list hot."))
     return int(raw)
 
 
@@ -55,7 +59,7 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def _tell(req: Request, body: dict[str, Any], text: str) -> None:
     """An ephemeral note to the clicker (a DM when the click did not come from a channel message)."""
-    channel, _ = _where(body)
+    channel, _ts = _where(body)
     user = req.actor.slack_id or (body.get("user") or {}).get("id")
     if channel and user:
         req.client.chat_postEphemeral(channel=channel, user=user, text=text)
@@ -71,7 +75,7 @@ def _update(req: Request, body: dict[str, Any], lead_id: int, what: str) -> None
         return
     who = f"<@{req.actor.slack_id}>" if req.actor.slack_id else escape(req.actor.name)
     line = f"{who} {what} · {when(req.now, req.actor.tz)}"
-    text = (body.get("message") or {}).get("text") or "Lead"
+    text = (body.get("message") or {}).get("text") or _("Lead")
     blocks = views.acted_on_lead(original, lead_id, line)
     if (body.get("container") or {}).get("is_ephemeral"):
         # A /lead list answer only its reader sees: chat.update cannot reach it, its response_url can.
@@ -88,13 +92,15 @@ def on_claim(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
         result = leads.claim_lead(req.uow, req.actor, lead_id, now=req.now)
         lead = result.lead
         if result.won:
-            _update(req, body, lead_id, f":white_check_mark: claimed {lead.ref}")
-            _tell(req, body, f"{lead.ref} {escape(lead.name)} is yours. `/lead show {lead.ref}` for the details.")
+            _update(req, body, lead_id, ":white_check_mark: " + _("claimed {ref}").format(ref=lead.ref))
+            _tell(req, body, _("{lead} is yours. `{command}` for the details.").format(
+                lead=f"{lead.ref} {escape(lead.name)}", command=_("/lead show {ref}").format(ref=lead.ref)))
         elif lead.owner_id == req.actor.user_id:
-            _tell(req, body, f"You already have {lead.ref} {escape(lead.name)}.")
+            _tell(req, body, _("You already have {lead}.").format(lead=f"{lead.ref} {escape(lead.name)}"))
         else:
-            owner = f"<@{lead.owner_slack_id}>" if lead.owner_slack_id else escape(lead.owner_name or "someone")
-            _tell(req, body, f"Sorry, {lead.ref} {escape(lead.name)} was already claimed by {owner}.")
+            owner = f"<@{lead.owner_slack_id}>" if lead.owner_slack_id else escape(lead.owner_name or _("someone"))
+            _tell(req, body, _("Sorry, {lead} was already claimed by {owner}.").format(
+                lead=f"{lead.ref} {escape(lead.name)}", owner=owner))
 
 
 def on_assign(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
@@ -105,11 +111,12 @@ def on_assign(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respon
         action = (body.get("actions") or [{}])[0]
         slack_id = action.get("selected_user")
         if not slack_id:
-            raise InvalidInput("Pick the person to assign the lead to.")
+            raise InvalidInput(_("Pick the person to assign the lead to."))
         ref = leads.lead_ref(req.uow, req.actor.workspace_id, lead_id)
         user_id = member_id(req.uow, req.actor, slack_id, req.now)
         lead = leads.assign_lead(req.uow, req.actor, ref, user_id, now=req.now)
-        _update(req, body, lead_id, f":arrow_right: assigned {lead.ref} to <@{slack_id}>")
+        _update(req, body, lead_id, ":arrow_right: " + _("assigned {ref} to {person}").format(
+            ref=lead.ref, person=f"<@{slack_id}>"))
 
 
 def on_not_a_fit(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
@@ -135,7 +142,7 @@ def on_not_a_fit_reason(ack: Ack, view: dict[str, Any], client: WebClient, conte
         actor, now, uow = actor_of_context(context), context["now"], context["uow"]
         lead_id = meta.get("lead_id")
         if not isinstance(lead_id, int):
-            raise InvalidInput("This form lost track of its lead; press Not a fit again.", field="reason")
+            raise InvalidInput(_("This form lost track of its lead; press Not a fit again."), field="reason")
         ref = leads.lead_ref(uow, actor.workspace_id, lead_id)
         lead = leads.disqualify_lead(uow, actor, ref, field_value(view, "reason"), now=now, require_reason=True)
         channel, ts = meta.get("channel"), meta.get("ts")
@@ -145,7 +152,8 @@ def on_not_a_fit_reason(ack: Ack, view: dict[str, Any], client: WebClient, conte
             card = alerts.current_payload(session, actor.workspace_id, {"view": alerts.HOT_KIND, "data": {
                 "lead_id": lead.id, "hot_since": lead.hot_since.isoformat() if lead.hot_since else None}})["data"]
         shown = views.hot_lead_message(card)
-        line = _acted_line(actor, f":x: marked {lead.ref} not a fit: {escape(lead.disqualify_reason or '')}", now)
+        line = _acted_line(actor, ":x: " + _("marked {ref} not a fit: {reason}").format(
+            ref=lead.ref, reason=escape(lead.disqualify_reason or "")), now)
         blocks = views.undoable_card(shown["blocks"], lead.id, line)
         return lambda: client.chat_update(channel=channel, ts=ts, text=shown["text"], blocks=blocks)
 
@@ -165,11 +173,14 @@ def on_undo_not_a_fit(ack: Ack, body: dict[str, Any], client: WebClient, respond
             lead = leads.undo_disqualify(req.uow, req.actor, lead_id, now=req.now)
         except leads.TooLateToUndo:
             if channel and ts and original:  # the card stops offering what can no longer be done
-                text = (body.get("message") or {}).get("text") or "Lead"
+                text = (body.get("message") or {}).get("text") or _("Lead")
                 client.chat_update(channel=channel, ts=ts, text=text, blocks=views.without_undo(original, lead_id))
             raise
         if channel and ts and original:
-            line = _acted_line(req.actor, f":leftwards_arrow_with_hook: undid Not a fit on {lead.ref}", req.now)
-            text = (body.get("message") or {}).get("text") or f"Lead {lead.ref}"
+            line = _acted_line(req.actor, ":leftwards_arrow_with_hook: " + _("undid Not a fit on {ref}").format(
+                ref=lead.ref), req.now)
+            text = (body.get("message") or {}).get("text") or _("Lead {ref}").format(ref=lead.ref)
             client.chat_update(channel=channel, ts=ts, text=text, blocks=views.restored_card(original, lead, line))
-        _tell(req, body, f"{lead.ref} {escape(lead.name)} is back as it was ({lead.status.value}).")
+        _tell(req, body, _("{lead} is back as it was ({status}).").format(
+            lead=f"{lead.ref} {escape(lead.name)}",
+            status=_(LEAD_STATUS_NAMES.get(lead.status.value, lead.status.value))))

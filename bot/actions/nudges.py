@@ -20,6 +20,7 @@ from bot.views import nudges as views
 from bot.views.common import when
 from core.deals import deals
 from core.errors import InvalidInput
+from core.i18n import _
 from core.notify import reminders
 
 
@@ -41,7 +42,7 @@ def _reminder_id(body: dict[str, Any]) -> int:
     action = _action(body)
     raw = str(action.get("value") or "") or str(action.get("block_id") or "").rpartition(":")[2]
     if not raw.isdigit():
-        raise InvalidInput("This button does not name a reminder any more; set a new one with `/deal remind`.")
+        raise InvalidInput(_("This button does not name a reminder any more; set a new one with `/deal remind`."))
     return int(raw)
 
 
@@ -62,8 +63,8 @@ def _snooze(body: dict[str, Any], client: WebClient, respond: Respond, context: 
         req = request_from(context, client, respond, body)
         target: datetime = until(req) if callable(until) else until
         reminder = reminders.snooze_reminder(req.uow, req.actor, _reminder_id(body), target, req.now)
-        outcome = views.outcome_line(req.actor.slack_id, f"snoozed it to {when(target, req.actor.tz)}", req.now,
-                                     req.actor.tz)
+        what = _("snoozed it to {when}").format(when=when(target, req.actor.tz))
+        outcome = views.outcome_line(req.actor.slack_id, what, req.now, req.actor.tz)
         _update_in_place(req, body, reminder, outcome)
 
 
@@ -72,7 +73,7 @@ def on_done(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
     with answering(respond, "nudge Done"):
         req = request_from(context, client, respond, body)
         reminder = reminders.complete_reminder(req.uow, req.actor, _reminder_id(body), req.now)
-        outcome = views.outcome_line(req.actor.slack_id, "marked it done", req.now, req.actor.tz)
+        outcome = views.outcome_line(req.actor.slack_id, _("marked it done"), req.now, req.actor.tz)
         _update_in_place(req, body, reminder, outcome)
 
 
@@ -91,7 +92,7 @@ def _morning_of(req: Request, picked: str) -> datetime:
     try:
         day = date.fromisoformat(picked)
     except ValueError:
-        raise InvalidInput(f"{picked!r} is not a date; pick one in the calendar.") from None
+        raise InvalidInput(_('"{picked}" is not a date; pick one in the calendar.').format(picked=picked)) from None
     return reminders.morning_of(req.uow, req.actor, day)
 
 

@@ -22,6 +22,7 @@ from bot.home import HomeRefresher
 from bot.views.common import Message, apology, error_message
 from core.db import UnitOfWork
 from core.errors import InvalidInput, UserError
+from core.i18n import _
 from core.workspace.users import Actor
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def request_from(context: BoltContext, client: WebClient, respond: Respond, body
     """The Request of a command or action, from the context our middleware filled in."""
     actor = context.get("actor")
     if actor is None:
-        raise InvalidInput("Salesbot could not tell who you are; try again from a channel or DM.")
+        raise InvalidInput(_("Salesbot could not tell who you are; try again from a channel or DM."))
     channel = body.get("channel_id") or (body.get("channel") or {}).get("id") or context.channel_id
     return Request(
         uow=context["uow"],

@@ -13,7 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.commands.aliases import OPTIONS as OPTION_ALIASES
+from bot.commands.aliases import fold
 from core.errors import InvalidInput
+from core.i18n import N_, _
 
 T = TypeVar("T")
 
@@ -27,7 +30,15 @@ _OTHER_ESCAPED = re.compile(r"<[!][^>]*>")
 # A bare id needs a digit: `USA` or `WEST` are words, `U123` and `U07ABCDE` are people.
 _BARE_USER = re.compile(r"@?([UW](?=[A-Z0-9]*\d)[A-Z0-9]{2,})")
 _BARE_CHANNEL = re.compile(r"#?([CG](?=[A-Z0-9]*\d)[A-Z0-9]{2,})")
-_OPTION = re.compile(r"(?i)(" + "|".join(OPTION_NAMES) + r"):(.*)", re.DOTALL)
+# `name:value`; the name is one of OPTION_NAMES or its Turkish (`aşama:`, `kapanış:`), any case.
+_OPTION = re.compile(r"(\w[\w-]*):(.*)", re.DOTALL)
+
+
+def option_name(word: str) -> str | None:
+    """The English option `word` names (`stage`, `AŞAMA`, `asama`), or None."""
+    folded = fold(word)
+    name = OPTION_ALIASES.get(folded, folded)
+    return name if name in OPTION_NAMES else None
 
 
 def unescape(text: str) -> str:
@@ -78,8 +89,8 @@ def _split(text: str) -> list[tuple[str, bool, str]]:
                     end = text.find('"', i + 1)
                 if end < 0:
                     raise InvalidInput(
-                        f"A quote opened at `{text[start:start + 20]}` is not closed. "
-                        'Put multi-word values in "double quotes".'
+                        _('A quote opened at `{start}` is not closed. Put multi-word values in "double quotes".')
+                        .format(start=text[start:start + 20])
                     )
                 if not quoted:
                     before = "".join(current)
@@ -97,12 +108,13 @@ def tokenize(text: str) -> list[Token]:
     """Tokens of a command's text; InvalidInput for an unclosed quote or over-long text."""
     text = text or ""
     if len(text) > MAX_COMMAND_TEXT:
-        raise InvalidInput(f"That command is {len(text)} characters long; keep it under {MAX_COMMAND_TEXT}.")
+        raise InvalidInput(_("That command is {length} characters long; keep it under {limit}.").format(
+            length=len(text), limit=MAX_COMMAND_TEXT))
     # Mentions become single pieces even when Slack put spaces in the label.
     text = _USER_ESCAPED.sub(lambda m: f" \x00U{m.group(1)} ", text)
     text = _CHANNEL_ESCAPED.sub(lambda m: f" \x00C{m.group(1)} ", text)
     if _OTHER_ESCAPED.search(text):
-        raise InvalidInput("Mention people one by one with @name; groups like @here or @team are not understood.")
+        raise InvalidInput(_("Mention people one by one with @name; groups like @here or @team are not understood."))
     tokens: list[Token] = []
     pending_option: str | None = None
     for piece, quoted, before in _split(text):
@@ -119,8 +131,9 @@ def tokenize(text: str) -> list[Token]:
             pending_option = None
             continue
         m = _OPTION.fullmatch(piece)
-        if m and (not quoted or before.lower() == m.group(1).lower() + ":"):
-            name, value = m.group(1).lower(), m.group(2)
+        name = option_name(m.group(1)) if m else None
+        if m and name and (not quoted or fold(before) == fold(m.group(1)) + ":"):
+            value = m.group(2)
             if value == "" and not quoted:
                 pending_option = name
             else:
@@ -135,14 +148,15 @@ def tokenize(text: str) -> list[Token]:
                 continue
         tokens.append(Token("word", piece, quoted=quoted))
     if pending_option is not None:
-        raise InvalidInput(f"`{pending_option}:` needs a value, e.g. `{pending_option}:{_example(pending_option)}`.")
+        raise InvalidInput(_("`{option}:` needs a value, e.g. `{option}:{example}`.").format(
+            option=pending_option, example=_example(pending_option)))
     return tokens
 
 
 def _example(option: str) -> str:
-    return {"stage": "proposal", "close": "next friday", "closing": "this month", "source": "referral"}.get(
-        option, "value"
-    )
+    examples = {"stage": N_("proposal"), "close": N_("next friday"), "closing": N_("this month"),
+                "source": N_("referral")}
+    return _(examples.get(option, N_("value")))
 
 
 @dataclass
@@ -172,7 +186,7 @@ def read_args(text: str) -> Args:
     for token in tokenize(text):
         if token.kind == "option":
             if token.name in args.options:
-                raise InvalidInput(f"`{token.name}:` is given twice; give it once.")
+                raise InvalidInput(_("`{option}:` is given twice; give it once.").format(option=token.name))
             args.options[token.name] = token
             args.trailing[token.name] = []
             last_option = token.name if not token.quoted else None
@@ -226,7 +240,7 @@ def longest_prefix(words: Sequence[str], parse: Callable[[str], T], max_words: i
     Raises the InvalidInput of the one-word form when no run parses.
     """
     if not words:
-        raise InvalidInput("Something is missing here.")
+        raise InvalidInput(_("Something is missing here."))
     for k in range(min(len(words), max_words), 1, -1):
         try:
             return parse(" ".join(words[:k])), k

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.commands import Request, slash_command
+from bot.commands import Request, aliases, slash_command
 from bot.commands.parsing import read_args
 from bot.views.digest import digest_message
 from bot.views.forecast import forecast_message
-from bot.views.help import pipeline_help
+from bot.views.help import not_a_command, pipeline_help
 from bot.views.pipeline import pipeline_message
 from core.errors import InvalidInput
+from core.i18n import _
 from core.insight.forecast import forecast_report
 from core.insight.kpis import pipeline_by_stage
 from core.notify.digest import digest_for
@@ -24,7 +25,7 @@ def register(app: App) -> None:
 def run(req: Request, text: str) -> None:
     """Run one `/pipeline` text: a scope, forecast, digest or help."""
     args = read_args(text)
-    first = args.words[0].value.lower() if args.words else ""
+    first = aliases.english(aliases.PIPELINE, args.words[0].value) if args.words else ""
     if first == "help":
         req.answer(pipeline_help())
         return
@@ -37,10 +38,10 @@ def run(req: Request, text: str) -> None:
         req.answer(digest_message(digest, locale))
         return
     if args.options or args.channels or len(args.words) + len(args.users) > 1:
-        raise InvalidInput("Usage: `/pipeline [mine|team|@user]`, `/pipeline forecast [quarter]` or "
-                           "`/pipeline digest`.")
+        raise InvalidInput(_("Usage: `/pipeline [mine|team|@user]`, `/pipeline forecast [quarter]` or "
+                             "`/pipeline digest`."))
     if first and first not in ("mine", "team"):
-        req.answer(pipeline_help(f'"{args.words[0].value[:40]}" is not a /pipeline command.'))
+        req.answer(pipeline_help(not_a_command("/pipeline", args.words[0].value)))
         return
     scope = pipeline_scope(req.uow, req.actor, first, args.users[0] if args.users else None, now=req.now)
     with req.uow.read() as session:

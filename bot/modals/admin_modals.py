@@ -11,7 +11,7 @@ from bot.modals.deal_forms import field_value, modal, select_input, text_input
 from bot.modals.submissions import actor_of_context, submit, tell
 from bot.secrets import webhook_secret_seal
 from bot.views.common import Block, context, escape, message, plain, section
-from core.i18n import _
+from core.i18n import N_, _, ngettext
 from core.workspace.setup import (
     LOCALES,
     SECRET_MAX,
@@ -23,6 +23,10 @@ from core.workspace.setup import (
 )
 
 SETUP, PIPELINE = "salesbot_setup", "salesbot_pipeline"
+# Each language named in itself, so anyone can find their own.
+LANGUAGE_NAMES = {"en": "English", "tr": "Türkçe"}
+WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+                 N_("Sunday"))
 
 
 def register(app: App) -> None:
@@ -39,23 +43,25 @@ def _time_input(block_id: str, label: str, initial: str) -> Block:
 def setup_view(settings: WorkspaceSettings) -> Block:
     """The workspace settings modal, filled with the current values."""
     threshold: Block = {
-        "type": "input", "block_id": "hot_lead_threshold", "label": plain("Hot-lead score threshold"),
+        "type": "input", "block_id": "hot_lead_threshold", "label": plain(_("Hot-lead score threshold")),
         "element": {"type": "number_input", "action_id": "value", "is_decimal_allowed": False,
                     "min_value": "1", "max_value": "100", "initial_value": str(settings.hot_lead_threshold)},
     }
     blocks = [
-        text_input("default_currency", "Default currency", initial=settings.default_currency, optional=False,
+        text_input("default_currency", _("Default currency"), initial=settings.default_currency, optional=False,
                     placeholder="USD, EUR, TRY", max_length=3),
-        select_input("locale", "Language and number format", [(loc, loc) for loc in LOCALES], initial=settings.locale),
-        select_input("digest_weekday", "Weekly digest day", [(d.capitalize(), str(i)) for i, d in enumerate(WEEKDAYS)],
-                initial=str(settings.digest_weekday)),
-        _time_input("digest_time", "Weekly digest time (each manager's local time)", settings.digest_time),
+        select_input("locale", _("Language and number format"),
+                     [(LANGUAGE_NAMES.get(loc, loc), loc) for loc in LOCALES], initial=settings.locale),
+        select_input("digest_weekday", _("Weekly digest day"),
+                     [(_(WEEKDAY_NAMES[i]), str(i)) for i in range(len(WEEKDAYS))],
+                     initial=str(settings.digest_weekday)),
+        _time_input("digest_time", _("Weekly digest time (each manager's local time)"), settings.digest_time),
         threshold,
-        _time_input("quiet_start", "Quiet hours start (no nudges)", settings.quiet_start),
-        _time_input("quiet_end", "Quiet hours end", settings.quiet_end),
+        _time_input("quiet_start", _("Quiet hours start (no nudges)"), settings.quiet_start),
+        _time_input("quiet_end", _("Quiet hours end"), settings.quiet_end),
         _secret_input(settings.lead_webhook_secret_set),
     ]
-    return modal(SETUP, "Salesbot setup", "Save", blocks, {})
+    return modal(SETUP, _("Salesbot setup"), _("Save"), blocks, {})
 
 
 def _secret_input(is_set: bool) -> Block:
@@ -73,30 +79,37 @@ def _secret_input(is_set: bool) -> Block:
 
 def stage_lines(stages: list[StageInfo]) -> str:
     """The open stages as the modal's text."""
-    return "\n".join(f"{s.name}, {s.probability}%, {s.rotting_days} days"
+    return "\n".join(ngettext("{name}, {probability}%, {n} day", "{name}, {probability}%, {n} days", s.rotting_days)
+                     .format(name=s.name, probability=s.probability, n=s.rotting_days)
                      for s in stages if not (s.is_won or s.is_lost))
 
 
 def pipeline_view(stages: list[StageInfo]) -> Block:
     """The pipeline modal: one open stage a line, `Name, probability%, rotting days`."""
     blocks = [
-        section("One open stage a line, in order: `Name, probability%, rotting days`. "
-                "Won and Lost are always there."),
-        text_input("stages", "Open stages", initial=stage_lines(stages), optional=False, multiline=True,
+        section(_("One open stage a line, in order: `Name, probability%, rotting days`. "
+                  "Won and Lost are always there.")),
+        text_input("stages", _("Open stages"), initial=stage_lines(stages), optional=False, multiline=True,
                     max_length=2000),
-        context("Rename with `Old name -> New name, 25%` (its deals stay). A stage that still holds deals "
-                "can't be removed: move its deals first."),
+        context(_("Rename with `Old name -> New name, 25%` (its deals stay). A stage that still holds deals "
+                  "can't be removed: move its deals first.")),
     ]
-    return modal(PIPELINE, "Pipeline stages", "Save", blocks, {})
+    return modal(PIPELINE, _("Pipeline stages"), _("Save"), blocks, {})
 
 
 def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
-    day = WEEKDAYS[s.digest_weekday].capitalize()
-    text = (f"Settings saved: {s.default_currency}, locale {s.locale}, digest {day} {s.digest_time}, "
-            f"hot leads from score {s.hot_lead_threshold}, quiet {s.quiet_start}–{s.quiet_end}.")
+    day = _(WEEKDAY_NAMES[s.digest_weekday])
+    text = _("Settings saved: {currency}, language {language}, digest {day} {time}, hot leads from score "
+             "{threshold}, quiet {start}–{end}.").format(
+        currency=s.default_currency, language=LANGUAGE_NAMES.get(s.locale, s.locale), day=day, time=s.digest_time,
+        threshold=s.hot_lead_threshold, start=s.quiet_start, end=s.quiet_end)
     if s.rates_removed:
-        text += (f" The base currency is now {s.default_currency}: the {s.rates_removed} exchange rate(s) into the "
-                 f"old one were removed; set rates into {s.default_currency} with `/salesbot rate`.")
+        text += " " + ngettext(
+            "The base currency is now {currency}: the {n} exchange rate into the old one was removed; set rates "
+            "into {currency} with `/salesbot rate`.",
+            "The base currency is now {currency}: the {n} exchange rates into the old one were removed; set rates "
+            "into {currency} with `/salesbot rate`.", s.rates_removed).format(currency=s.default_currency,
+                                                                              n=s.rates_removed)
     if s.lead_webhook_secret_set:
         text += " " + _("The lead webhook takes this workspace's own secret.")
     text = escape(text)
@@ -130,7 +143,8 @@ def on_pipeline(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
         actor = actor_of_context(context)
         stages = update_pipeline_stages(context["uow"], actor, field_value(view, "stages") or "",
                                         now=context["now"])
-        text = escape("Pipeline saved: " + ", ".join(f"{s.name} {s.probability}%" for s in stages))
+        text = escape(_("Pipeline saved: {stages}").format(
+            stages=", ".join(f"{s.name} {s.probability}%" for s in stages)))
         return lambda: tell(context, actor, view, message(text, [section(f":white_check_mark: {text}")]))
 
     submit(ack, view, "stages", work, "pipeline modal")

@@ -13,6 +13,7 @@ from typing import Any
 from bot.views.common import MAX_OPTION_TEXT, MAX_OPTIONS, Block, cut, escape, plain, section
 from core.deals.deals import DealView
 from core.errors import InvalidInput
+from core.i18n import N_, _, pgettext
 from core.money import format_money
 from core.tables import ActivityKind
 
@@ -25,6 +26,9 @@ NEW_DEAL, EDIT_DEAL, CLOSE_WON, CLOSE_LOST, LOG_ACTIVITY, SET_REMINDER = (
     "deal_remind_form",
 )
 LOGGABLE = ("call", "email", "meeting", "demo", "proposal", "note")
+LOGGABLE_NAMES = {"call": N_("Call"), "email": N_("Email"), "meeting": N_("Meeting"), "demo": N_("Demo"),
+                  "proposal": N_("Proposal"), "note": N_("Note")}
+AMOUNT_HINT = N_("12k, $12,000 or 12000 EUR")
 # Which block shows a core error about each field (core names -> our block ids).
 FIELD_BLOCKS = {"title": "title", "amount": "amount", "stage": "stage", "expected_close": "close",
                 "close": "close", "owner": "owner", "account": "account", "contact": "contact",
@@ -82,7 +86,7 @@ def modal(callback_id: str, title: str, submit: str, blocks: list[Block], metada
         "callback_id": callback_id,
         "title": plain(title, 24),
         "submit": plain(submit, 24),
-        "close": plain("Cancel", 24),
+        "close": plain(_("Cancel"), 24),
         "private_metadata": cut(json.dumps(metadata), 3000),
         "blocks": blocks,
     }
@@ -101,75 +105,76 @@ def new_deal_view(stages: Sequence[str], owner_slack_id: str | None, channel_id:
                   title: str | None = None, first_note: str | None = None) -> Block:
     """The New deal modal (from a message: its first line as the title, the message as the first note)."""
     blocks = [
-        text_input("title", "Title", initial=title, optional=False, placeholder="Acme renewal", max_length=200),
-        text_input("amount", "Amount", placeholder="12k, $12,000 or 12000 EUR", max_length=64),
-        _date_input("close", "Expected close", None),
-        _user_input("owner", "Owner", owner_slack_id),
-        text_input("account", "Account", max_length=200),
-        text_input("next_step", "Next step", max_length=500),
+        text_input("title", _("Title"), initial=title, optional=False, placeholder=_("Acme renewal"), max_length=200),
+        text_input("amount", _("Amount"), placeholder=_(AMOUNT_HINT), max_length=64),
+        _date_input("close", _("Expected close"), None),
+        _user_input("owner", _("Owner"), owner_slack_id),
+        text_input("account", _("Account"), max_length=200),
+        text_input("next_step", _("Next step"), max_length=500),
     ]
     if stages:  # a select needs at least one option
-        blocks.insert(2, select_input("stage", "Stage", [(s, s) for s in stages], initial=stages[0]))
+        blocks.insert(2, select_input("stage", _("Stage"), [(s, s) for s in stages], initial=stages[0]))
     meta: dict[str, Any] = {"channel": channel_id}
     if first_note:
         meta["first_note"] = first_note
-    return modal(NEW_DEAL, "New deal", "Create", blocks, meta)
+    return modal(NEW_DEAL, _("New deal"), _("Create"), blocks, meta)
 
 
 def edit_deal_view(deal: DealView, locale: str, channel_id: str | None) -> Block:
     """The Edit deal modal, filled with the deal's current values."""
     amount = format_money(deal.amount, deal.currency, locale) if deal.amount is not None else None
     blocks = [
-        text_input("title", "Title", initial=deal.title, optional=False, max_length=200),
-        text_input("amount", "Amount", initial=amount, placeholder="12k, $12,000 or 12000 EUR", max_length=64),
-        _date_input("close", "Expected close", deal.expected_close),
-        _user_input("owner", "Owner", deal.owner_slack_id),
-        text_input("account", "Account", initial=deal.account, max_length=200),
-        text_input("contact", "Contact", initial=deal.contact, max_length=200),
-        text_input("next_step", "Next step", initial=deal.next_step, max_length=500),
+        text_input("title", _("Title"), initial=deal.title, optional=False, max_length=200),
+        text_input("amount", _("Amount"), initial=amount, placeholder=_(AMOUNT_HINT), max_length=64),
+        _date_input("close", _("Expected close"), deal.expected_close),
+        _user_input("owner", _("Owner"), deal.owner_slack_id),
+        text_input("account", _("Account"), initial=deal.account, max_length=200),
+        text_input("contact", _("Contact"), initial=deal.contact, max_length=200),
+        text_input("next_step", _("Next step"), initial=deal.next_step, max_length=500),
     ]
-    return modal(EDIT_DEAL, cut(f"Edit {deal.ref}", 24), "Save", blocks, {"ref": deal.ref, "channel": channel_id})
+    return modal(EDIT_DEAL, cut(_("Edit {ref}").format(ref=deal.ref), 24), _("Save"), blocks,
+                 {"ref": deal.ref, "channel": channel_id})
 
 
 def close_won_view(deal: DealView, locale: str, channel_id: str | None) -> Block:
     """The Close-won modal (final amount)."""
     amount = format_money(deal.amount, deal.currency, locale) if deal.amount is not None else None
     blocks = [
-        section(f"Close *{deal.ref}* {escape(cut(deal.title, 200))} as won."),
-        text_input("amount", "Final amount", initial=amount, max_length=64),
+        section(_("Close {deal} as won.").format(deal=f"*{deal.ref}* {escape(cut(deal.title, 200))}")),
+        text_input("amount", _("Final amount"), initial=amount, max_length=64),
     ]
-    return modal(CLOSE_WON, cut(f"Won {deal.ref}", 24), "Close as won", blocks,
+    return modal(CLOSE_WON, cut(_("Won {ref}").format(ref=deal.ref), 24), _("Close as won"), blocks,
                   {"ref": deal.ref, "channel": channel_id})
 
 
 def close_lost_view(deal: DealView, channel_id: str | None, message_ts: str | None = None) -> Block:
     """The Close-lost modal: the reason is required."""
     blocks = [
-        section(f"Close *{deal.ref}* {escape(cut(deal.title, 200))} as lost."),
-        text_input("reason", "Why was it lost?", optional=False, multiline=True,
-                    placeholder="Went with a competitor; no budget this year…", max_length=500),
+        section(_("Close {deal} as lost.").format(deal=f"*{deal.ref}* {escape(cut(deal.title, 200))}")),
+        text_input("reason", _("Why was it lost?"), optional=False, multiline=True,
+                    placeholder=_("Went with a competitor; no budget this year…"), max_length=500),
     ]
-    return modal(CLOSE_LOST, cut(f"Lost {deal.ref}", 24), "Close as lost", blocks,
+    return modal(CLOSE_LOST, cut(_("Lost {ref}").format(ref=deal.ref), 24), _("Close as lost"), blocks,
                   {"ref": deal.ref, "channel": channel_id, "ts": message_ts})
 
 
 def log_activity_view(deal: DealView, channel_id: str | None) -> Block:
     """The Log activity modal."""
     blocks = [
-        select_input("kind", "What happened?", [(k.capitalize(), k) for k in LOGGABLE], initial="call"),
-        text_input("text", "Notes", multiline=True, max_length=3000),
+        select_input("kind", _("What happened?"), [(_(LOGGABLE_NAMES[k]), k) for k in LOGGABLE], initial="call"),
+        text_input("text", _("Notes"), multiline=True, max_length=3000),
     ]
-    return modal(LOG_ACTIVITY, cut(f"Log on {deal.ref}", 24), "Log", blocks,
+    return modal(LOG_ACTIVITY, cut(_("Log on {ref}").format(ref=deal.ref), 24), pgettext("button", "Log"), blocks,
                   {"ref": deal.ref, "channel": channel_id})
 
 
 def reminder_view(deal: DealView, channel_id: str | None) -> Block:
     """The Set reminder modal."""
     blocks = [
-        text_input("when", "When?", optional=False, placeholder="tomorrow 3pm, fri, in 3 days", max_length=100),
-        text_input("text", "Remind me to…", max_length=500),
+        text_input("when", _("When?"), optional=False, placeholder=_("tomorrow 3pm, fri, in 3 days"), max_length=100),
+        text_input("text", _("Remind me to…"), max_length=500),
     ]
-    return modal(SET_REMINDER, cut(f"Remind {deal.ref}", 24), "Set reminder", blocks,
+    return modal(SET_REMINDER, cut(_("Remind {ref}").format(ref=deal.ref), 24), _("Set reminder"), blocks,
                   {"ref": deal.ref, "channel": channel_id})
 
 
@@ -208,7 +213,7 @@ def read_date(view: dict[str, Any], block_id: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput("Pick a date from the calendar.", field=block_id) from None
+        raise InvalidInput(_("Pick a date from the calendar."), field=block_id) from None
 
 
 def block_for(field: str | None, default: str) -> str:
@@ -221,4 +226,5 @@ def kind_of(value: str | None) -> ActivityKind:
     try:
         return ActivityKind(value or "")
     except ValueError:
-        raise InvalidInput("Pick what happened: call, email, meeting, demo, proposal or note.", field="kind") from None
+        raise InvalidInput(_("Pick what happened: call, email, meeting, demo, proposal or note."),
+                           field="kind") from None

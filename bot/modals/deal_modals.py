@@ -14,6 +14,7 @@ from bot.views import deals as views
 from core.dates import parse_datetime
 from core.deals import deals
 from core.errors import InvalidInput, NotAllowed
+from core.i18n import _
 from core.money import Money, parse_amount
 from core.workspace.admin import member_id
 from core.workspace.users import Actor
@@ -67,7 +68,7 @@ def _on_owner_field(create: Callable[..., deals.DealView]) -> Callable[..., deal
 def _ref(view: dict[str, Any]) -> str:
     ref = forms.metadata_of(view).get("ref")
     if not ref:
-        raise InvalidInput("This form lost track of its deal; open it again from the deal.")
+        raise InvalidInput(_("This form lost track of its deal; open it again from the deal."))
     return str(ref)
 
 
@@ -77,7 +78,7 @@ def on_new_deal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
         actor, now = actor_of_context(context), context["now"]
         title = forms.field_value(view, "title") or ""
         if not title:
-            raise InvalidInput("A deal needs a title.", field="title")
+            raise InvalidInput(_("A deal needs a title."), field="title")
         amount = _amount(view, actor)
         close = forms.read_date(view, "close")
         owner_id = _owner(view, context, actor)
@@ -90,8 +91,8 @@ def on_new_deal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bolt
             # Both submits of a double click carry the same view id: one deal, not two.
             idempotency_key=f"modal:new_deal:{view.get('id') or view.get('root_view_id')}",
         )
-        return _follow_up(client, context, actor, view, views.deal_changed(deal, actor, f"created in {deal.stage}"),
-                          deal)
+        created = views.deal_changed(deal, actor, _("created in {stage}").format(stage=deal.stage))
+        return _follow_up(client, context, actor, view, created, deal)
 
     submit(ack, view, "title", work, "new deal modal")
 
@@ -102,7 +103,7 @@ def on_edit_deal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bol
         actor, now = actor_of_context(context), context["now"]
         title = forms.field_value(view, "title") or ""
         if not title:
-            raise InvalidInput("A deal needs a title.", field="title")
+            raise InvalidInput(_("A deal needs a title."), field="title")
         changes: dict[str, Any] = {
             "title": title,
             "amount": _amount(view, actor),
@@ -118,7 +119,8 @@ def on_edit_deal(ack: Ack, view: dict[str, Any], client: WebClient, context: Bol
         if changes.get("owner_id") == current.owner_id:
             changes.pop("owner_id")  # unchanged owner: no reassignment permission needed
         deal = deals.edit_deal(context["uow"], actor, current.ref, now=now, **changes)
-        body = views.with_acted_line(views.deal_changed(deal, actor, "updated"), actor, f"edited {deal.ref}", now)
+        body = views.with_acted_line(views.deal_changed(deal, actor, _("updated")), actor,
+                                     _("edited {ref}").format(ref=deal.ref), now)
         return _follow_up(client, context, actor, view, body, deal)
 
     submit(ack, view, "title", work, "edit deal modal")
@@ -141,10 +143,10 @@ def on_close_lost(ack: Ack, view: dict[str, Any], client: WebClient, context: Bo
         actor = actor_of_context(context)
         reason = forms.field_value(view, "reason") or ""
         if not reason:
-            raise InvalidInput("Say why it was lost.", field="reason")
+            raise InvalidInput(_("Say why it was lost."), field="reason")
         deal = deals.close_deal_lost(context["uow"], actor, _ref(view), reason, now=context["now"])
-        body = views.with_acted_line(views.deal_changed(deal, actor, f"closed as lost: {reason}"), actor,
-                                     f"closed {deal.ref} as lost", context["now"])
+        lost = views.deal_changed(deal, actor, _("closed as lost: {reason}").format(reason=reason))
+        body = views.with_acted_line(lost, actor, _("closed {ref} as lost").format(ref=deal.ref), context["now"])
         return _follow_up(client, context, actor, view, body, deal)
 
     submit(ack, view, "reason", work, "close lost modal")

@@ -19,6 +19,7 @@ from bot.commands import new_error_id
 from bot.modals.deal_forms import block_for, metadata_of
 from bot.views.common import Message, cut
 from core.errors import InvalidInput, UserError
+from core.i18n import _
 from core.workspace.users import Actor
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,9 @@ def submit(ack: Ack, view: dict[str, Any], default_block: str, work: Callable[[]
         error_id = new_error_id()
         logger.exception("%s failed [error %s]", what, error_id)
         ack(response_action="errors",
-            errors={error_target(view, None, default_block): f"Sorry, something went wrong on our side "
-                                                             f"(error {error_id}). Nothing was saved."})
+            errors={error_target(view, None, default_block): _(
+                "Sorry, something went wrong on our side (error {error_id}). Nothing was saved.").format(
+                    error_id=error_id)})
         return
     ack()
     if after is not None:
@@ -108,6 +110,6 @@ def actor_of_context(context: BoltContext) -> Actor:
     """The acting user of a modal submission."""
     actor = context.get("actor")
     if actor is None:
-        raise InvalidInput("Salesbot could not tell who you are; try again.")
+        raise InvalidInput(_("Salesbot could not tell who you are; try again."))
     assert isinstance(actor, Actor)
     return actor

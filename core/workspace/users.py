@@ -181,9 +181,13 @@ def actor_for(
     name: str | None = None,
     tz: str | None = None,
     is_slack_admin: bool | None = None,
+    workspace_locale: str | None = None,
 ) -> Actor:
-    """Workspace and user created on first contact; returns the Actor for this request."""
-    ws = get_or_create_workspace(session, team_id, now)
+    """Workspace and user created on first contact; returns the Actor for this request.
+
+    `workspace_locale` is the language a workspace created now starts with (SALESBOT_LOCALE).
+    """
+    ws = get_or_create_workspace(session, team_id, now, locale=workspace_locale)
     user = ensure_user(session, ws, slack_id, now, name=name, tz=tz, is_slack_admin=is_slack_admin)
     session.flush()
     return actor_of(session, user)

@@ -62,12 +62,15 @@ CONSOLE_TEAM_ID = "T0CONSOLE"
 SANDBOX_TEAM_IDS = frozenset({LOCAL_TEAM_ID, CONSOLE_TEAM_ID})
 
 
-def get_or_create_workspace(session: Session, team_id: str, now: datetime, name: str = "") -> Workspace:
+def get_or_create_workspace(
+    session: Session, team_id: str, now: datetime, name: str = "", locale: str | None = None
+) -> Workspace:
     """The workspace for a Slack team_id, created with the default pipeline on first contact.
 
     On first contact of the first real workspace, a local workspace (`T-LOCAL`, what
     `salesbot import` made before Slack was used) becomes that workspace: its data was meant
-    for it. With another real workspace already there, nothing is adopted.
+    for it. With another real workspace already there, nothing is adopted. A new workspace speaks
+    `locale` (the deployment's SALESBOT_LOCALE) until an admin picks its language in setup.
     """
     ws = session.scalar(select(Workspace).where(Workspace.team_id == team_id))
     if ws is not None:
@@ -77,7 +80,7 @@ def get_or_create_workspace(session: Session, team_id: str, now: datetime, name:
         return adopted
     try:
         with session.begin_nested():
-            ws = Workspace(team_id=team_id, name=name, created_at=now)
+            ws = Workspace(team_id=team_id, name=name, created_at=now, **({"locale": locale} if locale else {}))
             session.add(ws)
             session.flush()
             create_pipeline(session, ws, "Sales", DEFAULT_STAGES, is_default=True)

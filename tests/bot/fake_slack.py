@@ -287,7 +287,10 @@ class FakeSlack:
             user = self.users.get(str(body.get("user")))
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": user.as_json(self.team_id)}
+            found = user.as_json(self.team_id)
+            if str(body.get("include_locale", "")).lower() not in ("1", "true"):
+                found.pop("locale")  # as Slack: the locale only when asked for
+            return {"ok": True, "user": found}
         if method == "conversations.open":
             users = str(body.get("users", ""))
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0].lstrip("U")}}

@@ -72,7 +72,7 @@ def help_message(title: str, entries: tuple[tuple[str, str], ...], note: str = "
     if current_locale() != SOURCE_LOCALE:
         # The examples show the translated subcommands; the English ones keep working.
         names = sorted({example.split()[1] for example, _what in entries if len(example.split()) > 1})
-        texts.append(_("The English subcommands work too: {names}.").format(names=", ".join(names)))
+        texts.append(_("The English subcommands work too: {names}.").format(names=", ".join(f"`{n}`" for n in names)))
     blocks.append(context(*(escape(t) for t in texts)))
     return message(f"{title}: " + ", ".join(example for example, _what in shown[:3]) + " …", blocks)
 

@@ -252,6 +252,9 @@ def register(main: click.Group) -> None:
         "--demo", is_flag=True, help="Load the demo organisation (the Maven CRM data) first and act as its manager."
     )
     @click.option("--width", default=100, show_default=True, help="Output width in columns.")
+    @click.option("--locale", "slack_locale", default=None,
+                  help="The acting user's Slack language, e.g. tr-TR or en-US (salesbot answers in Turkish "
+                       "or English; others fall back to the workspace's language).")
     @click.pass_context
     def console(
         ctx: click.Context,
@@ -263,6 +266,7 @@ def register(main: click.Group) -> None:
         admin: bool,
         demo: bool,
         width: int,
+        slack_locale: str | None,
     ) -> None:
         """Drive the bot from a terminal: type /deal new Acme 12k and see the answer."""
         from bot.console import ConsoleOptions, ReadTime, read_now, run_console
@@ -295,6 +299,7 @@ def register(main: click.Group) -> None:
             name=name,
             admin=admin,
             width=width,
+            locale=slack_locale,
         )
         ctx.exit(run_console(settings, options, sys.stdin))
 

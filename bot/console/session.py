@@ -65,6 +65,7 @@ class ConsoleOptions:
     name: str | None = None  # None keeps the name the user already has
     admin: bool = False
     width: int = 100
+    locale: str | None = None  # the user's Slack locale (--locale tr-TR), as users.info gives it
 
 
 class ConsoleSession:
@@ -103,7 +104,8 @@ class ConsoleSession:
         return self.fixed_now if self.fixed_now is not None else utcnow()
 
     def profile(self) -> SlackProfile:
-        return SlackProfile(name=self.options.name, tz=self.options.tz, is_admin=self.options.admin)
+        return SlackProfile(name=self.options.name, tz=self.options.tz, is_admin=self.options.admin,
+                            locale=self.options.locale)
 
     def introduce(self) -> None:
         """Create or update the acting user with the console's profile (--tz, --admin, --name)."""
@@ -131,6 +133,7 @@ class ConsoleSession:
                     "real_name": p.name,
                     "tz": p.tz or "UTC",
                     "is_admin": p.is_admin,
+                    **({"locale": p.locale} if p.locale and body.get("include_locale") else {}),
                     "profile": {"display_name": p.name},
                 },
             }

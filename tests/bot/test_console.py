@@ -303,3 +303,11 @@ def test_the_first_screen_says_which_zone_the_clock_was_read_in(db_url: str, no_
     assert "The clock is at Monday 2017-09-25 10:00 UTC: --now was given in Europe/Istanbul (13:00 there)." in (
         buffer.getvalue()
     )
+
+
+def test_a_turkish_slack_user_is_answered_in_turkish(db_url: str, uow: UnitOfWork, no_network: None) -> None:
+    code, out = console(db_url, "/deal yeni Karadeniz yenileme 12 bin\n/deal liste\n", locale="tr-TR")
+    assert code == 0, out
+    assert "Karadeniz yenileme" in out and "$12.000,00" in out and "[Göster]" in out
+    code, out = console(db_url, "/deal list\n", locale="de-DE", user_id="UDE")  # not spoken: the workspace's
+    assert code == 0 and "Your open deals" in out

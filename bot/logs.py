@@ -168,9 +168,9 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     handler.salesbot_handler = True  # type: ignore[attr-defined]
     root.handlers.insert(0, handler)
     root.setLevel(settings.log_level)
-    if settings.log_level != "DEBUG":
-        # Alembic logs every plugin at INFO: keep stderr for our own lines unless debugging.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic logs every plugin at INFO: keep stderr for our own lines unless debugging (set
+    # both ways: a process configured twice, as the tests do, must not keep the first choice).
+    logging.getLogger("alembic").setLevel(logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING)
     return handler
 
 

@@ -7,6 +7,8 @@ run as a non-root user, check /healthz and start `salesbot run`.
 """
 from __future__ import annotations
 
+import pytest
+
 import re
 import shlex
 from typing import Any
@@ -102,6 +104,9 @@ def test_the_compose_environment_passes_salesbots_own_checks() -> None:
         raise AssertionError("compose.yaml should require SLACK_SIGNING_SECRET")
     oauth = {**env, "SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "s3cret-client",
              "SALESBOT_ENCRYPTION_KEY": "Q2hhbmdlTWVJbnRoZVRlc3RTdWl0ZUtleTEyMzQ1Njc="}
+    with pytest.raises(ConfigError, match="SALESBOT_STATE_SECRET"):  # OAuth signs its install links with it
+        load_settings(resolved(environment, oauth), read_dotenv=False)
+    oauth["SALESBOT_STATE_SECRET"] = "0123456789abcdef0123456789abcdef"
     assert load_settings(resolved(environment, oauth), read_dotenv=False).oauth
     bad = {**env, "SALESBOT_LOCALE": "xx"}
     try:

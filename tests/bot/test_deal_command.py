@@ -573,7 +573,7 @@ def test_new_reads_amounts_one_way_in_any_workspace_locale(
 
 @pytest.mark.parametrize("text,user_locale,expected", [
     ("new Acme 12,50", "en-US", '"12,50" can be read two ways: 12.50 or 1,250. Write 12.50 or 1250 to say which.'),
-    ("new Acme 12.50", "tr", "can be read two ways: 12,50 or 1.250"),
+    ("new Acme 12.50", "tr", "iki şekilde okunabilir: 12,50 ya da 1.250"),  # a Turkish user reads Turkish
     ("new Gamma 12 XYZ", "en-US", 'Unknown currency "XYZ"'),
     ("new Gamma 12 XYZ stage:proposal", "en-US", 'Unknown currency "XYZ"'),
     ("new Acme close:05/06", "en", '"05/06" can be 5 June 2027 or 6 May 2027'),

@@ -7,12 +7,11 @@ run as a non-root user, check /healthz and start `salesbot run`.
 """
 from __future__ import annotations
 
-import pytest
-
 import re
 import shlex
 from typing import Any
 
+import pytest
 import yaml
 
 from bot.config import ConfigError, load_settings

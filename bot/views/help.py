@@ -58,7 +58,8 @@ ADMIN_HELP: tuple[tuple[str, str], ...] = (
     (N_('/salesbot link "Anna Smith" @ana'), N_("tie an owner from an import to a Slack user")),
     (N_("/salesbot rate EUR 1.08"),
      N_("1 EUR = 1.08 in the base currency from today; `rate` alone lists the rates")),
-    (N_("/salesbot prefs"), N_("everyone: your notifications (which, where, your hours, away); also App Home, Settings")),
+    (N_("/salesbot prefs"),
+     N_("everyone: your notifications (which, where, your hours, away); also App Home, Settings")),
 )
 
 

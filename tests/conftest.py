@@ -227,3 +227,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     report.outcome = "failed"
     report.longrepr = f"skipped under strict skips (CI or SALESBOT_STRICT_SKIPS): {report.longrepr}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `one_backend` (wording and parsing, where the database plays no part) run on
+    the first backend only: they are not collected twice, which keeps CI inside its time."""
+    first = BACKENDS[0] if BACKENDS else None
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if item.get_closest_marker("one_backend") and backend is not None and backend != first:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -35,6 +35,11 @@ from tests.conftest import NOW, make_actor
 
 TR_USER = "UAYSE"
 
+# Wording and parsing do not depend on the database: these run on SQLite only, to keep CI
+# inside its time. What does (Turkish-case matching in SQL) runs on both backends in
+# tests/core/test_core_turkish.py.
+pytestmark = pytest.mark.one_backend
+
 
 @pytest.fixture
 def ayse(fake_slack: FakeSlack) -> str:

@@ -112,6 +112,24 @@ def alert_key(lead: Lead) -> str:
     return f"hot:{lead.id}:{lead.hot_since.isoformat()}"
 
 
+def _open_burst(session: Session, workspace_id: int, channel: str, since: datetime) -> OutboxMessage | None:
+    """The grouped hot-lead message of `channel` still waiting unsent since `since`, locked to add to."""
+    return session.scalar(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.workspace_id == workspace_id,
+            OutboxMessage.kind == BURST_KIND,
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == 0,
+            OutboxMessage.created_at >= since,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
 def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | None:
     """Queue the alert of a lead that just turned hot; return the outbox key used (None: no alert).
 
@@ -143,20 +161,7 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
         outbox.enqueue(session, ws.id, key, HOT_KIND, channel,
                        {"view": HOT_KIND, "data": card}, now)
         return key
-    group = session.scalar(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.workspace_id == ws.id,
-            OutboxMessage.kind == BURST_KIND,
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.attempts == 0,
-            OutboxMessage.created_at >= since,
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-        .with_for_update()
-    )
+    group = _open_burst(session, ws.id, channel, since)
     cards: list[dict[str, Any]] = []
     # Fold in single alerts of this window that are still waiting.
     for other in recent:
@@ -254,20 +259,7 @@ def _burst(
             session.delete(message)
     folded.sort(key=lambda lead: (lead.hot_since or now, lead.id))
     cards = [lead_card(lead, team_name) for lead in (*folded, *group)]
-    pending = session.scalar(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.workspace_id == ws.id,
-            OutboxMessage.kind == BURST_KIND,
-            OutboxMessage.channel == channel,
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.attempts == 0,
-            OutboxMessage.created_at >= since,
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-        .with_for_update()
-    )
+    pending = _open_burst(session, ws.id, channel, since)
     if pending is not None:
         pending.payload = {"view": BURST_KIND, "data": _burst_data(dict(pending.payload.get("data", {})), cards)}
         return

@@ -1,0 +1,215 @@
+"""Cards that stay current: messages about a deal or a lead, updated in place when it changes.
+
+The rule, in one place:
+- A message's subjects are read from its outbox payload's data (`subjects_of`): `deal_id`,
+  `lead_id`, and the `lead_id` of each of `leads`. Any message with subjects is *about* those
+  deals or leads and carries Slack message metadata saying so (the bot builds it: event type
+  `salesbot_deal` or `salesbot_lead`, the workspace's ids, the subject ids, never amounts).
+  A new kind of message about a deal becomes one by putting `deal_id` in its data.
+- A message is a *live card* when its view is also re-rendered from the database at send
+  time (`LIVE_VIEWS`: the deal card, hot-lead alerts, the lead-assigned DM). Each live card
+  posted is recorded (`record_posted`, in the transaction that marks it sent) with the
+  subject's `revision` it shows. A log-like post about a deal (a room's "moved to Proposal")
+  has subjects but is not live: it tells what happened then, and stays as it is.
+- Every change a card shows bumps the subject's `revision` (core/tables.py, in one place).
+  The `cards` job (`refresh_sweep`, every minute) queues one in-place update per card whose
+  subject moved on, keyed by the revisions it will catch up with, so a second run or a second
+  replica queues nothing more; it is sent at once (an update is not a notification: no quiet
+  hours). Delivery re-renders the card with the data of that moment and records the revision
+  it read (`record_updated`). Cards posted more than `MAX_AGE` ago are left as they are; a card
+  Slack no longer has (deleted) is marked gone (`mark_gone`) and never tried again.
+
+Nudges, morning lists and escalations are not cards: they are about a follow-up or a day's
+list, acted on in place by their buttons, and carry no `deal_id`.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from core.deals.cards import CARD_VIEW
+from core.notify import outbox
+from core.tables import Card, CardSubject, Deal, Installation, Lead, OutboxMessage, OutboxStatus, Workspace
+
+MAX_AGE = timedelta(days=90)
+UPDATE_KIND = "card_update"
+# Views re-rendered from the database at send time (bot/delivery.py): only these are kept current.
+LIVE_VIEWS = frozenset({CARD_VIEW, "hot_lead", "hot_lead_burst", "lead_assigned"})
+_MODELS: dict[CardSubject, type[Deal] | type[Lead]] = {CardSubject.DEAL: Deal, CardSubject.LEAD: Lead}
+
+
+@dataclass(frozen=True, order=True)
+class Subject:
+    """A deal or a lead a message is about."""
+
+    kind: CardSubject
+    id: int
+
+
+def _id(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) or (isinstance(value, str) and value.isdigit()) else None
+
+
+def subjects_of(payload: dict[str, Any]) -> list[Subject]:
+    """The deals and leads an outbox payload is about (none for plain text or digests)."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return []
+    found: list[Subject] = []
+    deal_id, lead_id = _id(data.get("deal_id")), _id(data.get("lead_id"))
+    if deal_id is not None:
+        found.append(Subject(CardSubject.DEAL, deal_id))
+    if lead_id is not None:
+        found.append(Subject(CardSubject.LEAD, lead_id))
+    for item in data.get("leads") or []:
+        lid = _id(item.get("lead_id")) if isinstance(item, dict) else None
+        if lid is not None:
+            found.append(Subject(CardSubject.LEAD, lid))
+    return list(dict.fromkeys(found))
+
+
+def is_live(payload: dict[str, Any]) -> bool:
+    """True for a card kept current (its view re-reads the database at send time)."""
+    return payload.get("view") in LIVE_VIEWS and bool(subjects_of(payload))
+
+
+@dataclass(frozen=True)
+class WorkspaceIds:
+    """The Slack ids of a workspace, for message metadata."""
+
+    team_id: str
+    enterprise_id: str | None
+
+
+def workspace_ids(session: Session, workspace_id: int) -> WorkspaceIds:
+    """The workspace's team id and, on an Enterprise Grid install, its enterprise id."""
+    team_id = session.scalar(select(Workspace.team_id).where(Workspace.id == workspace_id)) or ""
+    enterprise = session.scalar(
+        select(Installation.enterprise_id).where(Installation.workspace_id == workspace_id).limit(1)
+    )
+    return WorkspaceIds(team_id, enterprise or None)
+
+
+def revisions(session: Session, workspace_id: int, subjects: list[Subject]) -> dict[Subject, int]:
+    """The current revision of each subject that still exists in the workspace.
+
+    Read before the card's data is rendered: a change landing in between then shows up as a
+    newer revision on the next sweep (one update too many at worst, never one too few).
+    """
+    found: dict[Subject, int] = {}
+    for kind, model in _MODELS.items():
+        ids = [s.id for s in subjects if s.kind == kind]
+        if ids:
+            for sid, rev in session.execute(
+                select(model.id, model.revision).where(model.workspace_id == workspace_id, model.id.in_(ids))
+            ):
+                found[Subject(kind, sid)] = int(rev)
+    return found
+
+
+def record_posted(
+    session: Session, message_id: int, workspace_id: int, channel: str, ts: str, posted_at: datetime,
+    shown: dict[Subject, int],
+) -> int:
+    """Record a card just posted (one row per subject); call it where the message is marked sent."""
+    existing = set(
+        session.execute(select(Card.subject, Card.subject_id).where(Card.outbox_id == message_id)).tuples()
+    )
+    added = 0
+    for subject, rev in sorted(shown.items()):
+        if (subject.kind, subject.id) in existing:
+            continue
+        session.add(Card(workspace_id=workspace_id, outbox_id=message_id, subject=subject.kind,
+                         subject_id=subject.id, channel=channel, ts=ts, posted_at=posted_at, shown_revision=rev))
+        added += 1
+    session.flush()
+    return added
+
+
+def record_updated(session: Session, message_id: int, shown: dict[Subject, int], now: datetime) -> None:
+    """A card was updated in place showing these revisions (never moves a card backwards)."""
+    for subject, rev in shown.items():
+        session.execute(
+            update(Card)
+            .where(Card.outbox_id == message_id, Card.subject == subject.kind, Card.subject_id == subject.id,
+                   Card.shown_revision < rev)
+            .values(shown_revision=rev, updated_at=now)
+        )
+
+
+def mark_gone(session: Session, message_id: int, now: datetime) -> int:
+    """The message is no longer in Slack (deleted): its card is never updated again."""
+    result = session.execute(
+        update(Card).where(Card.outbox_id == message_id, Card.gone_at.is_(None)).values(gone_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def update_key(message_id: int, behind: list[tuple[Subject, int]]) -> str:
+    """The outbox key of the update that brings a card up to these revisions (one per change)."""
+    seen = ",".join(f"{s.kind.value}{s.id}.{rev}" for s, rev in sorted(behind))
+    return f"card:{message_id}:{hashlib.sha1(seen.encode()).hexdigest()[:16]}"
+
+
+def _behind(session: Session, cutoff: datetime, limit: int) -> dict[int, list[tuple[Card, int]]]:
+    """Live cards posted since `cutoff` whose subject's revision moved past the one they show."""
+    by_message: dict[int, list[tuple[Card, int]]] = defaultdict(list)
+    for kind, model in _MODELS.items():
+        rows = session.execute(
+            select(Card, model.revision)
+            .join(model, and_(model.id == Card.subject_id, model.workspace_id == Card.workspace_id))
+            .where(Card.subject == kind, Card.gone_at.is_(None), Card.posted_at >= cutoff,
+                   model.revision > Card.shown_revision)
+            .order_by(Card.id)
+            .limit(limit)
+        )
+        for card, rev in rows.tuples():
+            by_message[card.outbox_id].append((card, int(rev)))
+    return by_message
+
+
+def refresh_sweep(session: Session, now: datetime, limit: int = 1000) -> int:
+    """Queue one in-place update for each card whose deal or lead changed; returns how many.
+
+    A card that already has an update waiting is left for the next run: that update renders
+    the data of the moment it is sent, so a burst of changes costs one update per run.
+    """
+    behind = _behind(session, now - MAX_AGE, limit)
+    if not behind:
+        return 0
+    waiting = {
+        int(key.split(":")[1])
+        for key in session.scalars(
+            select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.PENDING,
+                                            OutboxMessage.kind == UPDATE_KIND)
+        )
+    }
+    originals = {
+        m.id: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(list(behind))))
+    }
+    queued = 0
+    for message_id, rows in sorted(behind.items()):
+        original = originals.get(message_id)
+        if message_id in waiting or original is None:
+            continue
+        card = rows[0][0]
+        key = update_key(message_id, [(Subject(c.subject, c.subject_id), rev) for c, rev in rows])
+        payload = {
+            **{k: v for k, v in (original.payload or {}).items() if k in ("view", "data")},
+            "update": {"channel": card.channel, "ts": card.ts},
+            "card": {"message_id": message_id},
+        }
+        queued += outbox.enqueue(session, card.workspace_id, key, UPDATE_KIND, card.channel, payload, now)
+    return queued
+
+
+def card_message_id(payload: dict[str, Any]) -> int | None:
+    """The outbox id of the card an update payload brings up to date (None: not a card update)."""
+    card = payload.get("card")
+    return _id(card.get("message_id")) if isinstance(card, dict) else None

@@ -90,6 +90,18 @@ def _train_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str
     return f"train-leads: {trained} of {len(results)} workspace model(s) retrained" + (f" ({notes})" if notes else "")
 
 
+def _cards(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.notify.cards import refresh_sweep
+
+    total = 0
+    while True:  # batches, each its own transaction
+        with uow.transaction() as session:
+            queued = refresh_sweep(session, at, SWEEP_BATCH)
+        total += queued
+        if queued < SWEEP_BATCH:
+            return f"cards: {total} card update(s) queued"
+
+
 def offset_clock(at: datetime) -> Callable[[], datetime]:
     """A clock that reads `at` now and moves on in real time (pacing really waits)."""
     start = time.monotonic()
@@ -150,12 +162,14 @@ JOBS: dict[str, Job] = {
             _route_leads),
         Job("train-leads", "rescore open leads as points decay, retrain each workspace's lead model",
             "daily 03:00 UTC", _cron(hour="3", minute="0"), _train_leads),
+        Job("cards", "update posted deal and lead cards in place when their deal or lead changed", "every minute",
+            _every(minutes=1), _cards),
         Job("deliver", "send what the other jobs queued (the outbox)", "every 5 seconds", _every(seconds=5),
             _deliver),
     )
 }
 # The scheduler runs each distinct sweep once (stale and slipped are one sweep).
-SCHEDULED = ("nudges", "stale", "digest", "route-leads", "train-leads", "deliver")
+SCHEDULED = ("nudges", "stale", "digest", "route-leads", "train-leads", "cards", "deliver")
 
 
 def run_job(name: str, uow: UnitOfWork, at: datetime, client: WebClient | None, **options: object) -> str:

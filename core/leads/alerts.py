@@ -98,7 +98,7 @@ def current_payload(session: Session, workspace_id: int, payload: dict[str, Any]
             select(Lead, User.slack_id)
             .join(User, User.id == Lead.owner_id, isouter=True)
             .where(Lead.workspace_id == workspace_id, Lead.id.in_(ids))
-        ).tuples()
+        ).all()
     } if ids else {}
     fresh = []
     for card in cards:

@@ -119,7 +119,7 @@ def record_posted(
 ) -> int:
     """Record a card just posted (one row per subject); call it where the message is marked sent."""
     existing = set(
-        session.execute(select(Card.subject, Card.subject_id).where(Card.outbox_id == message_id)).tuples()
+        session.execute(select(Card.subject, Card.subject_id).where(Card.outbox_id == message_id)).all()
     )
     added = 0
     for subject, rev in sorted(shown.items()):
@@ -169,7 +169,7 @@ def _behind(session: Session, cutoff: datetime, limit: int) -> dict[int, list[tu
             .order_by(Card.id)
             .limit(limit)
         )
-        for card, rev in rows.tuples():
+        for card, rev in rows.all():
             by_message[card.outbox_id].append((card, int(rev)))
     return by_message
 

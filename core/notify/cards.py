@@ -38,7 +38,7 @@ from core.notify import outbox
 from core.tables import Card, CardSubject, Deal, Installation, Lead, OutboxMessage, OutboxStatus, Workspace
 
 MAX_AGE = timedelta(days=90)
-UPDATE_KIND = "card_update"
+CARD_UPDATES = "card_update"
 # Views re-rendered from the database at send time (bot/delivery.py): only these are kept current.
 LIVE_VIEWS = frozenset({CARD_VIEW, "hot_lead", "hot_lead_burst", "lead_assigned"})
 _MODELS: dict[CardSubject, type[Deal] | type[Lead]] = {CardSubject.DEAL: Deal, CardSubject.LEAD: Lead}
@@ -187,7 +187,7 @@ def refresh_sweep(session: Session, now: datetime, limit: int = 1000) -> int:
         int(key.split(":")[1])
         for key in session.scalars(
             select(OutboxMessage.key).where(OutboxMessage.status == OutboxStatus.PENDING,
-                                            OutboxMessage.kind == UPDATE_KIND)
+                                            OutboxMessage.kind == CARD_UPDATES)
         )
     }
     originals = {
@@ -205,7 +205,7 @@ def refresh_sweep(session: Session, now: datetime, limit: int = 1000) -> int:
             "update": {"channel": card.channel, "ts": card.ts},
             "card": {"message_id": message_id},
         }
-        queued += outbox.enqueue(session, card.workspace_id, key, UPDATE_KIND, card.channel, payload, now)
+        queued += outbox.enqueue(session, card.workspace_id, key, CARD_UPDATES, card.channel, payload, now)
     return queued
 
 

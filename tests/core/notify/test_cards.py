@@ -124,14 +124,14 @@ def _post_card(uow: UnitOfWork, actor: Actor, ref: str, posted_at: datetime, ts:
 
 def _updates(uow: UnitOfWork) -> list[OutboxMessage]:
     with uow.read() as s:
-        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == cards.UPDATE_KIND)
+        return list(s.scalars(select(OutboxMessage).where(OutboxMessage.kind == cards.CARD_UPDATES)
                               .order_by(OutboxMessage.id)))
 
 
 def _deliver_updates(uow: UnitOfWork, now: datetime) -> None:
     """What delivery does with each waiting update: marks it sent and records what it showed."""
     with uow.transaction() as s:
-        for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == cards.UPDATE_KIND,
+        for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == cards.CARD_UPDATES,
                                                        OutboxMessage.status == OutboxStatus.PENDING)):
             outbox.mark_sent(s, m.id, now, m.payload["update"]["channel"], m.payload["update"]["ts"])
             target = cards.card_message_id(m.payload)

@@ -38,6 +38,9 @@ from core.notify import outbox
 from core.tables import Card, CardSubject, Deal, Installation, Lead, OutboxMessage, OutboxStatus, Workspace
 
 MAX_AGE = timedelta(days=90)
+# "Not a fit" can be undone from the lead's card this long (core.leads.leads): the card keeps
+# its Undo button meanwhile, so its refresh waits the window out.
+UNDO_WINDOW = timedelta(minutes=1)
 CARD_UPDATES = "card_update"
 # Views re-rendered from the database at send time (bot/delivery.py): only these are kept current.
 LIVE_VIEWS = frozenset({CARD_VIEW, "hot_lead", "hot_lead_burst", "lead_assigned"})
@@ -174,6 +177,21 @@ def _behind(session: Session, cutoff: datetime, limit: int) -> dict[int, list[tu
     return by_message
 
 
+def _undoable(session: Session, behind: dict[int, list[tuple[Card, int]]], now: datetime) -> set[int]:
+    """The leads among `behind` marked "Not a fit" less than UNDO_WINDOW ago."""
+    ids = {c.subject_id for rows in behind.values() for c, _rev in rows if c.subject == CardSubject.LEAD}
+    if not ids:
+        return set()
+    found = set()
+    for lead_id, undo in session.execute(
+        select(Lead.id, Lead.disqualify_undo).where(Lead.id.in_(ids), Lead.disqualify_undo.is_not(None))
+    ):
+        at = (undo or {}).get("at")
+        if at and now - datetime.fromisoformat(at) < UNDO_WINDOW:
+            found.add(int(lead_id))
+    return found
+
+
 def refresh_sweep(session: Session, now: datetime, limit: int = 1000) -> int:
     """Queue one in-place update for each card whose deal or lead changed; returns how many.
 
@@ -193,11 +211,14 @@ def refresh_sweep(session: Session, now: datetime, limit: int = 1000) -> int:
     originals = {
         m.id: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(list(behind))))
     }
+    undoable = _undoable(session, behind, now)
     queued = 0
     for message_id, rows in sorted(behind.items()):
         original = originals.get(message_id)
         if message_id in waiting or original is None:
             continue
+        if any(c.subject == CardSubject.LEAD and c.subject_id in undoable for c, _rev in rows):
+            continue  # its Undo button still works: the next run after the window updates it
         card = rows[0][0]
         key = update_key(message_id, [(Subject(c.subject, c.subject_id), rev) for c, rev in rows])
         payload = {

@@ -244,3 +244,21 @@ def test_many_changes_within_the_minute_cost_one_update(
         with uow.transaction() as s:
             refresh_sweep(s, at)
     assert len(_updates(uow)) == 1  # the first is still waiting; it will render the final state
+
+
+def test_a_lead_just_marked_not_a_fit_keeps_its_undo_button_for_the_window(
+    uow: UnitOfWork, mia: Actor, now: datetime
+) -> None:
+    lead = leads.create_lead(uow, mia, {"name": "Zoe", "email": "zoe@x.io"}, now=now)
+    with uow.transaction() as s:
+        payload = {"view": "hot_lead", "data": {"lead_id": lead.id, "ref": lead.ref}}
+        outbox.enqueue(s, mia.workspace_id, "hot", "hot_lead", "C1", payload, now)
+        message_id = s.scalar(select(OutboxMessage.id).where(OutboxMessage.key == "hot"))
+        assert message_id is not None
+        cards.record_posted(s, message_id, mia.workspace_id, "C1", "3.1", now,
+                            cards.revisions(s, mia.workspace_id, subjects_of(payload)))
+    leads.disqualify_lead(uow, mia, lead.ref, "spam", now=now)
+    with uow.transaction() as s:
+        assert refresh_sweep(s, now + cards.UNDO_WINDOW - timedelta(seconds=1)) == 0
+    with uow.transaction() as s:
+        assert refresh_sweep(s, now + cards.UNDO_WINDOW) == 1

@@ -85,6 +85,7 @@ RENDERERS: dict[str, Renderer] = {
     "lead_assigned": leads_views.lead_assigned_message,
     "away_summary": prefs_views.away_summary_message,
     CARD_VIEW: cards_views.deal_card_message,
+    cards.SHARE_FAILED_VIEW: cards_views.share_failed_message,
 }
 
 
@@ -504,6 +505,7 @@ class Deliverer:
                     if not isinstance(exc, (_Permanent, _Temporary)):
                         logger.exception("outbox message %s (%s) could not be rendered or sent", item.id, item.key)
                     outbox.mark_failed(session, item.id, self.clock(), reason)
+                    cards.failure_notice(session, item.workspace_id, item.payload, reason, self.clock())
                     stats.failed += 1
             return True
         stats.sent += 1

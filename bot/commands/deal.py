@@ -18,6 +18,7 @@ from slack_bolt import App
 from bot.commands import Request, aliases, slash_command
 from bot.commands.parsing import Args, Token, longest_prefix, read_args, resolve_option, split_amount
 from bot.modals import deal_forms
+from bot.views import cards as card_views
 from bot.views import deals as views
 from bot.views.common import MAX_MESSAGE_BLOCKS
 from bot.views.help import deal_help, not_a_command
@@ -27,6 +28,7 @@ from core.deals.queries import AmbiguousRef, get_changeable_deal, list_deals_cou
 from core.errors import Ambiguous, InvalidInput
 from core.i18n import _
 from core.money import parse_amount
+from core.notify import cards
 from core.notify.reminders import set_reminder
 from core.tables import DealStatus
 from core.workspace.admin import member_id
@@ -352,6 +354,14 @@ def deal_remind(req: Request, args: Args) -> None:
     _after_change(req)
 
 
+def deal_share(req: Request, args: Args) -> None:
+    """`/deal share <ref>`: the deal's live card, posted in this channel through the outbox."""
+    _no_extras(args, _("/deal share <ref>"))
+    shared = cards.share_deal(req.uow, req.actor, _whole_ref(args, _("/deal share D-42")), req.channel_id or "",
+                              now=req.now)
+    req.answer(card_views.card_shared(shared.ref, shared.title, shared.queued))
+
+
 def deal_help_sub(req: Request, args: Args) -> None:
     """`/deal help`."""
     req.answer(deal_help())
@@ -369,5 +379,6 @@ SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
     "note": deal_note,
     "log": deal_log,
     "remind": deal_remind,
+    "share": deal_share,
     "help": deal_help_sub,
 }

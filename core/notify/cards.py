@@ -33,9 +33,14 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from core.deals.cards import CARD_VIEW
+from core.db import UnitOfWork
+from core.deals.cards import CARD_VIEW, deal_card_data
+from core.deals.queries import load_deal
+from core.errors import InvalidInput
+from core.i18n import _
 from core.notify import outbox
 from core.tables import Card, CardSubject, Deal, Installation, Lead, OutboxMessage, OutboxStatus, Workspace
+from core.workspace.users import Actor
 
 MAX_AGE = timedelta(days=90)
 # "Not a fit" can be undone from the lead's card this long (core.leads.leads): the card keeps
@@ -234,3 +239,50 @@ def card_message_id(payload: dict[str, Any]) -> int | None:
     """The outbox id of the card an update payload brings up to date (None: not a card update)."""
     card = payload.get("card")
     return _id(card.get("message_id")) if isinstance(card, dict) else None
+
+
+# -- sharing a deal's card in a channel (`/deal share`) ----------------------------------------
+
+SHARE_KIND = "deal_share"
+SHARE_FAILED_VIEW = "card_share_failed"
+
+
+@dataclass(frozen=True)
+class SharedCard:
+    """A deal card queued for a channel: which deal, and whether it was new (not a repeat)."""
+
+    ref: str
+    title: str
+    queued: bool
+
+
+def share_deal(uow: UnitOfWork, actor: Actor, ref: str, channel: str, now: datetime) -> SharedCard:
+    """Queue the deal's live card for `channel` (a card any reader of the deal may post).
+
+    The same deal shared in the same channel within the same minute is queued once (a
+    double-submitted command). If Slack refuses the post (the bot is not in the channel),
+    the sharer is told by DM (`failure_notice`).
+    """
+    if not channel:
+        raise InvalidInput(_("Run `/deal share` in the channel where the card should go."))
+    with uow.transaction() as session:
+        deal = load_deal(session, actor, ref, for_change=False)
+        payload = {
+            "view": CARD_VIEW,
+            "data": deal_card_data(session, deal),
+            "tell_on_failure": {"user": actor.slack_id, "ref": deal.ref, "channel": channel},
+        }
+        key = f"share:{deal.id}:{channel}:{now.strftime('%Y%m%dT%H%M')}"
+        queued = outbox.enqueue(session, actor.workspace_id, key, SHARE_KIND, channel, payload, now)
+        return SharedCard(deal.ref, deal.title, queued)
+
+
+def failure_notice(session: Session, workspace_id: int, payload: dict[str, Any], reason: str, now: datetime) -> bool:
+    """Tell the sharer of a card that Slack refused it (by DM, in their language); False if nobody asked."""
+    tell = payload.get("tell_on_failure")
+    if not isinstance(tell, dict) or not tell.get("user"):
+        return False
+    data = {"ref": tell.get("ref"), "channel": tell.get("channel"), "reason": reason}
+    key = f"share-failed:{tell.get('channel')}:{tell.get('ref')}:{now.strftime('%Y%m%dT%H%M%S')}"
+    return outbox.enqueue(session, workspace_id, key[:outbox.MAX_KEY], "card_share_failed", str(tell["user"]),
+                          {"view": SHARE_FAILED_VIEW, "data": data}, now)

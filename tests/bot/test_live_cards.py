@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine, select, update
 
@@ -29,7 +31,7 @@ from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.fake_slack_rate_limited import VirtualClock
-from tests.bot.surfaces import text_of
+from tests.bot.surfaces import deal, text_of
 
 
 def _deliverer(uow: UnitOfWork, fake: FakeSlack, clock: VirtualClock) -> Deliverer:
@@ -207,3 +209,48 @@ def test_two_replicas_update_a_card_once_per_change(
     assert not errors, errors
     [edit] = fake_slack.updates()
     assert "Qualified" in _shown(edit)  # the final state
+
+
+# -- /deal share ------------------------------------------------------------------------------
+
+
+def test_deal_share_posts_the_live_card_in_the_channel(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    made = create_deal(uow, ana, title="Acme renewal", amount=Money(Decimal("12000"), "USD"), now=now)
+    answer = deal(app, fake_slack, f"share {made.ref}")
+    assert "Posting the card of" in answer["text"] and made.ref in answer["text"]
+    again = deal(app, fake_slack, f"paylaş {made.ref}")  # Turkish alias; the same minute: queued once
+    assert "already on its way" in again["text"]
+    fake_slack.clear()
+    clock = VirtualClock(datetime.now(UTC))
+    assert _deliverer(uow, fake_slack, clock).drain().sent == 1
+    [post] = fake_slack.calls("chat.postMessage")
+    assert post["channel"] == "C1" and post["metadata"]["event_type"] == "salesbot_deal"
+    assert_valid_message({"text": post["text"], "blocks": post["blocks"]})
+    with uow.read() as s:
+        assert len(s.scalars(select(Card)).all()) == 1  # a live card, kept current from now on
+
+
+def test_deal_share_where_the_bot_is_not_invited_tells_the_sharer(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, now: datetime
+) -> None:
+    made = create_deal(uow, ana, title="Acme renewal", now=now)
+    deal(app, fake_slack, f"share {made.ref}")
+    fake_slack.clear()
+    fake_slack.fail_next("chat.postMessage", 1, status=200, error="not_in_channel")
+    clock = VirtualClock(datetime.now(UTC))
+    stats = _deliverer(uow, fake_slack, clock).drain()
+    assert (stats.sent, stats.failed) == (1, 1)
+    notice = fake_slack.calls("chat.postMessage")[-1]
+    assert notice["channel"] == "UANA" and "/invite @salesbot" in notice["text"] and "<#C1>" in notice["text"]
+    assert_valid_message({"text": notice["text"], "blocks": notice["blocks"]})
+
+
+@pytest.mark.parametrize(("text", "expected"), [("share", "Which deal?"), ("share D-99", "D-99")])
+def test_deal_share_with_a_bad_ref_says_so_and_queues_nothing(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, text: str, expected: str
+) -> None:
+    assert expected in text_of(deal(app, fake_slack, text))
+    with uow.read() as s:
+        assert s.scalars(select(OutboxMessage)).all() == []

@@ -186,8 +186,9 @@ OUTBOX_EVENT = "salesbot_outbox"  # the metadata event_type of a message about n
 DEAL_EVENT = "salesbot_deal"  # ... of a message about deals (core.notify.cards: its subjects)
 LEAD_EVENT = "salesbot_lead"  # ... of a message about leads only
 KEYED_EVENTS = frozenset({OUTBOX_EVENT, DEAL_EVENT, LEAD_EVENT})  # each carries the outbox key
-# chat.update answers for a message no longer in Slack: its card is marked gone.
-GONE_ERRORS = frozenset({"message_not_found", "cant_update_message"})
+# chat.update answers for a card that can never be updated again (deleted, or its channel
+# archived or gone): the card is marked gone.
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "is_archived", "channel_not_found"})
 
 
 def message_metadata(
@@ -547,7 +548,9 @@ class Deliverer:
         found = False
         if update:
             try:
-                client.chat_update(channel=update["channel"], ts=update["ts"], metadata=metadata, **message)
+                # A card's update says again what it is about; other updates keep their metadata.
+                extra: dict[str, Any] = {"metadata": metadata} if subjects else {}
+                client.chat_update(channel=update["channel"], ts=update["ts"], **extra, **message)
             except SlackApiError as raw:
                 if card_of is not None and str((raw.response.data or {}).get("error", "")) in GONE_ERRORS:
                     with self.uow.transaction() as session:  # deleted in Slack: never tried again

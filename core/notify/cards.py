@@ -243,7 +243,7 @@ def card_message_id(payload: dict[str, Any]) -> int | None:
 
 # -- sharing a deal's card in a channel (`/deal share`) ----------------------------------------
 
-SHARE_KIND = "deal_share"
+SHARED_CARDS = "deal_share"
 SHARE_FAILED_VIEW = "card_share_failed"
 
 
@@ -273,7 +273,7 @@ def share_deal(uow: UnitOfWork, actor: Actor, ref: str, channel: str, now: datet
             "tell_on_failure": {"user": actor.slack_id, "ref": deal.ref, "channel": channel},
         }
         key = f"share:{deal.id}:{channel}:{now.strftime('%Y%m%dT%H%M')}"
-        queued = outbox.enqueue(session, actor.workspace_id, key, SHARE_KIND, channel, payload, now)
+        queued = outbox.enqueue(session, actor.workspace_id, key, SHARED_CARDS, channel, payload, now)
         return SharedCard(deal.ref, deal.title, queued)
 
 

@@ -19,8 +19,10 @@ The rule, in one place:
   it read (`record_updated`). Cards posted more than `MAX_AGE` ago are left as they are; a card
   Slack no longer has (deleted) is marked gone (`mark_gone`) and never tried again.
 
-Nudges, morning lists and escalations are not cards: they are about a follow-up or a day's
-list, acted on in place by their buttons, and carry no `deal_id`.
+A nudge about a deal or a lead carries its `deal_id` / `lead_id`, so its metadata says what it
+is about, but it is not live: it is about a follow-up and is acted on in place by its buttons
+(Done, Snooze), which a refresh would undo. Morning lists, escalations and digests list several
+deals and are about none of them.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -254,3 +254,25 @@ def test_deal_share_with_a_bad_ref_says_so_and_queues_nothing(
     assert expected in text_of(deal(app, fake_slack, text))
     with uow.read() as s:
         assert s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_nudge_about_a_deal_says_so_in_its_metadata(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    from core.notify import reminders
+    from core.notify.nudges import sweep_due_reminders
+
+    made = create_deal(uow, ana, title="Acme", amount=Money(Decimal("12345"), "USD"), now=now)
+    reminders.set_reminder(uow, ana, deal_ref=made.ref, due_at=now + timedelta(minutes=1), text="Call", now=now)
+    clock = VirtualClock(now + timedelta(minutes=1))
+    with uow.transaction() as s:
+        sweep_due_reminders(s, clock.now())
+        deal_id = s.scalar(select(Deal.id))
+    _deliverer(uow, fake_slack, clock).drain()
+    [post] = fake_slack.calls("chat.postMessage")
+    assert post["metadata"]["event_type"] == "salesbot_deal"
+    assert post["metadata"]["event_payload"]["deal_id"] == deal_id
+    assert post["metadata"]["event_payload"]["ref"] == made.ref
+    assert "12345" not in json.dumps(post["metadata"]) and "Acme" not in json.dumps(post["metadata"])
+    with uow.read() as s:
+        assert s.scalars(select(Card)).all() == []  # not a live card

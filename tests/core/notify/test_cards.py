@@ -43,10 +43,13 @@ def test_subjects_come_from_the_data_of_any_view() -> None:
     burst = {"view": "hot_lead_burst", "data": {"leads": [{"lead_id": 1}, {"lead_id": 2}, {"lead_id": 1}]}}
     assert subjects_of(burst) == [Subject(LEAD, 1), Subject(LEAD, 2)]
     assert subjects_of({"view": "room_post", "data": {"deal_id": "9"}}) == [Subject(DEAL, 9)]
-    # Not about one deal or lead: plain text, a digest, a nudge (about a follow-up).
+    # Not about one deal or lead: plain text, a digest, a morning list.
     assert subjects_of({"text": "hi"}) == []
     assert subjects_of({"view": "digest", "data": {"teams": []}}) == []
-    assert subjects_of({"view": "nudge", "data": {"reminder_id": 1, "deal": {"ref": "D-1"}}}) == []
+    assert subjects_of({"view": "morning", "data": {"stale": [{"id": 1}]}}) == []
+    # A nudge says which deal it is about, but is not kept current (its buttons act on it in place).
+    nudge = {"view": "nudge", "data": {"reminder_id": 1, "deal_id": 4, "lead_id": None}}
+    assert subjects_of(nudge) == [Subject(DEAL, 4)] and not cards.is_live(nudge)
     # Only views re-rendered from the database are kept current.
     assert cards.is_live(burst) and not cards.is_live({"view": "room_post", "data": {"deal_id": 9}})
 

@@ -155,6 +155,29 @@ def parse_discount(text: str, deal_amount: Decimal, currency: str, locale: str) 
     return None, money.amount
 
 
+def discount_words(words: list[str], locale: str) -> int:
+    """How many of the leading `words` say the discount (`15%`, `15 %`, `1.500 TL`, `12 bin`); the rest is the reason.
+
+    InvalidInput, saying what is expected, when the first word is not a percentage or an amount.
+    """
+    for k in range(min(3, len(words)), 0, -1):
+        text = " ".join(words[:k])
+        if "%" in text:
+            if _PERCENT.match(text) or (k == 1 and text.lstrip().startswith(("-", "−"))):
+                return k
+            continue
+        try:
+            parse_amount(text, locale)
+        except InvalidInput:
+            if k == 1 and text.lstrip().startswith(("-", "−")):
+                return 1  # a negative amount: parse_discount says why it is refused
+            continue
+        return k
+    shown = words[0] if words else ""
+    raise InvalidInput(_('How much? "{text}" is not a percentage or an amount; e.g. `15%` or `1,500`.').format(
+        text=shown), field="discount")
+
+
 def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 

@@ -47,7 +47,7 @@ def test_a_manager_approves_a_small_discount_and_the_amount_changes_then(
     decision = discounts.approve_discount(uow, mia, asked.id, now=now + timedelta(hours=1))
     assert decision.outcome == "approved" and decision.request.status == DiscountStatus.APPROVED
     assert get_deal(uow, ana, ref).amount == Decimal("8500.00")
-    assert ("discount:%d:outcome:approved:manager" % asked.id, "discount_outcome", "UANA") in _outbox(uow)
+    assert (f"discount:{asked.id}:outcome:approved:manager", "discount_outcome", "UANA") in _outbox(uow)
     history = [(c.field, c.old_value, c.new_value) for c in deal_history(uow, ana, ref)]
     assert ("amount", "10000.00", "8500.00") in history
     assert ("discount", "requested", "15%: 10000.00 -> 8500.00 USD") in history
@@ -99,7 +99,7 @@ def test_a_rejection_needs_a_comment_and_leaves_the_deal_alone(
     assert decision.request.status == DiscountStatus.REJECTED and decision.request.comment == "Too early in the quarter"
     assert decision.request.decided_by_slack_id == "UMIA"
     assert get_deal(uow, ana, ref).amount == Decimal("10000.00")
-    assert ("discount:%d:outcome:rejected:manager" % asked.id, "discount_outcome", "UANA") in _outbox(uow)
+    assert (f"discount:{asked.id}:outcome:rejected:manager", "discount_outcome", "UANA") in _outbox(uow)
 
 
 @pytest.mark.parametrize(

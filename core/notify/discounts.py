@@ -132,7 +132,7 @@ def parse_discount(text: str, deal_amount: Decimal, currency: str, locale: str) 
                 text=text), field="discount")
         percent = Decimal(m.group(2).replace(",", "."))
         if percent <= 0:
-            raise InvalidInput(_("A discount of 0 % changes nothing: give more than 0, e.g. `15%`."),
+            raise InvalidInput(_("A zero discount changes nothing: give more than 0, e.g. `15%`."),
                                field="discount")
         if percent > _HUNDRED:
             raise InvalidInput(_("A discount can't be over 100 %; you gave {percent} %.").format(

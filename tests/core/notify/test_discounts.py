@@ -106,7 +106,7 @@ def test_a_rejection_needs_a_comment_and_leaves_the_deal_alone(
     ("text", "message"),
     [
         ("150%", "over 100 %"),
-        ("0%", "0 % changes nothing"),
+        ("0%", "zero discount changes nothing"),
         ("-5%", "can't be negative"),
         ("-500", "can't be negative"),
         ("0", "0 changes nothing"),

@@ -85,8 +85,6 @@ def test_ask_approve_and_the_dm_is_updated_in_place(
     assert "multi-year commitment" in text_of(ask) and "Asked by <@UANA>" in text_of(ask)
     buttons = [e["action_id"] for b in ask["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons == [views.APPROVE, views.REJECT]
-    [post] = fake_slack.calls("chat.postMessage")
-    ts = None
     with uow.read() as s:
         ts = s.scalar(select(OutboxMessage.slack_ts).where(OutboxMessage.kind == "discount_ask"))
     assert ts
@@ -145,7 +143,7 @@ def test_a_wrong_person_or_a_second_click_gets_a_clear_answer_and_changes_nothin
     assert "already approved by Mia; nothing changed" in reply["text"]
     assert get_deal(uow, ana, acme).amount == Decimal("9000.00")
     calls = press(app, fake_slack, views.APPROVE, "not-a-number", user="UMIA")
-    assert "does not name a discount request" in [c for c in calls if c.method == "response_url"][0]["text"]
+    assert "does not name a discount request" in next(c for c in calls if c.method == "response_url")["text"]
 
 
 def test_above_the_threshold_an_admin_decides_after_the_manager(
@@ -154,7 +152,7 @@ def test_above_the_threshold_an_admin_decides_after_the_manager(
     deal(app, fake_slack, f"discount {acme} 25%")
     rid = request_id(uow)
     calls = press(app, fake_slack, views.APPROVE, str(rid), user="UMIA")
-    assert "now waits on an admin (<@UROOT>)" in [c for c in calls if c.method == "response_url"][0]["text"]
+    assert "now waits on an admin (<@UROOT>)" in next(c for c in calls if c.method == "response_url")["text"]
     assert get_deal(uow, ana, acme).amount == Decimal("10000.00")
     fake_slack.clear()
     deliver(uow, fake_slack, now)
@@ -243,8 +241,10 @@ def test_the_discounts_job_reminds_once_and_expires(
     deal(app, fake_slack, f"discount {acme} 10%")
     rid = request_id(uow)
     deliver(uow, fake_slack, now)  # the ask itself
-    assert run_job("discounts", uow, now + timedelta(hours=2), None) == "discounts: 0 reminder(s) queued, 0 request(s) expired"
-    assert run_job("discounts", uow, now + timedelta(days=1), None) == "discounts: 1 reminder(s) queued, 0 request(s) expired"
+    none = "discounts: 0 reminder(s) queued, 0 request(s) expired"
+    one = "discounts: 1 reminder(s) queued, 0 request(s) expired"
+    assert run_job("discounts", uow, now + timedelta(hours=2), None) == none
+    assert run_job("discounts", uow, now + timedelta(days=1), None) == one
     assert run_job("discounts", uow, now + timedelta(days=2), None).startswith("discounts: 0 reminder(s)")
     fake_slack.clear()
     deliver(uow, fake_slack, now + timedelta(days=1))

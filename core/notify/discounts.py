@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.clean import clean_text
@@ -330,15 +330,16 @@ def _ask(session: Session, req: DiscountRequest, view: DiscountView, now: dateti
 
 
 def _close_asks(session: Session, req: DiscountRequest, step: DiscountStep, view: DiscountView, now: datetime) -> None:
-    """The approval DMs of `step` show the outcome instead of their buttons.
+    """The approval DMs (and reminders) of `step` show the outcome instead of their buttons.
 
     A DM not sent yet is taken back (nobody is asked about a decided step); one sent is
     updated in place where it landed (outbox `update`, with the channel and ts delivery recorded).
     """
-    prefix = f"discount:{req.id}:ask:{step.value}:"
+    asks, reminders = f"discount:{req.id}:ask:{step.value}:", f"discount:{req.id}:remind:{step.value}:"
     rows = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.workspace_id == req.workspace_id, OutboxMessage.key.startswith(prefix, autoescape=True),
-        OutboxMessage.kind == ASK))
+        OutboxMessage.workspace_id == req.workspace_id,
+        or_(and_(OutboxMessage.kind == ASK, OutboxMessage.key.startswith(asks, autoescape=True)),
+            and_(OutboxMessage.kind == REMINDER, OutboxMessage.key.startswith(reminders, autoescape=True)))))
     for row in list(rows):
         if row.status == OutboxStatus.PENDING and not row.slack_ts:
             outbox.withdraw(session, req.workspace_id, row.key)
@@ -608,6 +609,15 @@ def pending_discount(session: Session, deal_id: int) -> DiscountView | None:
     """The deal's discount request waiting for approval, if any (for the deal's cards)."""
     req = _pending_of(session, deal_id)
     return _view(session, req) if req is not None else None
+
+
+def pending_discounts(session: Session, deal_ids: list[int]) -> dict[int, DiscountView]:
+    """The discounts waiting for approval on any of `deal_ids`, by deal id (one query for a listing)."""
+    if not deal_ids:
+        return {}
+    found = session.scalars(select(DiscountRequest).where(
+        DiscountRequest.deal_id.in_(deal_ids), DiscountRequest.status == DiscountStatus.PENDING))
+    return {req.deal_id: _view(session, req) for req in found}
 
 
 def pending_discount_of(uow: UnitOfWork, deal_id: int) -> DiscountView | None:

@@ -254,7 +254,8 @@ def test_the_discounts_job_reminds_once_and_expires(
     fake_slack.clear()
     deliver(uow, fake_slack, now + timedelta(days=7))
     assert "Your discount request expired" in text_of(dm_to(fake_slack, "UANA"))
-    assert [c["channel"] for c in fake_slack.calls("chat.update")] == ["DMIA"]  # the ask shows it expired
+    # the ask and its reminder both show it expired
+    assert [c["channel"] for c in fake_slack.calls("chat.update")] == ["DMIA", "DMIA"]
 
 
 def test_every_discount_view_is_valid_block_kit(uow: UnitOfWork, ana: Actor, mia: Actor, root: Actor,
@@ -275,3 +276,15 @@ def test_every_discount_view_is_valid_block_kit(uow: UnitOfWork, ana: Actor, mia
     assert_valid_message(views.decided(discounts.reject_discount(uow, root, asked.id, "no", now=now)))
     card = deal_shown(get_deal(uow, ana, ref), ana, discount_line=views.pending_line(asked))
     assert_valid_message(card)
+
+
+def test_the_app_home_shows_a_discount_waiting(app: App, fake_slack: FakeSlack, uow: UnitOfWork, acme: str) -> None:
+    from tests.bot.signing import app_home_opened, send_event
+    from tests.bot.surfaces import published_views
+
+    deal(app, fake_slack, f"discount {acme} 10% loyalty")
+    fake_slack.clear()
+    assert send_event(app, app_home_opened("UANA")).status == 200
+    fake_slack.wait_for("views.publish")
+    [home] = published_views(fake_slack)
+    assert "Discount 10 % ($1,000.00) asked by <@UANA>, waiting on <@UMIA>" in json.dumps(home["blocks"])

@@ -239,9 +239,18 @@ def test_a_sent_approval_dm_is_updated_in_place_and_an_unsent_one_taken_back(
         update = s.scalar(select(OutboxMessage).where(OutboxMessage.key == f"{key}:approved:manager"))
         assert update is not None and update.payload["update"] == {"channel": "DMIA", "ts": "1700000000.000100"}
         assert update.payload["data"]["decided_by"] == "UMIA"
+    with uow.transaction() as s:  # a day later the admin is reminded; the reminder lands in Slack
+        discounts.discount_sweep(s, now + timedelta(days=1))
+        reminder = s.scalar(select(OutboxMessage).where(OutboxMessage.kind == "discount_reminder"))
+        assert reminder is not None
+        outbox.mark_sent(s, reminder.id, now, "DROOT", "1700000000.000200")
     admin_key = f"discount:{asked.id}:ask:admin:u{root.user_id}"
     discounts.reject_discount(uow, root, asked.id, "too much", now=now)
     assert admin_key not in [k for k, __, ___ in _outbox(uow)]  # never sent: withdrawn, nobody asked about it
+    with uow.read() as s:  # the reminder that was sent shows the outcome too
+        pattern = f"discount:{asked.id}:remind:%:rejected:%"
+        closed = s.scalar(select(OutboxMessage).where(OutboxMessage.key.like(pattern)))
+        assert closed is not None and closed.payload["update"] == {"channel": "DROOT", "ts": "1700000000.000200"}
 
 
 def test_an_amount_changed_meanwhile_is_not_overwritten(uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime) -> None:

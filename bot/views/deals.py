@@ -96,10 +96,11 @@ def deal_list(deals: Sequence[DealView], actor: Actor, title: str, total: int | 
     return message(f"{escape(title)}: {count}", head + body)
 
 
-def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = (),
+def deal_card(deal: DealView, tz: str, activities: Sequence[ActivityView] = (),
               discount_line: str | None = None) -> list[Block]:
     """The blocks of one deal: what it is, where it stands, what happened lately, its buttons.
 
+    Times in `tz`: the reader's own for `/deal show`, the workspace's on a card posted to a channel.
     `discount_line`: a discount waiting for approval (bot/views/discounts.py pending_line).
     """
     blocks: list[Block] = [
@@ -126,8 +127,8 @@ def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] =
         who = escape(activity.user_name or _("someone"))
         text = f" — {escape(cut(activity.text, 300))}" if activity.text else ""
         did = _("{kind} by {who}").format(kind=label(ACTIVITY_KIND, activity.kind.value), who=who)
-        blocks.append(context(f"{when(activity.at, actor.tz)} · {did}{text}"))
-    blocks.append(context(_("Last touched {when}").format(when=when(deal.last_touch_at, actor.tz))))
+        blocks.append(context(f"{when(activity.at, tz)} · {did}{text}"))
+    blocks.append(context(_("Last touched {when}").format(when=when(deal.last_touch_at, tz))))
     blocks.append(deal_buttons(deal, full=True))
     return blocks
 
@@ -135,7 +136,7 @@ def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] =
 def deal_shown(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = (),
                discount_line: str | None = None) -> Message:
     """`/deal show`: the deal card as a message (with the discount waiting for approval, if any)."""
-    return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, actor, activities, discount_line))
+    return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, actor.tz, activities, discount_line))
 
 
 def deal_changed(deal: DealView, actor: Actor, what: str, *, in_channel: bool = False) -> Message:

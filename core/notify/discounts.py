@@ -138,6 +138,8 @@ def parse_discount(text: str, deal_amount: Decimal, currency: str, locale: str) 
             raise InvalidInput(_("A discount can't be over 100 %; you gave {percent} %.").format(
                 percent=_plain(percent)), field="discount")
         off = (deal_amount * percent / _HUNDRED).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+        if off <= 0:  # 0.01 % of a small amount rounds to nothing
+            raise InvalidInput(_("A zero discount changes nothing: give more than 0, e.g. `15%`."), field="discount")
         return percent, off
     if text.lstrip().startswith(("-", "−")):
         raise InvalidInput(_("A discount can't be negative: give an amount above 0, e.g. `1,500`."),

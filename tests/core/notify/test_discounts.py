@@ -115,16 +115,24 @@ def test_a_rejection_needs_a_comment_and_leaves_the_deal_alone(
         ("lots", "amount"),
         ("500 EUR", "in USD"),
         ("", "How much"),
+        ("0.01%", "zero discount changes nothing"),  # of 10.00: rounds to nothing
     ],
 )
 def test_bad_discounts_are_refused_and_nothing_changes(
     uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime, text: str, message: str
 ) -> None:
-    ref = _deal(uow, ana, now)
+    amount = "10" if text == "0.01%" else "10000"
+    ref = _deal(uow, ana, now, amount)
     with pytest.raises(InvalidInput, match=message):
         discounts.request_discount(uow, ana, ref, text, None, now=now)
     assert _requests(uow) == 0 and _outbox(uow) == []
-    assert get_deal(uow, ana, ref).amount == Decimal("10000.00")
+    assert get_deal(uow, ana, ref).amount == Decimal(amount).quantize(Decimal("0.01"))
+
+
+def test_a_long_reason_is_refused(uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime) -> None:
+    with pytest.raises(InvalidInput, match="under 500") as err:
+        discounts.request_discount(uow, ana, _deal(uow, ana, now), "5%", "r" * 501, now=now)
+    assert err.value.field == "reason" and _requests(uow) == 0
 
 
 def test_turkish_forms_read_as_the_existing_parsers_do(uow: UnitOfWork, now: datetime) -> None:

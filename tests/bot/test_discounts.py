@@ -288,3 +288,34 @@ def test_the_app_home_shows_a_discount_waiting(app: App, fake_slack: FakeSlack, 
     fake_slack.wait_for("views.publish")
     [home] = published_views(fake_slack)
     assert "Discount 10 % ($1,000.00) asked by <@UANA>, waiting on <@UMIA>" in json.dumps(home["blocks"])
+
+
+def test_two_admins_clicking_approve_at_once_apply_it_once(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, acme: str
+) -> None:
+    import threading
+
+    from tests.bot.signing import block_actions_payload, send_action
+
+    make_actor(uow, "UADA", name="Ada", role=Role.ADMIN)
+    deal(app, fake_slack, f"discount {acme} 30%")
+    rid = request_id(uow)
+    press(app, fake_slack, views.APPROVE, str(rid), user="UMIA")
+    fake_slack.clear()
+    barrier = threading.Barrier(2)
+
+    def click(user: str) -> None:
+        barrier.wait()
+        send_action(app, block_actions_payload(views.APPROVE, str(rid), user_id=user))
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in ("UROOT", "UADA")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    replies = sorted(c["text"] for c in fake_slack.calls("response_url"))
+    assert len(replies) == 2 and sum(r.startswith("Approved.") for r in replies) == 1, replies
+    assert any("already approved by" in r or "a moment ago" in r for r in replies), replies
+    assert get_deal(uow, ana, acme).amount == Decimal("7000.00")
+    with uow.read() as s:
+        assert s.scalar(select(func.count(OutboxMessage.id)).where(OutboxMessage.kind == "discount_outcome")) == 1

@@ -28,17 +28,15 @@ from bot.views.common import (
 )
 from core import formatting
 from core.i18n import _
-from core.notify.discounts import MAX_COMMENT, DiscountDecision, DiscountView, view_data
+from core.notify.discounts import MAX_COMMENT, DiscountDecision, DiscountView, percent_text, view_data
 
 APPROVE, REJECT, REJECT_FORM = "discount_approve", "discount_reject", "discount_reject_form"
 BUTTONS_BLOCK = "discount_actions"
 
 
 def percent(value: Decimal | str) -> str:
-    """`15 %` / `%15`, `12.5 %` / `%12,5`: as many decimals as the value has (up to two)."""
-    p = Decimal(str(value))
-    digits = 0 if p == p.to_integral_value() else (1 if p * 10 == (p * 10).to_integral_value() else 2)
-    return formatting.percent(p / 100, digits)
+    """`15 %` / `%15`, `12.5 %` / `%12,5` (core.notify.discounts.percent_text)."""
+    return percent_text(value)
 
 
 def _who(slack_id: str | None, name: str | None = None) -> str:

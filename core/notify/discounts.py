@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from core import formatting
 from core.clean import clean_text
 from core.db import UnitOfWork
 from core.deals.queries import load_deal
@@ -135,8 +136,8 @@ def parse_discount(text: str, deal_amount: Decimal, currency: str, locale: str) 
             raise InvalidInput(_("A zero discount changes nothing: give more than 0, e.g. `15%`."),
                                field="discount")
         if percent > _HUNDRED:
-            raise InvalidInput(_("A discount can't be over 100 %; you gave {percent} %.").format(
-                percent=_plain(percent)), field="discount")
+            raise InvalidInput(_("A discount can't be over 100 %; you gave {percent}.").format(
+                percent=percent_text(percent)), field="discount")
         off = (deal_amount * percent / _HUNDRED).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
         if off <= 0:  # 0.01 % of a small amount rounds to nothing
             raise InvalidInput(_("A zero discount changes nothing: give more than 0, e.g. `15%`."), field="discount")
@@ -178,6 +179,13 @@ def discount_words(words: list[str], locale: str) -> int:
     shown = words[0] if words else ""
     raise InvalidInput(_('How much? "{text}" is not a percentage or an amount; e.g. `15%` or `1,500`.').format(
         text=shown), field="discount")
+
+
+def percent_text(value: Decimal | str) -> str:
+    """`15 %` / `%15`, `12.5 %` / `%12,5`: as many decimals as the value has (up to two), in the current language."""
+    p = Decimal(str(value))
+    digits = 0 if p == p.to_integral_value() else (1 if p * 10 == (p * 10).to_integral_value() else 2)
+    return formatting.percent(p / 100, digits)
 
 
 def _plain(value: Decimal) -> str:
@@ -401,9 +409,9 @@ def request_discount(uow: UnitOfWork, actor: Actor, ref: str, discount: str, rea
         waiting = _pending_of(session, deal.id)
         if waiting is not None:
             shown = _view(session, waiting, deal)
-            raise InvalidInput(_("{ref} already has a discount of {percent} % waiting for approval (asked {date}); "
+            raise InvalidInput(_("{ref} already has a discount of {percent} waiting for approval (asked {date}); "
                                  "it must be decided or expire before another is asked.").format(
-                ref=deal.ref, percent=_plain(shown.percent), date=shown.created_at.date().isoformat()))
+                ref=deal.ref, percent=percent_text(shown.percent), date=formatting.day(shown.created_at.date())))
         old = from_minor(deal.amount_minor)
         percent, off = parse_discount(discount, old, deal.currency, actor.locale)
         effective = percent if percent is not None else (off * _HUNDRED / old)

@@ -430,8 +430,14 @@ def request_discount(uow: UnitOfWork, actor: Actor, ref: str, discount: str, rea
         session.add(req)
         session.flush()
         if needs_admin and not [a for a in _admins_for(session, req) if manager is None or a.id != manager.id]:
-            raise InvalidInput(_("Nobody can approve this: it needs an admin, and there is no admin other than "
-                                 "you and the manager. An admin can make someone admin with `/salesbot role`."))
+            if manager is None:
+                raise InvalidInput(_("Nobody can approve this: you have no manager to ask, and there is no admin "
+                                     "other than you. An admin can give your team a manager (`/salesbot team "
+                                     "create`) or make someone admin (`/salesbot role`)."))
+            raise InvalidInput(_("Nobody can approve this: above {limit} an admin approves after {manager}, and "
+                                 "there is no admin other than you and {manager}. An admin can make someone admin "
+                                 "with `/salesbot role`.").format(
+                limit=percent_text(settings.manager_up_to_percent), manager=manager.name))
         req.remind_at = _remind_at(session, req, now)
         view = _view(session, req, deal)
         _history(session, req, "requested", actor.user_id, now, _detail(req))

@@ -196,9 +196,19 @@ def test_a_rep_without_a_manager_goes_straight_to_an_admin(
 
 def test_nobody_to_approve_is_said_and_nothing_is_saved(uow: UnitOfWork, bob: Actor, now: datetime) -> None:
     ref = _deal(uow, bob, now)
-    with pytest.raises(InvalidInput, match="Nobody can approve this"):
+    with pytest.raises(InvalidInput, match="Nobody can approve this: you have no manager to ask"):
         discounts.request_discount(uow, bob, ref, "5%", None, now=now)
     assert _requests(uow) == 0 and _outbox(uow) == []
+
+
+def test_above_the_threshold_with_no_other_admin_is_refused(
+    uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime
+) -> None:
+    ref = _deal(uow, ana, now)
+    with pytest.raises(InvalidInput, match="above 20 % an admin approves after Mia"):
+        discounts.request_discount(uow, ana, ref, "25%", None, now=now)
+    assert _requests(uow) == 0 and _outbox(uow) == []
+    assert discounts.request_discount(uow, ana, ref, "20%", None, now=now).waiting_on_slack_ids == ("UMIA",)
 
 
 def test_someone_elses_deal_is_refused(uow: UnitOfWork, ana: Actor, bob: Actor, root: Actor, now: datetime) -> None:

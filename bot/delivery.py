@@ -41,6 +41,7 @@ from bot.clock import utcnow
 from bot.metrics import METRICS, Metrics
 from bot.views import cards as cards_views
 from bot.views import digest as digest_views
+from bot.views import discounts as discount_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
 from bot.views import prefs as prefs_views
@@ -86,6 +87,9 @@ RENDERERS: dict[str, Renderer] = {
     "away_summary": prefs_views.away_summary_message,
     CARD_VIEW: cards_views.deal_card_message,
     cards.SHARE_FAILED_VIEW: cards_views.share_failed_message,
+    "discount_ask": discount_views.ask_message,
+    "discount_reminder": discount_views.reminder_message,
+    "discount_outcome": discount_views.outcome_message,
 }
 
 
@@ -97,7 +101,10 @@ def render(payload: dict[str, Any]) -> dict[str, Any]:
     renderer = RENDERERS.get(view)
     if renderer is None:
         raise LookupError(f"no renderer for outbox view {view!r}")
-    return renderer(payload.get("data") or {})
+    message = renderer(payload.get("data") or {})
+    if payload.get("update"):  # a rendered message that replaces one already posted (chat.update)
+        message = {**message, "update": payload["update"]}
+    return message
 
 
 def delivery_client(client: WebClient, timeout: int = 15) -> WebClient:

@@ -654,6 +654,61 @@ class UserPrefs(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class DiscountStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class DiscountStep(enum.StrEnum):
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class DiscountRequest(Base):
+    """A discount asked for on a deal, and where its approval stands (core.deals.discounts).
+
+    The chain is the requester's manager (`manager_id`; none: straight to the admins), then an
+    admin when `needs_admin`. `step` is whose turn it is; a decision is a conditional UPDATE on
+    (status, step), so two clicks apply once. The deal's amount changes only on the last approval.
+    """
+
+    __tablename__ = "discount_requests"
+    __table_args__ = (
+        Index("ix_discount_requests_deal", "deal_id", "status"),
+        Index("ix_discount_requests_due", "status", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # what was asked: a percentage (percent set) or an amount off; both kept in the deal's currency
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 4), nullable=True)
+    discount_minor: Mapped[int] = mapped_column(BigInteger)
+    old_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    new_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[DiscountStatus] = mapped_column(
+        _enum(DiscountStatus, "discount_status"), default=DiscountStatus.PENDING
+    )
+    step: Mapped[DiscountStep] = mapped_column(_enum(DiscountStep, "discount_step"))
+    needs_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    manager_approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    step_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # when the approver whose turn it is gets their one reminder; None once reminded
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 # -- revisions: what makes posted cards refresh (core.notify.cards) ---------------------------
 #
 # A deal's or lead's `revision` goes up by one on every change a card could show, in one place:

@@ -29,8 +29,7 @@ from core.deals.queries import AmbiguousRef, get_changeable_deal, list_deals_cou
 from core.errors import Ambiguous, InvalidInput
 from core.i18n import _
 from core.money import parse_amount
-from core.notify import cards
-from core.notify import discounts
+from core.notify import cards, discounts
 from core.notify.reminders import set_reminder
 from core.tables import DealStatus
 from core.workspace.admin import member_id

@@ -539,10 +539,11 @@ class Deliverer:
         with self.uow.read() as session:
             if cards.is_live(payload):  # the revisions first: a change landing meanwhile is caught next run
                 shown = cards.revisions(session, item.workspace_id, subjects)
-            if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
+            # A live card shows its deal or lead as it is now, not as queued.
+            if payload.get("view") in alerts.LEAD_VIEWS:
                 payload = alerts.current_payload(session, item.workspace_id, payload)
-            elif payload.get("view") == CARD_VIEW:  # so do deal cards
-                payload = cards.current_card(session, item.workspace_id, payload)
+            else:
+                payload = cards.current_payload(session, item.workspace_id, payload)
             ids = cards.workspace_ids(session, item.workspace_id) if subjects else None
             language = recipient_locale(session, item.workspace_id, item.channel)  # the recipient's, not the job's
         with use_locale(language):

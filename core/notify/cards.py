@@ -7,7 +7,7 @@ The rule, in one place:
   `salesbot_deal` or `salesbot_lead`, the workspace's ids, the subject ids, never amounts).
   A new kind of message about a deal becomes one by putting `deal_id` in its data.
 - A message is a *live card* when its view is also re-rendered from the database at send
-  time (`LIVE_VIEWS`: the deal card, hot-lead alerts, the lead-assigned DM). Each live card
+  time (`LIVE_VIEWS`: the deal card, follow-up nudges, hot-lead alerts, the lead-assigned DM). Each live card
   posted is recorded (`record_posted`, in the transaction that marks it sent) with the
   subject's `revision` it shows. A log-like post about a deal (a room's "moved to Proposal")
   has subjects but is not live: it tells what happened then, and stays as it is.
@@ -19,10 +19,10 @@ The rule, in one place:
   it read (`record_updated`). Cards posted more than `MAX_AGE` ago are left as they are; a card
   Slack no longer has (deleted) is marked gone (`mark_gone`) and never tried again.
 
-A nudge about a deal or a lead carries its `deal_id` / `lead_id`, so its metadata says what it
-is about, but it is not live: it is about a follow-up and is acted on in place by its buttons
-(Done, Snooze), which a refresh would undo. Morning lists, escalations and digests list several
-deals and are about none of them.
+A follow-up nudge is live too: a refresh shows its deal as it is now and where its reminder
+stands (done, snoozed, cancelled, or the deal closed: no buttons then), read from the reminder
+row, so it agrees with what its buttons did. Morning lists and escalations are a day's list of
+several deals and digests a week's figures: they say what was true when sent and stay so.
 """
 from __future__ import annotations
 
@@ -42,7 +42,19 @@ from core.deals.queries import load_deal
 from core.errors import InvalidInput
 from core.i18n import _
 from core.notify import discounts, outbox
-from core.tables import Card, CardSubject, Deal, Installation, Lead, OutboxMessage, OutboxStatus, Workspace
+from core.tables import (
+    Card,
+    CardSubject,
+    Deal,
+    DealStatus,
+    Installation,
+    Lead,
+    OutboxMessage,
+    OutboxStatus,
+    Reminder,
+    ReminderStatus,
+    Workspace,
+)
 from core.workspace.users import Actor
 
 MAX_AGE = timedelta(days=90)
@@ -51,7 +63,8 @@ MAX_AGE = timedelta(days=90)
 UNDO_WINDOW = timedelta(minutes=1)
 CARD_UPDATES = "card_update"
 # Views re-rendered from the database at send time (bot/delivery.py): only these are kept current.
-LIVE_VIEWS = frozenset({CARD_VIEW, "hot_lead", "hot_lead_burst", "lead_assigned"})
+NUDGE_VIEW = "nudge"
+LIVE_VIEWS = frozenset({CARD_VIEW, NUDGE_VIEW, "hot_lead", "hot_lead_burst", "lead_assigned"})
 _MODELS: dict[CardSubject, type[Deal] | type[Lead]] = {CardSubject.DEAL: Deal, CardSubject.LEAD: Lead}
 
 
@@ -79,6 +92,41 @@ def current_card(session: Session, workspace_id: int, payload: dict[str, Any]) -
     if deal is None:
         return payload
     return {**payload, "data": deal_card_data(session, deal)}
+
+
+def current_nudge(session: Session, workspace_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """A follow-up nudge with its deal as it is now and where its reminder stands (done, snoozed,
+    cancelled, or its deal closed), so a refreshed nudge drops the buttons nobody needs any more."""
+    data = dict(payload.get("data") or {})
+    reminder = session.scalar(select(Reminder).where(
+        Reminder.id == _id(data.get("reminder_id")), Reminder.workspace_id == workspace_id))
+    if reminder is None:
+        return payload
+    due = datetime.fromisoformat(str(data["due_at"])) if data.get("due_at") else None
+    data["state"] = {
+        "status": ReminderStatus(reminder.status).value,
+        "due_at": reminder.due_at.isoformat(),
+        "done_at": reminder.done_at.isoformat() if reminder.done_at else None,
+        # Put off past the time this nudge was for: snoozed (a later nudge comes then).
+        "moved": due is not None and reminder.due_at > due,
+    }
+    deal = session.get(Deal, reminder.deal_id) if reminder.deal_id is not None else None
+    if deal is not None:
+        data["deal"] = {"ref": deal.ref, "title": deal.title, "stage": deal.stage.name,
+                        "amount": str(deal.amount) if deal.amount is not None else None,
+                        "currency": deal.currency, "status": DealStatus(deal.status).value}
+    return {**payload, "data": data}
+
+
+def current_payload(session: Session, workspace_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """A deal card's or a nudge's payload rebuilt from the database (delivery calls it before each
+    send or update; lead cards are rebuilt by core.leads.alerts.current_payload)."""
+    view = payload.get("view")
+    if view == CARD_VIEW:
+        return current_card(session, workspace_id, payload)
+    if view == NUDGE_VIEW:
+        return current_nudge(session, workspace_id, payload)
+    return payload
 
 
 def _id(value: Any) -> int | None:

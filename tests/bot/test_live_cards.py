@@ -256,7 +256,7 @@ def test_deal_share_with_a_bad_ref_says_so_and_queues_nothing(
         assert s.scalars(select(OutboxMessage)).all() == []
 
 
-def test_a_nudge_about_a_deal_says_so_in_its_metadata(
+def test_a_nudge_about_a_deal_says_so_in_its_metadata_and_follows_the_deal(
     uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
 ) -> None:
     from core.notify import reminders
@@ -275,7 +275,51 @@ def test_a_nudge_about_a_deal_says_so_in_its_metadata(
     assert post["metadata"]["event_payload"]["ref"] == made.ref
     assert "12345" not in json.dumps(post["metadata"]) and "Acme" not in json.dumps(post["metadata"])
     with uow.read() as s:
-        assert s.scalars(select(Card)).all() == []  # not a live card
+        [card] = s.scalars(select(Card)).all()  # a live card: it follows its deal
+    assert card.ts
+    assert "Done" in _shown(post)
+
+    move_stage(uow, ana, made.ref, "Proposal", now=clock.now())
+    clock.sleep(60)
+    _cards_and_deliver(uow, fake_slack, clock)
+    [moved] = fake_slack.updates()
+    assert (moved["channel"], moved["ts"]) == (card.channel, card.ts)
+    assert "Proposal" in _shown(moved) and "Done" in _shown(moved)  # still to do: the buttons stay
+    assert_valid_message({"text": moved["text"], "blocks": moved["blocks"]})
+
+    close_deal_won(uow, ana, made.ref, now=clock.now())
+    clock.sleep(60)
+    _cards_and_deliver(uow, fake_slack, clock)
+    won = fake_slack.updates()[-1]
+    assert f"{made.ref}* was won: nothing to follow up." in _shown(won)
+    assert not [b for b in won["blocks"] if b["type"] == "actions"]  # no Done / Snooze on a won deal
+
+
+def test_a_refreshed_nudge_says_it_was_done_or_snoozed(
+    uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    from core.notify import reminders
+    from core.notify.nudges import sweep_due_reminders
+
+    made = create_deal(uow, ana, title="Acme", amount=Money(Decimal("100"), "USD"), now=now)
+    first = reminders.set_reminder(uow, ana, deal_ref=made.ref, due_at=now + timedelta(minutes=1), text="Call",
+                                   now=now)
+    clock = VirtualClock(now + timedelta(minutes=1))
+    with uow.transaction() as s:
+        sweep_due_reminders(s, clock.now())
+    _deliverer(uow, fake_slack, clock).drain()
+    reminders.snooze_reminder(uow, ana, first.id, clock.now() + timedelta(days=1), clock.now())
+    add_note(uow, ana, made.ref, "Left a voicemail", now=clock.now())
+    clock.sleep(60)
+    _cards_and_deliver(uow, fake_slack, clock)
+    [snoozed] = fake_slack.updates()
+    assert ":zzz: Snoozed to" in _shown(snoozed) and not [b for b in snoozed["blocks"] if b["type"] == "actions"]
+
+    reminders.complete_reminder(uow, ana, first.id, clock.now())
+    add_note(uow, ana, made.ref, "Reached them", now=clock.now())
+    clock.sleep(60)
+    _cards_and_deliver(uow, fake_slack, clock)
+    assert ":white_check_mark: Done" in _shown(fake_slack.updates()[-1])
 
 
 def test_a_discount_shows_on_the_deal_card_while_it_waits_and_the_card_follows_the_approval(

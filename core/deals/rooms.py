@@ -45,6 +45,7 @@ from core.tables import (
     Stage,
     Team,
     User,
+    Workspace,
     WorkspaceConfig,
 )
 from core.words import status_word
@@ -324,7 +325,8 @@ def on_deal_event(session: Session, deal: Deal, event: str, now: datetime, *, by
     if room.channel_id is None:  # not in Slack yet: its card, posted once it is, shows the deal as it is then
         return
     if event != "amount" and event != "created" and (room.state == RoomState.OPEN or event == "reopened"):
-        data = {"event": event, "ref": deal.ref, "title": deal.title, "by": by, **(detail or {})}
+        tz = session.scalar(select(Workspace.timezone).where(Workspace.id == deal.workspace_id)) or "UTC"
+        data = {"event": event, "ref": deal.ref, "title": deal.title, "by": by, "tz": tz, **(detail or {})}
         enqueue(session, deal.workspace_id, f"room:{room.id}:event:{_next_event(session, room)}", EVENT_VIEW,
                 room.channel_id, {"view": EVENT_VIEW, "data": data}, now)
     if event in ("won", "lost", "reopened"):

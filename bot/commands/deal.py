@@ -367,12 +367,15 @@ def deal_room(req: Request, args: Args) -> None:
 
 def _room_member(req: Request, slack_id: str) -> str:
     """A person named for a room: a member of this workspace, not a bot (users.info says)."""
+    if slack_id == "USLACKBOT":
+        raise InvalidInput(_("<@{id}> is a bot or a deactivated account: only people can be invited to a deal "
+                             "room.").format(id=slack_id), field="users")
     try:
         user = req.client.users_info(user=slack_id)["user"]
     except SlackApiError:
         raise InvalidInput(_("I can't find <@{id}> in this workspace; name people who are members.").format(
             id=slack_id), field="users") from None
-    if user.get("is_bot") or user.get("deleted") or slack_id == "USLACKBOT":
+    if user.get("is_bot") or user.get("deleted"):
         raise InvalidInput(_("<@{id}> is a bot or a deactivated account: only people can be invited to a deal "
                              "room.").format(id=slack_id), field="users")
     return slack_id

@@ -34,7 +34,7 @@ from core.db import UnitOfWork
 from core.deals.cards import CARD_VIEW, deal_card_data
 from core.deals.queries import load_deal
 from core.errors import InvalidInput
-from core.i18n import _
+from core.i18n import N_, _
 from core.money import Money, check_currency, to_minor
 from core.outbox_enqueue import enqueue
 from core.tables import (
@@ -144,7 +144,7 @@ def read_room_settings(uow: UnitOfWork, actor: Actor) -> RoomSettings:
 def save_room_settings(uow: UnitOfWork, actor: Actor, stage: str | None, min_amount: Money | None, *,
                        now: datetime) -> RoomSettings:
     """Set when rooms are made automatically (admins). A bad value names its field and saves nothing."""
-    require_admin(actor, "set up deal rooms")
+    require_admin(actor, N_("set up deal rooms"))
     with uow.transaction() as session:
         stage_name: str | None = None
         if stage and stage.strip():

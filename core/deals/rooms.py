@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
 from core.deals.cards import CARD_VIEW, deal_card_data
-from core.deals.queries import load_deal
+from core.deals.queries import load_deal, stage_named
 from core.errors import InvalidInput
 from core.i18n import N_, _
 from core.money import Money, check_currency, to_minor
@@ -56,7 +56,9 @@ from core.workspace.workspaces import default_pipeline, stages_of
 ROOM_KIND = "deal_room"  # outbox kind of a room's Slack steps (bot/rooms_delivery.py)
 EVENT_VIEW = "room_event"  # a short post into the room about the deal
 FAILED_VIEW = "room_failed"  # the DM telling who asked that Slack refused the room
-CONFIG = "deal_rooms"  # WorkspaceConfig: {"stage": name | None, "min_amount": {"amount", "currency"} | None}
+# WorkspaceConfig: {"stage_id": id | None, "min_amount": {"amount", "currency"} | None}; the stage by id, so
+# renaming it (or the stages following a new language) keeps the rule.
+CONFIG = "deal_rooms"
 MAX_NAME = 80  # Slack's limit for a channel name
 PREFIX = "deal-"
 MAX_SUFFIX = 9  # name, name-2 ... name-9; then the deal's number
@@ -120,6 +122,7 @@ class RoomSettings:
 
     stage: str | None = None
     min_amount: Money | None = None
+    stage_id: int | None = None
 
     @property
     def automatic(self) -> bool:
@@ -132,7 +135,8 @@ def room_settings(session: Session, workspace_id: int) -> RoomSettings:
         WorkspaceConfig.workspace_id == workspace_id, WorkspaceConfig.name == CONFIG)) or {}
     amount = data.get("min_amount")
     money = Money(Decimal(amount["amount"]), amount["currency"]) if amount else None
-    return RoomSettings(data.get("stage") or None, money)
+    stage = session.get(Stage, data["stage_id"]) if data.get("stage_id") else None
+    return RoomSettings(stage.name if stage else None, money, stage.id if stage else None)
 
 
 def read_room_settings(uow: UnitOfWork, actor: Actor) -> RoomSettings:
@@ -146,16 +150,16 @@ def save_room_settings(uow: UnitOfWork, actor: Actor, stage: str | None, min_amo
     """Set when rooms are made automatically (admins). A bad value names its field and saves nothing."""
     require_admin(actor, N_("set up deal rooms"))
     with uow.transaction() as session:
-        stage_name: str | None = None
+        found: Stage | None = None
         if stage and stage.strip():
-            stage_name = _open_stage(session, actor.workspace_id, stage.strip()).name
+            found = _open_stage(session, actor.workspace_id, stage.strip())
         if min_amount is not None:
             if min_amount.amount <= 0:
                 raise InvalidInput(_("The room amount must be above zero (or empty: no amount rule)."),
                                    field="room_amount")
             check_currency(min_amount.currency, field="room_amount")
         data: dict[str, Any] = {
-            "stage": stage_name,
+            "stage_id": found.id if found else None,
             "min_amount": {"amount": str(min_amount.amount), "currency": min_amount.currency} if min_amount else None,
         }
         row = session.scalar(select(WorkspaceConfig).where(
@@ -164,7 +168,7 @@ def save_room_settings(uow: UnitOfWork, actor: Actor, stage: str | None, min_amo
             session.add(WorkspaceConfig(workspace_id=actor.workspace_id, name=CONFIG, data=data, updated_at=now))
         else:
             row.data, row.updated_at = data, now
-        return RoomSettings(stage_name, min_amount)
+        return RoomSettings(found.name if found else None, min_amount, found.id if found else None)
 
 
 def parse_room_amount(text: str | None, currency: str) -> Money | None:
@@ -185,9 +189,12 @@ def parse_room_amount(text: str | None, currency: str) -> Money | None:
 
 
 def _open_stage(session: Session, workspace_id: int, name: str) -> Stage:
-    stages = stages_of(session, default_pipeline(session, workspace_id).id)
-    found = next((s for s in stages if s.name.casefold() == name.casefold()), None)
-    open_names = ", ".join(s.name for s in stages if not s.is_terminal)
+    pipeline = default_pipeline(session, workspace_id)
+    open_names = ", ".join(s.name for s in stages_of(session, pipeline.id) if not s.is_terminal)
+    try:
+        found = stage_named(session, pipeline.id, name)
+    except InvalidInput:
+        found = None
     if found is None or found.is_terminal:
         raise InvalidInput(_('"{name}" is not an open stage; pick one of {stages}.').format(
             name=name, stages=open_names), field="room_stage")
@@ -198,10 +205,9 @@ def _wants_room(session: Session, deal: Deal, settings: RoomSettings, now: datet
     """Whether the deal is at or past the room stage, or at or above the room amount."""
     if deal.status != DealStatus.OPEN or not settings.automatic:
         return False
-    if settings.stage is not None:
-        stages = [s for s in stages_of(session, deal.pipeline_id) if not s.is_terminal]
-        names = [s.name for s in stages]
-        if settings.stage in names and deal.stage_id in {s.id for s in stages[names.index(settings.stage):]}:
+    if settings.stage_id is not None:
+        ids = [s.id for s in stages_of(session, deal.pipeline_id) if not s.is_terminal]
+        if settings.stage_id in ids and deal.stage_id in ids[ids.index(settings.stage_id):]:
             return True
     if settings.min_amount is not None and deal.amount_minor is not None:
         book = RateBook.load(session, deal.workspace_id)

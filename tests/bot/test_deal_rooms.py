@@ -332,3 +332,43 @@ def test_two_deliverers_racing_create_the_room_once(
     assert channel.members == ["UANA", "UMIA", "UAYSE"]
     assert len(fake_slack.calls("pins.add")) == 1
     assert len(posts_to(fake_slack, channel.id)) == 1
+
+
+# -- `/salesbot setup`: the room settings ------------------------------------------------------------
+
+
+def test_setup_modal_shows_and_saves_the_room_settings_and_bad_ones_save_nothing(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor
+) -> None:
+    from bot.modals.admin_modals import setup_view
+    from core.deals.rooms import read_room_settings
+    from core.tables import Workspace
+    from core.workspace import setup
+    from tests.bot.surfaces import select_value, submit, text_value
+    from tests.bot.test_modals import setup_values
+
+    view = setup_view(setup.workspace_settings(uow, root), read_room_settings(uow, root))
+    assert {"room_stage", "room_amount"} <= {b.get("block_id") for b in view["blocks"]}
+    for values, field in (({"room_stage": text_value("Won")}, "room_stage"),
+                          ({"room_amount": text_value("a lot")}, "room_amount"),
+                          ({"room_amount": text_value("-5")}, "room_amount")):
+        ack = submit(app, fake_slack, "salesbot_setup", {**setup_values(), **values}, user="UROOT",
+                     blocks=view["blocks"])
+        assert list(ack["errors"]) == [field], ack
+        with uow.read() as s:
+            assert s.scalars(select(Workspace)).one().default_currency == "USD"  # nothing saved
+        assert not read_room_settings(uow, root).automatic
+    english = {**setup_values(), "locale": select_value("en")}  # stage names stay English
+    ack = submit(app, fake_slack, "salesbot_setup", {**english, "room_stage": text_value("negotiation"),
+                                                     "room_amount": text_value("75000")}, user="UROOT")
+    assert ack == {}
+    saved = read_room_settings(uow, root)
+    assert (saved.stage, saved.min_amount) == ("Negotiation", Money(Decimal("75000"), "EUR"))  # the new base
+    with uow.transaction() as s:  # the stages follow a new language: the rule keeps its stage
+        from core.workspace.workspaces import stage_names_follow
+
+        stage_names_follow(s, root.workspace_id, "en", "tr")
+    assert read_room_settings(uow, root).stage == "Pazarlık"
+    view = setup_view(setup.workspace_settings(uow, root), read_room_settings(uow, root))
+    shown = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b.get("block_id")}
+    assert (shown["room_stage"], shown["room_amount"]) == ("Pazarlık", "75000 EUR")

@@ -48,7 +48,7 @@ from bot.views import prefs as prefs_views
 from bot.views import rooms as rooms_views
 from core.db import UnitOfWork
 from core.deals.cards import CARD_VIEW, current_card
-from core.deals.rooms import EVENT_VIEW, FAILED_VIEW, ROOM_KIND
+from core.deals.rooms import EVENT_VIEW, FAILED_VIEW, ROOM_STEP
 from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import outbox
@@ -493,7 +493,7 @@ class Deliverer:
     def _post(self, item: outbox.OutboxItem) -> bool:
         """Send one message (and its files); True when it was found already posted."""
         client = self._client(item.workspace_id)
-        if item.kind == ROOM_KIND:
+        if item.kind == ROOM_STEP:
             return self._room_step(client, item)
         payload = item.payload
         if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued

@@ -24,8 +24,7 @@ DEAL_HELP: tuple[tuple[str, str], ...] = (
     (N_("/deal note Acme renewal budget approved"), N_("add a note (the deal's id or title words need no quotes)")),
     (N_("/deal log D-42 call talked to the CFO"), N_("log a call, email, meeting, demo or proposal")),
     (N_("/deal remind D-42 tomorrow 3pm send the proposal"), N_("a follow-up reminder for you")),
-    (N_("/deal room D-42 @ayse"),
-     N_("a private channel for the deal, with its card pinned (people named are invited)")),
+    (N_("/deal room D-42"), N_("a private channel for the deal, its card pinned (add @people to invite them)")),
 )
 
 LEAD_HELP: tuple[tuple[str, str], ...] = (

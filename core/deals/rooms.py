@@ -53,7 +53,7 @@ from core.workspace.rates import RateBook
 from core.workspace.users import Actor, require_admin
 from core.workspace.workspaces import default_pipeline, stages_of
 
-ROOM_KIND = "deal_room"  # outbox kind of a room's Slack steps (bot/rooms_delivery.py)
+ROOM_STEP = "deal_room"  # outbox kind of a room's Slack steps (bot/rooms_delivery.py)
 EVENT_VIEW = "room_event"  # a short post into the room about the deal
 FAILED_VIEW = "room_failed"  # the DM telling who asked that Slack refused the room
 # WorkspaceConfig: {"stage_id": id | None, "min_amount": {"amount", "currency"} | None}; the stage by id, so
@@ -283,7 +283,7 @@ def _start(session: Session, deal: Deal, room: DealRoom | None, members: list[st
         room.members = list(dict.fromkeys([*(room.members or []), *members]))
         room.requested_by_id, room.updated_at = requested_by, now
         session.flush()
-    enqueue(session, deal.workspace_id, f"room:{room.id}:create:{room.attempts}", ROOM_KIND, f"room:{room.id}",
+    enqueue(session, deal.workspace_id, f"room:{room.id}:create:{room.attempts}", ROOM_STEP, f"room:{room.id}",
             {"op": "room_create", "room_id": room.id}, now)
     return room
 
@@ -296,7 +296,7 @@ def _invite(session: Session, room: DealRoom, named: list[str], now: datetime) -
     room.members = [*(room.members or []), *new]
     room.updated_at = now
     if room.channel_id is not None:
-        enqueue(session, room.workspace_id, f"room:{room.id}:invite:{_next_event(session, room)}", ROOM_KIND,
+        enqueue(session, room.workspace_id, f"room:{room.id}:invite:{_next_event(session, room)}", ROOM_STEP,
                 room.channel_id, {"op": "room_invite", "room_id": room.id, "users": new}, now)
     return new
 
@@ -341,7 +341,7 @@ def on_deal_event(session: Session, deal: Deal, event: str, now: datetime, *, by
 
 def _queue_sync(session: Session, room: DealRoom, now: datetime) -> None:
     assert room.channel_id is not None
-    enqueue(session, room.workspace_id, f"room:{room.id}:sync:{_next_event(session, room)}", ROOM_KIND,
+    enqueue(session, room.workspace_id, f"room:{room.id}:sync:{_next_event(session, room)}", ROOM_STEP,
             room.channel_id, {"op": "room_sync", "room_id": room.id}, now)
 
 
@@ -396,7 +396,7 @@ def room_created(session: Session, room_id: int, channel_id: str, name: str, now
     room.state, room.reason, room.updated_at = RoomState.OPEN, None, now
     session.flush()
     if room.members:
-        enqueue(session, room.workspace_id, f"room:{room.id}:invite:{_next_event(session, room)}", ROOM_KIND,
+        enqueue(session, room.workspace_id, f"room:{room.id}:invite:{_next_event(session, room)}", ROOM_STEP,
                 channel_id, {"op": "room_invite", "room_id": room.id, "users": list(room.members)}, now)
     enqueue(session, room.workspace_id, f"room:{room.id}:card", CARD_VIEW, channel_id,
             {"view": CARD_VIEW, "data": deal_card_data(session, deal), "pin": True}, now)

@@ -56,6 +56,10 @@ def room_event_message(data: dict[str, Any]) -> Message:
         due = datetime.fromisoformat(str(data["due_at"])).astimezone(ZoneInfo(str(data.get("tz") or "UTC")))
         text = _("{by} set a reminder for {when}: {text}").format(
             by=by, when=formatting.moment(due), text=escape(cut(str(data.get("text") or ""), 2500)))
+    elif event == "reminder_due":
+        due = datetime.fromisoformat(str(data["due_at"])).astimezone(ZoneInfo(str(data.get("tz") or "UTC")))
+        text = _(":alarm_clock: {by}'s reminder on {ref} came due ({when}): {text}").format(
+            by=by, ref=ref, when=formatting.moment(due), text=escape(cut(str(data.get("text") or ""), 2500)))
     else:
         text = _("{ref} changed.").format(ref=ref)
     return message(text, [section(text)])

@@ -41,6 +41,8 @@ from core.tables import (
     Deal,
     DealRoom,
     DealStatus,
+    Reminder,
+    ReminderStatus,
     RoomState,
     Stage,
     Team,
@@ -330,13 +332,42 @@ def on_deal_event(session: Session, deal: Deal, event: str, now: datetime, *, by
         return
     if room.channel_id is None:  # not in Slack yet: its card, posted once it is, shows the deal as it is then
         return
-    if event != "amount" and event != "created" and (room.state == RoomState.OPEN or event == "reopened"):
-        tz = session.scalar(select(Workspace.timezone).where(Workspace.id == deal.workspace_id)) or "UTC"
-        data = {"event": event, "ref": deal.ref, "title": deal.title, "by": by, "tz": tz, **(detail or {})}
-        enqueue(session, deal.workspace_id, f"room:{room.id}:event:{_next_event(session, room)}", EVENT_VIEW,
-                room.channel_id, {"view": EVENT_VIEW, "data": data}, now)
-    if event in ("won", "lost", "reopened"):
+    if event == "reopened":  # unarchived before the post about it (queued in order, delivered in order)
         _queue_sync(session, room, now)
+    if event not in ("amount", "created") and (room.state == RoomState.OPEN or event == "reopened"):
+        _post(session, deal, room, event, by, detail, now)
+    if event in ("won", "lost"):
+        _queue_sync(session, room, now)
+
+
+def _post(session: Session, deal: Deal, room: DealRoom, event: str, by: str | None, detail: dict[str, Any] | None,
+          now: datetime, key: str | None = None) -> None:
+    assert room.channel_id is not None
+    tz = session.scalar(select(Workspace.timezone).where(Workspace.id == deal.workspace_id)) or "UTC"
+    data = {"event": event, "ref": deal.ref, "title": deal.title, "by": by, "tz": tz, **(detail or {})}
+    enqueue(session, deal.workspace_id, key or f"room:{room.id}:event:{_next_event(session, room)}", EVENT_VIEW,
+            room.channel_id, {"view": EVENT_VIEW, "data": data}, now)
+
+
+def post_fired_reminders(session: Session, now: datetime) -> int:
+    """Post in their rooms the deal reminders the nudge sweep just sent (`sent_at == now`); returns how many.
+
+    Driven from the rooms (a small table) to the reminders of their deals (indexed by deal), so the
+    sweep pays one cheap query; keyed by reminder and due time, so a second sweep posts nothing twice.
+    """
+    rows = session.execute(
+        select(DealRoom, Deal, Reminder, User.name)
+        .join(Deal, Deal.id == DealRoom.deal_id)
+        .join(Reminder, Reminder.deal_id == DealRoom.deal_id)
+        .join(User, User.id == Reminder.user_id)
+        .where(DealRoom.state == RoomState.OPEN, DealRoom.channel_id.is_not(None),
+               Reminder.status == ReminderStatus.SENT, Reminder.sent_at == now)
+    ).all()
+    for room, deal, reminder, name in rows:
+        _post(session, deal, room, "reminder_due", name, {"due_at": reminder.due_at.isoformat(),
+                                                          "text": reminder.text[:300]}, now,
+              key=f"room:{room.id}:reminder:{reminder.id}:{reminder.due_at.isoformat()}")
+    return len(rows)
 
 
 def _queue_sync(session: Session, room: DealRoom, now: datetime) -> None:

@@ -43,11 +43,13 @@ def acme(uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack) -> d
 CLOCKS: dict[int, VirtualClock] = {}
 
 
-def deliver(uow: UnitOfWork, fake: FakeSlack, now: datetime) -> DeliveryStats:
-    """Drain the outbox on one virtual clock per test (a lease released at its time binds no later drain)."""
+def deliver(uow: UnitOfWork, fake: FakeSlack, now: datetime, due: datetime | None = None) -> DeliveryStats:
+    """Drain the outbox on one virtual clock per test (a lease released at its time binds no later drain);
+    `due`: deliver what is due by then (`salesbot jobs run deliver --at`)."""
     client = delivery_client(WebClient(token=TOKEN, base_url=fake.url), timeout=5)
     clock = CLOCKS.setdefault(id(fake), VirtualClock(now))
-    return Deliverer(uow, client, clock=clock.now, sleep=clock.sleep).drain(max_wait=60)
+    return Deliverer(uow, client, clock=clock.now, sleep=clock.sleep,
+                     due_clock=(lambda: due) if due else None).drain(max_wait=60)
 
 
 def room(uow: UnitOfWork) -> DealRoom | None:
@@ -142,6 +144,22 @@ def test_stage_moves_notes_and_reminders_are_posted_in_the_room(
     assert "send the contract" in posts[2]
 
 
+def test_a_reminder_coming_due_is_posted_in_the_room_once(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, acme: deals.DealView
+) -> None:
+    from core.notify.nudges import sweep_due_reminders
+
+    channel_id = open_room(app, fake_slack, uow, now)
+    deal(app, fake_slack, "remind D-1 in 2 hours call the CFO")
+    later = now + timedelta(hours=3)
+    for _ in range(2):
+        with uow.transaction() as s:
+            sweep_due_reminders(s, later)
+    deliver(uow, fake_slack, now, due=later)
+    due = [p for p in posts_to(fake_slack, channel_id) if "came due" in p]
+    assert len(due) == 1 and "call the CFO" in due[0]
+
+
 def test_closing_renames_then_archives_and_reopening_unarchives_and_renames_back(
     app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, acme: deals.DealView
 ) -> None:
@@ -158,8 +176,9 @@ def test_closing_renames_then_archives_and_reopening_unarchives_and_renames_back
     fake_slack.clear()
     deal(app, fake_slack, "reopen D-1")
     deliver(uow, fake_slack, now)
-    assert [m for m in fake_slack.methods() if m.startswith("conversations.")] == [
-        "conversations.unarchive", "conversations.rename"]
+    assert [m for m in fake_slack.methods() if m.startswith("conversations.") or m == "chat.postMessage"] == [
+        "conversations.unarchive", "conversations.rename", "chat.postMessage"]  # unarchived, then told
+    assert "reopened" in posts_to(fake_slack, channel_id)[-1]
     assert (channel.name, channel.archived) == ("deal-acme-renewal", False)
     made = room(uow)
     assert made is not None and made.state == RoomState.OPEN

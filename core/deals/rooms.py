@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
@@ -266,20 +267,33 @@ def request_room(uow: UnitOfWork, actor: Actor, ref: str, named: list[str], *, n
             invited = _invite(session, room, named, now)
             return RoomAnswer(deal.ref, room.name, room.state, room.channel_id, False, tuple(invited))
         members = _members(session, deal, [*([actor.slack_id] if actor.slack_id else []), *named])
-        room = _start(session, deal, room, members, actor.user_id, now)
-        return RoomAnswer(deal.ref, room.name, room.state, None, True)
+        started = _start(session, deal, room, members, actor.user_id, now)
+        if started is None:  # another request made it a moment ago: that room it is
+            room = session.scalar(select(DealRoom).where(DealRoom.deal_id == deal.id))
+            assert room is not None
+            invited = _invite(session, room, named, now)
+            return RoomAnswer(deal.ref, room.name, room.state, room.channel_id, False, tuple(invited))
+        return RoomAnswer(deal.ref, started.name, started.state, None, True)
 
 
 def _start(session: Session, deal: Deal, room: DealRoom | None, members: list[str], requested_by: int | None,
-           now: datetime) -> DealRoom:
-    """Make a room row (or take a failed one back) and queue its creation."""
+           now: datetime) -> DealRoom | None:
+    """Make a room row (or take a failed one back) and queue its creation.
+
+    None when a concurrent request (another replica) made the deal's room first: the unique deal_id
+    lets one row in; the other waits for its commit on PostgreSQL, then finds it.
+    """
     if room is None:
         name = room_name(deal.title, deal.account, deal.number)
         room = DealRoom(workspace_id=deal.workspace_id, deal_id=deal.id, base_name=name, name=name,
                         state=RoomState.CREATING, attempts=1, events=0, members=members,
                         requested_by_id=requested_by, created_at=now, updated_at=now)
-        session.add(room)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(room)
+                session.flush()
+        except IntegrityError:
+            return None
     else:  # failed before: try again, with who asked this time
         room.state, room.reason, room.attempts = RoomState.CREATING, None, room.attempts + 1
         room.members = list(dict.fromkeys([*(room.members or []), *members]))

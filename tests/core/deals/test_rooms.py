@@ -211,3 +211,26 @@ def test_the_room_amount_compares_in_the_base_currency(
     with uow.read() as s:
         names = list(s.scalars(select(DealRoom.name)))
     assert names == ["deal-over"]
+
+
+def test_two_requests_at_once_make_one_room(uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime,
+                                            acme: deals.DealView) -> None:
+    import threading
+
+    start = threading.Barrier(2)
+    answers = []
+
+    def ask(actor: Actor, named: list[str]) -> None:
+        start.wait()
+        answers.append(request_room(uow, actor, "D-1", named, now=now))
+
+    threads = [threading.Thread(target=ask, args=(ana, ["UAYSE"])), threading.Thread(target=ask, args=(mia, []))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(answers) == 2 and sum(a.created for a in answers) == 1
+    with uow.read() as s:
+        assert len(list(s.scalars(select(DealRoom)))) == 1
+    assert [k for k in _keys(uow) if ":create:" in k] == ["room:1:create:1"]
+    assert "UAYSE" in _room(uow).members

@@ -391,3 +391,19 @@ def test_setup_modal_shows_and_saves_the_room_settings_and_bad_ones_save_nothing
     view = setup_view(setup.workspace_settings(uow, root), read_room_settings(uow, root))
     shown = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b.get("block_id")}
     assert (shown["room_stage"], shown["room_amount"]) == ("Pazarlık", "75000 EUR")
+
+
+def test_room_posts_and_the_refusal_dm_are_in_turkish_for_a_turkish_workspace(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, acme: deals.DealView
+) -> None:
+    from core.tables import Workspace
+
+    channel_id = open_room(app, fake_slack, uow, now)
+    with uow.transaction() as s:
+        s.scalars(select(Workspace)).one().locale = "tr"
+    deal(app, fake_slack, "note D-1 bütçe onaylandı")
+    deal(app, fake_slack, "won D-1")
+    deliver(uow, fake_slack, now)
+    posts = posts_to(fake_slack, channel_id)
+    assert "Ana bir not ekledi: bütçe onaylandı" in posts[-2]
+    assert "kazanıldı" in posts[-1] and "arşivleniyor" in posts[-1]

@@ -17,7 +17,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from core.db import UnitOfWork
-from core.deals.rooms import RoomTarget, name_candidates, room_created, room_refused, room_synced, room_target
+from core.deals.rooms import (
+    RoomTarget,
+    name_candidates,
+    room_created,
+    room_refused,
+    room_synced,
+    room_target,
+    rooms_holding,
+)
 from core.notify.outbox import OutboxItem
 
 logger = logging.getLogger(__name__)
@@ -27,6 +35,7 @@ SKIP_INVITEE = frozenset({
     "already_in_channel", "cant_invite_self", "user_not_found", "user_is_deactivated", "cant_invite",
     "user_is_restricted", "user_is_ultra_restricted", "ura_max_channels", "not_allowed_token_type",
 })
+MAX_PAGES = 10  # of the bot's private channels, looking for one an earlier try made
 # Answers that say a rename or an (un)archive is done already.
 ALREADY = frozenset({"already_archived", "not_archived", "already_pinned"})
 
@@ -46,6 +55,8 @@ def run_room_step(uow: UnitOfWork, client: WebClient, item: OutboxItem, clock: C
     if target is None:  # its deal (or workspace) is gone: nothing to do
         return
     if op == "room_create":
+        if item.unsure_since is not None and _adopt(uow, client, target, clock):
+            return
         _create(uow, client, target, clock, is_temporary)
     elif op == "room_invite":
         _invite(client, target, [str(u) for u in item.payload.get("users") or []], is_temporary)
@@ -76,6 +87,31 @@ def _create(uow: UnitOfWork, client: WebClient, target: RoomTarget, clock: Calla
         return
     with uow.transaction() as session:
         room_refused(session, target.room_id, "name_taken", clock())
+
+
+def _adopt(uow: UnitOfWork, client: WebClient, target: RoomTarget, clock: Callable[[], datetime]) -> bool:
+    """Find the channel an earlier try made before its sender died (or its answer was lost): a private
+    channel of the bot under one of the room's names that no other room holds. True when adopted."""
+    names = name_candidates(target.name, target.deal_number)
+    mine: dict[str, str] = {}
+    cursor: str | None = None
+    for _page in range(MAX_PAGES):
+        page = client.users_conversations(types="private_channel", exclude_archived=True, limit=200, cursor=cursor)
+        for channel in page.get("channels") or []:
+            if channel.get("name") in names:
+                mine.setdefault(str(channel["name"]), str(channel["id"]))
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            break
+    with uow.read() as session:
+        held = rooms_holding(session, target.workspace_id, list(mine.values()))
+    found = next(((name, mine[name]) for name in names if name in mine and mine[name] not in held), None)
+    if found is None:
+        return False
+    logger.info("deal room %s: adopting %s (%s), made by an earlier try", target.room_id, found[0], found[1])
+    with uow.transaction() as session:
+        room_created(session, target.room_id, found[1], found[0], clock())
+    return True
 
 
 def _invite(client: WebClient, target: RoomTarget, users: list[str],

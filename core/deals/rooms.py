@@ -449,6 +449,15 @@ def room_created(session: Session, room_id: int, channel_id: str, name: str, now
         _queue_sync(session, room, now)
 
 
+def rooms_holding(session: Session, workspace_id: int, channel_ids: list[str]) -> set[str]:
+    """Which of these Slack channels are already some deal's room."""
+    if not channel_ids:
+        return set()
+    held = session.scalars(select(DealRoom.channel_id).where(
+        DealRoom.workspace_id == workspace_id, DealRoom.channel_id.in_(channel_ids)))
+    return {channel for channel in held if channel is not None}
+
+
 def room_refused(session: Session, room_id: int, reason: str, now: datetime) -> None:
     """Slack refused to make the channel: the room is failed, with why, and who asked is told by DM."""
     room, deal = _room(session, room_id)

@@ -344,6 +344,9 @@ class FakeSlack:
 
     def _channel_answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._cond:
+            if method == "users.conversations":  # the bot's own channels: every one it made
+                return {"ok": True, "channels": [c.as_json() for c in self.channels.values()],
+                        "response_metadata": {"next_cursor": ""}}
             if method == "conversations.create":
                 if self.refuse_create:
                     return {"ok": False, "error": self.refuse_create}
@@ -392,8 +395,8 @@ class FakeSlack:
             return {"ok": True, "channel": found.as_json()}
 
 
-CHANNEL_METHODS = frozenset({"conversations.create", "conversations.invite", "conversations.rename",
-                             "conversations.archive", "conversations.unarchive", "pins.add"})
+CHANNEL_METHODS = frozenset({"users.conversations", "conversations.create", "conversations.invite",
+                             "conversations.rename", "conversations.archive", "conversations.unarchive", "pins.add"})
 _CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
 
 

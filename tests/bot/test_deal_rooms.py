@@ -407,3 +407,28 @@ def test_room_posts_and_the_refusal_dm_are_in_turkish_for_a_turkish_workspace(
     posts = posts_to(fake_slack, channel_id)
     assert "Ana bir not ekledi: bütçe onaylandı" in posts[-2]
     assert "kazanıldı" in posts[-1] and "arşivleniyor" in posts[-1]
+
+
+def test_a_create_whose_sender_died_after_slack_made_the_channel_adopts_it_instead_of_a_second_one(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, ana: Actor, acme: deals.DealView
+) -> None:
+    from tests.bot.fake_slack import FakeChannel
+
+    other = deals.create_deal(uow, ana, title="Other", now=now)
+    deal(app, fake_slack, "room D-1")
+    # A sender claimed the create step, Slack made the channel, and the sender died before writing it back.
+    fake_slack.channels["GDEAD"] = FakeChannel("GDEAD", "deal-acme-renewal", True)
+    fake_slack.channels["GOTHER"] = FakeChannel("GOTHER", "deal-acme-renewal-2", True)  # another deal's room
+    with uow.transaction() as s:
+        s.add(DealRoom(workspace_id=ana.workspace_id, deal_id=other.id, channel_id="GOTHER", base_name="deal-other",
+                       name="deal-acme-renewal-2", state=RoomState.OPEN, attempts=1, events=0, members=[],
+                       created_at=now, updated_at=now))
+        row = s.scalar(select(OutboxMessage).where(OutboxMessage.key == "room:1:create:1"))
+        assert row is not None
+        row.claimed_at = now - timedelta(seconds=30)
+    deliver(uow, fake_slack, now)
+    assert fake_slack.calls("conversations.create") == []
+    with uow.read() as s:
+        made = s.scalar(select(DealRoom).where(DealRoom.deal_id == acme.id))
+        assert made is not None and (made.channel_id, made.state) == ("GDEAD", RoomState.OPEN)
+    assert len(fake_slack.calls("pins.add")) == 1

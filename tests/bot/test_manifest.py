@@ -44,6 +44,7 @@ COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUp
 PREFERRED = {"conversations.open": "im:write"}
 # Deal rooms are private channels (bot/rooms_delivery.py): groups:write, not channels:manage.
 PREFERRED.update({f"conversations.{m}": "groups:write" for m in ("create", "invite", "rename", "archive", "unarchive")})
+PREFERRED["users.conversations"] = "groups:read"  # a room's creation retried after a crash finds its channel
 # Methods whose scope depends on the conversation, used on several kinds: each scope is needed.
 # The outbox reads back the history of public and private channels and of DMs it posted to
 # (bot/delivery.py, before a re-send); it never posts to group DMs.

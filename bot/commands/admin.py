@@ -11,7 +11,7 @@ from bot.commands.parsing import Args, Token, looks_like_amount, read_args, spli
 from bot.modals.admin_modals import pipeline_view, setup_view
 from bot.views.admin import done, linked, rate_saved, rates_listed, team_saved, teams_listed
 from bot.views.help import admin_help
-from core.deals.rooms import read_room_settings
+from core.deals.room_settings import read_room_settings
 from core.errors import InvalidInput
 from core.i18n import N_, _, ngettext
 from core.insight.quotas import set_quota

@@ -11,7 +11,7 @@ from bot.modals.deal_forms import field_value, modal, select_input, text_input
 from bot.modals.submissions import actor_of_context, submit, tell
 from bot.secrets import webhook_secret_seal
 from bot.views.common import Block, context, escape, message, plain, section
-from core.deals.rooms import RoomSettings, parse_room_amount, save_room_settings
+from core.deals.room_settings import RoomSettings, parse_room_amount, save_room_settings
 from core.i18n import N_, _, ngettext
 from core.workspace.setup import (
     LOCALES,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.delivery import Deliverer, DeliveryStats, delivery_client
 from core.db import UnitOfWork
 from core.deals import deals
-from core.deals.rooms import save_room_settings
+from core.deals.room_settings import save_room_settings
 from core.money import Money
 from core.tables import DealRoom, OutboxMessage, RoomState
 from core.workspace.users import Actor
@@ -360,7 +360,7 @@ def test_setup_modal_shows_and_saves_the_room_settings_and_bad_ones_save_nothing
     app: App, fake_slack: FakeSlack, uow: UnitOfWork, root: Actor
 ) -> None:
     from bot.modals.admin_modals import setup_view
-    from core.deals.rooms import read_room_settings
+    from core.deals.room_settings import read_room_settings
     from core.tables import Workspace
     from core.workspace import setup
     from tests.bot.surfaces import select_value, submit, text_value

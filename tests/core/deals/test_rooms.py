@@ -12,20 +12,18 @@ from sqlalchemy import select
 
 from core.db import UnitOfWork
 from core.deals import deals
+from core.deals.room_settings import parse_room_amount, read_room_settings, save_room_settings
 from core.deals.rooms import (
     MAX_NAME,
     closed_name,
     name_candidates,
     on_deal_event,
-    parse_room_amount,
-    read_room_settings,
     request_room,
     room_created,
     room_name,
     room_refused,
     room_synced,
     room_target,
-    save_room_settings,
     with_suffix,
 )
 from core.errors import InvalidInput, NotAllowed, UserError

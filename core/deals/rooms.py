@@ -225,7 +225,7 @@ def on_deal_event(session: Session, deal: Deal, event: str, now: datetime, *, by
     closing and reopening make the channel follow; a deal that reaches the workspace's room
     stage or amount gets its room, once.
     """
-    room = session.scalar(select(DealRoom).where(DealRoom.deal_id == deal.id))
+    room = None if event == "created" else session.scalar(select(DealRoom).where(DealRoom.deal_id == deal.id))
     if room is None:
         if event in ("created", "stage", "amount") and wants_room(
                 session, deal, room_settings(session, deal.workspace_id), now):

@@ -66,6 +66,7 @@ class SlackUser:
     is_admin: bool = False
     is_owner: bool = False
     locale: str = "en-US"
+    is_bot: bool = False  # deal rooms refuse bots: set it on a user add_user returned
 
     def as_json(self, team_id: str) -> dict[str, Any]:
         return {
@@ -80,7 +81,7 @@ class SlackUser:
             "is_admin": self.is_admin,
             "is_owner": self.is_owner,
             "is_primary_owner": False,
-            "is_bot": False,
+            "is_bot": self.is_bot,
             "locale": self.locale,
             "profile": {"real_name": self.name, "display_name": self.name},
         }

@@ -4,6 +4,7 @@ bad input that changes nothing, and two deliverers racing on one room."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -40,7 +41,14 @@ def acme(uow: UnitOfWork, ana: Actor, now: datetime, fake_slack: FakeSlack) -> d
                              expected_close=date(2026, 12, 18), now=now)
 
 
-CLOCKS: dict[int, VirtualClock] = {}
+CLOCKS: dict[int, VirtualClock] = {}  # one virtual clock per fake Slack, i.e. per test
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clocks() -> Iterator[None]:
+    CLOCKS.clear()
+    yield
+    CLOCKS.clear()
 
 
 def deliver(uow: UnitOfWork, fake: FakeSlack, now: datetime, due: datetime | None = None) -> DeliveryStats:
@@ -255,6 +263,7 @@ def test_a_closed_deal_gets_no_room(app: App, fake_slack: FakeSlack, uow: UnitOf
     ("room D-1", "UCAL", "You can't change"),
     ("room D-1 <@UGHOST|ghost>", "UANA", "can't find"),
     ("room D-1 <@USLACKBOT|slackbot>", "UANA", "bot"),
+    ("room D-1 <@UHELPER|helperbot>", "UANA", "bot"),
     ("room D-1 <#C1|general>", "UANA", "#channel"),
 ])
 def test_bad_room_requests_are_answered_and_change_nothing(
@@ -262,6 +271,7 @@ def test_bad_room_requests_are_answered_and_change_nothing(
     text: str, user: str, expected: str,
 ) -> None:
     make_actor(uow, "UCAL", name="Cal", team="East")  # a rep of Ana's team: may read D-1, not change it
+    fake_slack.add_user("UHELPER", "Helper").is_bot = True
     before = outbox_count(uow)
     answer = deal(app, fake_slack, text, user=user)
     assert expected in answer["text"], answer["text"]

@@ -3,6 +3,7 @@ fake Slack (conversations.create / invite / rename / archive / unarchive, pins.a
 bad input that changes nothing, and two deliverers racing on one room."""
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from core.deals.room_settings import save_room_settings
 from core.money import Money
 from core.tables import DealRoom, OutboxMessage, RoomState
 from core.workspace.users import Actor
+from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.fake_slack_rate_limited import VirtualClock
 from tests.bot.surfaces import deal, text_of
@@ -74,7 +76,12 @@ def outbox_count(uow: UnitOfWork) -> int:
 
 
 def posts_to(fake: FakeSlack, channel: str) -> list[str]:
-    return [text_of(c.body) for c in fake.calls("chat.postMessage") if c["channel"] == channel]
+    """The texts posted to `channel`, each checked against Block Kit."""
+    found = [c.body for c in fake.calls("chat.postMessage") if c["channel"] == channel]
+    for body in found:
+        blocks = json.loads(body["blocks"]) if isinstance(body.get("blocks"), str) else body.get("blocks")
+        assert_valid_message({"text": body["text"], **({"blocks": blocks} if blocks else {})})
+    return [text_of(b) for b in found]
 
 
 def open_room(app: App, fake: FakeSlack, uow: UnitOfWork, now: datetime, text: str = "room D-1") -> str:

@@ -1,7 +1,7 @@
 """Deal rooms: a private Slack channel per deal (issue 15 point 3)
 
 Revision ID: 0009_deal_rooms
-Revises: 0007_oauth
+Revises: 0010_discounts
 Create Date: 2026-12-01 05:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.tables
 
 revision: str = "0009_deal_rooms"
-down_revision: str | None = "0007_oauth"
+down_revision: str | None = "0010_discounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

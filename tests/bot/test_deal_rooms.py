@@ -383,7 +383,7 @@ def test_setup_modal_shows_and_saves_the_room_settings_and_bad_ones_save_nothing
     from tests.bot.surfaces import select_value, submit, text_value
     from tests.bot.test_modals import setup_values
 
-    view = setup_view(setup.workspace_settings(uow, root), read_room_settings(uow, root))
+    view = setup_view(setup.workspace_settings(uow, root), rooms=read_room_settings(uow, root))
     assert {"room_stage", "room_amount"} <= {b.get("block_id") for b in view["blocks"]}
     for values, field in (({"room_stage": text_value("Won")}, "room_stage"),
                           ({"room_amount": text_value("a lot")}, "room_amount"),
@@ -405,7 +405,7 @@ def test_setup_modal_shows_and_saves_the_room_settings_and_bad_ones_save_nothing
 
         stage_names_follow(s, root.workspace_id, "en", "tr")
     assert read_room_settings(uow, root).stage == "Pazarlık"
-    view = setup_view(setup.workspace_settings(uow, root), read_room_settings(uow, root))
+    view = setup_view(setup.workspace_settings(uow, root), rooms=read_room_settings(uow, root))
     shown = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b.get("block_id")}
     assert (shown["room_stage"], shown["room_amount"]) == ("Pazarlık", "75000 EUR")
 

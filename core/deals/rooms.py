@@ -245,7 +245,9 @@ def _post(session: Session, deal: Deal, room: DealRoom, event: str, by: str | No
           now: datetime, key: str | None = None) -> None:
     assert room.channel_id is not None
     tz = session.scalar(select(Workspace.timezone).where(Workspace.id == deal.workspace_id)) or "UTC"
-    data = {"event": event, "ref": deal.ref, "title": deal.title, "by": by, "tz": tz, **(detail or {})}
+    # deal_id: the post is about the deal (its Slack metadata says so; core.notify.cards), though not a live card
+    data = {"event": event, "deal_id": deal.id, "ref": deal.ref, "title": deal.title, "by": by, "tz": tz,
+            **(detail or {})}
     enqueue(session, deal.workspace_id, key or f"room:{room.id}:event:{_next_event(session, room)}", EVENT_VIEW,
             room.channel_id, {"view": EVENT_VIEW, "data": data}, now)
 

@@ -48,7 +48,7 @@ from bot.views import nudges as nudges_views
 from bot.views import prefs as prefs_views
 from bot.views import rooms as rooms_views
 from core.db import UnitOfWork
-from core.deals.cards import CARD_VIEW, current_card
+from core.deals.cards import CARD_VIEW
 from core.deals.rooms import EVENT_VIEW, FAILED_VIEW, ROOM_STEP
 from core.i18n import use_locale
 from core.leads import alerts
@@ -549,7 +549,7 @@ class Deliverer:
             if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
                 payload = alerts.current_payload(session, item.workspace_id, payload)
             elif payload.get("view") == CARD_VIEW:  # so do deal cards
-                payload = current_card(session, item.workspace_id, payload)
+                payload = cards.current_card(session, item.workspace_id, payload)
             ids = cards.workspace_ids(session, item.workspace_id) if subjects else None
             language = recipient_locale(session, item.workspace_id, item.channel)  # the recipient's, not the job's
         with use_locale(language):

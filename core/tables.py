@@ -713,7 +713,7 @@ class DiscountRequest(Base):
 #
 # A deal's or lead's `revision` goes up by one on every change a card could show, in one place:
 # here, for every way the code writes (ORM changes, ORM UPDATE statements, activities added to
-# a deal, a stage renamed). `revision + 1` is computed in SQL, so concurrent writers never lose
+# a deal, a discount step, a stage renamed). `revision + 1` is computed in SQL, so concurrent writers never lose
 # a bump. Columns that no card shows do not count.
 _NOT_SHOWN = {"deals": frozenset({"revision", "stale_nudges", "engaged_at"}), "leads": frozenset({"revision"})}
 
@@ -735,6 +735,13 @@ def _bump_for_activity(mapper: Any, connection: Any, target: Activity) -> None:
         _bump_rows(connection, Deal.__table__, Deal.__table__.c.id == target.deal_id)
     if target.lead_id is not None:
         _bump_rows(connection, Lead.__table__, Lead.__table__.c.id == target.lead_id)
+
+
+def _bump_for_discount(mapper: Any, connection: Any, target: DealChange) -> None:
+    """A discount asked for, decided or expired shows on the deal's cards (core.notify.discounts
+    records each step as a `discount` change of the deal, without touching the deal's row)."""
+    if target.field == "discount":
+        _bump_rows(connection, Deal.__table__, Deal.__table__.c.id == target.deal_id)
 
 
 def _bump_for_stage(mapper: Any, connection: Any, target: Stage) -> None:
@@ -762,6 +769,7 @@ for _model in (Deal, Lead):
 event.listen(Activity, "after_insert", _bump_for_activity)
 event.listen(Activity, "after_delete", _bump_for_activity)
 event.listen(Stage, "before_update", _bump_for_stage)
+event.listen(DealChange, "after_insert", _bump_for_discount)
 event.listen(Session, "do_orm_execute", _bump_in_update_statements)
 
 

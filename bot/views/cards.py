@@ -5,6 +5,7 @@ from typing import Any
 
 from bot.views.common import Message, escape, message, section
 from bot.views.deals import deal_card
+from bot.views.discounts import pending_line_of
 from core.deals.cards import card_activities, card_deal
 from core.i18n import _
 
@@ -15,8 +16,10 @@ _NOT_INVITED = frozenset({"not_in_channel", "channel_not_found"})
 def deal_card_message(data: dict[str, Any]) -> Message:
     """The outbox view `deal_card`: the deal as `core.deals.cards.deal_card_data` read it."""
     deal = card_deal(data)
+    discount = data.get("discount")
+    line = pending_line_of(discount) if discount else None
     return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, str(data.get("tz") or "UTC"),
-                                                                 card_activities(data)))
+                                                                 card_activities(data), line))
 
 
 def card_shared(ref: str, title: str, queued: bool) -> Message:

@@ -156,10 +156,14 @@ def decided(decision: DiscountDecision) -> Message:
 
 def pending_line(view: DiscountView) -> str:
     """The line a deal's card shows while a discount waits: how much, asked by whom, waiting on whom."""
-    data = view_data(view)
+    return pending_line_of(view_data(view))
+
+
+def pending_line_of(data: dict[str, Any]) -> str:
+    """pending_line from the plain data a posted card stores (core.notify.discounts.view_data)."""
     return ":hourglass_flowing_sand: " + _("Discount {percent} ({off}) asked by {who}, waiting on {approver}").format(
-        percent=percent(view.percent), off=money(view.discount, view.currency),
-        who=_who(view.requested_by_slack_id, view.requested_by_name), approver=_waiting_on(data))
+        percent=percent(Decimal(data["percent"])), off=money(Decimal(data["discount"]), data["currency"]),
+        who=_who(data.get("requested_by"), data.get("requested_by_name")), approver=_waiting_on(data))
 
 
 def reject_form(view: DiscountView) -> Block:

@@ -36,11 +36,12 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.deals.cards import CARD_VIEW, deal_card_data
+from core.deals.cards import CARD_VIEW
+from core.deals.cards import deal_card_data as deal_only_data
 from core.deals.queries import load_deal
 from core.errors import InvalidInput
 from core.i18n import _
-from core.notify import outbox
+from core.notify import discounts, outbox
 from core.tables import Card, CardSubject, Deal, Installation, Lead, OutboxMessage, OutboxStatus, Workspace
 from core.workspace.users import Actor
 
@@ -60,6 +61,24 @@ class Subject:
 
     kind: CardSubject
     id: int
+
+
+def deal_card_data(session: Session, deal: Deal) -> dict[str, Any]:
+    """What a deal card shows: the deal, its latest activities, and a discount waiting for approval."""
+    data = deal_only_data(session, deal)
+    pending = discounts.pending_discount(session, deal.id)
+    if pending is not None:
+        data["discount"] = discounts.view_data(pending)
+    return data
+
+
+def current_card(session: Session, workspace_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """A `deal_card` outbox payload with the deal as it is now (as queued if it is gone)."""
+    data = payload.get("data") or {}
+    deal = session.scalar(select(Deal).where(Deal.id == data.get("deal_id"), Deal.workspace_id == workspace_id))
+    if deal is None:
+        return payload
+    return {**payload, "data": deal_card_data(session, deal)}
 
 
 def _id(value: Any) -> int | None:

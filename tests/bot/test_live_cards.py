@@ -276,3 +276,31 @@ def test_a_nudge_about_a_deal_says_so_in_its_metadata(
     assert "12345" not in json.dumps(post["metadata"]) and "Acme" not in json.dumps(post["metadata"])
     with uow.read() as s:
         assert s.scalars(select(Card)).all() == []  # not a live card
+
+
+def test_a_discount_shows_on_the_deal_card_while_it_waits_and_the_card_follows_the_approval(
+    uow: UnitOfWork, ana: Actor, mia: Actor, root: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    from core.notify import discounts
+
+    made = create_deal(uow, ana, title="Acme renewal", amount=Money(Decimal("10000"), "USD"), now=now)
+    clock = VirtualClock(now)
+    _share(uow, ana, made.ref, now)
+    _deliverer(uow, fake_slack, clock).drain()
+    assert "Discount" not in _shown(fake_slack.calls("chat.postMessage")[0])
+
+    asked = discounts.request_discount(uow, ana, made.ref, "15%", "multi-year", now=clock.now())
+    clock.sleep(60)
+    _cards_and_deliver(uow, fake_slack, clock)
+    [waiting] = fake_slack.updates()
+    assert "Discount 15 % ($1,500.00) asked by <@UANA>, waiting on <@UMIA>" in _shown(waiting)
+    assert "$10,000.00" in _shown(waiting)
+
+    discounts.approve_discount(uow, mia, asked.id, now=clock.now())
+    clock.sleep(60)
+    _cards_and_deliver(uow, fake_slack, clock)
+    on_card = [u for u in fake_slack.updates() if u["channel"] == "C1"]  # the approver's DM is updated too
+    assert len(on_card) == 2
+    approved = on_card[-1]
+    assert "Discount" not in _shown(approved) and "$8,500.00" in _shown(approved)
+    assert_valid_message({"text": approved["text"], "blocks": approved["blocks"]})

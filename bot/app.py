@@ -97,7 +97,7 @@ HOME_REFRESH_MIN_INTERVAL = 3.0
 # The history scopes and im:write let delivery look for a message before re-sending it.
 BOT_SCOPES = (
     "commands", "chat:write", "users:read", "files:write", "channels:history", "groups:history", "im:history",
-    "im:write",
+    "im:write", "groups:write", "pins:write", "groups:read",
 )
 
 

@@ -37,6 +37,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from bot import rooms_delivery
 from bot.clock import utcnow
 from bot.metrics import METRICS, Metrics
 from bot.views import cards as cards_views
@@ -45,8 +46,10 @@ from bot.views import discounts as discount_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
 from bot.views import prefs as prefs_views
+from bot.views import rooms as rooms_views
 from core.db import UnitOfWork
 from core.deals.cards import CARD_VIEW
+from core.deals.rooms import EVENT_VIEW, FAILED_VIEW, ROOM_STEP
 from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import cards, outbox
@@ -86,6 +89,8 @@ RENDERERS: dict[str, Renderer] = {
     "lead_assigned": leads_views.lead_assigned_message,
     "away_summary": prefs_views.away_summary_message,
     CARD_VIEW: cards_views.deal_card_message,
+    EVENT_VIEW: rooms_views.room_event_message,
+    FAILED_VIEW: rooms_views.room_failed_message,
     cards.SHARE_FAILED_VIEW: cards_views.share_failed_message,
     "discount_ask": discount_views.ask_message,
     "discount_reminder": discount_views.reminder_message,
@@ -533,6 +538,8 @@ class Deliverer:
     def _post(self, item: outbox.OutboxItem) -> bool:
         """Send one message (and its files); True when it was found already posted."""
         client = self._client(item.workspace_id)
+        if item.kind == ROOM_STEP:
+            return self._room_step(client, item)
         payload = item.payload
         subjects = cards.subjects_of(payload)
         shown: dict[cards.Subject, int] = {}
@@ -574,11 +581,13 @@ class Deliverer:
                 self._history.pop((item.workspace_id, item.channel), None)  # it is about to change
                 resp = client.chat_postMessage(channel=item.channel, metadata=metadata, **message)
                 channel, ts = str(resp["channel"]), str(resp["ts"])
-            if files:
-                # Remember the post before the upload: a retry then only re-uploads the file.
+            if files or item.payload.get("pin"):
+                # Remember the post before the upload (or pin): a retry then only re-uploads the file.
                 self._landed[item.id] = (channel, ts)
                 with self.uow.transaction() as session:
                     outbox.record_progress(session, item.id, channel, ts)
+        if item.payload.get("pin"):
+            rooms_delivery.pin(client, channel, ts)
         for upload in files:
             client.files_upload_v2(
                 channel=channel,
@@ -595,6 +604,16 @@ class Deliverer:
                 cards.record_posted(session, item.id, item.workspace_id, channel, ts, self._due(), shown)
         self._landed.pop(item.id, None)
         return found
+
+    # -- deal rooms (issue 15 point 3): the Slack steps of a room, kept apart in bot/rooms_delivery.py
+
+    def _room_step(self, client: WebClient, item: outbox.OutboxItem) -> bool:
+        """One step of a deal room (create, invite, follow the deal); never "found already posted"."""
+        rooms_delivery.run_room_step(self.uow, client, item, self.clock,
+                                     lambda exc: isinstance(_classify(exc), _Temporary))
+        with self.uow.transaction() as session:
+            outbox.mark_sent(session, item.id, self.clock())
+        return False
 
     def _already_posted(self, client: WebClient, item: outbox.OutboxItem) -> tuple[str, str] | None:
         """Where Slack already holds this message (its key in a message's metadata), if it does.

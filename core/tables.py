@@ -771,3 +771,41 @@ event.listen(Activity, "after_delete", _bump_for_activity)
 event.listen(Stage, "before_update", _bump_for_stage)
 event.listen(DealChange, "after_insert", _bump_for_discount)
 event.listen(Session, "do_orm_execute", _bump_in_update_statements)
+
+
+# -- deal rooms (issue 15 point 3) ------------------------------------------------------------
+
+
+class RoomState(enum.StrEnum):
+    CREATING = "creating"  # asked for; the outbox creates the Slack channel
+    OPEN = "open"
+    ARCHIVED = "archived"  # the deal closed: renamed -won / -lost and archived
+    FAILED = "failed"  # Slack refused to create it (reason kept); `/deal room` again retries
+
+
+class DealRoom(Base):
+    """A deal's private Slack channel (core.deals.rooms): at most one per deal.
+
+    `name` is the channel's name as created (a taken name gets a suffix), `base_name` the name
+    made from the deal; `slack_name` / `slack_archived` are what Slack holds now, written back by
+    delivery after each step, so a retried step never repeats one that landed.
+    """
+
+    __tablename__ = "deal_rooms"
+    __table_args__ = (UniqueConstraint("deal_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    base_name: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(80))
+    slack_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    slack_archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[RoomState] = mapped_column(_enum(RoomState, "room_state"), default=RoomState.CREATING)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # create attempts: part of the outbox key
+    events: Mapped[int] = mapped_column(Integer, default=0)  # a sequence for the keys of later steps
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    members: Mapped[list[Any]] = mapped_column(JSON, default=list)  # Slack ids asked to join
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from core.db import UnitOfWork
 from core.deals import deals
+from core.deals.rooms import request_room
 from core.insight.quotas import set_quota
 from core.leads.events import clean_event, intake_events
 from core.leads.intake import intake
@@ -70,6 +71,7 @@ def populate(uow: UnitOfWork, team_id: str, now: datetime, prefix: str | None = 
     deals.move_stage(uow, rep, first.ref, "Proposal", now=now)
     deals.log_activity(uow, rep, first.ref, "call", f"talked to {p}", now=now)
     deals.add_note(uow, rep, second.ref, f"note of {p}", now=now)
+    request_room(uow, rep, first.ref, [], now=now)  # a deal room (core.deals.rooms)
     set_prefs(uow, rep, PrefsChange(hours="09:00-18:00", days="mon-fri"), now)
     reminder = set_reminder(uow, rep, due_at=now + timedelta(days=1), text=f"call {p}", now=now,
                             deal_ref=first.ref)

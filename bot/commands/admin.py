@@ -11,6 +11,7 @@ from bot.commands.parsing import Args, Token, looks_like_amount, read_args, spli
 from bot.modals.admin_modals import pipeline_view, setup_view
 from bot.views.admin import done, linked, rate_saved, rates_listed, team_saved, teams_listed
 from bot.views.help import admin_help
+from core.deals.room_settings import read_room_settings
 from core.errors import InvalidInput
 from core.i18n import N_, _, ngettext
 from core.insight.quotas import set_quota
@@ -172,7 +173,8 @@ def setup(req: Request, args: Args) -> None:
     require_admin(req.actor, N_("change the workspace settings"))
     settings = setup_service.workspace_settings(req.uow, req.actor)
     discount_settings = get_discount_settings(req.uow, req.actor)
-    req.client.views_open(trigger_id=req.trigger_id, view=setup_view(settings, discount_settings))
+    rooms = read_room_settings(req.uow, req.actor)
+    req.client.views_open(trigger_id=req.trigger_id, view=setup_view(settings, discount_settings, rooms))
 
 
 def pipeline(req: Request, args: Args) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot.commands import Request, aliases, slash_command
 from bot.commands.parsing import Args, Token, longest_prefix, read_args, resolve_option, split_amount
@@ -21,11 +22,13 @@ from bot.modals import deal_forms
 from bot.views import cards as card_views
 from bot.views import deals as views
 from bot.views import discounts as discount_views
+from bot.views import rooms as room_views
 from bot.views.common import MAX_MESSAGE_BLOCKS
 from bot.views.help import deal_help, not_a_command
 from core.dates import parse_date, parse_datetime, parse_period
 from core.deals import deals
 from core.deals.queries import AmbiguousRef, get_changeable_deal, list_deals_counted, split_ref
+from core.deals.rooms import request_room
 from core.errors import Ambiguous, InvalidInput
 from core.i18n import _
 from core.money import parse_amount
@@ -381,6 +384,32 @@ def deal_discount(req: Request, args: Args) -> None:
     req.answer(discount_views.requested(view))
 
 
+def deal_room(req: Request, args: Args) -> None:
+    """`/deal room <ref> [@people]`: the deal's private channel (made, or linked and the people invited)."""
+    usage = _("/deal room <ref> [@people]")
+    _no_extras(args, usage, users=True)
+    ref = _whole_ref(args, _("/deal room D-42"))
+    named = [_room_member(req, slack_id) for slack_id in dict.fromkeys(args.users)]
+    answer = request_room(req.uow, req.actor, ref, named, now=req.now)
+    req.answer(room_views.room_answer(answer))
+
+
+def _room_member(req: Request, slack_id: str) -> str:
+    """A person named for a room: a member of this workspace, not a bot (users.info says)."""
+    if slack_id == "USLACKBOT":
+        raise InvalidInput(_("<@{id}> is a bot or a deactivated account: only people can be invited to a deal "
+                             "room.").format(id=slack_id), field="users")
+    try:
+        user = req.client.users_info(user=slack_id)["user"]
+    except SlackApiError:
+        raise InvalidInput(_("I can't find <@{id}> in this workspace; name people who are members.").format(
+            id=slack_id), field="users") from None
+    if user.get("is_bot") or user.get("deleted"):
+        raise InvalidInput(_("<@{id}> is a bot or a deactivated account: only people can be invited to a deal "
+                             "room.").format(id=slack_id), field="users")
+    return slack_id
+
+
 def deal_help_sub(req: Request, args: Args) -> None:
     """`/deal help`."""
     req.answer(deal_help())
@@ -400,5 +429,6 @@ SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
     "remind": deal_remind,
     "share": deal_share,
     "discount": deal_discount,
+    "room": deal_room,
     "help": deal_help_sub,
 }

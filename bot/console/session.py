@@ -157,6 +157,14 @@ class ConsoleSession:
             return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files]}
         if method == "upload":
             return {"ok": True}
+        if method == "conversations.create":  # a deal room (bot/rooms_delivery.py): shown, named by its name
+            name = str(body.get("name") or "room")
+            self.out.print(f"  [private channel #{name} created]", markup=False)
+            return {"ok": True, "channel": {"id": name, "name": name, "is_private": True}}
+        if method in ("conversations.rename", "conversations.archive", "conversations.unarchive"):
+            what = {"conversations.rename": f"renamed #{body.get('name')}", "conversations.archive": "archived",
+                    "conversations.unarchive": "unarchived"}[method]
+            self.out.print(f"  [#{channel} {what}]", markup=False)
         return {"ok": True}
 
     def _where(self, channel: str, method: str, body: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from bot.modals.submissions import actor_of_context, submit, tell
 from bot.secrets import webhook_secret_seal
 from bot.views import discounts as discount_views
 from bot.views.common import Block, context, divider, escape, message, plain, section
+from core.deals.room_settings import RoomSettings, parse_room_amount, save_room_settings
 from core.i18n import N_, _, ngettext
 from core.notify.discounts import DiscountSettings, check_manager_up_to, update_discount_settings
 from core.workspace.setup import (
@@ -44,7 +45,8 @@ def _time_input(block_id: str, label: str, initial: str) -> Block:
             "element": {"type": "timepicker", "action_id": "value", "initial_time": initial}}
 
 
-def setup_view(settings: WorkspaceSettings, discounts: DiscountSettings | None = None) -> Block:
+def setup_view(settings: WorkspaceSettings, discounts: DiscountSettings | None = None,
+               rooms: RoomSettings | None = None) -> Block:
     """The workspace settings modal, filled with the current values."""
     threshold: Block = {
         "type": "input", "block_id": "hot_lead_threshold", "label": plain(_("Hot-lead score threshold")),
@@ -64,9 +66,31 @@ def setup_view(settings: WorkspaceSettings, discounts: DiscountSettings | None =
         _time_input("quiet_start", _("Quiet hours start (no nudges)"), settings.quiet_start),
         _time_input("quiet_end", _("Quiet hours end"), settings.quiet_end),
         _secret_input(settings.lead_webhook_secret_set),
+        *_room_inputs(rooms or RoomSettings()),
     ]
     blocks += discount_setup_blocks(discounts or DiscountSettings())
     return modal(SETUP, _("Salesbot setup"), _("Save"), blocks, {})
+
+
+# -- deal rooms (issue 15 point 3): when a deal gets its room without being asked --------------------
+
+
+def _room_inputs(rooms: RoomSettings) -> list[Block]:
+    amount = f"{rooms.min_amount.amount.normalize():f} {rooms.min_amount.currency}" if rooms.min_amount else None
+    stage = text_input("room_stage", _("Deal room from stage (empty: only on request)"), initial=rooms.stage,
+                       placeholder=_("e.g. Proposal"), max_length=100)
+    stage["hint"] = plain(_("A deal that reaches this stage, or a later one, gets a private channel."))
+    return [
+        stage,
+        text_input("room_amount", _("Deal room from amount (empty: no amount rule)"), initial=amount,
+                   placeholder=_("e.g. 50000 USD"), max_length=40),
+    ]
+
+
+def _save_rooms(context: BoltContext, actor: Actor, view: dict[str, Any], currency: str) -> None:
+    """Save the room settings of the setup modal (in the caller's transaction: all or nothing)."""
+    save_room_settings(context["uow"], actor, field_value(view, "room_stage"),
+                       parse_room_amount(field_value(view, "room_amount"), currency), now=context["now"])
 
 
 # -- discount approvals (issue 15, point 4): their own block of the setup modal ------------------
@@ -169,6 +193,12 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
     def work() -> Callable[[], None]:
         actor = actor_of_context(context)
         discount_up_to = read_discount_setup(view)  # checked before anything is saved
+        with context["uow"].transaction():  # the settings, rooms and discounts: saved together or not at all
+            saved = _save_setup(actor)
+            discount_text = save_discount_setup(context, actor, discount_up_to)
+        return lambda: tell(context, actor, view, _settings_message(saved, discount_text))
+
+    def _save_setup(actor: Actor) -> WorkspaceSettings:
         saved = update_workspace_settings(
             context["uow"], actor, now=context["now"],
             default_currency=field_value(view, "default_currency") or "",
@@ -181,8 +211,8 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
             lead_webhook_secret=field_value(view, "lead_webhook_secret"),
             seal=webhook_secret_seal(context["settings"]),
         )
-        discount_text = save_discount_setup(context, actor, discount_up_to)
-        return lambda: tell(context, actor, view, _settings_message(saved, discount_text))
+        _save_rooms(context, actor, view, saved.default_currency)
+        return saved
 
     submit(ack, view, "default_currency", work, "setup modal")
 

@@ -27,6 +27,7 @@ DEAL_HELP: tuple[tuple[str, str], ...] = (
     (N_("/deal share D-42"), N_("post the deal's card in this channel; it stays current as the deal changes")),
     (N_("/deal discount D-42 15% multi-year commitment"),
      N_("ask for a discount (or an amount off); the manager, and above the limit an admin, approve it")),
+    (N_("/deal room D-42"), N_("a private channel for the deal, its card pinned (add @people to invite them)")),
 )
 
 LEAD_HELP: tuple[tuple[str, str], ...] = (

@@ -32,6 +32,7 @@ from core.deals.queries import (
     load_deal,
     stage_named,
 )
+from core.deals.rooms import on_deal_event
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.i18n import _
 from core.money import Money, check_currency, from_minor, to_minor
@@ -265,6 +266,7 @@ def create_deal(
             except IntegrityError:
                 # The same submit is being handled right now: let that one win.
                 raise InvalidInput(_("This deal is already being created.")) from None
+        on_deal_event(session, deal, "created", now, by=actor.name)
         # deal_view reads stage and owner from the identity map: no refresh (one round trip less)
         return deal_view(deal)
 
@@ -312,6 +314,7 @@ def edit_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, **chang
         deal.updated_at = now
         if real_touch:
             _touch(deal, now)
+            on_deal_event(session, deal, "amount", now, by=actor.name)
         session.flush()
         session.refresh(deal)
         return deal_view(deal)
@@ -333,9 +336,11 @@ def move_stage(uow: UnitOfWork, actor: Actor, ref: str, stage: str, *, now: date
         if target.id == deal.stage_id:
             raise InvalidInput(_("{ref} is already in {stage}.").format(ref=deal.ref, stage=target.name), field="stage")
         _record(session, deal, "stage", deal.stage.name, target.name, actor, now)
+        previous = deal.stage.name
         deal.stage_id = target.id
         _touch(deal, now)
         session.flush()
+        on_deal_event(session, deal, "stage", now, by=actor.name, detail={"from": previous, "to": target.name})
         session.refresh(deal)
         return deal_view(deal)
 
@@ -373,6 +378,8 @@ def _close(session: Session, actor: Actor, deal: Deal, won: bool, now: datetime)
     deal.closed_at = now
     _touch(deal, now)
     _hold_reminders(session, deal)
+    session.flush()
+    on_deal_event(session, deal, "won" if won else "lost", now, by=actor.name)
 
 
 def close_deal_won(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, amount: Money | None = None) -> DealView:
@@ -439,6 +446,7 @@ def reopen_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, stage
         deal.lost_reason = None
         _touch(deal, now)
         session.flush()
+        on_deal_event(session, deal, "reopened", now, by=actor.name, detail={"to": target.name})
         session.refresh(deal)
         return deal_view(deal)
 
@@ -470,6 +478,7 @@ def log_activity(
         session.add(activity)
         _touch(deal, now)
         session.flush()
+        on_deal_event(session, deal, "activity", now, by=actor.name, detail={"kind": kind.value, "text": body[:300]})
         return ActivityView(activity.id, deal.ref, kind, actor.user_id, actor.name, now, body)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.deals.queries import stale_clause
+from core.deals.rooms import post_fired_reminders
 from core.money import from_minor
 from core.notify import outbox
 from core.notify.local_time import SendWindow, morning_due, next_allowed_send
@@ -82,8 +83,12 @@ def sweep_due_reminders(session: Session, now: datetime, limit: int = 1000) -> i
     if session.get_bind().dialect.name == "postgresql":
         # Users whose preferences shape their follow-ups (muted, a channel, own hours, away)
         # take the per-user path; everyone else the one-statement sweep.
-        return _sweep_due_pg(session, now, limit) + _sweep_due_portable(session, now, limit, only_custom=True)
-    return _sweep_due_portable(session, now, limit)
+        swept = _sweep_due_pg(session, now, limit) + _sweep_due_portable(session, now, limit, only_custom=True)
+    else:
+        swept = _sweep_due_portable(session, now, limit)
+    if swept:
+        post_fired_reminders(session, now)  # a deal room hears that its deal's reminder came due
+    return swept
 
 
 def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom: bool = False) -> int:

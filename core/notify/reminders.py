@@ -13,6 +13,7 @@ from sqlalchemy import Exists, exists, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
+from core.deals.rooms import on_deal_event
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.i18n import _
 from core.notify import outbox
@@ -160,6 +161,9 @@ def set_reminder(
         )
         session.add(reminder)
         session.flush()
+        if deal_ref:
+            on_deal_event(session, deal, "reminder", now, by=actor.name,
+                          detail={"due_at": due_at.isoformat(), "text": text[:300]})
         return _view(session, reminder, with_arrival=True)
 
 

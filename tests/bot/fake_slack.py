@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -65,6 +66,7 @@ class SlackUser:
     is_admin: bool = False
     is_owner: bool = False
     locale: str = "en-US"
+    is_bot: bool = False  # deal rooms refuse bots: set it on a user add_user returned
 
     def as_json(self, team_id: str) -> dict[str, Any]:
         return {
@@ -79,7 +81,7 @@ class SlackUser:
             "is_admin": self.is_admin,
             "is_owner": self.is_owner,
             "is_primary_owner": False,
-            "is_bot": False,
+            "is_bot": self.is_bot,
             "locale": self.locale,
             "profile": {"real_name": self.name, "display_name": self.name},
         }
@@ -126,6 +128,10 @@ class FakeSlack:
     revoked: set[str] = field(default_factory=set)
     refresh_expires_in: int = 12 * 3600
     _grants: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # Deal rooms: the channels conversations.create made (see the "channels" block below).
+    channels: dict[str, FakeChannel] = field(default_factory=dict)
+    taken_names: set[str] = field(default_factory=set)  # names of channels someone else made
+    refuse_create: str | None = None  # conversations.create answers this error while set
 
     # --- cards kept current (issue 15 point 2): chat.update ----------------------------
     # chat.update changes the stored message (text, blocks, metadata) and is recorded like any
@@ -353,6 +359,8 @@ class FakeSlack:
             return {"ok": True, "channel": channel, "ts": body.get("ts") or ts, "message": message}
         if method == "conversations.history":
             return self._history_page(body)
+        if method in CHANNEL_METHODS:
+            return self._channel_answer(method, body)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
@@ -371,6 +379,86 @@ class FakeSlack:
                 files = json.loads(files)
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files or []]}
         return {"ok": True}
+
+
+    # --- channels (deal rooms): conversations.create / invite / rename / archive / unarchive, pins.add
+
+    def channel_named(self, name: str) -> FakeChannel | None:
+        """The channel the fake made under `name` (its current name), if any."""
+        with self._cond:
+            return next((c for c in self.channels.values() if c.name == name), None)
+
+    def _channel_answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            if method == "users.conversations":  # the bot's own channels: every one it made
+                return {"ok": True, "channels": [c.as_json() for c in self.channels.values()],
+                        "response_metadata": {"next_cursor": ""}}
+            if method == "conversations.create":
+                if self.refuse_create:
+                    return {"ok": False, "error": self.refuse_create}
+                name = str(body.get("name") or "")
+                if not _CHANNEL_NAME.fullmatch(name):
+                    return {"ok": False, "error": "invalid_name_specials"}
+                if name in self.taken_names or any(c.name == name for c in self.channels.values()):
+                    return {"ok": False, "error": "name_taken"}
+                channel = FakeChannel(f"G{next(self._ts):08d}", name,
+                                      str(body.get("is_private")).lower() in ("1", "true"))
+                self.channels[channel.id] = channel
+                return {"ok": True, "channel": channel.as_json()}
+            found = self.channels.get(str(body.get("channel") or ""))
+            if found is None:
+                return {"ok": False, "error": "channel_not_found"}
+            if method == "conversations.invite":
+                users = [u for u in str(body.get("users") or "").split(",") if u]
+                if found.archived:
+                    return {"ok": False, "error": "is_archived"}
+                if any(u in found.members for u in users):
+                    return {"ok": False, "error": "already_in_channel"}
+                missing = [u for u in users if u not in self.users]
+                if missing:
+                    return {"ok": False, "error": "user_not_found"}
+                found.members.extend(users)
+            elif method == "conversations.rename":
+                name = str(body.get("name") or "")
+                if found.archived:
+                    return {"ok": False, "error": "is_archived"}
+                if name in self.taken_names or any(c.name == name and c is not found for c in self.channels.values()):
+                    return {"ok": False, "error": "name_taken"}
+                found.name = name
+            elif method == "conversations.archive":
+                if found.archived:
+                    return {"ok": False, "error": "already_archived"}
+                found.archived = True
+            elif method == "conversations.unarchive":
+                if not found.archived:
+                    return {"ok": False, "error": "not_archived"}
+                found.archived = False
+            elif method == "pins.add":
+                ts = str(body.get("timestamp") or "")
+                if ts in found.pins:
+                    return {"ok": False, "error": "already_pinned"}
+                found.pins.append(ts)
+            return {"ok": True, "channel": found.as_json()}
+
+
+CHANNEL_METHODS = frozenset({"users.conversations", "conversations.create", "conversations.invite",
+                             "conversations.rename", "conversations.archive", "conversations.unarchive", "pins.add"})
+_CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")
+
+
+@dataclass
+class FakeChannel:
+    """A channel conversations.create made: its name, members, archive flag and pinned messages."""
+
+    id: str
+    name: str
+    is_private: bool
+    members: list[str] = field(default_factory=list)
+    archived: bool = False
+    pins: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "is_private": self.is_private, "is_archived": self.archived}
 
 
 def dm_channel(channel: str) -> str:

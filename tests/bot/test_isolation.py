@@ -163,7 +163,7 @@ def deal_texts(w: World) -> dict[str, list[str]]:
     per_ref = {
         "show": [""], "edit": [""], "won": [""], "reopen": [""],
         "stage": ["Negotiation"], "lost": ["no budget"], "note": ["hello"], "log": ["call spoke"],
-        "remind": ["tomorrow call back"],
+        "remind": ["tomorrow call back"], "room": [""],
     }
     texts: dict[str, list[str]] = {
         sub: [f"{sub} {ref} {tail}".strip() for ref in refs for tail in tails] for sub, tails in per_ref.items()

@@ -42,6 +42,9 @@ NEWER_METHODS = {
 COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
 # conversations.open takes any of four scopes; salesbot only opens DMs.
 PREFERRED = {"conversations.open": "im:write"}
+# Deal rooms are private channels (bot/rooms_delivery.py): groups:write, not channels:manage.
+PREFERRED.update({f"conversations.{m}": "groups:write" for m in ("create", "invite", "rename", "archive", "unarchive")})
+PREFERRED["users.conversations"] = "groups:read"  # a room's creation retried after a crash finds its channel
 # Methods whose scope depends on the conversation, used on several kinds: each scope is needed.
 # The outbox reads back the history of public and private channels and of DMs it posted to
 # (bot/delivery.py, before a re-send); it never posts to group DMs.

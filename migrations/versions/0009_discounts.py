@@ -1,7 +1,7 @@
 """Discount approvals: one row per discount asked for on a deal
 
-Revision ID: 0010_discounts
-Revises: 0007_oauth
+Revision ID: 0009_discounts
+Revises: 0008_cards
 Create Date: 2026-12-01 05:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import core.tables
 
-revision: str = "0010_discounts"
+revision: str = "0009_discounts"
 down_revision: str | None = "0008_cards"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -3,10 +3,11 @@
 `populate(uow, team_id, now)` fills one workspace through the domain's own functions: users
 in two teams (a manager, reps, an admin whose Slack id is the same in every workspace, as a
 user of an Enterprise Grid org would be), deals with history, activities and an idempotency
-key, a reminder, a quota, an exchange rate, leads with engagement events, an outbox message
-and a workspace config. `rows_of(uow, team_id)` is every row of that workspace in every table
-of Base.metadata (found by core.workspace.tenancy, so new tables are included);
-`cross_workspace_references(uow)` lists the rows that point at a row of another workspace.
+key, a deal room, a discount waiting for approval, a live card, a reminder, a quota, an
+exchange rate, leads with engagement events, an outbox message and a workspace config.
+`rows_of(uow, team_id)` is every row of that workspace in every table of Base.metadata (found
+by core.workspace.tenancy, so new tables are included); `cross_workspace_references(uow)`
+lists the rows that point at a row of another workspace.
 """
 from __future__ import annotations
 
@@ -26,10 +27,10 @@ from core.insight.quotas import set_quota
 from core.leads.events import clean_event, intake_events
 from core.leads.intake import intake
 from core.money import Money
-from core.notify import outbox
+from core.notify import cards, discounts, outbox
 from core.notify.preferences import PrefsChange, set_prefs
 from core.notify.reminders import set_reminder
-from core.tables import Base, Lead, Reminder, Role, WorkspaceConfig
+from core.tables import Base, CardSubject, Lead, OutboxMessage, Reminder, Role, WorkspaceConfig
 from core.workspace.rates import set_rate
 from core.workspace.tenancy import table_scopes
 from core.workspace.users import Actor
@@ -52,6 +53,7 @@ class Populated:
     lead_ids: list[int]
     reminder_ids: list[int]
     emails: list[str]
+    discount_ids: list[int]
 
 
 def populate(uow: UnitOfWork, team_id: str, now: datetime, prefix: str | None = None) -> Populated:
@@ -72,6 +74,8 @@ def populate(uow: UnitOfWork, team_id: str, now: datetime, prefix: str | None = 
     deals.log_activity(uow, rep, first.ref, "call", f"talked to {p}", now=now)
     deals.add_note(uow, rep, second.ref, f"note of {p}", now=now)
     request_room(uow, rep, first.ref, [], now=now)  # a deal room (core.deals.rooms)
+    asked = discounts.request_discount(uow, rep, first.ref, "10%", f"multi-year {p}", now=now)  # waits on the manager
+    cards.share_deal(uow, rep, first.ref, "C0CARDS", now)
     set_prefs(uow, rep, PrefsChange(hours="09:00-18:00", days="mon-fri"), now)
     reminder = set_reminder(uow, rep, due_at=now + timedelta(days=1), text=f"call {p}", now=now,
                             deal_ref=first.ref)
@@ -87,6 +91,12 @@ def populate(uow: UnitOfWork, team_id: str, now: datetime, prefix: str | None = 
                        not_before=now + timedelta(days=30))
         s.add(WorkspaceConfig(workspace_id=ws.id, name="tenancy-test", data={"of": p}, updated_at=now))
         _fill_other_tables(s, ws.id, team_id, now)
+        # A live card, as delivery records one once the shared deal card is posted.
+        shared = s.scalar(select(OutboxMessage.id).where(OutboxMessage.workspace_id == ws.id,
+                                                         OutboxMessage.key.startswith("share:")))
+        assert shared is not None
+        cards.record_posted(s, shared, ws.id, "C0CARDS", "1700000000.000100", now,
+                            {cards.Subject(CardSubject.DEAL, first.id): 1})
         leads = list(s.scalars(select(Lead).where(Lead.workspace_id == ws.id).order_by(Lead.number)))
         reminder_ids = list(s.scalars(select(Reminder.id).where(Reminder.workspace_id == ws.id)))
         assert reminder.id in reminder_ids
@@ -95,7 +105,7 @@ def populate(uow: UnitOfWork, team_id: str, now: datetime, prefix: str | None = 
         team_id=team_id, workspace_id=ws_id, admin=admin, manager=manager, rep=rep,
         deal_refs=[first.ref, second.ref], deal_ids=[first.id, second.id],
         lead_refs=[lead.ref for lead in leads], lead_ids=[lead.id for lead in leads],
-        reminder_ids=reminder_ids, emails=emails,
+        reminder_ids=reminder_ids, emails=emails, discount_ids=[asked.id],
     )
 
 

@@ -163,7 +163,7 @@ def deal_texts(w: World) -> dict[str, list[str]]:
     per_ref = {
         "show": [""], "edit": [""], "won": [""], "reopen": [""],
         "stage": ["Negotiation"], "lost": ["no budget"], "note": ["hello"], "log": ["call spoke"],
-        "remind": ["tomorrow call back"], "room": [""],
+        "remind": ["tomorrow call back"], "room": [""], "share": [""], "discount": ["10%", "10% multi-year"],
     }
     texts: dict[str, list[str]] = {
         sub: [f"{sub} {ref} {tail}".strip() for ref in refs for tail in tails] for sub, tails in per_ref.items()
@@ -213,7 +213,7 @@ PIPELINE_TEXTS = ["", "mine", "team", "<@UTAAAREP|rep>", "<@UTAAAMGR|mgr>", "for
 
 def action_variants(w: World, action_id: str) -> list[dict[str, Any]]:
     """Block actions carrying A's refs and row ids in their value, block id and selections."""
-    ids = {w.a.deal_ids[-1], w.a.lead_ids[-1], w.a.reminder_ids[0], w.a.lead_ids[0]}
+    ids = {w.a.deal_ids[-1], w.a.lead_ids[-1], w.a.reminder_ids[0], w.a.lead_ids[0], *w.a.discount_ids}
     values = [w.a_only_deal, "Acme TAAA", w.a_only_lead, *map(str, sorted(ids)),
               json.dumps({"sub": "won", "ref": w.a_only_deal}), json.dumps({"sub": "show", "ref": "Acme TAAA"})]
     variants: list[dict[str, Any]] = [{"value": v} for v in values]
@@ -238,7 +238,8 @@ def _select(v: str) -> dict[str, Any]:
 
 def submission_variants(w: World) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(private_metadata, state values) pairs carrying A's refs, ids and people."""
-    a_ids = {"lead_id": w.a.lead_ids[0], "deal_id": w.a.deal_ids[0], "reminder_id": w.a.reminder_ids[0]}
+    a_ids = {"lead_id": w.a.lead_ids[0], "deal_id": w.a.deal_ids[0], "reminder_id": w.a.reminder_ids[0],
+             "request_id": w.a.discount_ids[0]}
     metas: list[dict[str, Any]] = [
         {"ref": w.a_only_deal, "lead": w.a_only_lead, **a_ids, "channel": "C0AAA", "ts": "1700000000.000001"},
         {"ref": "Acme TAAA", "lead": "ceo@taaa.example", **a_ids},

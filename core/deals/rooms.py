@@ -87,7 +87,7 @@ def room_name(title: str, account: str | None = None, number: int | None = None)
     """
     slug = _slug(title)
     account_slug = _slug(account or "")
-    if account_slug and not slug.startswith(account_slug):
+    if account_slug and f"-{account_slug}-" not in f"-{slug}-":  # "GTXPro - Dontechi" says its account
         slug = f"{account_slug}-{slug}".strip("-")
     if not slug:
         slug = str(number) if number is not None else "room"

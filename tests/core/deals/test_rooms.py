@@ -51,6 +51,8 @@ def assert_slack_name(name: str) -> None:
     ("Acme renewal", None, "deal-acme-renewal"),
     ("Acme renewal", "Acme", "deal-acme-renewal"),
     ("Renewal 2027", "Acme Corp.", "deal-acme-corp-renewal-2027"),
+    ("GTXPro - Dontechi", "Dontechi", "deal-gtxpro-dontechi"),  # the account said anywhere: not twice
+    ("Acmetron upgrade", "Acme", "deal-acme-acmetron-upgrade"),  # a word that only starts like it
     ("Şişecam Çağrı Merkezi Ödeme", None, "deal-sisecam-cagri-merkezi-odeme"),
     ("İSTANBUL IŞIK ağ", None, "deal-istanbul-isik-ag"),
     ("Café Zürich -- big   deal!!", None, "deal-cafe-zurich-big-deal"),

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Integer, String, Table, Text, any_, bindparam, literal, null, select, text, union_all, update
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,7 @@ from core.leads.points import Scorer
 from core.leads.routing import TeamPicker
 from core.leads.rules import CONFIG_NAME as RULES_CONFIG
 from core.leads.rules import DEFAULT_RULES
-from core.tables import Lead, LeadEvent, LeadStatus, Workspace, WorkspaceConfig
+from core.tables import Lead, LeadEvent, LeadStatus, Team, Workspace, WorkspaceConfig
 
 TEXT_FIELDS: dict[str, int] = {
     "name": 200,
@@ -262,20 +263,28 @@ def upsert_lead(
 class ScoringContext:
     """What rescoring needs, loaded once per request: rules, threshold, trained model."""
 
-    def __init__(self, session: Session, ws: Workspace) -> None:
+    def __init__(
+        self,
+        session: Session,
+        ws: Workspace,
+        configs: Mapping[str, Any] | None = None,
+        teams: Sequence[tuple[int, str]] | None = None,
+    ) -> None:
+        """`configs` (rules and model by config name) and `teams` (id, name): when already read."""
         self.ws = ws
-        # Rules and model in one query: this runs on every webhook request.
-        configs = {
-            name: data
-            for name, data in session.connection().execute(
-                _CONFIGS, {"ws": ws.id, "names": [RULES_CONFIG, MODEL_CONFIG]}
-            )
-        }
+        if configs is None:
+            # Rules and model in one query.
+            configs = {
+                name: data
+                for name, data in session.connection().execute(
+                    _CONFIGS, {"ws": ws.id, "names": [RULES_CONFIG, MODEL_CONFIG]}
+                )
+            }
         self.rules = configs.get(RULES_CONFIG) or DEFAULT_RULES
         self.scorer = Scorer(self.rules)
         model = configs.get(MODEL_CONFIG)
         self.model: dict[str, Any] | None = model if model and model.get("fields") else None
-        self.picker = TeamPicker(session, ws.id, self.rules)
+        self.picker = TeamPicker(session, ws.id, self.rules, teams)
 
 
 def rescore(session: Session, ctx: ScoringContext, lead: Lead, now: datetime, *, new: bool = False) -> None:
@@ -360,14 +369,6 @@ _NEXT_NUMBERS = (
     .values(next_lead_number=_WORKSPACES.c.next_lead_number + bindparam("n"))
     .returning(_WORKSPACES.c.next_lead_number)
 )
-_KNOWN_EMAILS = select(_LEADS.c.email_key).where(
-    _LEADS.c.workspace_id == bindparam("ws"), _LEADS.c.email_key.in_(bindparam("keys", expanding=True))
-)
-_KNOWN_EXTERNAL_IDS = select(_LEADS.c.external_id).where(
-    _LEADS.c.workspace_id == bindparam("ws"), _LEADS.c.external_id.in_(bindparam("keys", expanding=True))
-)
-
-
 def _match_keys(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What makes two leads the same: the case-folded email, the sender's external id."""
     keys = []
@@ -378,26 +379,67 @@ def _match_keys(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-# PostgreSQL: the keys as one array parameter (an IN list of 500 parameters costs psycopg
-# more to convert than the query costs to run).
-_KNOWN_EMAILS_PG = text("SELECT email_key FROM leads WHERE workspace_id = :ws AND email_key = ANY(:keys)")
-_KNOWN_EXTERNAL_IDS_PG = text("SELECT external_id FROM leads WHERE workspace_id = :ws AND external_id = ANY(:keys)")
+_TEAM_TABLE = cast(Table, Team.__table__)
 
 
-def _known_keys(session: Session, workspace_id: int, items: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
-    """The match keys of `items` that belong to leads already stored: one query per kind of key."""
-    conn = session.connection()
-    known: set[tuple[str, str]] = set()
-    pg = conn.dialect.name == "postgresql"
-    statements = (
-        ("email", _KNOWN_EMAILS_PG if pg else _KNOWN_EMAILS),
-        ("external_id", _KNOWN_EXTERNAL_IDS_PG if pg else _KNOWN_EXTERNAL_IDS),
+def _before_writing_statement(pg: bool) -> Any:
+    """Everything intake reads before it writes, in one round trip (it runs on every webhook
+    request): the rules and model configs, the teams (for routing), and which of the request's
+    emails and external ids belong to stored leads. Rows: (kind, name, team id, config data)."""
+    no_id = cast_(null(), Integer)
+    no_data = cast_(null(), _CONFIG_TABLE.c.data.type)
+
+    def among(column: Any, name: str) -> Any:
+        # PostgreSQL: the keys as one array parameter (an IN list of 500 parameters costs
+        # psycopg more to convert than the query costs to run).
+        if pg:
+            return column == any_(bindparam(name, type_=postgresql.ARRAY(Text)))
+        return column.in_(bindparam(name, expanding=True))
+
+    return union_all(
+        select(literal("config", String), _CONFIG_TABLE.c.name, no_id, _CONFIG_TABLE.c.data).where(
+            _CONFIG_TABLE.c.workspace_id == bindparam("ws"),
+            _CONFIG_TABLE.c.name.in_((RULES_CONFIG, MODEL_CONFIG)),
+        ),
+        select(literal("team", String), _TEAM_TABLE.c.name, _TEAM_TABLE.c.id, no_data).where(
+            _TEAM_TABLE.c.workspace_id == bindparam("ws")
+        ),
+        select(literal("email", String), _LEADS.c.email_key, no_id, no_data).where(
+            _LEADS.c.workspace_id == bindparam("ws"), among(_LEADS.c.email_key, "emails")
+        ),
+        select(literal("external_id", String), _LEADS.c.external_id, no_id, no_data).where(
+            _LEADS.c.workspace_id == bindparam("ws"), among(_LEADS.c.external_id, "external_ids")
+        ),
     )
-    for kind, stmt in statements:
-        wanted = sorted({value for fields in items for k, value in _match_keys(fields) if k == kind})
-        if wanted:
-            known.update((kind, str(v)) for (v,) in conn.execute(stmt, {"ws": workspace_id, "keys": wanted}))
-    return known
+
+
+_BEFORE_WRITING = _before_writing_statement(pg=False)
+_BEFORE_WRITING_PG = _before_writing_statement(pg=True)
+
+
+def _context_and_known_keys(
+    session: Session, ws: Workspace, items: Sequence[Mapping[str, Any]]
+) -> tuple[ScoringContext, set[tuple[str, str]]]:
+    """The scoring context of a request, and the match keys of `items` that belong to stored leads."""
+    conn = session.connection()
+    wanted: dict[str, set[str]] = {"email": set(), "external_id": set()}
+    for fields in items:
+        for kind, value in _match_keys(fields):
+            wanted[kind].add(value)
+    stmt = _BEFORE_WRITING_PG if conn.dialect.name == "postgresql" else _BEFORE_WRITING
+    params = {"ws": ws.id, "emails": sorted(wanted["email"]), "external_ids": sorted(wanted["external_id"])}
+    configs: dict[str, Any] = {}
+    teams: list[tuple[int, str]] = []
+    known: set[tuple[str, str]] = set()
+    for kind, name, team_id, data in conn.execute(stmt, params):
+        if kind == "config":
+            configs[name] = data
+        elif kind == "team":
+            teams.append((int(team_id), name))
+        else:
+            known.add((kind, str(name)))
+    teams.sort()  # in the order they were created, as TeamPicker reads them
+    return ScoringContext(session, ws, configs, teams), known
 
 
 def _new_row(ctx: ScoringContext, fields: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -480,9 +522,8 @@ def intake(session: Session, ws: Workspace, items: Sequence[Mapping[str, Any]], 
     item's email or id is merged into that item's lead (`duplicate_of`). Hot-lead alerts are
     queued in the outbox as each lead turns hot.
     """
-    ctx = ScoringContext(session, ws)
     session.flush()  # leads added earlier in this transaction count as known
-    known = _known_keys(session, ws.id, items)
+    ctx, known = _context_and_known_keys(session, ws, items)
     seen: dict[tuple[str, str], int] = {}
     fresh: list[tuple[int, dict[str, Any]]] = []
     merge: dict[int, int | None] = {}  # item index -> the earlier item it repeats (None: a stored lead)

@@ -87,6 +87,31 @@ def test_concurrent_duplicates_still_make_one_lead(uow, ana, now):
     assert lead_count(uow) == 1
 
 
+def test_concurrent_different_requests_with_one_email_make_one_lead_and_keep_numbering(uow, ana, now):
+    # Different bodies (no idempotency shortcut): whoever loses the race merges into the winner.
+    answers: list[tuple[int, dict[str, Any]]] = []
+
+    def send(i: int) -> None:
+        answers.append(post(uow, now, {"name": f"Zoe {i}", "email": "ZOE@acme.io", "title": f"T{i}"}))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [status for status, _ in answers] == [200] * 6
+    statuses = sorted(body["leads"][0]["status"] for _, body in answers)
+    assert statuses == ["created"] + ["updated"] * 5
+    assert {body["leads"][0]["ref"] for _, body in answers} == {"L-1"}
+    assert lead_count(uow) == 1
+    # The next lead gets the next free number (numbers lost to the race are skipped, never reused).
+    status, body = post(uow, now, {"name": "Ann", "email": "ann@acme.io"})
+    assert status == 200
+    with uow.read() as s:
+        numbers = sorted(s.scalars(select(Lead.number)))
+    assert numbers[0] == 1 and numbers[1] == int(body["leads"][0]["ref"][2:]) > 1
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -9,6 +9,7 @@ hot-lead alert in the same transaction.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -20,10 +21,11 @@ from typing import Any, cast
 from sqlalchemy import Integer, String, Table, Text, any_, bindparam, literal, null, select, text, union_all, update
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clean import clean_name
+from core.db import counter_engine
 from core.errors import InvalidInput
 from core.i18n import _
 from core.leads import predictive
@@ -48,6 +50,9 @@ LEAD_KEYS = (*TEXT_FIELDS, "employees", "attributes", "external_id")
 MAX_ATTRIBUTES = 100
 EMAIL_PATTERN = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 MODEL_CONFIG = "lead_model"
+# session.info: this transaction took lead numbers itself, so it may hold the workspace row.
+_HOLDS_NUMBERING = "salesbot_holds_lead_numbering"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -158,8 +163,34 @@ def next_lead_number(session: Session, workspace_id: int) -> int:
     late as they can (right before the INSERT). Core, not the ORM form: that would first sync
     the change into loaded Workspace objects, which costs more than the UPDATE itself.
     """
+    session.info[_HOLDS_NUMBERING] = True
     number = session.connection().execute(_NEXT_NUMBER, {"ws": workspace_id}).scalar_one()
     return int(number) - 1
+
+
+def reserve_lead_numbers(session: Session, workspace_id: int, n: int) -> int:
+    """The first of `n` new consecutive lead numbers (numbers are never shared or reused).
+
+    PostgreSQL: taken in a transaction of its own (core.db.counter_engine), so concurrent
+    intakes of a workspace do not queue on its row until each commits (one commit's WAL flush
+    each, one after the other: that capped single-lead requests near 300 a second). A request
+    that fails after this leaves a gap in the numbers, as a lead lost to a concurrent request
+    with the same email already did. In the caller's transaction instead when that transaction
+    may hold the row itself (it took a number so, or created the workspace), on SQLite, and
+    whenever the side transaction fails or waits too long.
+    """
+    side = None if session.info.get(_HOLDS_NUMBERING) else counter_engine(session.get_bind().engine)
+    if side is not None:
+        try:
+            with side.connect() as conn:
+                top = conn.execute(_NEXT_NUMBERS, {"ws": workspace_id, "n": n}).scalar()
+            if top is not None:
+                return int(top) - n
+        except DBAPIError as exc:  # a lock wait over the timeout (our own transaction's?), a lost connection
+            logger.info("lead numbers taken in the request's transaction: %s", exc.__class__.__name__)
+    session.info[_HOLDS_NUMBERING] = True
+    top = int(session.connection().execute(_NEXT_NUMBERS, {"ws": workspace_id, "n": n}).scalar_one())
+    return top - n
 
 
 # Statements on the intake path are built once: building and keying a statement costs as
@@ -332,10 +363,7 @@ _INSERT_COLUMNS = (
 # The new leads of a request are written with one statement. PostgreSQL: one INSERT ... SELECT
 # from json_to_recordset of a single JSON parameter holding every row, ON CONFLICT DO NOTHING
 # RETURNING (one round trip; a multi-row VALUES of 12,000 parameters costs psycopg more to
-# build than PostgreSQL to run); the same statement reserves the leads' numbers first (the
-# UPDATE of the workspace row, whose lock every concurrent intake waits for until we commit:
-# one round trip less while holding it). SQLite (in process): an executemany of a single-row
-# INSERT after the reservation.
+# build than PostgreSQL to run). SQLite (in process): an executemany of a single-row INSERT.
 # A lead a concurrent request added first is simply not written; the caller merges into it.
 _ROW_COLUMNS = {
     **{c: "text" for c in TEXT_FIELDS},
@@ -343,6 +371,7 @@ _ROW_COLUMNS = {
     "external_id": "text",
     "employees": "int",
     "attributes": "json",
+    "number": "int",
     "team_id": "int",
     "score": "int",
     "score_reasons": "json",
@@ -350,17 +379,11 @@ _ROW_COLUMNS = {
     "hot": "boolean",
 }
 _INSERT_ROWS_PG = text(
-    "WITH reserved AS (UPDATE workspaces SET next_lead_number = next_lead_number + :n WHERE id = :ws "
-    "RETURNING next_lead_number - :n AS first), "
-    f"written AS (INSERT INTO leads ({', '.join(_ROW_COLUMNS)}, number, workspace_id, status, hot_since, "
-    "created_at, updated_at) "
-    f"SELECT {', '.join('r.' + c for c in _ROW_COLUMNS)}, reserved.first + r.pos, :ws, :status, "
+    f"INSERT INTO leads ({', '.join(_ROW_COLUMNS)}, workspace_id, status, hot_since, created_at, updated_at) "
+    f"SELECT {', '.join('r.' + c for c in _ROW_COLUMNS)}, :ws, :status, "
     "CASE WHEN r.hot THEN CAST(:now AS timestamptz) END, :now, :now "
-    "FROM reserved, json_to_recordset(CAST(:rows AS json)) "
-    f"AS r({', '.join(f'{c} {t}' for c, t in _ROW_COLUMNS.items())}, pos int) "
-    "ON CONFLICT DO NOTHING RETURNING number, id) "
-    # The first number even when no row was written (every one lost to a concurrent request).
-    "SELECT reserved.first, written.number, written.id FROM reserved LEFT JOIN written ON true"
+    f"FROM json_to_recordset(CAST(:rows AS json)) AS r({', '.join(f'{c} {t}' for c, t in _ROW_COLUMNS.items())}) "
+    "ON CONFLICT DO NOTHING RETURNING number, id"
 ).bindparams(bindparam("now", type_=_LEADS.c.created_at.type))
 _INSERT_NEW_SQLITE = (
     sqlite.insert(_LEADS)
@@ -491,27 +514,18 @@ def _insert_new(
     from core.leads.alerts import on_hot_many
 
     conn = session.connection()
+    first = reserve_lead_numbers(session, ctx.ws.id, len(rows))
+    for offset, (_index, row) in enumerate(rows):
+        row["number"] = first + offset
     if session.get_bind().dialect.name == "postgresql":
-        data = json.dumps(
-            [{**{c: row[c] for c in _ROW_COLUMNS}, "pos": pos} for pos, (_index, row) in enumerate(rows)],
-            separators=(",", ":"),
-        )
+        data = json.dumps([{c: row[c] for c in _ROW_COLUMNS} for _index, row in rows], separators=(",", ":"))
         written = conn.execute(
-            _INSERT_ROWS_PG,
-            {"rows": data, "n": len(rows), "ws": ctx.ws.id, "status": LeadStatus.NEW.value, "now": now},
-        ).all()
-        first = int(written[0][0])
-        inserted = {int(number): int(lead_id) for _first, number, lead_id in written if number is not None}
-        for offset, (_index, row) in enumerate(rows):
-            row["number"] = first + offset
+            _INSERT_ROWS_PG, {"rows": data, "ws": ctx.ws.id, "status": LeadStatus.NEW.value, "now": now}
+        )
     else:
-        top = int(conn.execute(_NEXT_NUMBERS, {"ws": ctx.ws.id, "n": len(rows)}).scalar_one())
-        first = top - len(rows)
-        for offset, (_index, row) in enumerate(rows):
-            row["number"] = first + offset
         conn.execute(_INSERT_NEW_SQLITE, [row for _index, row in rows])
-        written_rows = conn.execute(_WRITTEN, {"ws": ctx.ws.id, "low": first, "high": top})
-        inserted = {int(number): int(lead_id) for number, lead_id in written_rows}
+        written = conn.execute(_WRITTEN, {"ws": ctx.ws.id, "low": first, "high": first + len(rows)})
+    inserted = {int(number): int(lead_id) for number, lead_id in written}
     results: dict[int, IntakeResult] = {}
     lost: list[int] = []
     hot_ids: list[int] = []

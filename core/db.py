@@ -80,8 +80,10 @@ def counter_engine(engine: Engine) -> Engine | None:
             found = side = create_engine(
                 engine.url,
                 isolation_level="AUTOCOMMIT",
-                pool_size=2,
-                max_overflow=8,
+                # Each statement is short, but a thread may be paused holding a connection:
+                # enough kept open that the web threads (8) never open one per request.
+                pool_size=4,
+                max_overflow=12,
                 connect_args={
                     "options": f"-c synchronous_commit=off -c lock_timeout={COUNTER_LOCK_TIMEOUT_MS}"
                 },

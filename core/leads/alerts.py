@@ -196,11 +196,15 @@ def on_hot_many(session: Session, ws: Workspace, leads: list[Lead], now: datetim
     else a new one), and single alerts of the window not sent yet are folded into it.
     """
     by_target: dict[tuple[int, str], list[Lead]] = {}
-    targets: dict[int, str | None] = {}  # one look-up per team (the session keeps no strong references)
+    targets: dict[int, str | None] = {}  # one look-up per team
+    # Held here, the teams stay in the session's identity map (it keeps no strong references),
+    # so alert_target, on_hot and _burst find them there instead of reading them again.
+    teams: dict[int, Team | None] = {}
     for lead in leads:
         if lead.owner_id is not None or lead.team_id is None:
             continue
         if lead.team_id not in targets:
+            teams[lead.team_id] = session.get(Team, lead.team_id)
             targets[lead.team_id] = alert_target(session, lead)
         channel = targets[lead.team_id]
         if channel is not None:

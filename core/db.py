@@ -81,9 +81,9 @@ def counter_engine(engine: Engine) -> Engine | None:
                 engine.url,
                 isolation_level="AUTOCOMMIT",
                 # Each statement is short, but a thread may be paused holding a connection:
-                # enough kept open that the web threads (8) never open one per request.
-                pool_size=4,
-                max_overflow=12,
+                # one kept open for each web thread (8), so none is opened per request.
+                pool_size=8,
+                max_overflow=8,
                 connect_args={
                     "options": f"-c synchronous_commit=off -c lock_timeout={COUNTER_LOCK_TIMEOUT_MS}"
                 },

@@ -260,7 +260,7 @@ def upsert_lead(
         with guard:
             lead = Lead(
                 workspace_id=ws.id,
-                number=next_lead_number(session, ws.id),
+                number=reserve_lead_numbers(session, ws.id, 1),
                 name="",
                 attributes={},
                 status=LeadStatus.NEW,

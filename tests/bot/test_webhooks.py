@@ -102,14 +102,12 @@ def test_concurrent_different_requests_with_one_email_make_one_lead_and_keep_num
     assert [status for status, _ in answers] == [200] * 6
     statuses = sorted(body["leads"][0]["status"] for _, body in answers)
     assert statuses == ["created"] + ["updated"] * 5
-    assert {body["leads"][0]["ref"] for _, body in answers} == {"L-1"}
-    assert lead_count(uow) == 1
-    # The next lead gets the next free number (numbers lost to the race are skipped, never reused).
+    refs = {body["leads"][0]["ref"] for _, body in answers}
+    assert len(refs) == 1 and lead_count(uow) == 1
+    # The next lead gets a later number: one lost to the race may be skipped, never reused.
     status, body = post(uow, now, {"name": "Ann", "email": "ann@acme.io"})
     assert status == 200
-    with uow.read() as s:
-        numbers = sorted(s.scalars(select(Lead.number)))
-    assert numbers[0] == 1 and numbers[1] == int(body["leads"][0]["ref"][2:]) > 1
+    assert int(body["leads"][0]["ref"][2:]) > int(refs.pop()[2:])
 
 
 @pytest.mark.parametrize(

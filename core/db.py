@@ -51,6 +51,10 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # One connection kept open per web server thread (8) and a few for the scheduler and Bolt:
+    # with SQLAlchemy's default of 5, busy moments opened and closed a connection per request
+    # (a new PostgreSQL backend costs more than the request).
+    kwargs.setdefault("pool_size", 12)
     return create_engine(url, **kwargs)
 
 

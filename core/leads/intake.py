@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, Text, any_, bindparam, literal, null, select, text, union_all, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -428,17 +441,17 @@ def _before_writing_statement(pg: bool) -> Any:
         return column.in_(bindparam(name, expanding=True))
 
     return union_all(
-        select(literal("config", String), _CONFIG_TABLE.c.name, no_id, _CONFIG_TABLE.c.data).where(
+        select(literal_column("'config'", String), _CONFIG_TABLE.c.name, no_id, _CONFIG_TABLE.c.data).where(
             _CONFIG_TABLE.c.workspace_id == bindparam("ws"),
             _CONFIG_TABLE.c.name.in_((RULES_CONFIG, MODEL_CONFIG)),
         ),
-        select(literal("team", String), _TEAM_TABLE.c.name, _TEAM_TABLE.c.id, no_data).where(
+        select(literal_column("'team'", String), _TEAM_TABLE.c.name, _TEAM_TABLE.c.id, no_data).where(
             _TEAM_TABLE.c.workspace_id == bindparam("ws")
         ),
-        select(literal("email", String), _LEADS.c.email_key, no_id, no_data).where(
+        select(literal_column("'email'", String), _LEADS.c.email_key, no_id, no_data).where(
             _LEADS.c.workspace_id == bindparam("ws"), among(_LEADS.c.email_key, "emails")
         ),
-        select(literal("external_id", String), _LEADS.c.external_id, no_id, no_data).where(
+        select(literal_column("'external_id'", String), _LEADS.c.external_id, no_id, no_data).where(
             _LEADS.c.workspace_id == bindparam("ws"), among(_LEADS.c.external_id, "external_ids")
         ),
     )

@@ -39,11 +39,13 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.clock import utcnow
 from bot.metrics import METRICS, Metrics
+from bot.views import cards as cards_views
 from bot.views import digest as digest_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
 from bot.views import prefs as prefs_views
 from core.db import UnitOfWork
+from core.deals.cards import CARD_VIEW, current_card
 from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import outbox
@@ -81,6 +83,7 @@ RENDERERS: dict[str, Renderer] = {
     "hot_lead_burst": leads_views.hot_burst_message,
     "lead_assigned": leads_views.lead_assigned_message,
     "away_summary": prefs_views.away_summary_message,
+    CARD_VIEW: cards_views.deal_card_message,
 }
 
 
@@ -489,6 +492,9 @@ class Deliverer:
         if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
             with self.uow.read() as session:
                 payload = alerts.current_payload(session, item.workspace_id, payload)
+        elif payload.get("view") == CARD_VIEW:  # so do deal cards
+            with self.uow.read() as session:
+                payload = current_card(session, item.workspace_id, payload)
         with self.uow.read() as session:  # built in the recipient's language, not the job's
             language = recipient_locale(session, item.workspace_id, item.channel)
         with use_locale(language):

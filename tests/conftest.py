@@ -230,14 +230,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `one_backend` (wording and parsing, where the database plays no part) run on
-    the first backend only: they are not collected twice, which keeps CI inside its time."""
+    """Tests marked `one_backend` (wording and parsing, where the database plays no part) and the
+    end-to-end process tests not marked `both_backends` run on the first backend only: they are
+    not collected twice, which keeps CI inside its time."""
     first = BACKENDS[0] if BACKENDS else None
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec is not None else None
-        if item.get_closest_marker("one_backend") and backend is not None and backend != first:
+        # A process test starts `salesbot` several times (seconds each): it proves the wiring, on
+        # the first backend, unless it is about the database itself (marked `both_backends`).
+        one = item.get_closest_marker("one_backend") or (
+            item.path.parent.name == "e2e" and not item.get_closest_marker("both_backends"))
+        if one and backend is not None and backend != first:
             dropped.append(item)
         else:
             kept.append(item)

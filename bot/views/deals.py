@@ -96,8 +96,11 @@ def deal_list(deals: Sequence[DealView], actor: Actor, title: str, total: int | 
     return message(f"{escape(title)}: {count}", head + body)
 
 
-def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = ()) -> list[Block]:
-    """The blocks of one deal: what it is, where it stands, what happened lately, its buttons."""
+def deal_card(deal: DealView, tz: str, activities: Sequence[ActivityView] = ()) -> list[Block]:
+    """The blocks of one deal: what it is, where it stands, what happened lately, its buttons.
+
+    Times in `tz`: the reader's own for `/deal show`, the workspace's on a card posted to a channel.
+    """
     blocks: list[Block] = [
         header(f"{deal.ref} {escape(deal.title)}"),
         fields_section(
@@ -120,15 +123,15 @@ def deal_card(deal: DealView, actor: Actor, activities: Sequence[ActivityView] =
         who = escape(activity.user_name or _("someone"))
         text = f" — {escape(cut(activity.text, 300))}" if activity.text else ""
         did = _("{kind} by {who}").format(kind=label(ACTIVITY_KIND, activity.kind.value), who=who)
-        blocks.append(context(f"{when(activity.at, actor.tz)} · {did}{text}"))
-    blocks.append(context(_("Last touched {when}").format(when=when(deal.last_touch_at, actor.tz))))
+        blocks.append(context(f"{when(activity.at, tz)} · {did}{text}"))
+    blocks.append(context(_("Last touched {when}").format(when=when(deal.last_touch_at, tz))))
     blocks.append(deal_buttons(deal, full=True))
     return blocks
 
 
 def deal_shown(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = ()) -> Message:
     """`/deal show`: the deal card as a message."""
-    return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, actor, activities))
+    return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, actor.tz, activities))
 
 
 def deal_changed(deal: DealView, actor: Actor, what: str, *, in_channel: bool = False) -> Message:

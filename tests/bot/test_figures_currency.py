@@ -72,7 +72,7 @@ def test_with_rates_each_deal_is_converted_and_marked(uow: UnitOfWork, ana: Acto
     assert "*Total* — 4 open deals · ≈ $1,310,320.00 · weighted ≈ $131,032.00" in text
     assert "left out" not in text
     # A deal's own card keeps its own currency.
-    card = text_of({"blocks": deal_card(delta, ana)})
+    card = text_of({"blocks": deal_card(delta, ana.tz)})
     assert "*Amount*\n€1,200,000.00" in card
 
 

@@ -50,6 +50,7 @@ def test_import_migrates_a_fresh_database_first(tmp_path: Path) -> None:
     assert [(r["ref"], r["title"], r["amount"]) for r in csv_rows(exported.stdout)] == [("D-1", "Acme", "12000.00")]
 
 
+@pytest.mark.both_backends
 def test_maven_import_export_round_trip(db_url: str, tmp_path: Path) -> None:
     done = run(
         db_url,

@@ -110,6 +110,7 @@ def _deliver(at: datetime, db_url: str, api_url: str, cwd: Path) -> subprocess.C
                           text=True, env=_env(db_url, api_url), cwd=cwd, timeout=120)
 
 
+@pytest.mark.both_backends
 def test_killed_between_writing_and_sending_then_restarted_sends_once(
     uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:
@@ -176,6 +177,7 @@ def _wait_for_the_dead_senders_claims(uow: UnitOfWork, limit: float = 5.0) -> No
         time.sleep(delay + 0.05)
 
 
+@pytest.mark.both_backends
 def test_killed_while_the_post_is_in_flight_then_restarted_sends_once(
     uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:
@@ -208,6 +210,7 @@ def test_killed_while_the_post_is_in_flight_then_restarted_sends_once(
     assert history["channel"] == "DANA" and history["include_all_metadata"] in ("1", "true", True)
 
 
+@pytest.mark.both_backends
 def test_killed_between_slacks_answer_and_the_mark_then_restarted_posts_nothing_twice(
     uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:
@@ -243,6 +246,7 @@ def test_killed_between_slacks_answer_and_the_mark_then_restarted_posts_nothing_
     assert post["channel"] == "UANA"
 
 
+@pytest.mark.both_backends
 def test_two_schedulers_on_the_same_database_post_each_message_once(
     uow: UnitOfWork, mia: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:

@@ -42,6 +42,7 @@ def test_jobs_list_names_every_job_with_its_next_run(db_url: str, tmp_path: Path
     assert "next 20" in done.stdout
 
 
+@pytest.mark.both_backends
 def test_nudges_then_deliver_as_if_at_a_given_time(
     uow: UnitOfWork, ana: Actor, now: datetime, db_url: str, fake: FakeSlack, tmp_path: Path
 ) -> None:
@@ -123,6 +124,7 @@ def test_failed_messages_are_listed_for_admins(
     assert empty.stdout.strip() == "No failed messages."
 
 
+@pytest.mark.both_backends
 def test_one_scheduler_leads_the_sweeps_and_hands_over_on_shutdown(uow: UnitOfWork, now: datetime) -> None:
     from bot.scheduler import Scheduler
 

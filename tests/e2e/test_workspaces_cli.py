@@ -11,6 +11,7 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db import UnitOfWork
@@ -25,6 +26,7 @@ def _counts(uow: UnitOfWork) -> dict[str, int]:
         return {t.name: int(s.scalar(select(func.count()).select_from(t)) or 0) for t in Base.metadata.sorted_tables}
 
 
+@pytest.mark.both_backends
 def test_list_export_and_delete_one_workspace(db_url: str, uow: UnitOfWork, now: datetime, tmp_path: Path) -> None:
     a = populate(uow, "TAAA", now)
     b = populate(uow, "TBBB", now)

@@ -12,13 +12,13 @@ workspace has a team with a hot-lead channel, so hot leads queue their alerts as
 Run:  pytest tests/benchmarks/test_lead_intake_bench.py -m benchmark -n 0 -s
 The machine may be shared: each result line prints the load average at the time.
 
-Last measured (2 cores shared with other work, load average 5-9; median of 3 runs, one server
-process x 8 threads): batches 6,072 leads/s (goal 2,000), 85 us of server CPU a lead; single
-leads at 200/s: 193/s achieved, p50 21.7 ms, p99 97.6 ms (best run 199/s, p99 90.9 ms), 3.28 ms
-of server CPU a request. Before lead numbers were taken beside the request's transaction and
-the per-request reads were folded (same conditions, alternating runs): 181/s, p99 131 ms,
-3.29 ms a request; batches 3,772 leads/s. Two processes (BENCH_SERVERS=2, as compose runs):
-199/s, p99 104 ms at load 9.
+Last measured (2 cores shared with other sessions, load average 5-9; six alternating runs each
+of the code before and after, one server process x 8 threads, medians): single leads at 200/s
+now 196/s achieved, p99 96 ms (best 200/s, p99 80 ms), p50 ~19 ms, 3.2 ms of server CPU a
+request; before (lead numbers taken in the request's transaction, 9 statements a request):
+168/s, p99 153 ms, p50 ~36 ms, 3.6 ms a request. Batches of 500: 5,500 leads/s (before 4,500;
+goal 2,000), ~90 us of server CPU a lead. Two processes (BENCH_SERVERS=2, as compose runs):
+199/s, p99 104 ms at load 9. At this load the goal is met in about half the runs.
 """
 
 from __future__ import annotations

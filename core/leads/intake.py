@@ -169,28 +169,18 @@ def lead_fields(lead: Lead) -> dict[str, Any]:
     }
 
 
-def next_lead_number(session: Session, workspace_id: int) -> int:
-    """A new lead number: one atomic UPDATE ... RETURNING, so concurrent intakes never share one.
-
-    The workspace row stays locked until the intake commits, so callers take the number as
-    late as they can (right before the INSERT). Core, not the ORM form: that would first sync
-    the change into loaded Workspace objects, which costs more than the UPDATE itself.
-    """
-    session.info[_HOLDS_NUMBERING] = True
-    number = session.connection().execute(_NEXT_NUMBER, {"ws": workspace_id}).scalar_one()
-    return int(number) - 1
-
-
 def reserve_lead_numbers(session: Session, workspace_id: int, n: int) -> int:
     """The first of `n` new consecutive lead numbers (numbers are never shared or reused).
 
     PostgreSQL: taken in a transaction of its own (core.db.counter_engine), so concurrent
     intakes of a workspace do not queue on its row until each commits (one commit's WAL flush
-    each, one after the other: that capped single-lead requests near 300 a second). A request
+    each, one after the other: a few hundred single-lead requests a second at most). A request
     that fails after this leaves a gap in the numbers, as a lead lost to a concurrent request
     with the same email already did. In the caller's transaction instead when that transaction
     may hold the row itself (it took a number so, or created the workspace), on SQLite, and
-    whenever the side transaction fails or waits too long.
+    whenever the side transaction fails or waits too long. Numbers are taken as late as they
+    can be (right before the INSERT): in the caller's transaction the workspace row stays
+    locked until it commits.
     """
     side = None if session.info.get(_HOLDS_NUMBERING) else counter_engine(session.get_bind().engine)
     if side is not None:
@@ -213,12 +203,6 @@ _BY_EXTERNAL_ID = select(Lead).where(Lead.workspace_id == bindparam("ws"), Lead.
 _EVENTS_OF = select(LeadEvent.kind, LeadEvent.at).where(LeadEvent.lead_id == bindparam("lead"))
 _WORKSPACES = cast(Table, Workspace.__table__)
 _LEADS = cast(Table, Lead.__table__)
-_NEXT_NUMBER = (
-    update(_WORKSPACES)
-    .where(_WORKSPACES.c.id == bindparam("ws"))
-    .values(next_lead_number=_WORKSPACES.c.next_lead_number + 1)
-    .returning(_WORKSPACES.c.next_lead_number)
-)
 _CONFIG_TABLE = cast(Table, WorkspaceConfig.__table__)
 # Core (not ORM) reads: plain rows, no identity map, for the per-request context.
 _CONFIGS = select(_CONFIG_TABLE.c.name, _CONFIG_TABLE.c.data).where(

@@ -27,6 +27,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from bot import functions, home, modals, shortcuts, uninstall
 from bot.actions import deal as deal_actions
+from bot.actions import discounts as discount_actions
 from bot.actions import leads as lead_actions
 from bot.actions import nudges as nudge_actions
 from bot.clock import utcnow
@@ -72,6 +73,7 @@ LISTENER_MODULES: tuple[ListenerModule, ...] = (
     home,
     deal_actions,
     nudge_actions,
+    discount_actions,
     lead_actions,
     shortcuts,
     functions,

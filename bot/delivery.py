@@ -41,14 +41,16 @@ from bot.clock import utcnow
 from bot.metrics import METRICS, Metrics
 from bot.views import cards as cards_views
 from bot.views import digest as digest_views
+from bot.views import discounts as discount_views
 from bot.views import leads as leads_views
 from bot.views import nudges as nudges_views
 from bot.views import prefs as prefs_views
 from core.db import UnitOfWork
-from core.deals.cards import CARD_VIEW, current_card
+from core.deals.cards import CARD_VIEW
 from core.i18n import use_locale
 from core.leads import alerts
-from core.notify import outbox
+from core.notify import cards, outbox
+from core.tables import CardSubject
 from core.workspace import installations
 from core.workspace.locales import recipient_locale
 
@@ -84,6 +86,10 @@ RENDERERS: dict[str, Renderer] = {
     "lead_assigned": leads_views.lead_assigned_message,
     "away_summary": prefs_views.away_summary_message,
     CARD_VIEW: cards_views.deal_card_message,
+    cards.SHARE_FAILED_VIEW: cards_views.share_failed_message,
+    "discount_ask": discount_views.ask_message,
+    "discount_reminder": discount_views.reminder_message,
+    "discount_outcome": discount_views.outcome_message,
 }
 
 
@@ -95,7 +101,10 @@ def render(payload: dict[str, Any]) -> dict[str, Any]:
     renderer = RENDERERS.get(view)
     if renderer is None:
         raise LookupError(f"no renderer for outbox view {view!r}")
-    return renderer(payload.get("data") or {})
+    message = renderer(payload.get("data") or {})
+    if payload.get("update"):  # a rendered message that replaces one already posted (chat.update)
+        message = {**message, "update": payload["update"]}
+    return message
 
 
 def delivery_client(client: WebClient, timeout: int = 15) -> WebClient:
@@ -180,7 +189,42 @@ class Pacer:
 
 # -- the worker -------------------------------------------------------------------------------
 
-OUTBOX_EVENT = "salesbot_outbox"  # the metadata event_type that carries a message's outbox key
+OUTBOX_EVENT = "salesbot_outbox"  # the metadata event_type of a message about no deal or lead
+DEAL_EVENT = "salesbot_deal"  # ... of a message about deals (core.notify.cards: its subjects)
+LEAD_EVENT = "salesbot_lead"  # ... of a message about leads only
+KEYED_EVENTS = frozenset({OUTBOX_EVENT, DEAL_EVENT, LEAD_EVENT})  # each carries the outbox key
+# chat.update answers for a card that can never be updated again (deleted, or its channel
+# archived or gone): the card is marked gone.
+GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "is_archived", "channel_not_found"})
+
+
+def message_metadata(
+    key: str, subjects: list[cards.Subject], ids: cards.WorkspaceIds | None, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """The Slack message metadata of an outbox message: its key, and what it is about.
+
+    A message about deals or leads says so (`salesbot_deal` / `salesbot_lead`) with the
+    workspace's Slack ids and the subjects' ids and refs: never amounts, names or emails.
+    The outbox key is always there, so a sender that died after posting is found in history.
+    """
+    if not subjects or ids is None:
+        return {"event_type": OUTBOX_EVENT, "event_payload": {"key": key}}
+    deals = [s.id for s in subjects if s.kind == CardSubject.DEAL]
+    leads = [s.id for s in subjects if s.kind == CardSubject.LEAD]
+    event: dict[str, Any] = {"team_id": ids.team_id, "key": key}
+    if ids.enterprise_id:
+        event["enterprise_id"] = ids.enterprise_id
+    for name, found in (("deal", deals), ("lead", leads)):
+        if len(found) == 1:
+            event[f"{name}_id"] = found[0]
+        elif found:
+            event[f"{name}_ids"] = found
+    data = payload.get("data") or {}
+    ref = (data.get("deal") or {}).get("ref") if isinstance(data.get("deal"), dict) else data.get("ref")
+    if isinstance(ref, str) and ref:
+        event["ref"] = ref
+    return {"event_type": DEAL_EVENT if deals else LEAD_EVENT, "event_payload": event}
+
 # How far before a claim the history is searched: our clock against Slack's, with room to spare.
 HISTORY_MARGIN = timedelta(seconds=60)
 HISTORY_PAGES = 5  # at most 1,000 messages since the claim
@@ -469,6 +513,7 @@ class Deliverer:
                     if not isinstance(exc, (_Permanent, _Temporary)):
                         logger.exception("outbox message %s (%s) could not be rendered or sent", item.id, item.key)
                     outbox.mark_failed(session, item.id, self.clock(), reason)
+                    cards.failure_notice(session, item.workspace_id, item.payload, reason, self.clock())
                     stats.failed += 1
             return True
         stats.sent += 1
@@ -489,22 +534,36 @@ class Deliverer:
         """Send one message (and its files); True when it was found already posted."""
         client = self._client(item.workspace_id)
         payload = item.payload
-        if payload.get("view") in alerts.LEAD_VIEWS:  # lead cards show the lead as it is now, not as queued
-            with self.uow.read() as session:
+        subjects = cards.subjects_of(payload)
+        shown: dict[cards.Subject, int] = {}
+        with self.uow.read() as session:
+            if cards.is_live(payload):  # the revisions first: a change landing meanwhile is caught next run
+                shown = cards.revisions(session, item.workspace_id, subjects)
+            # A live card shows its deal or lead as it is now, not as queued.
+            if payload.get("view") in alerts.LEAD_VIEWS:
                 payload = alerts.current_payload(session, item.workspace_id, payload)
-        elif payload.get("view") == CARD_VIEW:  # so do deal cards
-            with self.uow.read() as session:
-                payload = current_card(session, item.workspace_id, payload)
-        with self.uow.read() as session:  # built in the recipient's language, not the job's
-            language = recipient_locale(session, item.workspace_id, item.channel)
+            else:
+                payload = cards.current_payload(session, item.workspace_id, payload)
+            ids = cards.workspace_ids(session, item.workspace_id) if subjects else None
+            language = recipient_locale(session, item.workspace_id, item.channel)  # the recipient's, not the job's
         with use_locale(language):
             message = render(payload)
         files = message.pop("files", None) or []
-        update = message.pop("update", None)
+        update = message.pop("update", None) or payload.get("update")
+        card_of = cards.card_message_id(payload)
+        metadata = message_metadata(item.key, subjects, ids, payload)
         channel, ts = self._landed.get(item.id, (item.slack_channel or "", item.slack_ts or ""))
         found = False
         if update:
-            client.chat_update(channel=update["channel"], ts=update["ts"], **message)
+            try:
+                # A card's update says again what it is about; other updates keep their metadata.
+                extra: dict[str, Any] = {"metadata": metadata} if subjects else {}
+                client.chat_update(channel=update["channel"], ts=update["ts"], **extra, **message)
+            except SlackApiError as raw:
+                if card_of is not None and str((raw.response.data or {}).get("error", "")) in GONE_ERRORS:
+                    with self.uow.transaction() as session:  # deleted in Slack: never tried again
+                        cards.mark_gone(session, card_of, self.clock())
+                raise
             channel, ts = update["channel"], update["ts"]
         elif not ts:
             landed = self._already_posted(client, item) if item.unsure_since is not None else None
@@ -513,11 +572,7 @@ class Deliverer:
                 logger.info("outbox message %s (%s) was already in Slack: marked sent", item.id, item.key)
             else:
                 self._history.pop((item.workspace_id, item.channel), None)  # it is about to change
-                resp = client.chat_postMessage(
-                    channel=item.channel,
-                    metadata={"event_type": OUTBOX_EVENT, "event_payload": {"key": item.key}},
-                    **message,
-                )
+                resp = client.chat_postMessage(channel=item.channel, metadata=metadata, **message)
                 channel, ts = str(resp["channel"]), str(resp["ts"])
             if files:
                 # Remember the post before the upload: a retry then only re-uploads the file.
@@ -534,6 +589,10 @@ class Deliverer:
             )
         with self.uow.transaction() as session:
             outbox.mark_sent(session, item.id, self.clock(), channel or None, ts or None)
+            if card_of is not None:
+                cards.record_updated(session, card_of, shown, self.clock())
+            elif shown and channel and ts and not update:
+                cards.record_posted(session, item.id, item.workspace_id, channel, ts, self._due(), shown)
         self._landed.pop(item.id, None)
         return found
 
@@ -583,7 +642,7 @@ class Deliverer:
             for message in page.get("messages") or []:
                 meta = message.get("metadata") or {}
                 key = (meta.get("event_payload") or {}).get("key")
-                if meta.get("event_type") == OUTBOX_EVENT and key:
+                if meta.get("event_type") in KEYED_EVENTS and key:
                     keys.setdefault(str(key), (conversation, str(message.get("ts"))))
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:

@@ -29,6 +29,7 @@ from core.insight.figures import basis
 from core.insight.kpis import kpis, pipeline_by_stage
 from core.insight.quotas import attainment, label_bounds
 from core.leads.leads import hot_leads_waiting_for
+from core.notify.discounts import pending_discounts
 from core.notify.reminders import list_reminders
 from core.tables import Team
 from core.workspace.users import Actor, actor_of, user_by_slack_id
@@ -61,6 +62,8 @@ def home_data(uow: UnitOfWork, actor: Actor, now: datetime) -> HomeData:
     data.deals, data.deals_total = deals.list_deals_counted(
         uow, actor, owner_ids=[actor.user_id], limit=MAX_VIEW_BLOCKS, by_stage=True
     )
+    with uow.read() as session:
+        data.discounts = pending_discounts(session, [d.id for d in data.deals])
     due = list_reminders(uow, actor, limit=11)
     data.follow_ups = [FollowUp(r.due_at, r.text, r.deal_ref) for r in due]
     data.follow_ups_total = len(due)

@@ -81,6 +81,18 @@ def _route_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str
     return f"route-leads: {sum(1 for r in routed if getattr(r, 'user_id', None))} of {len(routed)} lead(s) assigned"
 
 
+def _discounts(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.notify.discounts import discount_sweep
+
+    reminded = expired = 0
+    while True:  # batches, each its own transaction
+        with uow.transaction() as session:
+            result = discount_sweep(session, at, SWEEP_BATCH)
+        reminded, expired = reminded + result.reminded, expired + result.expired
+        if result.reminded + result.expired < SWEEP_BATCH:
+            return f"discounts: {reminded} reminder(s) queued, {expired} request(s) expired"
+
+
 def _train_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
     from core.leads.training import retrain_all
 
@@ -88,6 +100,18 @@ def _train_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str
     trained = sum(1 for r in results if r.trained)
     notes = "; ".join(r.message for r in results if not r.trained)
     return f"train-leads: {trained} of {len(results)} workspace model(s) retrained" + (f" ({notes})" if notes else "")
+
+
+def _cards(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
+    from core.notify.cards import refresh_sweep
+
+    total = 0
+    while True:  # batches, each its own transaction
+        with uow.transaction() as session:
+            queued = refresh_sweep(session, at, SWEEP_BATCH)
+        total += queued
+        if queued < SWEEP_BATCH:
+            return f"cards: {total} card update(s) queued"
 
 
 def offset_clock(at: datetime) -> Callable[[], datetime]:
@@ -148,14 +172,18 @@ JOBS: dict[str, Job] = {
             _cron(minute="*/5"), _digest),
         Job("route-leads", "assign hot leads nobody claimed in time", "every minute", _every(minutes=1),
             _route_leads),
+        Job("discounts", "remind discount approvers after a working day, expire requests after 7 days",
+            "every 5 minutes", _cron(minute="*/5"), _discounts),
         Job("train-leads", "rescore open leads as points decay, retrain each workspace's lead model",
             "daily 03:00 UTC", _cron(hour="3", minute="0"), _train_leads),
+        Job("cards", "update posted deal and lead cards in place when their deal or lead changed", "every minute",
+            _every(minutes=1), _cards),
         Job("deliver", "send what the other jobs queued (the outbox)", "every 5 seconds", _every(seconds=5),
             _deliver),
     )
 }
 # The scheduler runs each distinct sweep once (stale and slipped are one sweep).
-SCHEDULED = ("nudges", "stale", "digest", "route-leads", "train-leads", "deliver")
+SCHEDULED = ("nudges", "stale", "digest", "route-leads", "discounts", "train-leads", "cards", "deliver")
 
 
 def run_job(name: str, uow: UnitOfWork, at: datetime, client: WebClient | None, **options: object) -> str:

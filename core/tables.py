@@ -28,10 +28,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Update,
+    event,
     text,
 )
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names keep Alembic autogenerate stable across backends.
@@ -321,6 +325,8 @@ class Deal(Base):
     # Last real touch by a person (activity, note, stage or amount change): drives stale nudges.
     last_touch_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stale_nudges: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped on every change a posted card shows (core.revisions): cards older than it are refreshed.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     stage: Mapped[Stage] = relationship()
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
@@ -476,6 +482,8 @@ class Lead(Base):
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Bumped on every change a posted card shows (core.revisions): cards older than it are refreshed.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
 
@@ -558,6 +566,41 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
+class CardSubject(enum.StrEnum):
+    DEAL = "deal"
+    LEAD = "lead"
+
+
+class Card(Base):
+    """A posted message kept current about one deal or lead (core.notify.cards): one row a subject.
+
+    `outbox_id` is the message that posted it (its payload is re-rendered for an update);
+    `shown_revision` the subject's revision the message shows now; `gone_at` set when Slack
+    no longer has the message (deleted): it is never tried again.
+    """
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "subject", "subject_id"),
+        # The refresh sweep: live cards of one kind of subject, posted since a cutoff.
+        Index(
+            "ix_cards_live", "subject", "posted_at",
+            postgresql_where=text("gone_at IS NULL"), sqlite_where=text("gone_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"))
+    subject: Mapped[CardSubject] = mapped_column(_enum(CardSubject, "card_subject"))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shown_revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Lease(Base):
     """A named lease (scheduler, outbox worker): one holder at a time, on SQLite and PostgreSQL."""
 
@@ -609,3 +652,122 @@ class UserPrefs(Base):
     custom_delivery: Mapped[bool] = mapped_column(Boolean, default=False)
     backoff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DiscountStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class DiscountStep(enum.StrEnum):
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class DiscountRequest(Base):
+    """A discount asked for on a deal, and where its approval stands (core.deals.discounts).
+
+    The chain is the requester's manager (`manager_id`; none: straight to the admins), then an
+    admin when `needs_admin`. `step` is whose turn it is; a decision is a conditional UPDATE on
+    (status, step), so two clicks apply once. The deal's amount changes only on the last approval.
+    """
+
+    __tablename__ = "discount_requests"
+    __table_args__ = (
+        Index("ix_discount_requests_deal", "deal_id", "status"),
+        Index("ix_discount_requests_due", "status", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # what was asked: a percentage (percent set) or an amount off; both kept in the deal's currency
+    percent: Mapped[Decimal | None] = mapped_column(Numeric(7, 4), nullable=True)
+    discount_minor: Mapped[int] = mapped_column(BigInteger)
+    old_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    new_amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[DiscountStatus] = mapped_column(
+        _enum(DiscountStatus, "discount_status"), default=DiscountStatus.PENDING
+    )
+    step: Mapped[DiscountStep] = mapped_column(_enum(DiscountStep, "discount_step"))
+    needs_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    manager_approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    step_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # when the approver whose turn it is gets their one reminder; None once reminded
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# -- revisions: what makes posted cards refresh (core.notify.cards) ---------------------------
+#
+# A deal's or lead's `revision` goes up by one on every change a card could show, in one place:
+# here, for every way the code writes (ORM changes, ORM UPDATE statements, activities added to
+# a deal, a discount step, a stage renamed). `revision + 1` is computed in SQL, so concurrent writers never lose
+# a bump. Columns that no card shows do not count.
+_NOT_SHOWN = {"deals": frozenset({"revision", "stale_nudges", "engaged_at"}), "leads": frozenset({"revision"})}
+
+
+def _bump_on_change(mapper: Any, connection: Any, target: Deal | Lead) -> None:
+    state: Any = sa_inspect(target)
+    hidden = _NOT_SHOWN[mapper.local_table.name]
+    if any(attr.history.has_changes() for attr in state.attrs if attr.key not in hidden
+           and attr.key in mapper.columns):
+        target.revision = type(target).revision + 1
+
+
+def _bump_rows(connection: Any, table: Any, where: Any) -> None:
+    connection.execute(sa_update(table).where(where).values(revision=table.c.revision + 1))
+
+
+def _bump_for_activity(mapper: Any, connection: Any, target: Activity) -> None:
+    if target.deal_id is not None:
+        _bump_rows(connection, Deal.__table__, Deal.__table__.c.id == target.deal_id)
+    if target.lead_id is not None:
+        _bump_rows(connection, Lead.__table__, Lead.__table__.c.id == target.lead_id)
+
+
+def _bump_for_discount(mapper: Any, connection: Any, target: DealChange) -> None:
+    """A discount asked for, decided or expired shows on the deal's cards (core.notify.discounts
+    records each step as a `discount` change of the deal, without touching the deal's row)."""
+    if target.field == "discount":
+        _bump_rows(connection, Deal.__table__, Deal.__table__.c.id == target.deal_id)
+
+
+def _bump_for_stage(mapper: Any, connection: Any, target: Stage) -> None:
+    state: Any = sa_inspect(target)
+    if state.attrs.name.history.has_changes():
+        _bump_rows(connection, Deal.__table__, Deal.__table__.c.stage_id == target.id)
+
+
+def _bump_in_update_statements(state: ORMExecuteState) -> None:
+    """An ORM `update(Deal)` / `update(Lead)` (a claim, a routing job, a link) bumps what it updates."""
+    if not state.is_update or not isinstance(state.statement, Update) or isinstance(state.parameters, list):
+        return  # bulk UPDATE by primary key (an import) bumps itself: see core.deals.import_writer
+    statement = state.statement
+    models: dict[str, type[Deal] | type[Lead]] = {"deals": Deal, "leads": Lead}
+    model = models.get(getattr(statement.table, "name", ""))
+    if model is None:
+        return
+    written = {getattr(k, "key", str(k)) for k in (statement._values or {})}
+    if written and not written <= _NOT_SHOWN[model.__tablename__]:
+        state.statement = statement.values(revision=model.revision + 1)
+
+
+for _model in (Deal, Lead):
+    event.listen(_model, "before_update", _bump_on_change)
+event.listen(Activity, "after_insert", _bump_for_activity)
+event.listen(Activity, "after_delete", _bump_for_activity)
+event.listen(Stage, "before_update", _bump_for_stage)
+event.listen(DealChange, "after_insert", _bump_for_discount)
+event.listen(Session, "do_orm_execute", _bump_in_update_statements)

@@ -17,11 +17,13 @@ from bot.commands import Request, Respond, answering, request_from
 from bot.home import refresh_homes
 from bot.modals import deal_forms as forms
 from bot.views import deals as views
+from bot.views import discounts as discount_views
 from bot.views.common import Message
 from core.deals import deals
 from core.deals.queries import get_changeable_deal
 from core.errors import InvalidInput
 from core.i18n import _
+from core.notify import discounts
 
 
 def register(app: App) -> None:
@@ -84,7 +86,9 @@ def on_show(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
         req = _request(context, client, reply, body)
         deal = deals.get_deal(req.uow, req.actor, _value(body))
         activities = deals.deal_activities(req.uow, req.actor, deal.ref, limit=5)
-        req.answer(views.deal_shown(deal, req.actor, activities))
+        pending = discounts.pending_discount_of(req.uow, deal.id)
+        req.answer(views.deal_shown(deal, req.actor, activities,
+                                    discount_line=discount_views.pending_line(pending) if pending else None))
 
 
 def on_edit(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:

@@ -42,7 +42,7 @@ def register(main: click.Group) -> None:
     @click.option("--at", "at_text", metavar="ISO-8601", help="run as if the clock read this time (UTC if no offset)")
     @click.pass_context
     def jobs_run(ctx: click.Context, name: str, at_text: str | None) -> None:
-        """Run job NAME once (nudges, stale, slipped, digest, route-leads, deliver)."""
+        """Run job NAME once (nudges, stale, slipped, digest, route-leads, discounts, deliver)."""
         from bot.jobs import JOBS, JobSetupError, run_job
 
         if name not in JOBS:

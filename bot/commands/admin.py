@@ -15,6 +15,7 @@ from core.errors import InvalidInput
 from core.i18n import N_, _, ngettext
 from core.insight.quotas import set_quota
 from core.money import Money, parse_amount
+from core.notify.discounts import get_discount_settings
 from core.workspace import admin, rates
 from core.workspace import setup as setup_service
 from core.workspace.users import require_admin
@@ -170,7 +171,8 @@ def setup(req: Request, args: Args) -> None:
     """`setup`: the settings modal."""
     require_admin(req.actor, N_("change the workspace settings"))
     settings = setup_service.workspace_settings(req.uow, req.actor)
-    req.client.views_open(trigger_id=req.trigger_id, view=setup_view(settings))
+    discount_settings = get_discount_settings(req.uow, req.actor)
+    req.client.views_open(trigger_id=req.trigger_id, view=setup_view(settings, discount_settings))
 
 
 def pipeline(req: Request, args: Args) -> None:

@@ -27,7 +27,7 @@ DEAL = _folded({
     "yeni": "new", "oluştur": "new", "liste": "list", "listele": "list", "göster": "show", "düzenle": "edit",
     "aşama": "stage", "taşı": "stage", "kazan": "won", "kazanıldı": "won", "kaybet": "lost",
     "kaybedildi": "lost", "aç": "reopen", "yeniden": "reopen", "not": "note", "kaydet": "log",
-    "hatırlat": "remind", "yardım": "help",
+    "hatırlat": "remind", "paylaş": "share", "indirim": "discount", "yardım": "help",
 })
 LEAD = _folded({
     "yeni": "new", "ekle": "add", "liste": "list", "listele": "list", "göster": "show", "ata": "assign",

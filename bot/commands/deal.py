@@ -18,7 +18,9 @@ from slack_bolt import App
 from bot.commands import Request, aliases, slash_command
 from bot.commands.parsing import Args, Token, longest_prefix, read_args, resolve_option, split_amount
 from bot.modals import deal_forms
+from bot.views import cards as card_views
 from bot.views import deals as views
+from bot.views import discounts as discount_views
 from bot.views.common import MAX_MESSAGE_BLOCKS
 from bot.views.help import deal_help, not_a_command
 from core.dates import parse_date, parse_datetime, parse_period
@@ -27,6 +29,7 @@ from core.deals.queries import AmbiguousRef, get_changeable_deal, list_deals_cou
 from core.errors import Ambiguous, InvalidInput
 from core.i18n import _
 from core.money import parse_amount
+from core.notify import cards, discounts
 from core.notify.reminders import set_reminder
 from core.tables import DealStatus
 from core.workspace.admin import member_id
@@ -226,7 +229,9 @@ def deal_show(req: Request, args: Args) -> None:
     ref = _whole_ref(args, _("/deal show D-42"))
     deal = deals.get_deal(req.uow, req.actor, ref)
     activities = deals.deal_activities(req.uow, req.actor, deal.ref, limit=5)
-    req.answer(views.deal_shown(deal, req.actor, activities))
+    pending = discounts.pending_discount_of(req.uow, deal.id)
+    req.answer(views.deal_shown(deal, req.actor, activities,
+                                discount_line=discount_views.pending_line(pending) if pending else None))
 
 
 def _open_form(req: Request, ref: str, form: Callable[[deals.DealView, str | None], dict[str, Any]], *,
@@ -352,6 +357,30 @@ def deal_remind(req: Request, args: Args) -> None:
     _after_change(req)
 
 
+def deal_share(req: Request, args: Args) -> None:
+    """`/deal share <ref>`: the deal's live card, posted in this channel through the outbox."""
+    _no_extras(args, _("/deal share <ref>"))
+    shared = cards.share_deal(req.uow, req.actor, _whole_ref(args, _("/deal share D-42")), req.channel_id or "",
+                              now=req.now)
+    req.answer(card_views.card_shared(shared.ref, shared.title, shared.queued))
+
+
+def deal_discount(req: Request, args: Args) -> None:
+    """`/deal discount <ref> <15%|amount> [reason]`: asks the approvers (core.notify.discounts)."""
+    usage = _("/deal discount <ref> <15%|amount> [reason]")
+    _no_extras(args, usage)
+    if len(args.words) < 2:
+        raise InvalidInput(_("Which deal, and how much? Usage: `{usage}`, e.g. `{example}`.").format(
+            usage=usage, example=_("/deal discount D-42 15% multi-year commitment")), field="discount")
+    ref, rest = _leading_ref(req, args, usage, min_rest=1)
+    req.rest = _join(rest)
+    used = discounts.discount_words([t.value for t in rest], req.actor.locale)
+    how_much = " ".join(t.value for t in rest[:used])
+    reason = " ".join(t.value for t in rest[used:])
+    view = discounts.request_discount(req.uow, req.actor, ref, how_much, reason, now=req.now)
+    req.answer(discount_views.requested(view))
+
+
 def deal_help_sub(req: Request, args: Args) -> None:
     """`/deal help`."""
     req.answer(deal_help())
@@ -369,5 +398,7 @@ SUBCOMMANDS: dict[str, Callable[[Request, Args], None]] = {
     "note": deal_note,
     "log": deal_log,
     "remind": deal_remind,
+    "share": deal_share,
+    "discount": deal_discount,
     "help": deal_help_sub,
 }

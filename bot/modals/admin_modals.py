@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -10,8 +11,10 @@ from slack_sdk import WebClient
 from bot.modals.deal_forms import field_value, modal, select_input, text_input
 from bot.modals.submissions import actor_of_context, submit, tell
 from bot.secrets import webhook_secret_seal
-from bot.views.common import Block, context, escape, message, plain, section
+from bot.views import discounts as discount_views
+from bot.views.common import Block, context, divider, escape, message, plain, section
 from core.i18n import N_, _, ngettext
+from core.notify.discounts import DiscountSettings, check_manager_up_to, update_discount_settings
 from core.workspace.setup import (
     LOCALES,
     SECRET_MAX,
@@ -21,6 +24,7 @@ from core.workspace.setup import (
     update_pipeline_stages,
     update_workspace_settings,
 )
+from core.workspace.users import Actor
 
 SETUP, PIPELINE = "salesbot_setup", "salesbot_pipeline"
 # Each language named in itself, so anyone can find their own.
@@ -40,7 +44,7 @@ def _time_input(block_id: str, label: str, initial: str) -> Block:
             "element": {"type": "timepicker", "action_id": "value", "initial_time": initial}}
 
 
-def setup_view(settings: WorkspaceSettings) -> Block:
+def setup_view(settings: WorkspaceSettings, discounts: DiscountSettings | None = None) -> Block:
     """The workspace settings modal, filled with the current values."""
     threshold: Block = {
         "type": "input", "block_id": "hot_lead_threshold", "label": plain(_("Hot-lead score threshold")),
@@ -61,7 +65,49 @@ def setup_view(settings: WorkspaceSettings) -> Block:
         _time_input("quiet_end", _("Quiet hours end"), settings.quiet_end),
         _secret_input(settings.lead_webhook_secret_set),
     ]
+    blocks += discount_setup_blocks(discounts or DiscountSettings())
     return modal(SETUP, _("Salesbot setup"), _("Save"), blocks, {})
+
+
+# -- discount approvals (issue 15, point 4): their own block of the setup modal ------------------
+# Kept apart from the other settings: read, checked and saved by core.notify.discounts.
+
+DISCOUNT_UP_TO = "discount_manager_up_to"
+
+
+def discount_setup_blocks(settings: DiscountSettings) -> list[Block]:
+    """The discount threshold: up to it the manager approves alone, above it an admin too."""
+    block: Block = {
+        "type": "input", "block_id": DISCOUNT_UP_TO,
+        "label": plain(_("Discounts a manager approves alone, up to (%)")),
+        "element": {"type": "number_input", "action_id": "value", "is_decimal_allowed": True,
+                    "min_value": "0", "max_value": "100",
+                    "initial_value": format(settings.manager_up_to_percent.normalize(), "f")},
+        "hint": plain(_("Above it an admin approves too, after the manager. 0: every discount needs an admin."),
+                      2000),
+    }
+    return [divider(), block]
+
+
+def read_discount_setup(view: dict[str, Any]) -> Decimal | None:
+    """The threshold typed in the modal, checked (InvalidInput on its field) before anything is saved.
+
+    None when the submitted form has no such field (a form opened before it existed): kept as is.
+    """
+    if DISCOUNT_UP_TO not in ((view.get("state") or {}).get("values") or {}):
+        return None
+    return check_manager_up_to(field_value(view, DISCOUNT_UP_TO) or "")
+
+
+def save_discount_setup(context: BoltContext, actor: Actor, up_to: Decimal | None) -> str | None:
+    """Save the threshold; the line the confirmation adds (None when nothing was given)."""
+    if up_to is None:
+        return None
+    saved = update_discount_settings(context["uow"], actor, now=context["now"], manager_up_to_percent=up_to)
+    return _("Discounts above {percent} need an admin too.").format(
+        percent=discount_views.percent(saved.manager_up_to_percent))
+
+# -- end of discount approvals --------------------------------------------------------------------
 
 
 def _secret_input(is_set: bool) -> Block:
@@ -97,7 +143,7 @@ def pipeline_view(stages: list[StageInfo]) -> Block:
     return modal(PIPELINE, _("Pipeline stages"), _("Save"), blocks, {})
 
 
-def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
+def _settings_message(s: WorkspaceSettings, extra: str | None = None) -> dict[str, Any]:
     day = _(WEEKDAY_NAMES[s.digest_weekday])
     text = _("Settings saved: {currency}, language {language}, digest {day} {time}, hot leads from score "
              "{threshold}, quiet {start}–{end}.").format(
@@ -112,6 +158,8 @@ def _settings_message(s: WorkspaceSettings) -> dict[str, Any]:
                                                                               n=s.rates_removed)
     if s.lead_webhook_secret_set:
         text += " " + _("The lead webhook takes this workspace's own secret.")
+    if extra:
+        text += " " + extra
     text = escape(text)
     return message(text, [section(f":gear: {text}")])
 
@@ -120,6 +168,7 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
     """Save the workspace settings."""
     def work() -> Callable[[], None]:
         actor = actor_of_context(context)
+        discount_up_to = read_discount_setup(view)  # checked before anything is saved
         saved = update_workspace_settings(
             context["uow"], actor, now=context["now"],
             default_currency=field_value(view, "default_currency") or "",
@@ -132,7 +181,8 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
             lead_webhook_secret=field_value(view, "lead_webhook_secret"),
             seal=webhook_secret_seal(context["settings"]),
         )
-        return lambda: tell(context, actor, view, _settings_message(saved))
+        discount_text = save_discount_setup(context, actor, discount_up_to)
+        return lambda: tell(context, actor, view, _settings_message(saved, discount_text))
 
     submit(ack, view, "default_currency", work, "setup modal")
 

@@ -96,10 +96,12 @@ def deal_list(deals: Sequence[DealView], actor: Actor, title: str, total: int | 
     return message(f"{escape(title)}: {count}", head + body)
 
 
-def deal_card(deal: DealView, tz: str, activities: Sequence[ActivityView] = ()) -> list[Block]:
+def deal_card(deal: DealView, tz: str, activities: Sequence[ActivityView] = (),
+              discount_line: str | None = None) -> list[Block]:
     """The blocks of one deal: what it is, where it stands, what happened lately, its buttons.
 
     Times in `tz`: the reader's own for `/deal show`, the workspace's on a card posted to a channel.
+    `discount_line`: a discount waiting for approval (bot/views/discounts.py pending_line).
     """
     blocks: list[Block] = [
         header(f"{deal.ref} {escape(deal.title)}"),
@@ -117,6 +119,8 @@ def deal_card(deal: DealView, tz: str, activities: Sequence[ActivityView] = ()) 
     ]
     if deal.next_step:
         blocks.append(section("*{}* {}".format(_("Next step:"), escape(deal.next_step))))
+    if discount_line:
+        blocks.append(section(discount_line))
     if deal.status == DealStatus.LOST and deal.lost_reason:
         blocks.append(section("*{}* {}".format(_("Lost because:"), escape(deal.lost_reason))))
     for activity in list(activities)[:5]:
@@ -129,9 +133,10 @@ def deal_card(deal: DealView, tz: str, activities: Sequence[ActivityView] = ()) 
     return blocks
 
 
-def deal_shown(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = ()) -> Message:
-    """`/deal show`: the deal card as a message."""
-    return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, actor.tz, activities))
+def deal_shown(deal: DealView, actor: Actor, activities: Sequence[ActivityView] = (),
+               discount_line: str | None = None) -> Message:
+    """`/deal show`: the deal card as a message (with the discount waiting for approval, if any)."""
+    return message(f"{deal.ref} {escape(deal.title)}", deal_card(deal, actor.tz, activities, discount_line))
 
 
 def deal_changed(deal: DealView, actor: Actor, what: str, *, in_channel: bool = False) -> Message:

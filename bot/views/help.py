@@ -24,6 +24,9 @@ DEAL_HELP: tuple[tuple[str, str], ...] = (
     (N_("/deal note Acme renewal budget approved"), N_("add a note (the deal's id or title words need no quotes)")),
     (N_("/deal log D-42 call talked to the CFO"), N_("log a call, email, meeting, demo or proposal")),
     (N_("/deal remind D-42 tomorrow 3pm send the proposal"), N_("a follow-up reminder for you")),
+    (N_("/deal share D-42"), N_("post the deal's card in this channel; it stays current as the deal changes")),
+    (N_("/deal discount D-42 15% multi-year commitment"),
+     N_("ask for a discount (or an amount off); the manager, and above the limit an admin, approve it")),
 )
 
 LEAD_HELP: tuple[tuple[str, str], ...] = (

@@ -24,12 +24,14 @@ from bot.views.common import (
     when,
 )
 from bot.views.deals import SHOW, deal_line
+from bot.views.discounts import pending_line
 from bot.views.prefs import settings_button
 from core import formatting
 from core.deals.deals import DealView
 from core.i18n import N_, _, ngettext
 from core.insight.kpis import WIN_RATE_DEFINITION, Kpis, StageTotal, open_total
 from core.insight.quotas import Attainment
+from core.notify.discounts import DiscountView
 from core.workspace.users import Actor
 
 
@@ -75,6 +77,7 @@ class HomeData:
     hot_leads: list[HotLead] = field(default_factory=list)
     hot_leads_total: int = 0
     teams: list[TeamPanel] = field(default_factory=list)
+    discounts: dict[int, DiscountView] = field(default_factory=dict)  # waiting for approval, by deal id
 
 
 def _totals_line(stages: Sequence[StageTotal], currency: str) -> str:
@@ -196,6 +199,8 @@ def home_view(actor: Actor, data: HomeData, now: datetime) -> Block:
     for stage_total, stage_deals in ordered:
         for i, d in enumerate(stage_deals[: max(room - len(groups), 0)]):
             row = [section(deal_line(d), accessory=button(_("Show"), SHOW, d.ref))]
+            if d.id in data.discounts:
+                row.append(context(pending_line(data.discounts[d.id])))
             if i == 0 and stage_total is not None:
                 row.insert(0, section(_stage_line(stage_total, cur)))
             groups.append(row)

@@ -260,6 +260,27 @@ def alert_actions(lead_id: int) -> Block:
     )
 
 
+def _taken(card: Mapping[str, Any]) -> Block | None:
+    """Where a lead that is no longer up for grabs stands, in place of its buttons (None: it is).
+
+    The alert's data carries `status` and `owner` when it was read from the database at send
+    time (a card updated in place): a claimed lead shows its owner, not the Claim button.
+    """
+    status = card.get("status")
+    if status in (None, LeadStatus.NEW.value) and not card.get("owner"):
+        return None
+    owner = card.get("owner")
+    if status == LeadStatus.CONVERTED.value:
+        line = ":white_check_mark: " + _("Converted to a deal")
+    elif status == LeadStatus.DISQUALIFIED.value:
+        line = ":no_entry_sign: " + _("Not a fit")
+    elif owner:
+        line = ":bust_in_silhouette: " + _("Owner: {owner}").format(owner=f"<@{escape(str(owner))}>")
+    else:
+        line = ":bust_in_silhouette: " + _("Taken")
+    return _acted(int(card["lead_id"]), line)
+
+
 def hot_lead_message(card: Mapping[str, Any]) -> Message:
     """One hot lead: who, score, top reasons, and Claim / Assign / Not a fit."""
     title = _card_title(card)
@@ -275,7 +296,7 @@ def hot_lead_message(card: Mapping[str, Any]) -> Message:
             block_id=f"lead:{card['lead_id']}",
         ),
         section(_reason_lines(card)),
-        alert_actions(int(card["lead_id"])),
+        _taken(card) or alert_actions(int(card["lead_id"])),
     ]
     if card.get("title") or card.get("email"):
         blocks.insert(2, context(escape(" · ".join(str(card[k]) for k in ("title", "email") if card.get(k)))))
@@ -303,6 +324,10 @@ def hot_burst_message(data: Mapping[str, Any]) -> Message:
     groups = []
     for card in cards:
         line = f"*{_card_title(card)}* · {_score_of(card)}\n{_reason_lines(card)}"
+        taken = _taken(card)
+        if taken is not None:
+            groups.append([section(line, block_id=f"lead:{card['lead_id']}"), taken])
+            continue
         groups.append(
             [
                 section(

@@ -98,9 +98,33 @@ def nudge_buttons(data: dict[str, Any], tz: str) -> Block:
     return actions(elements, block_id=f"{NUDGE_BLOCK}:{rid}")
 
 
-def nudge_message(data: dict[str, Any], outcome: str | None = None) -> Message:
-    """A follow-up that is due; with `outcome` (who did what), the acted-on version, no buttons."""
+def state_line(data: dict[str, Any]) -> str | None:
+    """Where a refreshed nudge stands (core.notify.cards.current_nudge), when it needs no buttons."""
+    state, deal = data.get("state") or {}, data.get("deal") or {}
     tz = data.get("tz") or "UTC"
+    ref = f"*{escape(str(deal.get('ref') or ''))}*"
+    if deal.get("status") == "won":
+        return ":trophy: " + _("{deal} was won: nothing to follow up.").format(deal=ref)
+    if deal.get("status") == "lost":
+        return ":x: " + _("{deal} was lost: nothing to follow up.").format(deal=ref)
+    if state.get("status") == "done":
+        done_at = state.get("done_at")
+        return ":white_check_mark: " + (_("Done {when}").format(when=when(datetime.fromisoformat(done_at), tz))
+                                         if done_at else _("Done"))
+    if state.get("status") == "cancelled":
+        return ":heavy_minus_sign: " + _("Cancelled")
+    if state.get("moved") and state.get("due_at"):
+        return ":zzz: " + _("Snoozed to {when}").format(when=when(datetime.fromisoformat(state["due_at"]), tz))
+    return None
+
+
+def nudge_message(data: dict[str, Any], outcome: str | None = None) -> Message:
+    """A follow-up that is due; with `outcome` (who did what), the acted-on version, no buttons.
+
+    A refreshed nudge (its data has `state`) says on its own when it was done, snoozed or its deal closed.
+    """
+    tz = data.get("tz") or "UTC"
+    outcome = outcome or state_line(data)
     body = escape(cut(data.get("text") or _("Follow up"), 1500))
     subject = _subject(data)
     due = datetime.fromisoformat(data["due_at"])

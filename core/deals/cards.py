@@ -1,7 +1,8 @@
 """Deal cards: the plain data of a deal as a posted message shows it.
 
 A message posted about a deal (a room's pinned card, a shared card) stores this data in its
-outbox payload; the bot's view `deal_card` renders it. The data is built again from the
+outbox payload; the bot's view `deal_card` renders it. core.notify.cards adds what other
+modules know of the deal (a discount waiting for approval) and refreshes it. The data is built again from the
 database whenever the card is (re)sent or updated in place, so a card shows the deal as it is
 now. Plain JSON only (strings, numbers, lists), as the outbox payload is a JSON column.
 """
@@ -81,11 +82,3 @@ def card_activities(data: dict[str, Any]) -> list[ActivityView]:
         out.append(ActivityView(**fields))
     return out
 
-
-def current_card(session: Session, workspace_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    """A `deal_card` outbox payload with the deal as it is now (as queued if it is gone)."""
-    data = payload.get("data") or {}
-    deal = session.scalar(select(Deal).where(Deal.id == data.get("deal_id"), Deal.workspace_id == workspace_id))
-    if deal is None:
-        return payload
-    return {**payload, "data": deal_card_data(session, deal)}

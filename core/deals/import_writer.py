@@ -179,7 +179,12 @@ def write_deals(
     # Bulk UPDATE by primary key groups rows by their set of keys: sort to keep groups whole.
     updates.sort(key=lambda u: tuple(sorted(u[0])))
     for start in range(0, len(updates), BATCH):
-        s.execute(update(Deal), [u[0] for u in updates[start : start + BATCH]])
+        batch_rows = [u[0] for u in updates[start : start + BATCH]]
+        s.execute(update(Deal), batch_rows)
+        # A bulk UPDATE by primary key skips the revision hook (core/tables.py): posted cards of
+        # these deals must still catch up.
+        s.execute(update(Deal).where(Deal.id.in_([r["id"] for r in batch_rows]))
+                  .values(revision=Deal.revision + 1).execution_options(synchronize_session=False))
     for start in range(0, len(history), BATCH):
         bulk_insert(s, _CHANGES, history[start : start + BATCH])
     report.updated = len(updates)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.notify import outbox
 from core.notify.preferences import HOT_LEADS, is_muted, prefs_of
-from core.tables import Lead, OutboxMessage, OutboxStatus, Team, User, Workspace
+from core.tables import Lead, LeadStatus, OutboxMessage, OutboxStatus, Team, User, Workspace
 
 HOT_KIND = "hot_lead"
 BURST_KIND = "hot_lead_burst"
@@ -82,8 +82,9 @@ def current_payload(session: Session, workspace_id: int, payload: dict[str, Any]
 
     The outbox keeps the data of the moment a lead turned hot; a card delivered later (a 429,
     quiet hours, a retry) shows the lead's score, win probability and reasons at delivery,
-    not the stale ones. The moment it turned hot stays (the reasons' "2 days ago" counts from
-    it). A lead deleted meanwhile keeps its queued data. Other payloads come back unchanged.
+    not the stale ones, and where it stands (`status`, the `owner`'s Slack id). The moment it
+    turned hot stays (the reasons' "2 days ago" counts from it). A lead deleted meanwhile keeps
+    its queued data. Other payloads come back unchanged.
     """
     view = payload.get("view")
     if view not in LEAD_VIEWS:
@@ -92,15 +93,23 @@ def current_payload(session: Session, workspace_id: int, payload: dict[str, Any]
     cards = list(data.get("leads") or []) if view == BURST_KIND else [data]
     ids = [int(c["lead_id"]) for c in cards if str(c.get("lead_id", "")).isdigit()]
     rows = {
-        lead.id: lead
-        for lead in session.scalars(select(Lead).where(Lead.workspace_id == workspace_id, Lead.id.in_(ids)))
+        lead.id: (lead, owner)
+        for lead, owner in session.execute(
+            select(Lead, User.slack_id)
+            .join(User, User.id == Lead.owner_id, isouter=True)
+            .where(Lead.workspace_id == workspace_id, Lead.id.in_(ids))
+        ).all()
     } if ids else {}
     fresh = []
     for card in cards:
-        lead = rows.get(int(card["lead_id"])) if str(card.get("lead_id", "")).isdigit() else None
-        if lead is not None:
+        found = rows.get(int(card["lead_id"])) if str(card.get("lead_id", "")).isdigit() else None
+        if found is not None:
+            lead, owner = found
             now_card = lead_card(lead)
-            card = {**card, **{k: now_card[k] for k in _CURRENT_FIELDS}}
+            # Where the lead stands now (claimed, converted, not a fit): a card updated in
+            # place shows it instead of the buttons that no longer apply.
+            card = {**card, **{k: now_card[k] for k in _CURRENT_FIELDS},
+                    "status": LeadStatus(lead.status).value, "owner": owner}
         fresh.append(card)
     data = {**data, "leads": fresh} if view == BURST_KIND else fresh[0]
     return {**payload, "data": data}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -26,6 +26,7 @@ from core.leads.intake import ScoringContext, clean_lead, rescore, upsert_lead
 from core.leads.points import Reason
 from core.leads.routing import assigned_by, notify_assignee
 from core.money import Money
+from core.notify import cards
 from core.tables import Activity, Deal, DealChange, Lead, LeadEvent, LeadStatus, Team, User, Workspace
 from core.text import casefold_for_match, loose_key
 from core.words import status_word
@@ -341,7 +342,7 @@ def assign_lead(uow: UnitOfWork, actor: Actor, ref: str, user_id: int, *, now: d
         return lead_view(session, lead)
 
 
-UNDO_WINDOW = timedelta(minutes=1)
+UNDO_WINDOW = cards.UNDO_WINDOW  # its card waits the window out before being refreshed
 
 
 class TooLateToUndo(InvalidInput):

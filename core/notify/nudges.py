@@ -110,6 +110,7 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
             Lead.number,
             Lead.name,
             User.id,
+            Reminder.lead_id,
         )
         .join(User, User.id == Reminder.user_id)
         .outerjoin(Deal, Deal.id == Reminder.deal_id)
@@ -139,7 +140,7 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
     messages: list[dict[str, Any]] = []
     decided: list[int] = []
     for (rid, ws_id, due_at, body, deal_id, slack_id, tz, d_num, d_title, d_amount, d_cur, stage, l_num, l_name,
-         uid) in rows:
+         uid, lead_id) in rows:
         mine = prefs.get(uid)
         if mine is not None and mine.away_until is not None:
             continue  # held for the summary on return (core.notify.away)
@@ -151,6 +152,8 @@ def _sweep_due_portable(session: Session, now: datetime, limit: int, only_custom
         data: dict[str, Any] = {
             "reminder_id": rid, "text": body, "tz": tz, "deal": None, "lead": None,
             "due_at": due_at.astimezone(UTC).strftime(DUE_FORMAT),
+            # What the nudge is about (its Slack metadata says so: core.notify.cards).
+            "deal_id": deal_id if d_num is not None else None, "lead_id": lead_id if l_num is not None else None,
         }
         if deal_id:
             data["deal"] = {
@@ -223,7 +226,8 @@ WITH zones AS (
                'deal', CASE WHEN d.id IS NOT NULL THEN json_build_object(
                    'ref', 'D-' || d.number, 'title', d.title, 'stage', s.name, 'currency', d.currency,
                    'amount', CAST(CAST(d.amount_minor AS numeric) / 100 AS numeric(20, 2))::text) END,
-               'lead', CASE WHEN l.id IS NOT NULL THEN json_build_object('ref', 'L-' || l.number, 'name', l.name) END
+               'lead', CASE WHEN l.id IS NOT NULL THEN json_build_object('ref', 'L-' || l.number, 'name', l.name) END,
+               'deal_id', d.id, 'lead_id', l.id
            )),
            'pending', 0, due.send_at, :now
     FROM due

@@ -127,6 +127,49 @@ class FakeSlack:
     refresh_expires_in: int = 12 * 3600
     _grants: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
+    # --- cards kept current (issue 15 point 2): chat.update ----------------------------
+    # chat.update changes the stored message (text, blocks, metadata) and is recorded like any
+    # call; `updates()` lists them. A message in `deleted` (channel, ts), or one never posted,
+    # answers message_not_found, as Slack does for a message someone deleted.
+    deleted: set[tuple[str, str]] = field(default_factory=set)
+
+    def updates(self, ts: str | None = None) -> list[Call]:
+        """The chat.update calls (of one message when `ts` is given)."""
+        return [c for c in self.calls("chat.update") if ts is None or c.get("ts") == ts]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message as it stands now in `channel` (after its updates), or None."""
+        with self._cond:
+            return next((m for m in self.history.get(dm_channel(channel), []) if m["ts"] == ts), None)
+
+    def _chat_update(self, body: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = dm_channel(str(body.get("channel") or "")), str(body.get("ts") or "")
+        metadata = body.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        with self._cond:
+            found = next((m for m in self.history.get(channel, []) if m["ts"] == ts), None)
+            if found is None or (channel, ts) in self.deleted:
+                return {"ok": False, "error": "message_not_found"}
+            found.update({k: body.get(k) for k in ("text", "blocks") if k in body})
+            if metadata is not None:
+                found["metadata"] = metadata
+            message = {k: found.get(k) for k in ("text", "blocks")}
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _updates_stored(self, channel: Any, body: dict[str, Any]) -> bool:
+        """True when chat.update targets a message this fake holds (or one marked deleted).
+
+        Updates of messages never posted here (a test's made-up ts) keep the old plain answer.
+        """
+        conversation, ts = dm_channel(str(channel)), str(body.get("ts") or "")
+        with self._cond:
+            return (conversation, ts) in self.deleted or any(
+                m["ts"] == ts for m in self.history.get(conversation, [])
+            )
+
+    # --- end of cards ---------------------------------------------------------------------
+
     @property
     def url(self) -> str:
         """The Web API base URL (with the trailing slash WebClient wants)."""
@@ -303,6 +346,8 @@ class FakeSlack:
             with self._cond:
                 self.history.setdefault(conversation, []).append({**message, "ts": ts, "metadata": metadata})
             return {"ok": True, "channel": conversation, "ts": ts, "message": message}
+        if method == "chat.update" and self._updates_stored(channel, body):
+            return self._chat_update(body)  # a message this fake posted: see "cards" above
         if method in ("chat.update", "chat.scheduleMessage"):
             message = {k: body.get(k) for k in ("text", "blocks") if k in body}
             return {"ok": True, "channel": channel, "ts": body.get("ts") or ts, "message": message}

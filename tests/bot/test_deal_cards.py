@@ -10,9 +10,10 @@ from sqlalchemy import select
 from bot.delivery import render
 from bot.views.cards import deal_card_message
 from core.db import UnitOfWork
-from core.deals.cards import CARD_VIEW, card_activities, card_deal, current_card, deal_card_data
+from core.deals.cards import CARD_VIEW, card_activities, card_deal, deal_card_data
 from core.deals.deals import add_note, create_deal, get_deal, move_stage
 from core.money import Money
+from core.notify.cards import current_card
 from core.tables import Deal
 from core.workspace.users import Actor
 from tests.bot.blockkit import assert_valid_message

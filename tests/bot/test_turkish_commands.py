@@ -97,7 +97,8 @@ def test_every_turkish_subcommand_names_an_english_one() -> None:
                                (aliases.SALESBOT, {**admin.SUBCOMMANDS, "prefs": None})):
         assert set(table.values()) <= set(subcommands), table
     assert set(deal.SUBCOMMANDS) - {"new", "list", "show", "edit", "stage", "won", "lost", "reopen", "note", "log",
-                                    "remind", "help"} == set(), "a new /deal subcommand needs its Turkish"
+                                    "remind", "share", "discount", "help"} == set(), \
+        "a new /deal subcommand needs its Turkish"
     assert set(aliases.DEAL.values()) == set(deal.SUBCOMMANDS)
     assert set(aliases.LEAD.values()) >= set(lead.SUBCOMMANDS) - {"dq"}
     assert set(aliases.SALESBOT.values()) >= set(admin.SUBCOMMANDS)
@@ -556,6 +557,7 @@ def test_the_turkish_deal_help_examples_run_as_written(app: App, fake_slack: Fak
         assert ws is not None
         ws.next_deal_number = 42  # the examples name D-42
     make_actor(uow, TR_USER, name="Ayşe", team="Doğu", tz="Europe/Istanbul")  # `liste ekip` lists her team's
+    make_actor(uow, "UMURAT", name="Murat", role=Role.MANAGER, manages="Doğu")  # approves `indirim`
     with use_locale("tr"):
         examples = [_(example) for example, _what in DEAL_HELP]
     for example in examples:

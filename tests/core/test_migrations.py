@@ -95,3 +95,17 @@ def test_0007_oauth_keeps_existing_workspaces_active_and_goes_down_without_losin
         command.upgrade(cfg, "head")
     finally:
         engine.dispose()
+
+
+def test_0010_discounts_goes_up_down_and_up_again(scratch_url: str) -> None:
+    engine = make_engine(scratch_url)
+    cfg = alembic_config(scratch_url)
+    try:
+        command.upgrade(cfg, "0010_discounts")
+        assert "discount_requests" in inspect(engine).get_table_names()
+        command.downgrade(cfg, "0007_oauth")
+        assert "discount_requests" not in inspect(engine).get_table_names()
+        command.upgrade(cfg, "head")
+        assert "discount_requests" in inspect(engine).get_table_names() and _diff(engine) == []
+    finally:
+        engine.dispose()

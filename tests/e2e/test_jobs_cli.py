@@ -38,7 +38,8 @@ def test_jobs_list_names_every_job_with_its_next_run(db_url: str, tmp_path: Path
     done = salesbot("jobs", "list", db_url=db_url, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     names = [line.split()[0] for line in done.stdout.splitlines()]
-    assert names == ["nudges", "stale", "slipped", "digest", "route-leads", "train-leads", "deliver"]
+    assert names == ["nudges", "stale", "slipped", "digest", "route-leads", "discounts", "train-leads", "cards",
+                     "deliver"]
     assert "next 20" in done.stdout
 
 
@@ -131,7 +132,7 @@ def test_one_scheduler_leads_the_sweeps_and_hands_over_on_shutdown(uow: UnitOfWo
     first = Scheduler(uow, None, clock=lambda: now)
     second = Scheduler(uow, None, clock=lambda: now)
     assert sorted(job.id for job in first.aps.get_jobs()) == [
-        "deliver", "digest", "nudges", "route-leads", "stale", "train-leads"]
+        "cards", "deliver", "digest", "discounts", "nudges", "route-leads", "stale", "train-leads"]
     assert all(str(job.trigger.timezone) == "UTC" for job in first.aps.get_jobs())
     assert first.run("nudges") == "nudges: 0 queued"
     assert second.run("nudges") is None  # not the leader: skips the sweep

@@ -18,8 +18,8 @@ now 196/s achieved, p99 96 ms (best 200/s, p99 80 ms), p50 ~20 ms, 3.2 ms of ser
 request; before (lead numbers taken in the request's transaction, 9 statements a request):
 168/s, p99 153 ms, p50 ~38 ms, 3.6 ms a request. Batches of 500: 5,500 leads/s (before 3,900;
 goal 2,000), ~90 us of server CPU a lead. Two processes (BENCH_SERVERS=2, as compose runs):
-199/s, p99 104 ms at load 9 and 193/s, p99 97 ms at load 7 (before: 136/s, p99 181 ms at 6). At this load the goal (>= 194/s and p99 < 100 ms) was met in 3 of
-the 6 runs (before: none).
+199/s, p99 104 ms at load 9 and 193/s, p99 97 ms at load 7 (before: 136/s, p99 181 ms at 6).
+At this load the goal (>= 194/s and p99 < 100 ms) was met in 3 of the 6 runs (before: none).
 """
 
 from __future__ import annotations

@@ -65,17 +65,23 @@ Answer = tuple[int, dict[str, Any]]
 _SQLITE_WRITER = threading.Lock()
 _WORKSPACES = cast(Table, Workspace.__table__)
 _CONFIGS = cast(Table, WorkspaceConfig.__table__)
-# A workspace with its own webhook secret, if any: one Core read before the signature check.
-_WITH_SECRET = select(_WORKSPACES, _CONFIGS.c.data.label("webhook_config")).select_from(
+_KEYS = cast(Table, IdempotencyKey.__table__)
+# The answer already given to this request (same path and body) in that workspace, if any.
+_DONE = (
+    select(_KEYS.c.result)
+    .where(_KEYS.c.workspace_id == _WORKSPACES.c.id, _KEYS.c.key == bindparam("key"))
+    .scalar_subquery()
+)
+# A workspace with its own webhook secret, if any, and the answer to a repeat of the request:
+# one Core read (no ORM object, one round trip) before the signature check; the answer found
+# is only used once the request has passed every check.
+_WITH_SECRET = select(_WORKSPACES, _CONFIGS.c.data.label("webhook_config"), _DONE.label("done")).select_from(
     _WORKSPACES.outerjoin(
         _CONFIGS, (_CONFIGS.c.workspace_id == _WORKSPACES.c.id) & (_CONFIGS.c.name == LEAD_WEBHOOK_CONFIG)
     )
 )
 _WORKSPACE_BY_TEAM = _WITH_SECRET.where(_WORKSPACES.c.team_id == bindparam("team"))
 _ANY_TWO_WORKSPACES = _WITH_SECRET.order_by(_WORKSPACES.c.id).limit(2)
-_KEYS = cast(Table, IdempotencyKey.__table__)
-# A Core read (no ORM object): it runs on every request.
-_DONE = select(_KEYS.c.result).where(_KEYS.c.workspace_id == bindparam("ws"), _KEYS.c.key == bindparam("key"))
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -106,17 +112,19 @@ def check_signature(secret: str, headers: Mapping[str, str], body: bytes, now: d
     return None
 
 
-def _workspace(conn: Connection, query: Mapping[str, str], settings: Settings
+def _workspace(conn: Connection, query: Mapping[str, str], settings: Settings, key: str
                ) -> tuple[dict[str, Any] | None, str | None, Answer | None]:
-    """The workspace a request is for (its row), its own webhook secret (None: none set), or why none."""
+    """The workspace a request is for (its row, with `done`: the answer already given to the
+    request of idempotency key `key` there, else None), its own webhook secret (None: none set),
+    or why none."""
     team = (query.get("team") or "").strip()
     if team:
-        row = conn.execute(_WORKSPACE_BY_TEAM, {"team": team[:64]}).first()
+        row = conn.execute(_WORKSPACE_BY_TEAM, {"team": team[:64], "key": key}).first()
         if row is None:
             return None, None, _error(404, f"no workspace {team[:64]}", "team")
         rows = [row]
     else:
-        rows = list(conn.execute(_ANY_TWO_WORKSPACES))
+        rows = list(conn.execute(_ANY_TWO_WORKSPACES, {"key": key}))
         if len(rows) != 1:
             why = "several workspaces here: add ?team=<team_id>" if rows else "no workspace yet"
             return None, None, _error(400, why, "team")
@@ -195,7 +203,7 @@ def handle_request(
             # may be refused); the writing is queued on a lock of our own: SQLite has one writer
             # and makes the others poll with sleeps of up to 100 ms, which would show in the p99.
             with uow.read() as session:
-                checked = _checked(session.connection(), settings, path, query, headers, body, now)
+                checked = _checked(session.connection(), settings, path, query, headers, body, key, now)
             if not isinstance(checked[0], dict):
                 return checked
             with _SQLITE_WRITER, uow.transaction() as session:
@@ -203,7 +211,7 @@ def handle_request(
         # PostgreSQL: one connection and one transaction for the look-up, the checks and the
         # writing (a SELECT takes no lock; a refused request ends with an empty commit).
         with uow.transaction() as session:
-            checked = _checked(session.connection(), settings, path, query, headers, body, now)
+            checked = _checked(session.connection(), settings, path, query, headers, body, key, now)
             if not isinstance(checked[0], dict):
                 return checked
             return _apply(session, checked[0], path, checked[1], key, now)
@@ -212,13 +220,9 @@ def handle_request(
         with uow.read() as session:
             # The twin of this request in this workspace: the same body sent to another
             # workspace has the same key, and its answer names that workspace's leads.
-            ws_row, _own, _problem = _workspace(session.connection(), query, settings)
-            done = session.scalar(select(IdempotencyKey).where(
-                IdempotencyKey.key == key,
-                IdempotencyKey.workspace_id == (ws_row["id"] if ws_row is not None else None),
-            ))
-            if done is not None:
-                return 200, dict(done.result)
+            ws_row, _own, _problem = _workspace(session.connection(), query, settings, key)
+            if ws_row is not None and ws_row["done"] is not None:
+                return 200, dict(ws_row["done"])
         raise
 
 
@@ -229,10 +233,11 @@ def _checked(
     query: Mapping[str, str],
     headers: Mapping[str, str],
     body: bytes,
+    key: str,
     now: datetime,
 ) -> Answer | tuple[dict[str, Any], list[Any]]:
     """The workspace row and the checked items of a request, or the answer refusing it."""
-    ws_row, own_secret, problem = _workspace(conn, query, settings)
+    ws_row, own_secret, problem = _workspace(conn, query, settings, key)
     secret = own_secret or settings.lead_webhook_secret
     if not secret:
         off = "the lead webhook is off: set SALESBOT_LEAD_WEBHOOK_SECRET, or a workspace's secret in /salesbot setup"
@@ -266,12 +271,12 @@ def _checked(
 def _apply(session: Session, ws_row: dict[str, Any], path: str, items: list[Any], key: str, now: datetime) -> Answer:
     # The row read with the request stands for the workspace (no second look-up): intake only
     # reads its settings, and a workspace deleted meanwhile fails the first INSERT's key.
+    done = ws_row.pop("done")
+    if done is not None:
+        return 200, dict(done)
     ws = Workspace(**ws_row)
     make_transient_to_detached(ws)
     session.add(ws)
-    done = session.connection().execute(_DONE, {"ws": ws.id, "key": key}).first()
-    if done is not None:
-        return 200, dict(done.result)
     results = intake(session, ws, items, now) if path == "/hooks/leads" else intake_events(session, ws, items, now)
     answer = {"ok": True, "leads": [{"index": i, **r.to_json()} for i, r in enumerate(results)]}
     row = {"workspace_id": ws.id, "key": key, "result": answer, "created_at": now}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,7 +51,50 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # One connection kept open per web server thread (8) and a few for the scheduler and Bolt:
+    # with SQLAlchemy's default of 5, busy moments opened and closed a connection per request
+    # (a new PostgreSQL backend costs more than the request).
+    kwargs.setdefault("pool_size", 12)
     return create_engine(url, **kwargs)
+
+
+# Counters taken outside the caller's transaction (PostgreSQL): see `counter_engine`.
+COUNTER_LOCK_TIMEOUT_MS = 200
+_COUNTER_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_COUNTER_ENGINES_LOCK = threading.Lock()
+
+
+def counter_engine(engine: Engine) -> Engine | None:
+    """PostgreSQL: an engine beside `engine` for taking a counter in a transaction of its own
+    (autocommit), so the counter's row is locked for the one statement instead of until the
+    caller commits; None on SQLite (one writer at a time: nothing to gain).
+
+    Its commits do not wait for the WAL flush (synchronous_commit off, for these connections
+    only), which loses nothing: whatever uses a value taken here is written by a later
+    transaction that does wait for the flush, and flushing the WAL up to that commit flushes
+    the counter's update before it. A crash can only forget values that nothing durable used
+    (as a sequence does). A lock wait over COUNTER_LOCK_TIMEOUT_MS fails (the caller then takes
+    the counter in its own transaction): the caller's transaction may itself hold the row.
+    """
+    if engine.dialect.name != "postgresql":
+        return None
+    with _COUNTER_ENGINES_LOCK:
+        found = _COUNTER_ENGINES.get(engine)
+        if found is None:
+            found = side = create_engine(
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                # Each statement is short, but a thread may be paused holding a connection:
+                # one kept open for each web thread (8), so none is opened per request.
+                pool_size=8,
+                max_overflow=8,
+                connect_args={
+                    "options": f"-c synchronous_commit=off -c lock_timeout={COUNTER_LOCK_TIMEOUT_MS}"
+                },
+            )
+            _COUNTER_ENGINES[engine] = found
+            event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
+        return found
 
 
 class UnitOfWork:

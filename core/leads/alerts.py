@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.notify import outbox
@@ -115,6 +115,20 @@ def current_payload(session: Session, workspace_id: int, payload: dict[str, Any]
     return {**payload, "data": data}
 
 
+_TEAM_ALERTS_LOCK = (
+    select(Team.id).where(Team.id == bindparam("team")).with_for_update(key_share=True)
+)
+
+
+def _lock_team_alerts(session: Session, team_id: int) -> None:
+    """Hold the team's hot-lead alerting until commit (PostgreSQL), so two requests whose leads of
+    one team turn hot together do not both fold the same waiting alerts, or both start a grouped
+    message. FOR NO KEY UPDATE: new leads of the team (a foreign key check) are not held up.
+    SQLite runs one writer at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_TEAM_ALERTS_LOCK, {"team": team_id})
+
+
 def alert_key(lead: Lead) -> str:
     """The outbox key of a lead's alert: the lead and the moment it turned hot (one per crossing)."""
     assert lead.hot_since is not None
@@ -147,9 +161,15 @@ def on_hot(session: Session, ws: Workspace, lead: Lead, now: datetime) -> str | 
     if lead.owner_id is not None:
         return None
     channel = alert_target(session, lead)
-    if channel is None:
+    if channel is None or lead.team_id is None:
         return None
-    team = session.get(Team, lead.team_id) if lead.team_id is not None else None
+    _lock_team_alerts(session, lead.team_id)
+    return _alert(session, ws, lead, channel, now)
+
+
+def _alert(session: Session, ws: Workspace, lead: Lead, channel: str, now: datetime) -> str:
+    """on_hot, once the target is known and the team's alerting is held."""
+    team = session.get(Team, lead.team_id)
     card = lead_card(lead, team.name if team else None)
     since = now - timedelta(minutes=ws.alert_burst_minutes)
     recent = list(
@@ -205,15 +225,21 @@ def on_hot_many(session: Session, ws: Workspace, leads: list[Lead], now: datetim
     else a new one), and single alerts of the window not sent yet are folded into it.
     """
     by_target: dict[tuple[int, str], list[Lead]] = {}
-    targets: dict[int, str | None] = {}  # one look-up per team (the session keeps no strong references)
+    targets: dict[int, str | None] = {}  # one look-up per team
+    # Held here, the teams stay in the session's identity map (it keeps no strong references),
+    # so alert_target, on_hot and _burst find them there instead of reading them again.
+    teams: dict[int, Team | None] = {}
     for lead in leads:
         if lead.owner_id is not None or lead.team_id is None:
             continue
         if lead.team_id not in targets:
+            teams[lead.team_id] = session.get(Team, lead.team_id)
             targets[lead.team_id] = alert_target(session, lead)
         channel = targets[lead.team_id]
         if channel is not None:
             by_target.setdefault((lead.team_id, channel), []).append(lead)
+    for team_id in sorted({team_id for team_id, _channel in by_target}):  # one order: no deadlock
+        _lock_team_alerts(session, team_id)
     since = now - timedelta(minutes=ws.alert_burst_minutes)
     for (team_id, channel), group in by_target.items():
         recent = session.scalar(
@@ -229,7 +255,7 @@ def on_hot_many(session: Session, ws: Workspace, leads: list[Lead], now: datetim
         )
         if int(recent or 0) < ws.alert_burst_size:
             for lead in group:
-                on_hot(session, ws, lead, now)
+                _alert(session, ws, lead, channel, now)
             continue
         _burst(session, ws, team_id, channel, group, since, now)
 

@@ -9,6 +9,7 @@ hot-lead alert in the same transaction.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -17,12 +18,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, text, update
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clean import clean_name
+from core.db import counter_engine
 from core.errors import InvalidInput
 from core.i18n import _
 from core.leads import predictive
@@ -31,7 +47,7 @@ from core.leads.points import Scorer
 from core.leads.routing import TeamPicker
 from core.leads.rules import CONFIG_NAME as RULES_CONFIG
 from core.leads.rules import DEFAULT_RULES
-from core.tables import Lead, LeadEvent, LeadStatus, Workspace, WorkspaceConfig
+from core.tables import Lead, LeadEvent, LeadStatus, Team, Workspace, WorkspaceConfig
 
 TEXT_FIELDS: dict[str, int] = {
     "name": 200,
@@ -47,6 +63,9 @@ LEAD_KEYS = (*TEXT_FIELDS, "employees", "attributes", "external_id")
 MAX_ATTRIBUTES = 100
 EMAIL_PATTERN = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 MODEL_CONFIG = "lead_model"
+# session.info: this transaction took lead numbers itself, so it may hold the workspace row.
+_HOLDS_NUMBERING = "salesbot_holds_lead_numbering"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,15 +169,31 @@ def lead_fields(lead: Lead) -> dict[str, Any]:
     }
 
 
-def next_lead_number(session: Session, workspace_id: int) -> int:
-    """A new lead number: one atomic UPDATE ... RETURNING, so concurrent intakes never share one.
+def reserve_lead_numbers(session: Session, workspace_id: int, n: int) -> int:
+    """The first of `n` new consecutive lead numbers (numbers are never shared or reused).
 
-    The workspace row stays locked until the intake commits, so callers take the number as
-    late as they can (right before the INSERT). Core, not the ORM form: that would first sync
-    the change into loaded Workspace objects, which costs more than the UPDATE itself.
+    PostgreSQL: taken in a transaction of its own (core.db.counter_engine), so concurrent
+    intakes of a workspace do not queue on its row until each commits (one commit's WAL flush
+    each, one after the other: a few hundred single-lead requests a second at most). A request
+    that fails after this leaves a gap in the numbers, as a lead lost to a concurrent request
+    with the same email already did. In the caller's transaction instead when that transaction
+    may hold the row itself (it took a number so, or created the workspace), on SQLite, and
+    whenever the side transaction fails or waits too long. Numbers are taken as late as they
+    can be (right before the INSERT): in the caller's transaction the workspace row stays
+    locked until it commits.
     """
-    number = session.connection().execute(_NEXT_NUMBER, {"ws": workspace_id}).scalar_one()
-    return int(number) - 1
+    side = None if session.info.get(_HOLDS_NUMBERING) else counter_engine(session.get_bind().engine)
+    if side is not None:
+        try:
+            with side.connect() as conn:
+                top = conn.execute(_NEXT_NUMBERS, {"ws": workspace_id, "n": n}).scalar()
+            if top is not None:
+                return int(top) - n
+        except DBAPIError as exc:  # a lock wait over the timeout (our own transaction's?), a lost connection
+            logger.info("lead numbers taken in the request's transaction: %s", exc.__class__.__name__)
+    session.info[_HOLDS_NUMBERING] = True
+    top = int(session.connection().execute(_NEXT_NUMBERS, {"ws": workspace_id, "n": n}).scalar_one())
+    return top - n
 
 
 # Statements on the intake path are built once: building and keying a statement costs as
@@ -168,12 +203,6 @@ _BY_EXTERNAL_ID = select(Lead).where(Lead.workspace_id == bindparam("ws"), Lead.
 _EVENTS_OF = select(LeadEvent.kind, LeadEvent.at).where(LeadEvent.lead_id == bindparam("lead"))
 _WORKSPACES = cast(Table, Workspace.__table__)
 _LEADS = cast(Table, Lead.__table__)
-_NEXT_NUMBER = (
-    update(_WORKSPACES)
-    .where(_WORKSPACES.c.id == bindparam("ws"))
-    .values(next_lead_number=_WORKSPACES.c.next_lead_number + 1)
-    .returning(_WORKSPACES.c.next_lead_number)
-)
 _CONFIG_TABLE = cast(Table, WorkspaceConfig.__table__)
 # Core (not ORM) reads: plain rows, no identity map, for the per-request context.
 _CONFIGS = select(_CONFIG_TABLE.c.name, _CONFIG_TABLE.c.data).where(
@@ -228,7 +257,7 @@ def upsert_lead(
         with guard:
             lead = Lead(
                 workspace_id=ws.id,
-                number=next_lead_number(session, ws.id),
+                number=reserve_lead_numbers(session, ws.id, 1),
                 name="",
                 attributes={},
                 status=LeadStatus.NEW,
@@ -262,20 +291,28 @@ def upsert_lead(
 class ScoringContext:
     """What rescoring needs, loaded once per request: rules, threshold, trained model."""
 
-    def __init__(self, session: Session, ws: Workspace) -> None:
+    def __init__(
+        self,
+        session: Session,
+        ws: Workspace,
+        configs: Mapping[str, Any] | None = None,
+        teams: Sequence[tuple[int, str]] | None = None,
+    ) -> None:
+        """`configs` (rules and model by config name) and `teams` (id, name): when already read."""
         self.ws = ws
-        # Rules and model in one query: this runs on every webhook request.
-        configs = {
-            name: data
-            for name, data in session.connection().execute(
-                _CONFIGS, {"ws": ws.id, "names": [RULES_CONFIG, MODEL_CONFIG]}
-            )
-        }
+        if configs is None:
+            # Rules and model in one query.
+            configs = {
+                name: data
+                for name, data in session.connection().execute(
+                    _CONFIGS, {"ws": ws.id, "names": [RULES_CONFIG, MODEL_CONFIG]}
+                )
+            }
         self.rules = configs.get(RULES_CONFIG) or DEFAULT_RULES
         self.scorer = Scorer(self.rules)
         model = configs.get(MODEL_CONFIG)
         self.model: dict[str, Any] | None = model if model and model.get("fields") else None
-        self.picker = TeamPicker(session, ws.id, self.rules)
+        self.picker = TeamPicker(session, ws.id, self.rules, teams)
 
 
 def rescore(session: Session, ctx: ScoringContext, lead: Lead, now: datetime, *, new: bool = False) -> None:
@@ -360,14 +397,6 @@ _NEXT_NUMBERS = (
     .values(next_lead_number=_WORKSPACES.c.next_lead_number + bindparam("n"))
     .returning(_WORKSPACES.c.next_lead_number)
 )
-_KNOWN_EMAILS = select(_LEADS.c.email_key).where(
-    _LEADS.c.workspace_id == bindparam("ws"), _LEADS.c.email_key.in_(bindparam("keys", expanding=True))
-)
-_KNOWN_EXTERNAL_IDS = select(_LEADS.c.external_id).where(
-    _LEADS.c.workspace_id == bindparam("ws"), _LEADS.c.external_id.in_(bindparam("keys", expanding=True))
-)
-
-
 def _match_keys(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What makes two leads the same: the case-folded email, the sender's external id."""
     keys = []
@@ -378,26 +407,67 @@ def _match_keys(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-# PostgreSQL: the keys as one array parameter (an IN list of 500 parameters costs psycopg
-# more to convert than the query costs to run).
-_KNOWN_EMAILS_PG = text("SELECT email_key FROM leads WHERE workspace_id = :ws AND email_key = ANY(:keys)")
-_KNOWN_EXTERNAL_IDS_PG = text("SELECT external_id FROM leads WHERE workspace_id = :ws AND external_id = ANY(:keys)")
+_TEAM_TABLE = cast(Table, Team.__table__)
 
 
-def _known_keys(session: Session, workspace_id: int, items: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
-    """The match keys of `items` that belong to leads already stored: one query per kind of key."""
-    conn = session.connection()
-    known: set[tuple[str, str]] = set()
-    pg = conn.dialect.name == "postgresql"
-    statements = (
-        ("email", _KNOWN_EMAILS_PG if pg else _KNOWN_EMAILS),
-        ("external_id", _KNOWN_EXTERNAL_IDS_PG if pg else _KNOWN_EXTERNAL_IDS),
+def _before_writing_statement(pg: bool) -> Any:
+    """Everything intake reads before it writes, in one round trip (it runs on every webhook
+    request): the rules and model configs, the teams (for routing), and which of the request's
+    emails and external ids belong to stored leads. Rows: (kind, name, team id, config data)."""
+    no_id = cast_(null(), Integer)
+    no_data = cast_(null(), _CONFIG_TABLE.c.data.type)
+
+    def among(column: Any, name: str) -> Any:
+        # PostgreSQL: the keys as one array parameter (an IN list of 500 parameters costs
+        # psycopg more to convert than the query costs to run).
+        if pg:
+            return column == any_(bindparam(name, type_=postgresql.ARRAY(Text)))
+        return column.in_(bindparam(name, expanding=True))
+
+    return union_all(
+        select(literal_column("'config'", String), _CONFIG_TABLE.c.name, no_id, _CONFIG_TABLE.c.data).where(
+            _CONFIG_TABLE.c.workspace_id == bindparam("ws"),
+            _CONFIG_TABLE.c.name.in_((RULES_CONFIG, MODEL_CONFIG)),
+        ),
+        select(literal_column("'team'", String), _TEAM_TABLE.c.name, _TEAM_TABLE.c.id, no_data).where(
+            _TEAM_TABLE.c.workspace_id == bindparam("ws")
+        ),
+        select(literal_column("'email'", String), _LEADS.c.email_key, no_id, no_data).where(
+            _LEADS.c.workspace_id == bindparam("ws"), among(_LEADS.c.email_key, "emails")
+        ),
+        select(literal_column("'external_id'", String), _LEADS.c.external_id, no_id, no_data).where(
+            _LEADS.c.workspace_id == bindparam("ws"), among(_LEADS.c.external_id, "external_ids")
+        ),
     )
-    for kind, stmt in statements:
-        wanted = sorted({value for fields in items for k, value in _match_keys(fields) if k == kind})
-        if wanted:
-            known.update((kind, str(v)) for (v,) in conn.execute(stmt, {"ws": workspace_id, "keys": wanted}))
-    return known
+
+
+_BEFORE_WRITING = _before_writing_statement(pg=False)
+_BEFORE_WRITING_PG = _before_writing_statement(pg=True)
+
+
+def _context_and_known_keys(
+    session: Session, ws: Workspace, items: Sequence[Mapping[str, Any]]
+) -> tuple[ScoringContext, set[tuple[str, str]]]:
+    """The scoring context of a request, and the match keys of `items` that belong to stored leads."""
+    conn = session.connection()
+    wanted: dict[str, set[str]] = {"email": set(), "external_id": set()}
+    for fields in items:
+        for kind, value in _match_keys(fields):
+            wanted[kind].add(value)
+    stmt = _BEFORE_WRITING_PG if conn.dialect.name == "postgresql" else _BEFORE_WRITING
+    params = {"ws": ws.id, "emails": sorted(wanted["email"]), "external_ids": sorted(wanted["external_id"])}
+    configs: dict[str, Any] = {}
+    teams: list[tuple[int, str]] = []
+    known: set[tuple[str, str]] = set()
+    for kind, name, team_id, data in conn.execute(stmt, params):
+        if kind == "config":
+            configs[name] = data
+        elif kind == "team":
+            teams.append((int(team_id), name))
+        else:
+            known.add((kind, str(name)))
+    teams.sort()  # in the order they were created, as TeamPicker reads them
+    return ScoringContext(session, ws, configs, teams), known
 
 
 def _new_row(ctx: ScoringContext, fields: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -441,8 +511,7 @@ def _insert_new(
     from core.leads.alerts import on_hot_many
 
     conn = session.connection()
-    top = int(conn.execute(_NEXT_NUMBERS, {"ws": ctx.ws.id, "n": len(rows)}).scalar_one())
-    first = top - len(rows)
+    first = reserve_lead_numbers(session, ctx.ws.id, len(rows))
     for offset, (_index, row) in enumerate(rows):
         row["number"] = first + offset
     if session.get_bind().dialect.name == "postgresql":
@@ -452,7 +521,7 @@ def _insert_new(
         )
     else:
         conn.execute(_INSERT_NEW_SQLITE, [row for _index, row in rows])
-        written = conn.execute(_WRITTEN, {"ws": ctx.ws.id, "low": first, "high": top})
+        written = conn.execute(_WRITTEN, {"ws": ctx.ws.id, "low": first, "high": first + len(rows)})
     inserted = {int(number): int(lead_id) for number, lead_id in written}
     results: dict[int, IntakeResult] = {}
     lost: list[int] = []
@@ -480,9 +549,8 @@ def intake(session: Session, ws: Workspace, items: Sequence[Mapping[str, Any]], 
     item's email or id is merged into that item's lead (`duplicate_of`). Hot-lead alerts are
     queued in the outbox as each lead turns hot.
     """
-    ctx = ScoringContext(session, ws)
     session.flush()  # leads added earlier in this transaction count as known
-    known = _known_keys(session, ws.id, items)
+    ctx, known = _context_and_known_keys(session, ws, items)
     seen: dict[tuple[str, str], int] = {}
     fresh: list[tuple[int, dict[str, Any]]] = []
     merge: dict[int, int | None] = {}  # item index -> the earlier item it repeats (None: a stored lead)

@@ -10,7 +10,7 @@ run the job and a restart does not send the next three leads to the same rep.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -68,10 +68,17 @@ _TEAMS = (
 class TeamPicker:
     """Territories and teams loaded once, for picking the team of many leads."""
 
-    def __init__(self, session: Session, workspace_id: int, rules: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        workspace_id: int,
+        rules: Mapping[str, Any] | None = None,
+        teams: Sequence[tuple[int, str]] | None = None,
+    ) -> None:
+        """`teams`: the workspace's (id, name) in the order they were created, when already read."""
         rules = rules if rules is not None else load_rules(session, workspace_id)
         self.territories = list(rules.get("territories", []))
-        rows = session.connection().execute(_TEAMS, {"ws": workspace_id})
+        rows = teams if teams is not None else session.connection().execute(_TEAMS, {"ws": workspace_id})
         self.by_name: dict[str, int] = {}
         self.first: int | None = None
         for team_id, name in rows:

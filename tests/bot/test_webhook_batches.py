@@ -380,3 +380,31 @@ def test_nan_or_infinity_in_attributes_is_refused_naming_the_lead(uow, ana, now)
     assert [(e["index"], e["field"]) for e in answer["errors"]] == [(1, "attributes"), (2, "attributes")]
     assert answer["errors"][0]["error"] == "leads[1]: attributes.x should be a finite number"
     assert total_leads(uow) == 0
+
+
+def test_hot_leads_of_one_team_arriving_together_are_alerted_once_each_in_one_grouped_message(uow, ana, now):
+    # Concurrent requests do not queue on the workspace row any more (lead numbers are taken
+    # beside the transaction): the team's alerting is held instead, so no waiting alert is
+    # folded twice and no second grouped message is started.
+    import threading
+
+    with uow.transaction() as s:
+        s.scalars(select(Team)).one().channel_id = "CEAST"
+        s.scalars(select(Workspace)).one().hot_lead_threshold = 20
+    hot = {"title": "VP Sales", "employees": 2000, "source": "referral"}
+    answers: list[tuple[int, dict[str, Any]]] = []
+
+    def send(i: int) -> None:
+        answers.append(post(uow, now, {**hot, "name": f"H{i}", "email": f"h{i}@x.io"}))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [status for status, _ in answers] == [200] * 10
+    refs = sorted(body["leads"][0]["ref"] for _, body in answers)
+    with uow.read() as s:
+        messages = s.scalars(select(OutboxMessage)).all()
+    assert [m.kind for m in messages] == [BURST_KIND]
+    assert sorted(card["ref"] for card in messages[0].payload["data"]["leads"]) == refs

@@ -87,6 +87,29 @@ def test_concurrent_duplicates_still_make_one_lead(uow, ana, now):
     assert lead_count(uow) == 1
 
 
+def test_concurrent_different_requests_with_one_email_make_one_lead_and_keep_numbering(uow, ana, now):
+    # Different bodies (no idempotency shortcut): whoever loses the race merges into the winner.
+    answers: list[tuple[int, dict[str, Any]]] = []
+
+    def send(i: int) -> None:
+        answers.append(post(uow, now, {"name": f"Zoe {i}", "email": "ZOE@acme.io", "title": f"T{i}"}))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [status for status, _ in answers] == [200] * 6
+    statuses = sorted(body["leads"][0]["status"] for _, body in answers)
+    assert statuses == ["created"] + ["updated"] * 5
+    refs = {body["leads"][0]["ref"] for _, body in answers}
+    assert len(refs) == 1 and lead_count(uow) == 1
+    # The next lead gets a later number: one lost to the race may be skipped, never reused.
+    status, body = post(uow, now, {"name": "Ann", "email": "ann@acme.io"})
+    assert status == 200
+    assert int(body["leads"][0]["ref"][2:]) > int(refs.pop()[2:])
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -244,15 +244,21 @@ def update_discount_settings(uow: UnitOfWork, actor: Actor, *, now: datetime,
 # -- who approves ---------------------------------------------------------------------------
 
 
-def _manager_for(session: Session, requester: User, deal: Deal) -> User | None:
-    """The requester's manager (else the deal owner's team's), never the requester; needs a Slack id."""
+def _managers_of(session: Session, requester: User, deal: Deal) -> list[User]:
+    """The requester's team's manager, then the deal owner's team's; never the requester."""
+    found: list[User] = []
     for team_id in (requester.team_id, deal.owner.team_id if deal.owner else None):
         if team_id is None:
             continue
         manager = session.scalar(select(User).join(Team, Team.manager_id == User.id).where(Team.id == team_id))
-        if manager is not None and manager.id != requester.id and manager.slack_id:
-            return manager
-    return None
+        if manager is not None and manager.id != requester.id and manager not in found:
+            found.append(manager)
+    return found
+
+
+def _manager_for(session: Session, requester: User, deal: Deal) -> User | None:
+    """The first of `_managers_of` who is on Slack (an imported name not linked yet gets no DM)."""
+    return next((m for m in _managers_of(session, requester, deal) if m.slack_id), None)
 
 
 def _admins_for(session: Session, req: DiscountRequest) -> list[User]:
@@ -430,6 +436,11 @@ def request_discount(uow: UnitOfWork, actor: Actor, ref: str, discount: str, rea
         session.add(req)
         session.flush()
         if needs_admin and not [a for a in _admins_for(session, req) if manager is None or a.id != manager.id]:
+            unlinked = [m for m in _managers_of(session, requester, deal) if not m.slack_id]
+            if manager is None and unlinked:
+                raise InvalidInput(_("Nobody can approve this yet: your manager {manager} is not linked to a Slack "
+                                     "user, and there is no other admin to ask. An admin can link them with "
+                                     "`/salesbot link \"{manager}\" @user`.").format(manager=unlinked[0].name))
             if manager is None:
                 raise InvalidInput(_("Nobody can approve this: you have no manager to ask, and there is no admin "
                                      "other than you. An admin can give your team a manager (`/salesbot team "

@@ -201,6 +201,23 @@ def test_nobody_to_approve_is_said_and_nothing_is_saved(uow: UnitOfWork, bob: Ac
     assert _requests(uow) == 0 and _outbox(uow) == []
 
 
+def test_a_manager_known_only_by_an_imported_name_is_named_with_the_way_to_link_them(
+    uow: UnitOfWork, bob: Actor, now: datetime
+) -> None:
+    from core.tables import Team, User
+    from core.workspace.users import owner_by_name
+
+    ref = _deal(uow, bob, now)
+    with uow.transaction() as s:
+        boss = owner_by_name(s, bob.workspace_id, "Melvin Marxen", now)  # from a CRM import: no Slack id
+        team = s.get_one(Team, s.get_one(User, bob.user_id).team_id)
+        team.manager_id = boss.id
+    with pytest.raises(InvalidInput, match=r'your manager Melvin Marxen is not linked to a Slack user.*'
+                                           r'`/salesbot link "Melvin Marxen" @user`'):
+        discounts.request_discount(uow, bob, ref, "5%", None, now=now)
+    assert _requests(uow) == 0 and _outbox(uow) == []
+
+
 def test_above_the_threshold_with_no_other_admin_is_refused(
     uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime
 ) -> None:

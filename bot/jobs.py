@@ -84,13 +84,15 @@ def _route_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str
 def _discounts(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:
     from core.notify.discounts import discount_sweep
 
-    reminded = expired = 0
+    reminded = expired = withdrawn = 0
     while True:  # batches, each its own transaction
         with uow.transaction() as session:
             result = discount_sweep(session, at, SWEEP_BATCH)
         reminded, expired = reminded + result.reminded, expired + result.expired
-        if result.reminded + result.expired < SWEEP_BATCH:
-            return f"discounts: {reminded} reminder(s) queued, {expired} request(s) expired"
+        withdrawn += result.withdrawn
+        if result.handled < SWEEP_BATCH:
+            closed = f", {withdrawn} withdrawn (deal closed)" if withdrawn else ""
+            return f"discounts: {reminded} reminder(s) queued, {expired} request(s) expired{closed}"
 
 
 def _train_leads(uow: UnitOfWork, at: datetime, client: WebClient | None) -> str:

@@ -659,6 +659,7 @@ class DiscountStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # its deal closed (won or lost) before anyone decided
 
 
 class DiscountStep(enum.StrEnum):

@@ -71,6 +71,9 @@ def _outcome(data: dict[str, Any]) -> str:
         return ":x: " + _("Rejected by {who}: {comment}").format(who=by, comment=escape(data.get("comment") or ""))
     if status == "expired":
         return ":hourglass: " + _("Expired: nobody decided within 7 days.")
+    if status == "withdrawn":
+        return ":heavy_minus_sign: " + _("Withdrawn: {ref} was closed before anyone decided.").format(
+            ref=data["deal_ref"])
     return ""
 
 
@@ -116,7 +119,8 @@ def outcome_message(data: dict[str, Any]) -> dict[str, Any]:
     """The requester hears how their request ended."""
     status = data.get("status")
     heading = {"approved": _("Your discount was approved"), "rejected": _("Your discount was rejected"),
-               "expired": _("Your discount request expired")}.get(str(status), _("Your discount request"))
+               "expired": _("Your discount request expired"),
+               "withdrawn": _("Your discount request was withdrawn")}.get(str(status), _("Your discount request"))
     blocks = [section(f"*{heading}*\n{_summary(data)}"), context(_outcome(data))]
     if status == "expired":
         blocks.append(context(_("Ask again with {command} if it still matters.").format(

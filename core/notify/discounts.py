@@ -470,6 +470,9 @@ def _load_for_decision(session: Session, actor: Actor, request_id: int) -> Disco
 def _require_turn(session: Session, req: DiscountRequest, actor: Actor) -> None:
     """NotAllowed / InvalidInput, saying why, unless it is the actor's turn on a pending request."""
     deal = session.get_one(Deal, req.deal_id)
+    if req.status == DiscountStatus.WITHDRAWN:
+        raise InvalidInput(_("This discount on {ref} was withdrawn when the deal closed; nothing changed.").format(
+            ref=deal.ref))
     if req.status != DiscountStatus.PENDING:
         decider = session.get(User, req.decided_by_id) if req.decided_by_id else None
         done = {DiscountStatus.APPROVED: _("approved"), DiscountStatus.REJECTED: _("rejected"),
@@ -589,10 +592,17 @@ def replace_view(view: DiscountView, **changes: Any) -> DiscountView:
 class SweepResult:
     reminded: int
     expired: int
+    withdrawn: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.reminded + self.expired + self.withdrawn
 
 
 def discount_sweep(session: Session, now: datetime, limit: int = 500) -> SweepResult:
-    """Remind the approver(s) of a step pending for a working day (once), expire what is 7 days old.
+    """Remind the approver(s) of a step pending for a working day (once), expire what is 7 days
+    old, and withdraw what waits on a deal that was closed meanwhile (won or lost: the approvers'
+    DMs lose their buttons, the requester is told).
 
     Runs as the `discounts` job (bot/jobs.py). Pending rows are locked (SKIP LOCKED on
     PostgreSQL), so concurrent sweeps and clicks never both act; outbox keys make each
@@ -600,13 +610,23 @@ def discount_sweep(session: Session, now: datetime, limit: int = 500) -> SweepRe
     """
     query = (select(DiscountRequest)
              .where(DiscountRequest.status == DiscountStatus.PENDING,
-                    or_(DiscountRequest.expires_at <= now, DiscountRequest.remind_at <= now))
+                    or_(DiscountRequest.expires_at <= now, DiscountRequest.remind_at <= now,
+                        DiscountRequest.deal_id.in_(select(Deal.id).where(Deal.status != DealStatus.OPEN))))
              .order_by(DiscountRequest.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    reminded = expired = 0
+    reminded = expired = withdrawn = 0
     for req in list(session.scalars(query)):
         step = DiscountStep(req.step)
+        if session.get_one(Deal, req.deal_id).status != DealStatus.OPEN:
+            req.status, req.decided_at, req.remind_at = DiscountStatus.WITHDRAWN, now, None
+            session.flush()
+            _history(session, req, "withdrawn", None, now, _detail(req))
+            view = _view(session, req)
+            _close_asks(session, req, step, view, now)
+            _tell_requester(session, req, view, now)
+            withdrawn += 1
+            continue
         if req.expires_at <= now:
             req.status, req.decided_at, req.remind_at = DiscountStatus.EXPIRED, now, None
             session.flush()
@@ -626,7 +646,7 @@ def discount_sweep(session: Session, now: datetime, limit: int = 500) -> SweepRe
         req.remind_at = None
         reminded += 1
     session.flush()
-    return SweepResult(reminded, expired)
+    return SweepResult(reminded, expired, withdrawn)
 
 
 # -- reading --------------------------------------------------------------------------------

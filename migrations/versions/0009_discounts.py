@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("new_amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("status", sa.Enum("pending", "approved", "rejected", "expired", name="discount_status",
+        sa.Column("status", sa.Enum("pending", "approved", "rejected", "expired", "withdrawn", name="discount_status",
                                     native_enum=False, length=20), nullable=False),
         sa.Column("step", sa.Enum("manager", "admin", name="discount_step", native_enum=False, length=20),
                   nullable=False),

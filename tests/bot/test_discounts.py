@@ -258,6 +258,23 @@ def test_the_discounts_job_reminds_once_and_expires(
     assert [c["channel"] for c in fake_slack.calls("chat.update")] == ["DMIA", "DMIA"]
 
 
+def test_a_request_on_a_deal_won_meanwhile_is_withdrawn_and_everyone_sees_it(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, ana: Actor, mia: Actor, acme: str, now: datetime
+) -> None:
+    deal(app, fake_slack, f"discount {acme} 10%")
+    rid = request_id(uow)
+    deliver(uow, fake_slack, now)
+    deal(app, fake_slack, f"won {acme}")
+    assert run_job("discounts", uow, now + timedelta(minutes=5), None).endswith("1 withdrawn (deal closed)")
+    assert status(uow, rid) == DiscountStatus.WITHDRAWN
+    fake_slack.clear()
+    deliver(uow, fake_slack, now + timedelta(minutes=5))
+    assert "Your discount request was withdrawn" in text_of(dm_to(fake_slack, "UANA"))
+    [ask] = fake_slack.calls("chat.update")
+    assert ask["channel"] == "DMIA" and "was closed before anyone decided" in text_of(ask)
+    assert not [b for b in ask["blocks"] if b["type"] == "actions"]
+
+
 def test_every_discount_view_is_valid_block_kit(uow: UnitOfWork, ana: Actor, mia: Actor, root: Actor,
                                                 now: datetime) -> None:
     ref = create_deal(uow, ana, title="Acme " + "x" * 190, amount=Money(Decimal("10000"), "USD"), now=now).ref
@@ -266,7 +283,7 @@ def test_every_discount_view_is_valid_block_kit(uow: UnitOfWork, ana: Actor, mia
     for variant in (data, {**data, "step": "admin"}, {**data, "status": "approved", "decided_by": "UMIA"},
                     {**data, "status": "approved", "needs_admin": False, "decided_by": "UROOT"},
                     {**data, "status": "rejected", "comment": "c" * 500, "decided_by": "UMIA"},
-                    {**data, "status": "expired"}):
+                    {**data, "status": "expired"}, {**data, "status": "withdrawn"}):
         for name in ("discount_ask", "discount_reminder", "discount_outcome"):
             assert_valid_message(render({"view": name, "data": variant}))
     assert_valid_message(views.requested(asked))

@@ -325,3 +325,32 @@ def test_two_clicks_at_once_apply_once(uow: UnitOfWork, ana: Actor, mia: Actor, 
         changes = s.scalar(select(func.count()).select_from(DiscountRequest).where(
             DiscountRequest.status == DiscountStatus.APPROVED))
     assert changes == 1
+
+
+def test_a_request_on_a_deal_closed_meanwhile_is_withdrawn_and_its_dms_lose_their_buttons(
+    uow: UnitOfWork, ana: Actor, mia: Actor, now: datetime
+) -> None:
+    ref = _deal(uow, ana, now)
+    asked = discounts.request_discount(uow, ana, ref, "5%", "loyalty", now=now)
+    key = f"discount:{asked.id}:ask:manager:u{mia.user_id}"
+    with uow.transaction() as s:  # the approver's DM is in Slack
+        row = s.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        assert row is not None
+        outbox.mark_sent(s, row.id, now, "DMIA", "1700000000.000100")
+    close_deal_won(uow, ana, ref, now=now + timedelta(minutes=1))
+    with uow.transaction() as s:
+        assert discounts.discount_sweep(s, now + timedelta(minutes=5)) == discounts.SweepResult(0, 0, 1)
+    with uow.transaction() as s:  # once only
+        assert discounts.discount_sweep(s, now + timedelta(minutes=10)) == discounts.SweepResult(0, 0, 0)
+    withdrawn = discounts.get_discount(uow, ana, asked.id)
+    assert withdrawn.status == DiscountStatus.WITHDRAWN and get_deal(uow, ana, ref).amount == Decimal("10000.00")
+    with uow.read() as s:
+        update = s.scalar(select(OutboxMessage).where(OutboxMessage.key == f"{key}:withdrawn:manager"))
+        assert update is not None and update.payload["update"] == {"channel": "DMIA", "ts": "1700000000.000100"}
+    told = [k for k, kind, ch in _outbox(uow) if kind == "discount_outcome" and ch == "UANA"]
+    assert told == [f"discount:{asked.id}:outcome:withdrawn:manager"]
+    assert [c.old_value for c in deal_history(uow, ana, ref) if c.field == "discount"] == ["requested", "withdrawn"]
+    with pytest.raises(UserError):
+        discounts.approve_discount(uow, mia, asked.id, now=now + timedelta(minutes=11))
+    with uow.read() as s:
+        assert discounts.pending_discount(s, withdrawn.deal_id) is None

@@ -341,12 +341,28 @@ def hot_burst_message(data: Mapping[str, Any]) -> Message:
     return {"text": leads, "blocks": blocks}
 
 
+def _moved_on(data: Mapping[str, Any]) -> str | None:
+    """A refreshed "is yours" DM whose lead went to someone else, or was converted or set aside."""
+    status, owner, assignee = data.get("status"), data.get("owner"), data.get("assignee")
+    if status == "converted":
+        return _("converted to a deal.")
+    if status == "disqualified":
+        return _("marked not a fit.")
+    if assignee and "owner" in data and owner != assignee:
+        return (_("now with {owner}.").format(owner=f"<@{escape(str(owner))}>") if owner
+                else _("back in the queue, nobody's yet."))
+    return None
+
+
 def lead_assigned_message(data: Mapping[str, Any]) -> Message:
     """The DM to a rep who was given a lead."""
     title = _card_title(data)
     ref = escape(str(data.get("ref")))
     why = escape(why_text(data))  # in the reader's language (core keeps the reason as data)
     score = _number(data.get("score"))
+    moved_on = _moved_on(data)
+    if moved_on:
+        return {"text": f"{title}: {moved_on}", "blocks": [section(f":inbox_tray: *{title}* — {moved_on}")]}
     text = (_("{lead} is yours ({why}).").format(lead=title, why=why) + " "
             + _("Score {score}").format(score=score) + ".")
     blocks = [

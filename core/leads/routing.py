@@ -201,6 +201,8 @@ def assignment_payload(lead: Lead, user: User, why: str | Mapping[str, Any]) -> 
             "reasons": list(lead.score_reasons or [])[:3],
             "why": _english_why(why),
             "why_data": None if isinstance(why, str) else dict(why),
+            # Whom the DM was for: refreshed later (core.notify.cards), it says when the lead moved on.
+            "assignee": user.slack_id,
         },
     }
 

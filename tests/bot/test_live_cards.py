@@ -32,6 +32,7 @@ from tests.bot.blockkit import assert_valid_message
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.fake_slack_rate_limited import VirtualClock
 from tests.bot.surfaces import deal, text_of
+from tests.conftest import make_actor
 
 
 def _deliverer(uow: UnitOfWork, fake: FakeSlack, clock: VirtualClock) -> Deliverer:
@@ -348,3 +349,21 @@ def test_a_discount_shows_on_the_deal_card_while_it_waits_and_the_card_follows_t
     approved = on_card[-1]
     assert "Discount" not in _shown(approved) and "$8,500.00" in _shown(approved)
     assert_valid_message({"text": approved["text"], "blocks": approved["blocks"]})
+
+
+def test_an_is_yours_dm_says_so_when_the_lead_went_to_someone_else(
+    uow: UnitOfWork, mia: Actor, ana: Actor, root: Actor, now: datetime, fake_slack: FakeSlack
+) -> None:
+    bob = make_actor(uow, "UBOB2", name="Bob", team="East")
+    made = leads.create_lead(uow, mia, {"name": "Zoe", "company": "Acme", "email": "zoe@acme.io"}, now=now)
+    leads.assign_lead(uow, mia, made.ref, ana.user_id, now=now)
+    clock = VirtualClock(now)
+    _deliverer(uow, fake_slack, clock).drain()
+    [dm] = [c for c in fake_slack.calls("chat.postMessage") if c["channel"] == "UANA"]
+    assert "is yours" in _shown(dm)
+    leads.assign_lead(uow, mia, made.ref, bob.user_id, now=clock.now())
+    clock.sleep(60)
+    _cards_and_deliver(uow, fake_slack, clock)
+    [moved] = fake_slack.updates()  # in the DM's conversation (DANA), where Slack put it
+    assert "now with <@UBOB2>" in _shown(moved) and "is yours" not in _shown(moved)
+    assert_valid_message({"text": moved["text"], "blocks": moved["blocks"]})

@@ -49,7 +49,7 @@ from bot.views import prefs as prefs_views
 from bot.views import rooms as rooms_views
 from core.db import UnitOfWork
 from core.deals.cards import CARD_VIEW
-from core.deals.rooms import EVENT_VIEW, FAILED_VIEW, ROOM_STEP
+from core.deals.rooms import EVENT_VIEW, FAILED_VIEW, NOT_INVITED_VIEW, ROOM_STEP
 from core.i18n import use_locale
 from core.leads import alerts
 from core.notify import cards, outbox
@@ -91,6 +91,7 @@ RENDERERS: dict[str, Renderer] = {
     CARD_VIEW: cards_views.deal_card_message,
     EVENT_VIEW: rooms_views.room_event_message,
     FAILED_VIEW: rooms_views.room_failed_message,
+    NOT_INVITED_VIEW: rooms_views.room_not_invited_message,
     cards.SHARE_FAILED_VIEW: cards_views.share_failed_message,
     "discount_ask": discount_views.ask_message,
     "discount_reminder": discount_views.reminder_message,

@@ -21,6 +21,7 @@ from core.deals.rooms import (
     RoomTarget,
     name_candidates,
     room_created,
+    room_invites_failed,
     room_refused,
     room_synced,
     room_target,
@@ -59,7 +60,10 @@ def run_room_step(uow: UnitOfWork, client: WebClient, item: OutboxItem, clock: C
             return
         _create(uow, client, target, clock, is_temporary)
     elif op == "room_invite":
-        _invite(client, target, [str(u) for u in item.payload.get("users") or []], is_temporary)
+        refused = _invite(client, target, [str(u) for u in item.payload.get("users") or []], is_temporary)
+        if refused:
+            with uow.transaction() as session:
+                room_invites_failed(session, target.room_id, item.key, refused, clock())
     elif op == "room_sync":
         _sync(uow, client, target, clock)
     else:
@@ -115,17 +119,21 @@ def _adopt(uow: UnitOfWork, client: WebClient, target: RoomTarget, clock: Callab
 
 
 def _invite(client: WebClient, target: RoomTarget, users: list[str],
-            is_temporary: Callable[[Exception], bool]) -> None:
-    """One call a person: one who cannot join (gone, a guest, a bot) does not keep the others out."""
+            is_temporary: Callable[[Exception], bool]) -> dict[str, str]:
+    """One call a person: one who cannot join (gone, a guest, a bot) does not keep the others out.
+    Returns those who could not be invited, with Slack's reason (for the DM to who asked)."""
     assert target.channel_id is not None
+    refused: dict[str, str] = {}
     for user in users:
         try:
             client.conversations_invite(channel=target.channel_id, users=user)
         except SlackApiError as exc:
             if is_temporary(exc) or _error(exc) not in SKIP_INVITEE:
                 raise
-            if _error(exc) != "already_in_channel":
+            if _error(exc) not in ("already_in_channel", "cant_invite_self"):
                 logger.info("deal room %s: %s not invited (%s)", target.room_id, user, _error(exc))
+                refused[user] = _error(exc)
+    return refused
 
 
 def _sync(uow: UnitOfWork, client: WebClient, target: RoomTarget, clock: Callable[[], datetime]) -> None:

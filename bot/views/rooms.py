@@ -71,3 +71,15 @@ def room_failed_message(data: dict[str, Any]) -> Message:
              "`/deal room {ref}` tries again.").format(
         name=escape(str(data.get("name") or "")), ref=data.get("ref"), reason=escape(str(data.get("reason") or "")))
     return message(text, [section(text)])
+
+
+def room_not_invited_message(data: dict[str, Any]) -> Message:
+    """The outbox view `room_not_invited`: people Slack would not add to the room, and why."""
+    refused = data.get("refused") or {}
+    people = ", ".join(f"<@{escape(str(user))}> ({escape(str(reason))})" for user, reason in refused.items())
+    channel = str(data.get("channel") or "")
+    room = f"<#{escape(channel)}>" if channel else _("the room")
+    text = _("Slack would not add {people} to {room} for {ref}; the others are in. Invite them by hand if they "
+             "should be there (guests need a full account or a channel invitation).").format(
+        people=people, room=room, ref=data.get("ref"))
+    return message(text, [section(text)])

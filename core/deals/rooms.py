@@ -55,6 +55,7 @@ from core.workspace.users import Actor
 ROOM_STEP = "deal_room"  # outbox kind of a room's Slack steps (bot/rooms_delivery.py)
 EVENT_VIEW = "room_event"  # a short post into the room about the deal
 FAILED_VIEW = "room_failed"  # the DM telling who asked that Slack refused the room
+NOT_INVITED_VIEW = "room_not_invited"  # the DM telling who asked that some people could not be invited
 MAX_NAME = 80  # Slack's limit for a channel name
 PREFIX = "deal-"
 MAX_SUFFIX = 9  # name, name-2 ... name-9; then the deal's number
@@ -358,6 +359,21 @@ def room_refused(session: Session, room_id: int, reason: str, now: datetime) -> 
     if asker is not None and asker.slack_id:
         enqueue(session, room.workspace_id, f"room:{room.id}:failed:{room.attempts}", FAILED_VIEW, asker.slack_id,
                 {"view": FAILED_VIEW, "data": {"ref": deal.ref, "name": room.name, "reason": reason[:200]}}, now)
+
+
+def room_invites_failed(session: Session, room_id: int, step_key: str, refused: dict[str, str],
+                        now: datetime) -> None:
+    """Some people could not be invited (gone, a guest, a bot): who asked for the room is told, by
+    DM, who and why (Slack's reason), once per invitation step."""
+    if not refused:
+        return
+    room, deal = _room(session, room_id)
+    asker_id = room.requested_by_id or deal.owner_id
+    asker = session.get(User, asker_id) if asker_id else None
+    if asker is not None and asker.slack_id:
+        enqueue(session, room.workspace_id, f"{step_key}:not-invited", NOT_INVITED_VIEW, asker.slack_id,
+                {"view": NOT_INVITED_VIEW, "data": {"ref": deal.ref, "channel": room.channel_id,
+                                                   "refused": dict(sorted(refused.items()))}}, now)
 
 
 def room_synced(session: Session, room_id: int, slack_name: str, archived: bool, now: datetime) -> None:

@@ -132,6 +132,7 @@ class FakeSlack:
     channels: dict[str, FakeChannel] = field(default_factory=dict)
     taken_names: set[str] = field(default_factory=set)  # names of channels someone else made
     refuse_create: str | None = None  # conversations.create answers this error while set
+    refuse_invite: dict[str, str] = field(default_factory=dict)  # user id -> the error inviting them answers
 
     # --- cards kept current (issue 15 point 2): chat.update ----------------------------
     # chat.update changes the stored message (text, blocks, metadata) and is recorded like any
@@ -417,6 +418,9 @@ class FakeSlack:
                 missing = [u for u in users if u not in self.users]
                 if missing:
                     return {"ok": False, "error": "user_not_found"}
+                refused = [self.refuse_invite[u] for u in users if u in self.refuse_invite]
+                if refused:
+                    return {"ok": False, "error": refused[0]}
                 found.members.extend(users)
             elif method == "conversations.rename":
                 name = str(body.get("name") or "")

@@ -143,6 +143,24 @@ def test_asking_again_links_the_room_and_invites_only_the_new_people(
     assert fake_slack.channels[channel_id].members[-1] == "UAYSE"
 
 
+def test_someone_slack_will_not_add_is_named_to_who_asked_and_the_others_are_in(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, acme: deals.DealView
+) -> None:
+    fake_slack.add_user("UGUEST", "Guest")
+    fake_slack.refuse_invite["UGUEST"] = "user_is_restricted"  # a guest: Slack will not add them
+    channel_id = open_room(app, fake_slack, uow, now)
+    fake_slack.clear()
+    deal(app, fake_slack, "room D-1 <@UGUEST|guest> <@UAYSE|ayse>")
+    deliver(uow, fake_slack, now)
+    assert "UAYSE" in fake_slack.channels[channel_id].members
+    assert "UGUEST" not in fake_slack.channels[channel_id].members
+    [told] = [c for c in fake_slack.calls("chat.postMessage") if c["channel"] == "UANA"]
+    assert "Slack would not add <@UGUEST> (user_is_restricted)" in text_of(told) and f"<#{channel_id}>" in text_of(told)
+    assert_valid_message({"text": told["text"], "blocks": told["blocks"]})
+    deliver(uow, fake_slack, now)  # told once
+    assert len([c for c in fake_slack.calls("chat.postMessage") if c["channel"] == "UANA"]) == 1
+
+
 def test_stage_moves_notes_and_reminders_are_posted_in_the_room(
     app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, acme: deals.DealView
 ) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.deals.queries import ActivityView, DealView, deal_view
-from core.tables import Activity, ActivityKind, Deal, DealStatus, User, Workspace
+from core.deals.queries import ActivityView, DealView, deal_view, latest_activities
+from core.tables import ActivityKind, Deal, DealStatus, Workspace
 
 CARD_VIEW = "deal_card"
 CARD_ACTIVITIES = 5  # the latest activities a card lists
@@ -38,14 +38,7 @@ def _plain(value: Any) -> Any:
 
 def deal_card_data(session: Session, deal: Deal) -> dict[str, Any]:
     """What a deal card shows: the deal, its latest activities and the workspace's time zone."""
-    rows = session.execute(
-        select(Activity, User.name)
-        .join(User, User.id == Activity.user_id, isouter=True)
-        .where(Activity.deal_id == deal.id)
-        .order_by(Activity.at.desc(), Activity.id.desc())
-        .limit(CARD_ACTIVITIES)
-    )
-    activities = [ActivityView(a.id, deal.ref, a.kind, a.user_id, name, a.at, a.text) for a, name in rows]
+    activities = latest_activities(session, deal, CARD_ACTIVITIES)
     tz = session.scalar(select(Workspace.timezone).where(Workspace.id == deal.workspace_id)) or "UTC"
     return {
         "deal_id": deal.id,

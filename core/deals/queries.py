@@ -454,18 +454,22 @@ def deal_history(uow: UnitOfWork, actor: Actor, ref: str) -> list[ChangeView]:
         return [ChangeView(c.field, c.old_value, c.new_value, name, c.changed_at, c.source) for c, name in rows]
 
 
+def latest_activities(session: Session, deal: Deal, limit: int) -> list[ActivityView]:
+    """A deal's latest activities, newest first (no permission check: the caller made it)."""
+    rows = session.execute(
+        select(Activity, User.name)
+        .join(User, User.id == Activity.user_id, isouter=True)
+        .where(Activity.deal_id == deal.id)
+        .order_by(Activity.at.desc(), Activity.id.desc())
+        .limit(limit)
+    )
+    return [ActivityView(a.id, deal.ref, a.kind, a.user_id, name, a.at, a.text) for a, name in rows]
+
+
 def deal_activities(uow: UnitOfWork, actor: Actor, ref: str, limit: int = 20) -> list[ActivityView]:
     """A deal's latest activities, newest first."""
     with uow.read() as session:
-        deal = load_deal(session, actor, ref, for_change=False)
-        rows = session.execute(
-            select(Activity, User.name)
-            .join(User, User.id == Activity.user_id, isouter=True)
-            .where(Activity.deal_id == deal.id)
-            .order_by(Activity.at.desc(), Activity.id.desc())
-            .limit(limit)
-        )
-        return [ActivityView(a.id, deal.ref, a.kind, a.user_id, name, a.at, a.text) for a, name in rows]
+        return latest_activities(session, load_deal(session, actor, ref, for_change=False), limit)
 
 
 def stale_clause(stages: list[tuple[int, int]], now: datetime) -> Any:

@@ -599,6 +599,18 @@ class SweepResult:
         return self.reminded + self.expired + self.withdrawn
 
 
+def _end_unanswered(session: Session, req: DiscountRequest, status: DiscountStatus, now: datetime) -> None:
+    """End a request nobody decided (expired, or withdrawn as its deal closed): in the deal's history,
+    the approvers' DMs without their buttons, the requester told."""
+    step = DiscountStep(req.step)
+    req.status, req.decided_at, req.remind_at = status, now, None
+    session.flush()
+    _history(session, req, status.value, None, now, _detail(req))
+    view = _view(session, req)
+    _close_asks(session, req, step, view, now)
+    _tell_requester(session, req, view, now)
+
+
 def discount_sweep(session: Session, now: datetime, limit: int = 500) -> SweepResult:
     """Remind the approver(s) of a step pending for a working day (once), expire what is 7 days
     old, and withdraw what waits on a deal that was closed meanwhile (won or lost: the approvers'
@@ -617,25 +629,15 @@ def discount_sweep(session: Session, now: datetime, limit: int = 500) -> SweepRe
         query = query.with_for_update(skip_locked=True)
     reminded = expired = withdrawn = 0
     for req in list(session.scalars(query)):
-        step = DiscountStep(req.step)
         if session.get_one(Deal, req.deal_id).status != DealStatus.OPEN:
-            req.status, req.decided_at, req.remind_at = DiscountStatus.WITHDRAWN, now, None
-            session.flush()
-            _history(session, req, "withdrawn", None, now, _detail(req))
-            view = _view(session, req)
-            _close_asks(session, req, step, view, now)
-            _tell_requester(session, req, view, now)
+            _end_unanswered(session, req, DiscountStatus.WITHDRAWN, now)
             withdrawn += 1
             continue
         if req.expires_at <= now:
-            req.status, req.decided_at, req.remind_at = DiscountStatus.EXPIRED, now, None
-            session.flush()
-            _history(session, req, "expired", None, now, _detail(req))
-            view = _view(session, req)
-            _close_asks(session, req, step, view, now)
-            _tell_requester(session, req, view, now)
+            _end_unanswered(session, req, DiscountStatus.EXPIRED, now)
             expired += 1
             continue
+        step = DiscountStep(req.step)
         ws = session.get_one(Workspace, req.workspace_id)
         view = _view(session, req)
         for user in _approvers(session, req):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,22 +60,41 @@ def english_outside_requests() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped at the end."""
-    admin_url = make_url(PG_SERVER_URL)
-    name = f"salesbot_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+@dataclass(frozen=True)
+class PgDatabase:
+    """A PostgreSQL database of a test's own: its `url`, its `name` and an AUTOCOMMIT `admin`
+    engine on the server (a test may drop the database itself)."""
+
+    admin: Engine
+    name: str
+    url: str
+
+
+@contextmanager
+def fresh_pg_database(prefix: str = "salesbot_t", server_url: str = PG_SERVER_URL) -> Iterator[PgDatabase]:
+    """Create a database on the PostgreSQL server, drop it afterwards. PostgreSQL not answering
+    skips the test, and fails it under CI (a skipped PostgreSQL test is a failure there)."""
+    admin_url = make_url(server_url)
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # pragma: no cover - depends on the machine
-        _skip_or_fail(f"PostgreSQL not reachable at {PG_SERVER_URL}: {exc.__class__.__name__}: {exc}")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+        _skip_or_fail(f"PostgreSQL not reachable at {server_url}: {exc.__class__.__name__}: {exc}")
+    try:
+        yield PgDatabase(admin, name, admin_url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    with fresh_pg_database() as db:
+        yield db.url
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -32,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, update
 
 from core.db import UnitOfWork, make_engine, migrate
 from core.tables import Deal, DealStatus, Stage, User, Workspace
@@ -41,7 +39,7 @@ from core.workspace.users import actor_for
 from core.workspace.workspaces import default_pipeline
 from tests.bot.fake_slack import FakeSlack, running_fake_slack
 from tests.bot.signing import BOT_TOKEN, SIGNING_SECRET, command_body, sign
-from tests.conftest import IN_CI, PG_SERVER_URL, REPO
+from tests.conftest import REPO, fresh_pg_database
 from tests.e2e.conftest import base_env, free_port
 
 pytestmark = pytest.mark.benchmark
@@ -217,20 +215,8 @@ def bench_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
     if request.param == "sqlite":
         yield "sqlite", f"sqlite:///{tmp_path / 'bench.db'}"
         return
-    admin_url = make_url(PG_SERVER_URL)
-    name = f"salesbot_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required under CI: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    yield "postgresql", admin_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("salesbot_bench") as db:
+        yield "postgresql", db.url
 
 
 def test_ack_latency(bench_db: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,20 +31,18 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from bot.webhooks import MAX_LEADS, sign
 from core.db import UnitOfWork, make_engine
 from core.tables import Base, Lead, OutboxMessage, Team, Workspace
 from core.workspace.users import actor_for
 from tests.benchmarks.test_leads_bench import NOW, SERVER, _cpu_seconds, _free_port
-from tests.conftest import IN_CI, PG_SERVER_URL, REPO
+from tests.conftest import REPO, fresh_pg_database
 
 pytestmark = pytest.mark.benchmark
 
@@ -75,29 +73,17 @@ def lead(i: int) -> dict[str, Any]:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    admin_url = make_url(PG_SERVER_URL)
-    name = f"salesbot_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required under CI: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with UnitOfWork(engine).transaction() as s:
-        actor = actor_for(s, "T1", "UADMIN", NOW)
-        # A threshold that makes about one lead in ten hot (the default rules score these leads up to 60).
-        s.get_one(Workspace, actor.workspace_id).hot_lead_threshold = HOT_THRESHOLD
-        s.add(Team(workspace_id=actor.workspace_id, name="East", channel_id="CEAST", created_at=NOW))
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("salesbot_bench") as db:
+        url = db.url
+        engine = make_engine(url)
+        Base.metadata.create_all(engine)
+        with UnitOfWork(engine).transaction() as s:
+            actor = actor_for(s, "T1", "UADMIN", NOW)
+            # A threshold that makes about one lead in ten hot (the default rules score these leads up to 60).
+            s.get_one(Workspace, actor.workspace_id).hot_lead_threshold = HOT_THRESHOLD
+            s.add(Team(workspace_id=actor.workspace_id, name="East", channel_id="CEAST", created_at=NOW))
+        engine.dispose()
+        yield url
 
 
 class Servers:

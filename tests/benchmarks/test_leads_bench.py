@@ -24,14 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from bot.webhooks import sign
 from core.db import UnitOfWork, make_engine
@@ -41,7 +39,7 @@ from core.leads.points import Scorer, score_many
 from core.leads.rules import DEFAULT_RULES, EVENT_KINDS
 from core.tables import Base
 from core.workspace.users import actor_for
-from tests.conftest import IN_CI, PG_SERVER_URL, REPO
+from tests.conftest import REPO, fresh_pg_database
 
 pytestmark = pytest.mark.benchmark
 
@@ -115,20 +113,8 @@ def bench_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bench.db'}"
         return
-    admin_url = make_url(PG_SERVER_URL)
-    name = f"salesbot_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required under CI: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    yield admin_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("salesbot_bench") as db:
+        yield db.url
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import time
 import urllib.error
@@ -19,11 +18,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.signing import BOT_TOKEN, SIGNING_SECRET, command_body, sign
-from tests.conftest import IN_CI, PG_SERVER_URL
+from tests.conftest import fresh_pg_database
 from tests.e2e.conftest import SALESBOT, Running, base_env, free_port
 from tests.e2e.fake_socket_mode import FakeSocketMode
 
@@ -165,20 +163,8 @@ def test_socket_mode_end_to_end(launch: Launch, fake_slack: FakeSlack, sqlite_ur
 @pytest.fixture
 def pg_throwaway_url() -> Any:
     """A PostgreSQL database of its own, for a test that drops it."""
-    admin_url = make_url(PG_SERVER_URL)
-    name = f"salesbot_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - depends on the machine
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required under CI: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_SERVER_URL}: {exc}")
-    yield admin, name, admin_url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("salesbot_e2e") as db:
+        yield db.admin, db.name, db.url
 
 
 def test_healthz_is_503_when_the_database_is_gone(launch: Launch, fake_slack: FakeSlack, pg_throwaway_url: Any) -> None:

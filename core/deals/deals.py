@@ -315,6 +315,8 @@ def edit_deal(uow: UnitOfWork, actor: Actor, ref: str, *, now: datetime, **chang
         if real_touch:
             _touch(deal, now)
             on_deal_event(session, deal, "amount", now, by=actor.name)
+        if {"title", "account"} & set(changes):
+            on_deal_event(session, deal, "renamed", now, by=actor.name)
         session.flush()
         session.refresh(deal)
         return deal_view(deal)

@@ -221,16 +221,24 @@ def on_deal_event(session: Session, deal: Deal, event: str, now: datetime, *, by
                   detail: dict[str, Any] | None = None) -> None:
     """The one hook of deal rooms: something happened on `deal` (in the caller's transaction).
 
-    `event`: created, stage, amount, activity, reminder, reminder_due, won, lost, reopened.
-    An open room gets a short post about it (`by` is who did it, `detail` what: plain values);
-    closing and reopening make the channel follow; a deal that reaches the workspace's room
-    stage or amount gets its room, once.
+    `event`: created, stage, amount, activity, reminder, reminder_due, won, lost, reopened,
+    renamed. An open room gets a short post about it (`by` is who did it, `detail` what: plain
+    values); closing and reopening make the channel follow, and so does a new title or account
+    (the channel takes the new name unless Slack says it is taken); a deal that reaches the
+    workspace's room stage or amount gets its room, once.
     """
     room = None if event == "created" else session.scalar(select(DealRoom).where(DealRoom.deal_id == deal.id))
     if room is None:
         if event in ("created", "stage", "amount") and wants_room(
                 session, deal, room_settings(session, deal.workspace_id), now):
             _start(session, deal, None, _members(session, deal, []), None, now)
+        return
+    if event == "renamed":
+        named = room_name(deal.title, deal.account, deal.number)
+        if named != room.name and room.state in (RoomState.CREATING, RoomState.OPEN, RoomState.ARCHIVED):
+            room.name, room.updated_at = named, now  # a room being created takes it when it is made
+            if room.channel_id is not None:
+                _queue_sync(session, room, now)
         return
     if room.channel_id is None:  # not in Slack yet: its card, posted once it is, shows the deal as it is then
         return

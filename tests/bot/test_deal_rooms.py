@@ -161,6 +161,28 @@ def test_someone_slack_will_not_add_is_named_to_who_asked_and_the_others_are_in(
     assert len([c for c in fake_slack.calls("chat.postMessage") if c["channel"] == "UANA"]) == 1
 
 
+def test_a_new_title_or_account_renames_the_room_and_a_taken_name_keeps_the_old_one(
+    app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, acme: deals.DealView, ana: Actor
+) -> None:
+    channel_id = open_room(app, fake_slack, uow, now)
+    fake_slack.clear()
+    deals.edit_deal(uow, ana, "D-1", title="Acme expansion", now=now)
+    deals.edit_deal(uow, ana, "D-1", next_step="call", now=now)  # not a name change: no rename
+    deliver(uow, fake_slack, now)
+    assert [c["name"] for c in fake_slack.calls("conversations.rename")] == ["deal-acme-expansion"]
+    assert fake_slack.channels[channel_id].name == "deal-acme-expansion"
+    made = room(uow)
+    assert made is not None and (made.name, made.slack_name) == ("deal-acme-expansion", "deal-acme-expansion")
+
+    fake_slack.taken_names.add("deal-globex-acme-expansion")
+    deals.edit_deal(uow, ana, "D-1", account="Globex", now=now)
+    deliver(uow, fake_slack, now)
+    assert fake_slack.channels[channel_id].name == "deal-acme-expansion"  # Slack said taken: it stays
+    deals.close_deal_won(uow, ana, "D-1", now=now)
+    deliver(uow, fake_slack, now)
+    assert fake_slack.channels[channel_id].archived
+
+
 def test_stage_moves_notes_and_reminders_are_posted_in_the_room(
     app: App, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime, acme: deals.DealView
 ) -> None:

@@ -6,7 +6,8 @@
 - `Redactor`, a filter on the handler, rewrites every record before any formatter sees it: the
   message with its arguments, the exception text and the extra fields lose every known secret
   of the Settings (tokens, signing, client, state and webhook secrets, the encryption key,
-  the database password), anything shaped like a Slack token (xoxb-, xoxp-, xoxe-, xapp-...),
+  the database password), each workspace's own webhook secret once it has been read or set
+  (`redact_from_now_on`), anything shaped like a Slack token (xoxb-, xoxp-, xoxe-, xapp-...),
   a password in a URL, and e-mail addresses (a lead's e-mail is personal data). That holds
   for our lines and for every library's (slack_sdk logs request bodies at DEBUG).
 """
@@ -62,13 +63,16 @@ class Redactor(logging.Filter):
 
     def add(self, *secrets: str) -> None:
         """Redact these values too (e.g. a workspace's webhook secret read from the database)."""
+        literals = list(self._literals)
         for secret in secrets:
             if not secret or len(secret) < MIN_LITERAL:
                 continue
             for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-                if form not in self._literals:
-                    self._literals.append(form)
-        self._literals.sort(key=len, reverse=True)  # a longer secret first, whole
+                if form not in literals:
+                    literals.append(form)
+        # A longer secret first, whole. A new list, swapped in at once: another thread redacting
+        # meanwhile reads the old list or the new one, never one half sorted.
+        self._literals = sorted(literals, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for literal in self._literals:
@@ -149,7 +153,7 @@ def make_handler(settings: Settings, stream: IO[str] | None = None) -> logging.H
     """A stream handler in the configured format (stderr by default), with the Redactor."""
     handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    handler.addFilter(Redactor(settings_secrets(settings)))
+    handler.addFilter(Redactor([*settings_secrets(settings), *_LEARNED]))
     return handler
 
 
@@ -172,6 +176,22 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     # both ways: a process configured twice, as the tests do, must not keep the first choice).
     logging.getLogger("alembic").setLevel(logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING)
     return handler
+
+
+# Secrets learned while running (each workspace's own lead-webhook secret, read from the
+# database or typed into /salesbot setup), redacted from then on by every handler made here.
+_LEARNED: set[str] = set()
+
+
+def redact_from_now_on(*secrets: str | None) -> None:
+    """Redact these values from every later log line (cheap when they are known already)."""
+    new = {s for s in secrets if s and len(s) >= MIN_LITERAL and s not in _LEARNED}
+    if not new:
+        return
+    _LEARNED.update(new)
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "salesbot_handler", False):
+            redactor_of(handler).add(*new)
 
 
 def redactor_of(handler: logging.Handler) -> Redactor:

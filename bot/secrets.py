@@ -19,8 +19,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from core.tables import WorkspaceConfig
+from core.workspace.setup import LEAD_WEBHOOK_CONFIG
 
 ENV = "SALESBOT_ENCRYPTION_KEY"
 
@@ -93,3 +97,16 @@ def open_webhook_secret(data: Mapping[str, Any], settings: Settings) -> str | No
         return TokenCipher.from_setting(settings.encryption_key).decrypt(str(data["sealed"]))
     own = data.get("secret")
     return str(own) if own else None
+
+
+def stored_webhook_secrets(session: Session, settings: Settings) -> list[str]:
+    """Every workspace's own lead-webhook secret that can be opened (for the log redactor at start)."""
+    found = []
+    for data in session.scalars(select(WorkspaceConfig.data).where(WorkspaceConfig.name == LEAD_WEBHOOK_CONFIG)):
+        try:
+            own = open_webhook_secret(data, settings) if isinstance(data, dict) else None
+        except SecretError:
+            continue  # said when a request needs it (bot/webhooks.py)
+        if own:
+            found.append(own)
+    return found

@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bot.config import Settings
+from bot.logs import redact_from_now_on
 from bot.request_guard import load_json
 from bot.secrets import SecretError, open_webhook_secret
 from core.db import UnitOfWork
@@ -132,6 +133,7 @@ def _workspace(conn: Connection, query: Mapping[str, str], settings: Settings, k
     data = found.pop("webhook_config")
     try:
         own = open_webhook_secret(data, settings) if isinstance(data, dict) else None
+        redact_from_now_on(own)
     except SecretError:
         logger.error("workspace %s: its lead webhook secret cannot be decrypted with %s", found.get("team_id"),
                      "SALESBOT_ENCRYPTION_KEY")

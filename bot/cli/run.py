@@ -213,6 +213,7 @@ def register(main: click.Group) -> None:
             migrate(settings.database_url)
         except Exception as exc:
             _fail(ctx, 1, f"could not migrate {_safe_url(settings.database_url)}: {_one_line(exc)}")
+        _redact_stored_secrets(settings)
         try:
             code = serve(settings)
         except OSError as exc:  # e.g. the port is taken
@@ -223,6 +224,19 @@ def register(main: click.Group) -> None:
         if code == 0:
             click.echo("salesbot: stopped", err=True)
         _exit_process(ctx, code)
+
+    def _redact_stored_secrets(settings: Settings) -> None:
+        """Each workspace's own webhook secret is redacted from the first log line on."""
+        from bot.logs import redact_from_now_on
+        from bot.secrets import stored_webhook_secrets
+        from core.db import UnitOfWork, make_engine
+
+        engine = make_engine(settings.database_url)
+        try:
+            with UnitOfWork(engine).read() as session:
+                redact_from_now_on(*stored_webhook_secrets(session, settings))
+        finally:
+            engine.dispose()
 
     @main.command("console")
     @click.option(

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.logs import redact_from_now_on
 from bot.modals.deal_forms import field_value, modal, select_input, text_input
 from bot.modals.submissions import actor_of_context, submit, tell
 from bot.secrets import webhook_secret_seal
@@ -199,6 +200,7 @@ def on_setup(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltCon
         return lambda: tell(context, actor, view, _settings_message(saved, discount_text))
 
     def _save_setup(actor: Actor) -> WorkspaceSettings:
+        redact_from_now_on(field_value(view, "lead_webhook_secret"))
         saved = update_workspace_settings(
             context["uow"], actor, now=context["now"],
             default_currency=field_value(view, "default_currency") or "",

@@ -27,11 +27,13 @@ from bot.server import SalesbotServer
 from bot.webhooks import sign as sign_hook
 from core.db import UnitOfWork
 from core.notify import outbox
+from core.tables import Role
 from core.workspace.users import Actor
 from tests.bot.fake_slack import FakeSlack
 from tests.bot.fake_slack_rate_limited import VirtualClock
 from tests.bot.signing import command_body, sign
 from tests.bot.test_app_runtime import wsgi_call
+from tests.conftest import make_actor
 
 BOT_TOKEN = "xoxb-1111-2222-LeakMeNotBotToken"
 APP_TOKEN = "xapp-1-A0001-3333-LeakMeNotAppToken"
@@ -217,3 +219,35 @@ def test_log_format_json_through_the_cli(
     handlers = [h for h in logging.getLogger().handlers if getattr(h, "salesbot_handler", False)]
     assert len(handlers) == 1 and isinstance(handlers[0].formatter, JsonFormatter)
     assert BOT_TOKEN not in result.stderr
+
+
+def test_a_workspaces_own_webhook_secret_is_redacted_once_read_or_at_start(
+    restore_logging: None, uow: UnitOfWork, now: datetime
+) -> None:
+    from bot.logs import redact_from_now_on
+    from bot.secrets import generate_key, stored_webhook_secrets, webhook_secret_seal
+    from core.workspace import setup
+    from tests.bot.test_webhook_secret_sealed import _post
+
+    own, other = "workspace-two-own-secret", f"workspace-three-secret-{now.timestamp():.0f}"
+    settings = Settings(encryption_key=generate_key())
+    for team, secret in (("T2", own), ("T3", other)):
+        admin = make_actor(uow, f"UADM{team}", team_id=team, role=Role.ADMIN)
+        s = setup.workspace_settings(uow, admin)
+        setup.update_workspace_settings(
+            uow, admin, now=now, default_currency=s.default_currency, locale=s.locale,
+            digest_weekday=s.digest_weekday, digest_time=s.digest_time, hot_lead_threshold=s.hot_lead_threshold,
+            quiet_start=s.quiet_start, quiet_end=s.quiet_end, lead_webhook_secret=secret,
+            seal=webhook_secret_seal(settings))
+    stream = io.StringIO()
+    configure_logging(settings, stream)
+    assert _post(uow, now, settings, "zoe@x.io") == 200  # T2's secret read by the webhook
+    logging.getLogger("salesbot.test").warning("a line with %s in it", own)
+    with uow.read() as session:  # what `salesbot run` does at start, for every workspace
+        assert set(stored_webhook_secrets(session, settings)) >= {own, other}
+        redact_from_now_on(*stored_webhook_secrets(session, settings))
+    logging.getLogger("salesbot.test").warning("and %s too", other)
+    configure_logging(settings, stream)  # a handler made later knows them as well
+    logging.getLogger("salesbot.test").warning("again %s", own)
+    out = stream.getvalue()
+    assert own not in out and other not in out and out.count("[redacted]") == 3

@@ -1,11 +1,15 @@
-"""`salesbot installs list` and `salesbot installs set-aside`: workspaces as Slack sees them.
+"""`salesbot installs list|set-aside|resume`: workspaces as Slack sees them.
 
 `list` shows each workspace's status (active, paused with Slack's answer to its token,
 uninstalled), since when, whether tokens are stored and how many messages wait or were set
 aside; `set-aside` lists the messages kept but never sent because their workspace uninstalled
-the app (core.notify.outbox.set_aside_messages).
+the app (core.notify.outbox.set_aside_messages); `resume` makes a paused workspace active again
+once its token works (Slack's answer was temporary, or an admin fixed the app): its waiting
+messages go out with the next delivery, and a token still refused pauses it again.
 """
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import func, select
@@ -14,11 +18,11 @@ from bot.cli.data import _fail, _ready_engine
 from core.db import UnitOfWork
 from core.notify import outbox
 from core.tables import OutboxMessage, OutboxStatus, Workspace
-from core.workspace.installations import workspace_states
+from core.workspace.installations import resume_workspace, workspace_states
 
 
 def register(main: click.Group) -> None:
-    """Add `installs list` and `installs set-aside` to the `salesbot` command."""
+    """Add `installs list`, `installs set-aside` and `installs resume` to the `salesbot` command."""
 
     @main.group("installs")
     def installs_group() -> None:
@@ -76,3 +80,31 @@ def register(main: click.Group) -> None:
             click.echo(f"{m.team_id:<12} {m.created_at:%Y-%m-%d %H:%M}  {m.kind:<10} to {m.channel:<12} "
                        f"{m.key}  ({m.reason})")
         click.echo(f"{len(found)} message(s) set aside.")
+
+    @installs_group.command("resume")
+    @click.argument("team_id")
+    @click.pass_context
+    def installs_resume(ctx: click.Context, team_id: str) -> None:
+        """Make a paused workspace active again; its waiting messages go out with the next delivery."""
+        engine = _ready_engine(ctx)
+        try:
+            with UnitOfWork(engine).transaction() as session:
+                ws = session.scalar(select(Workspace).where(Workspace.team_id == team_id))
+                if ws is None:
+                    _fail(ctx, 2, f"no workspace {team_id} here: salesbot installs list shows them")
+                assert ws is not None
+                status = str(ws.status)
+                resumed = resume_workspace(session, team_id, _now())
+                waiting = int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.workspace_id == ws.id, OutboxMessage.status == OutboxStatus.PENDING)) or 0)
+        finally:
+            engine.dispose()
+        if not resumed:
+            hint = "; a reinstall brings it back" if status == "uninstalled" else ""
+            _fail(ctx, 1, f"{team_id} is {status}, not paused: nothing to resume{hint}")
+        click.echo(f"{team_id} is active again; {waiting} message(s) go out with the next delivery "
+                   "(a token Slack still refuses pauses it again).")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

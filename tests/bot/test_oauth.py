@@ -461,3 +461,28 @@ def test_single_workspace_mode_honours_an_uninstall_and_a_new_token_brings_it_ba
     assert [k for k, _ in posted_keys(fake_slack)] == fresh
     assert reactivate_single_workspace(uow, make_client(slack_settings), now) is None  # nothing inactive: no call
     assert len(fake_slack.calls("auth.test")) == 1
+
+
+def test_an_operator_resumes_a_paused_workspace_and_its_messages_go_out_once(
+    server: SalesbotServer, oauth_settings: Settings, fake_slack: FakeSlack, uow: UnitOfWork, now: datetime,
+    db_url: str,
+) -> None:
+    install(server, fake_slack, "c2", Grant("T2", "Beta", "xoxb-T2-a"))
+    two = queue(uow, "T2", 3, now)
+    fake_slack.revoked.add("xoxb-T2-a")  # a refusal that turns out temporary (Slack's side, or fixed by an admin)
+    deliver(oauth_settings, uow, now)
+    assert workspace(uow, "T2").status == WorkspaceStatus.PAUSED
+    env = {"DATABASE_URL": db_url}
+    unknown = CliRunner().invoke(main, ["installs", "resume", "T9"], env=env)
+    assert unknown.exit_code == 2 and "no workspace T9 here" in unknown.output
+
+    fake_slack.revoked.discard("xoxb-T2-a")
+    fake_slack.clear()
+    resumed = CliRunner().invoke(main, ["installs", "resume", "T2"], env=env)
+    assert resumed.exit_code == 0, resumed.output
+    assert "T2 is active again; 3 message(s) go out with the next delivery" in resumed.output
+    assert workspace(uow, "T2").status == WorkspaceStatus.ACTIVE
+    assert "3 sent" in deliver(oauth_settings, uow, now)
+    assert sorted(posted_keys(fake_slack)) == sorted((k, "xoxb-T2-a") for k in two)
+    again = CliRunner().invoke(main, ["installs", "resume", "T2"], env=env)
+    assert again.exit_code == 1 and "T2 is active, not paused: nothing to resume" in again.output

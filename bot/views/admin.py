@@ -63,11 +63,11 @@ def teams_listed(teams: Sequence[TeamView], *, is_admin: bool) -> Message:
     """`/salesbot team list`: each team with its manager, channel and members."""
     if not teams:
         how = (_("No teams yet. Create one with {create}, then {add} and {channel}.").format(
-                   create="`/salesbot team create East @manager`", add="`/salesbot team add East @ana @bob`",
-                   channel="`/salesbot team channel East #sales-east`")
+                   create=_("`/salesbot team create East @manager`"), add=_("`/salesbot team add East @ana @bob`"),
+                   channel=_("`/salesbot team channel East #sales-east`"))
                if is_admin else
                _("You're not in a team yet; an admin can add you with {command}.").format(
-                   command="`/salesbot team add <team> @you`"))
+                   command=_("`/salesbot team add <team> @you`")))
         return message(how.replace("`", ""), [section(f":busts_in_silhouette: {how}")])
     title = _("Teams") if is_admin else _("Your team") if len(teams) == 1 else _("Your teams")
     groups: list[list[Block]] = [
@@ -75,11 +75,11 @@ def teams_listed(teams: Sequence[TeamView], *, is_admin: bool) -> Message:
         for team in teams
     ]
     blocks: list[Block] = [section(f":busts_in_silhouette: *{title}* ({len(teams)})")]
-    blocks.extend(fit(groups, 48, hint=_("ask for one with {command}").format(command="/salesbot team list <name>")))
+    blocks.extend(fit(groups, 48, hint=_("ask for one with {command}").format(command=_("/salesbot team list <name>"))))
     if blocks[-1].get("type") == "divider":
         blocks.pop()
     blocks.append(context(_("{add} moves people; {channel} sets where digests and hot leads go.").format(
-        add="`/salesbot team add <team> @user…`", channel="`/salesbot team channel <team> #channel`")))
+        add=_("`/salesbot team add <team> @user…`"), channel=_("`/salesbot team channel <team> #channel`"))))
     summary = ", ".join(escape(t.name) for t in teams[:20]) + (" …" if len(teams) > 20 else "")
     return message(f"{title} ({len(teams)}): {summary}", blocks)
 

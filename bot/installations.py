@@ -41,6 +41,7 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.secrets import TokenCipher
 from core.db import UnitOfWork
+from core.i18n import _, current_locale, language_of, use_locale
 from core.notify import outbox
 from core.workspace import installations as core_installations
 from core.workspace.installations import InstallationRecord
@@ -227,60 +228,90 @@ class StateStore(OAuthStateStore):  # type: ignore[misc]
 # -- callback pages -------------------------------------------------------------------------
 
 
+def browser_language(headers: dict[str, Any], default: str = "en") -> str:
+    """The first language of the browser's Accept-Language that salesbot speaks (`tr-TR,tr;q=0.9`)."""
+    raw = headers.get("accept-language") or headers.get("Accept-Language") or ""
+    value = raw[0] if isinstance(raw, list | tuple) else str(raw)
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(value.split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        language = language_of(tag.strip())
+        if language is not None and weight > 0:
+            ranked.append((-weight, i, language))
+    return min(ranked)[2] if ranked else default
+
+
 def _page(status: int, title: str, text: str, install_path: str | None = "/slack/install") -> BoltResponse:
-    again = f'<p><a href="{html.escape(install_path)}">Start the installation again</a></p>' if install_path else ""
+    start_again = _("Start the installation again")
+    again = f'<p><a href="{html.escape(install_path)}">{html.escape(start_again)}</a></p>' if install_path else ""
     body = (
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>salesbot: "
-        f"{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f"<!DOCTYPE html><html lang=\"{html.escape(current_locale())}\"><head><meta charset=\"utf-8\">"
+        f"<title>salesbot: {html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
         f"<p>{html.escape(text)}</p>{again}</body></html>"
     )
     return BoltResponse(status=status, body=body, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 def callback_options(state_store: StateStore) -> CallbackOptions:
+    """The pages a browser sees after Slack's consent screen, in the browser's language."""
+
     def success(args: SuccessArgs) -> BoltResponse:
-        team = args.installation.team_name or args.installation.team_id or "your workspace"
-        return _page(
-            200, "salesbot is installed",
-            f"salesbot is installed in {team}. Try /deal or /pipeline in Slack.", install_path=None,
-        )
+        with use_locale(browser_language(args.request.headers)):
+            team = args.installation.team_name or args.installation.team_id or _("your workspace")
+            return _page(
+                200, _("salesbot is installed"),
+                _("salesbot is installed in {team}. Try /deal or /pipeline in Slack.").format(team=team),
+                install_path=None,
+            )
 
     def failure(args: FailureArgs) -> BoltResponse:
-        reason = args.reason
-        if reason == "invalid_browser":
-            state = args.request.query.get("state", [None])[0]
-            if not state:
-                return _page(400, "Installation not completed",
-                             "The link from Slack carried no state, so it cannot be checked. Nothing was installed.")
-            return _page(400, "Installation not completed",
-                         "This installation was started in another browser (or cookies are off). "
-                         "Nothing was installed.")
-        if reason == "invalid_state":
-            why = state_store.last_failure()
-            if why == "expired":
-                text = ("This installation link has expired (links are good for "
-                        f"{int(STATE_TTL.total_seconds() // 60)} minutes). Nothing was installed.")
-            elif why == "used":
-                text = "This installation link was used already. Nothing was installed."
-            else:
-                text = "This installation link is not one salesbot issued. Nothing was installed."
-            return _page(401, "Installation not completed", text)
-        if reason == "missing_code":
-            return _page(400, "Installation not completed", "Slack sent no authorization code. Nothing was installed.")
-        if reason == "invalid_code":
-            return _page(401, "Installation not completed",
-                         "Slack refused the authorization code (it may have been used already or expired). "
-                         "Nothing was installed.")
-        if reason == "access_denied":
-            return _page(200, "Installation cancelled",
-                         "The installation was cancelled in Slack. Nothing was installed.")
-        if reason == "storage_error":
-            return _page(500, "Installation not completed",
-                         "salesbot could not store the installation. Nothing was installed; try again later.")
-        return _page(args.suggested_status_code, "Installation not completed",
-                     f"Slack answered {reason!r}. Nothing was installed.")
+        with use_locale(browser_language(args.request.headers)):
+            return _failure_page(args, state_store)
 
     return CallbackOptions(success=success, failure=failure)
+
+
+def _failure_page(args: FailureArgs, state_store: StateStore) -> BoltResponse:
+    reason = args.reason
+    not_completed = _("Installation not completed")
+    nothing = " " + _("Nothing was installed.")
+    if reason == "invalid_browser":
+        state = args.request.query.get("state", [None])[0]
+        if not state:
+            return _page(400, not_completed,
+                         _("The link from Slack carried no state, so it cannot be checked.") + nothing)
+        return _page(400, not_completed,
+                     _("This installation was started in another browser (or cookies are off).") + nothing)
+    if reason == "invalid_state":
+        why = state_store.last_failure()
+        if why == "expired":
+            text = _("This installation link has expired (links are good for {minutes} minutes).").format(
+                minutes=int(STATE_TTL.total_seconds() // 60))
+        elif why == "used":
+            text = _("This installation link was used already.")
+        else:
+            text = _("This installation link is not one salesbot issued.")
+        return _page(401, not_completed, text + nothing)
+    if reason == "missing_code":
+        return _page(400, not_completed, _("Slack sent no authorization code.") + nothing)
+    if reason == "invalid_code":
+        return _page(401, not_completed,
+                     _("Slack refused the authorization code (it may have been used already or expired).") + nothing)
+    if reason == "access_denied":
+        return _page(200, _("Installation cancelled"), _("The installation was cancelled in Slack.") + nothing)
+    if reason == "storage_error":
+        return _page(500, not_completed,
+                     _("salesbot could not store the installation. Nothing was installed; try again later."))
+    return _page(args.suggested_status_code, not_completed,
+                 _("Slack answered {reason}.").format(reason=repr(reason)) + nothing)
+
+
 
 
 def oauth_settings(settings: Settings, uow: UnitOfWork, scopes: list[str]) -> OAuthSettings:

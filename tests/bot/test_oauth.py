@@ -73,8 +73,10 @@ def start_install(server: SalesbotServer) -> tuple[str, str]:
     return found.group(1), headers["set-cookie"].split(";")[0]
 
 
-def callback(server: SalesbotServer, query: str, cookie: str | None) -> tuple[int, str]:
+def callback(server: SalesbotServer, query: str, cookie: str | None, language: str | None = None) -> tuple[int, str]:
     headers = {"cookie": cookie} if cookie else {}
+    if language:
+        headers["accept-language"] = language
     status, response_headers, body = wsgi_call(server, "GET", "/slack/oauth_redirect", query=query, headers=headers)
     assert response_headers.get("content-type", "").startswith("text/html")
     return status, body.decode()
@@ -486,3 +488,25 @@ def test_an_operator_resumes_a_paused_workspace_and_its_messages_go_out_once(
     assert sorted(posted_keys(fake_slack)) == sorted((k, "xoxb-T2-a") for k in two)
     again = CliRunner().invoke(main, ["installs", "resume", "T2"], env=env)
     assert again.exit_code == 1 and "T2 is active, not paused: nothing to resume" in again.output
+
+
+def test_the_pages_after_slack_speak_the_browsers_language(
+    server: SalesbotServer, fake_slack: FakeSlack, uow: UnitOfWork
+) -> None:
+    from bot.installations import browser_language
+
+    assert browser_language({"accept-language": "tr-TR,tr;q=0.9,en;q=0.8"}) == "tr"
+    assert browser_language({"accept-language": "de-DE,en;q=0.5,tr;q=0.7"}) == "tr"  # by weight, then order
+    assert browser_language({"accept-language": "de, fr;q=0.9"}) == "en"  # none spoken: English
+    assert browser_language({"accept-language": "tr;q=0, en"}) == "en" and browser_language({}) == "en"
+
+    state, cookie = start_install(server)
+    got, page = callback(server, f"error=access_denied&state={state}", cookie, "tr-TR,tr;q=0.9")
+    assert got == 200 and '<html lang="tr">' in page
+    assert "Kurulum iptal edildi" in page and "Hiçbir şey kurulmadı." in page and "Kurulumu yeniden başlatın" in page
+
+    fake_slack.install("code-tr", Grant("T7", "Yedi", "xoxb-T7"))
+    state, cookie = start_install(server)
+    got, page = callback(server, f"code=code-tr&state={state}", cookie, "tr")
+    assert got == 200 and "salesbot Yedi çalışma alanına kuruldu" in page
+    assert count(uow, Installation) == 1

@@ -9,12 +9,11 @@ messages go out with the next delivery, and a token still refused pauses it agai
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 from sqlalchemy import func, select
 
 from bot.cli.data import _fail, _ready_engine
+from bot.clock import utcnow
 from core.db import UnitOfWork
 from core.notify import outbox
 from core.tables import OutboxMessage, OutboxStatus, Workspace
@@ -94,7 +93,7 @@ def register(main: click.Group) -> None:
                     _fail(ctx, 2, f"no workspace {team_id} here: salesbot installs list shows them")
                 assert ws is not None
                 status = str(ws.status)
-                resumed = resume_workspace(session, team_id, _now())
+                resumed = resume_workspace(session, team_id, utcnow())
                 waiting = int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
                     OutboxMessage.workspace_id == ws.id, OutboxMessage.status == OutboxStatus.PENDING)) or 0)
         finally:
@@ -104,7 +103,3 @@ def register(main: click.Group) -> None:
             _fail(ctx, 1, f"{team_id} is {status}, not paused: nothing to resume{hint}")
         click.echo(f"{team_id} is active again; {waiting} message(s) go out with the next delivery "
                    "(a token Slack still refuses pauses it again).")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -197,22 +197,19 @@ def _alert(session: Session, ws: Workspace, lead: Lead, channel: str, now: datet
         if other.id != lead.id and outbox.withdraw(session, ws.id, alert_key(other)):
             cards.append(lead_card(other, card["team"]))
     cards.append(card)
-    if group is not None:
-        group.payload = {"view": BURST_KIND, "data": _burst_data(dict(group.payload.get("data", {})), cards)}
-        return group.key
-    key = f"hot-burst:{lead.team_id}:{lead.id}:{now.isoformat()}"
-    outbox.enqueue(
-        session,
-        ws.id,
-        key,
-        BURST_KIND,
-        channel,
-        {
-            "view": BURST_KIND,
-            "data": _burst_data({"team": card["team"], "window_minutes": ws.alert_burst_minutes}, cards),
-        },
-        now,
-    )
+    return _add_to_burst(session, ws, channel, group, cards, lead.team_id, lead.id, card["team"], now)
+
+
+def _add_to_burst(session: Session, ws: Workspace, channel: str, pending: OutboxMessage | None,
+                  cards: list[dict[str, Any]], team_id: int | None, first_lead_id: int, team_name: str | None,
+                  now: datetime) -> str:
+    """Add lead cards to the team's grouped message still waiting, or queue a new one; its key."""
+    if pending is not None:
+        pending.payload = {"view": BURST_KIND, "data": _burst_data(dict(pending.payload.get("data", {})), cards)}
+        return pending.key
+    key = f"hot-burst:{team_id}:{first_lead_id}:{now.isoformat()}"
+    data = _burst_data({"team": team_name, "window_minutes": ws.alert_burst_minutes}, cards)
+    outbox.enqueue(session, ws.id, key, BURST_KIND, channel, {"view": BURST_KIND, "data": data}, now)
     return key
 
 
@@ -294,23 +291,8 @@ def _burst(
             session.delete(message)
     folded.sort(key=lambda lead: (lead.hot_since or now, lead.id))
     cards = [lead_card(lead, team_name) for lead in (*folded, *group)]
-    pending = _open_burst(session, ws.id, channel, since)
-    if pending is not None:
-        pending.payload = {"view": BURST_KIND, "data": _burst_data(dict(pending.payload.get("data", {})), cards)}
-        return
-    key = f"hot-burst:{team_id}:{group[0].id}:{now.isoformat()}"
-    outbox.enqueue(
-        session,
-        ws.id,
-        key,
-        BURST_KIND,
-        channel,
-        {
-            "view": BURST_KIND,
-            "data": _burst_data({"team": team_name, "window_minutes": ws.alert_burst_minutes}, cards),
-        },
-        now,
-    )
+    _add_to_burst(session, ws, channel, _open_burst(session, ws.id, channel, since), cards, team_id, group[0].id,
+                  team_name, now)
 
 
 def pending_alert_count(session: Session, workspace_id: int) -> int:
